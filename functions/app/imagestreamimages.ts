@@ -1,0 +1,23 @@
+import type { ImageStreamImage } from '../core/api-types';
+import { badRequest, notFound, resources } from '../core/errors';
+import { toImageStreamImage } from '../core/imagestream/views';
+import { parseImageStreamImageName } from '../core/reference';
+import type { AppContext } from './context';
+import { requireNamespace } from './imagestreams';
+
+/**
+ * GET imagestreamimages/<stream>@<id>: only images some history entry of this stream references are visible
+ * (reference §1.7, §7.4); `id` may be a unique prefix of the digest.
+ */
+export async function getImageStreamImage(ctx: AppContext, ns: string, name: string): Promise<ImageStreamImage> {
+  requireNamespace(ns);
+  const parsed = parseImageStreamImageName(name);
+  if (!parsed) throw badRequest('ImageStreamImages must be retrieved with <name>@<id>');
+  const head = await ctx.streams.getHead(ns, parsed.stream);
+  if (!head) throw notFound(resources.imagestreams, parsed.stream);
+  const [match] = await ctx.streams.findImages(head, parsed.id, 1);
+  if (!match) throw notFound(resources.imagestreamimage, parsed.id);
+  const image = await ctx.images.get(match.image);
+  if (!image) throw notFound(resources.images, match.image);
+  return toImageStreamImage(head, parsed.id, image);
+}

@@ -1,0 +1,77 @@
+import type { Image } from '../core/api-types';
+import { FieldError, invalid, notFound, resources, type Status, successStatus } from '../core/errors';
+import { addTagEvent } from '../core/imagestream/history';
+import { emptyTagRecord } from '../core/imagestream/model';
+import { updateTrackingTags, topsOf } from '../core/imagestream/spec-rules';
+import { TAG_NAME, validateImageReference, validateStreamName } from '../core/imagestream/validation';
+import { statusRepository } from '../core/imagestream/views';
+import type { AppContext } from './context';
+import { checkKind, decodeImageStreamMapping } from './decode';
+import { requireNamespace } from './imagestreams';
+import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
+
+const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
+const MAX_IMAGE_BYTES = 300 * 1024;
+const MANAGED = 'openshift.io/image.managed';
+
+/**
+ * POST imagestreammappings (reference §3.7): register an Image (shared by digest; an existing one is reused)
+ * and push it onto a tag's history, propagating to aliases. How a push, or a test, puts an image into a stream
+ * without a registry. Concurrent mappings to one tag all land, in commit order.
+ */
+export async function createImageStreamMapping(ctx: AppContext, ns: string, rawBody: unknown): Promise<Status> {
+  requireNamespace(ns);
+  const body = decodeImageStreamMapping(rawBody);
+  checkKind(body, 'ImageStreamMapping');
+  const name = body.metadata.name ?? '';
+  const tag = body.tag || 'latest';
+  const errors: FieldError[] = [...validateStreamName(ns, name)];
+  if (!TAG_NAME.test(tag)) errors.push(FieldError.invalid('tag', tag, `a tag name must match ${TAG_NAME.source}`));
+  const raw = body.image;
+  if (!raw) errors.push(FieldError.required('image'));
+  const digest = raw?.metadata.name ?? '';
+  if (raw) {
+    if (!digest) errors.push(FieldError.required('image.metadata.name'));
+    else if (!DIGEST.test(digest)) errors.push(FieldError.invalid('image.metadata.name', digest, 'must be a digest of the form <algorithm>:<hex>'));
+    const ref =
+      raw.dockerImageReference ||
+      (ctx.rules.internalRegistryHostname && digest ? `${ctx.rules.internalRegistryHostname}/${ns}/${name}@${digest}` : '');
+    raw.dockerImageReference = ref;
+    errors.push(...validateImageReference(ref, 'image.dockerImageReference'));
+    if (raw.dockerImageManifests?.length && raw.dockerImageLayers?.length)
+      errors.push(FieldError.forbidden('image.dockerImageLayers', 'dockerImageLayers should not be set when dockerImageManifests is set'));
+  }
+  if (errors.length) throw invalid('ImageStreamMapping', 'image.openshift.io', name, errors);
+
+  // Raw manifests and signatures are not kept: images are metadata, and a record must stay far below 400 KB.
+  const { dockerImageManifest: _m, dockerImageConfig: _c, signatures: _s, dockerImageSignatures: _d, ...kept } = raw as Image;
+  const image: Image = {
+    ...kept,
+    kind: 'Image',
+    apiVersion: 'image.openshift.io/v1',
+    metadata: { ...kept.metadata, name: digest, creationTimestamp: kept.metadata.creationTimestamp ?? ctx.clock() },
+  };
+  if (Buffer.byteLength(JSON.stringify(image)) > MAX_IMAGE_BYTES)
+    throw invalid('ImageStreamMapping', 'image.openshift.io', name, [FieldError.tooLong('image', MAX_IMAGE_BYTES)]);
+
+  const head0 = await ctx.streams.getHead(ns, name);
+  if (!head0) throw notFound(resources.imagestreams, name);
+  const existing = await ctx.images.get(digest);
+  const stored = existing ?? (await ctx.images.putIfAbsent(image));
+
+  await retryOnConflict(async () => {
+    const loaded = await loadForTagWrite(ctx, ns, name, [tag]);
+    if (!loaded) throw notFound(resources.imagestreams, name);
+    const { before, after } = snapshot(loaded);
+    const record = after.tags.get(tag) ?? emptyTagRecord(tag, ctx.newTid());
+    after.tags.set(tag, record);
+    const managed = existing && stored.metadata.annotations?.[MANAGED] === 'true';
+    const repo = statusRepository(after.head, ctx.rules).internal;
+    const ref = managed && repo ? `${repo}@${digest}` : stored.dockerImageReference || image.dockerImageReference;
+    const result = addTagEvent(record, { created: ctx.clock(), dockerImageReference: ref, image: digest, generation: after.head.generation });
+    if (result === 'unchanged') return;
+    updateTrackingTags(after, topsOf(before));
+    await commit(ctx, 'tags', before, after, false);
+  });
+  return successStatus();
+}

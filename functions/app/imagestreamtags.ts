@@ -1,0 +1,283 @@
+import {
+  IMAGE_API_VERSION,
+  type Image,
+  type ImageStreamTag,
+  type List,
+  type TagReference,
+} from '../core/api-types';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  FieldError,
+  invalid,
+  notFound,
+  resources,
+  type Status,
+  serverTimeout,
+  successStatus,
+} from '../core/errors';
+import { emptyTagRecord, isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
+import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../core/imagestream/spec-rules';
+import { validateObjectMeta, validateSpecTag } from '../core/imagestream/validation';
+import { resolveEventReference, toImageStreamTag } from '../core/imagestream/views';
+import { parseLabelSelector } from '../core/label-selector';
+import { parseImageStreamTagName } from '../core/reference';
+import { ConcurrentWriteError } from '../store/stream-store';
+import type { AppContext } from './context';
+import { checkKind, decodeImageStreamTag } from './decode';
+import { requireNamespace } from './imagestreams';
+import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
+import { commit, loadForTagWrite, resolveAndTrack, retryOnConflict, snapshot } from './stream-writes';
+
+/** `<stream>:<tag>` exactly, else 400 (reference §1.5). */
+export function splitTagName(name: string): { stream: string; tag: string } {
+  const parsed = parseImageStreamTagName(name);
+  if (!parsed) throw badRequest('ImageStreamTags must be retrieved with <name>:<tag>');
+  return parsed;
+}
+
+function istagNotFound(name: string) {
+  return notFound(resources.imagestreamtags, name);
+}
+
+/** GET: one BatchGetItem for head and tag, the image from the immutable-image cache (DESIGN §9 first row). */
+export async function getImageStreamTag(ctx: AppContext, ns: string, name: string): Promise<ImageStreamTag> {
+  requireNamespace(ns);
+  const { stream, tag } = splitTagName(name);
+  const { head, tags } = await ctx.streams.getHeadAndTags(ns, stream, [tag]);
+  if (!head) throw notFound(resources.imagestreams, stream);
+  const record = tags.get(tag);
+  const top = record?.recent[0];
+  if (!record || !top?.image) throw istagNotFound(name);
+  const image = await ctx.images.get(top.image);
+  if (!image) throw notFound(resources.images, top.image);
+  return toImageStreamTag(head, record, image, ctx.rules);
+}
+
+/** Stream heads of a namespace in name order, starting with `first` (inclusive) or after `after`. */
+async function* headsFrom(ctx: AppContext, ns: string, cursor: { stream: string; tag?: string } | undefined) {
+  let after = cursor?.stream;
+  if (cursor?.tag !== undefined) {
+    const h = await ctx.streams.getHead(ns, cursor.stream);
+    if (h) yield h;
+  }
+  for (;;) {
+    const page = await ctx.streams.listHeads(ns, { limit: 50, ...(after ? { after } : {}) });
+    for (const h of page.heads) yield h;
+    if (!page.more || page.heads.length === 0) return;
+    after = page.heads.at(-1)!.name;
+  }
+}
+
+/** LIST: one entry per tag that resolves to an image, streams in name order then tags in name order. */
+export async function listImageStreamTags(ctx: AppContext, ns: string, query: URLSearchParams): Promise<List<ImageStreamTag>> {
+  requireNamespace(ns);
+  const matches = parseLabelSelector(query.get('labelSelector') ?? '');
+  const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
+  const token = decodeContinue(
+    query.get('continue'),
+    (t): t is { stream: string; tag?: string } => typeof (t as { stream?: unknown })?.stream === 'string',
+  );
+  const items: ImageStreamTag[] = [];
+  let next: { stream: string; tag?: string } | undefined;
+  outer: for await (const head of headsFrom(ctx, ns, token)) {
+    if (!matches(head.labels)) continue;
+    let after = token?.stream === head.name ? token.tag : undefined;
+    for (;;) {
+      const { tags, last } = await ctx.streams.queryTags(head, { limit: 100, ...(after !== undefined ? { after } : {}) });
+      const resolvable = tags.filter((t) => t.recent[0]?.image);
+      const images = await ctx.images.getMany(resolvable.map((t) => t.recent[0]!.image));
+      for (const t of resolvable) {
+        const img = images.get(t.recent[0]!.image);
+        if (!img) continue;
+        if (items.length >= limit) {
+          next = { stream: head.name, tag: after ?? '' };
+          break outer;
+        }
+        items.push(toImageStreamTag(head, t, img, ctx.rules));
+        after = t.name;
+      }
+      if (last === undefined) break;
+      after = last;
+    }
+  }
+  return {
+    kind: 'ImageStreamTagList',
+    apiVersion: IMAGE_API_VERSION,
+    metadata: next ? { continue: encodeContinue(next) } : {},
+    items,
+  };
+}
+
+/** The ImageStreamTag a write answers with; the image part stays empty until the tag resolves to one. */
+async function writeResult(ctx: AppContext, head: StreamHead, tag: TagRecord): Promise<ImageStreamTag> {
+  const top = tag.recent[0];
+  const image = top?.image ? await ctx.images.get(top.image) : undefined;
+  if (top && image) return toImageStreamTag(head, tag, image, ctx.rules);
+  const stub: Image = {
+    metadata: top?.image ? { name: top.image } : {},
+    dockerImageReference: top ? resolveEventReference(head, tag.spec, top, ctx.rules) : '',
+  };
+  return {
+    kind: 'ImageStreamTag',
+    apiVersion: IMAGE_API_VERSION,
+    metadata: {
+      name: `${head.name}:${tag.name}`,
+      namespace: head.namespace,
+      uid: head.uid,
+      resourceVersion: String(head.resourceVersion),
+      creationTimestamp: top?.created ?? null,
+      ...(Object.keys(head.labels).length ? { labels: head.labels } : {}),
+      ...(tag.spec?.annotations ? { annotations: tag.spec.annotations } : {}),
+    },
+    tag: tag.spec ? { ...tag.spec, name: tag.name } : null,
+    generation: top?.generation ?? 0,
+    lookupPolicy: { local: head.lookupPolicy.local },
+    ...(tag.conditions.length ? { conditions: tag.conditions } : {}),
+    image: stub,
+  };
+}
+
+interface TagWrite {
+  ns: string;
+  stream: string;
+  tag: string;
+  name: string;
+  /** The new spec tag; undefined keeps the stored one (annotation-only update). */
+  spec: TagReference | undefined;
+  mode: 'create' | 'update';
+  expectedRv?: number;
+}
+
+function decodeTagWrite(ctx: AppContext, ns: string, name: string, rawBody: unknown, mode: 'create' | 'update'): TagWrite {
+  requireNamespace(ns);
+  const { stream, tag } = splitTagName(name);
+  const body = decodeImageStreamTag(rawBody);
+  checkKind(body, 'ImageStreamTag');
+  if (body.metadata.namespace && body.metadata.namespace !== ns)
+    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  if (body.metadata.name !== undefined && body.metadata.name !== name)
+    throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+  const errors: FieldError[] = [...validateObjectMeta(body.metadata)];
+  let spec: TagReference | undefined;
+  if (body.tag) {
+    const requested = { ...body.tag, name: tag } as TagReference;
+    errors.push(...validateSpecTag(requested, 'tag'));
+    const metaAnn = body.metadata.annotations ?? null;
+    const tagAnn = requested.annotations ?? null;
+    if (tagAnn && JSON.stringify(tagAnn) !== JSON.stringify(metaAnn ?? {}))
+      errors.push(FieldError.invalid('tag.annotations', tagAnn, 'tag annotations must not be provided or must be equal to the object meta annotations'));
+    // The spec tag's annotations are the istag's metadata.annotations (reference §4.3).
+    spec = normalizeTagReference({ ...requested, annotations: metaAnn }, ctx.rules);
+  } else if (mode === 'create') {
+    errors.push(FieldError.required('tag'));
+  }
+  if (errors.length) throw invalid('ImageStreamTag', 'image.openshift.io', name, errors);
+  const rv = body.metadata.resourceVersion;
+  return { ns, stream, tag, name, spec, mode, ...(rv ? { expectedRv: Number(rv) } : {}) };
+}
+
+/** A brand-new stream holding just this tag (istag writes create the stream when it is missing). */
+function newStreamState(ctx: AppContext, ns: string, stream: string): StreamState {
+  return {
+    head: {
+      namespace: ns,
+      name: stream,
+      uid: ctx.newUid(),
+      resourceVersion: 0,
+      generation: 0,
+      creationTimestamp: ctx.clock(),
+      labels: {},
+      annotations: {},
+      lookupPolicy: { local: false },
+      dockerImageRepository: '',
+    },
+    tags: new Map(),
+    complete: true,
+  };
+}
+
+async function writeTag(ctx: AppContext, w: TagWrite, annotationsOnly: Record<string, string> | null | undefined) {
+  const attempt = async (): Promise<{ result: ImageStreamTag; created: boolean }> => {
+    const extraSources = w.spec ? [trackedSourceTag(w.spec, w.ns, w.stream)].filter((t): t is string => !!t) : [];
+    const loaded = await loadForTagWrite(ctx, w.ns, w.stream, [w.tag], extraSources);
+    if (!loaded && w.expectedRv !== undefined) throw notFound(resources.imagestreams, w.stream);
+    if (loaded && w.expectedRv !== undefined && loaded.head.resourceVersion !== w.expectedRv)
+      throw conflict(
+        resources.imagestreamtags,
+        w.name,
+        `another caller has updated the resource version to ${loaded.head.resourceVersion}`,
+      );
+    const creatingStream = !loaded;
+    const base = loaded ?? newStreamState(ctx, w.ns, w.stream);
+    const { before, after } = snapshot(base);
+    const existing = after.tags.get(w.tag)?.spec ?? null;
+    if (w.mode === 'create' && existing)
+      throw alreadyExists(resources.imagestreamtag, w.name);
+    if (!w.spec && !existing)
+      throw badRequest(`imagestreamtag ${w.tag} is not a spec tag in imagestream ${w.ns}/${w.stream}, cannot be updated`);
+    const spec = w.spec ?? { ...(existing as TagReference), annotations: annotationsOnly ?? null };
+    const { changedTags, specChanged } = applySpecUpdate(after, { tags: new Map([[w.tag, spec]]) }, {
+      create: false,
+      newTid: ctx.newTid,
+    });
+    if (creatingStream) {
+      // A stream created by an istag write starts at generation 1 like any created stream.
+      after.head.generation = 1;
+      for (const t of after.tags.values()) if (t.spec) t.spec.generation = 1;
+    }
+    const now = ctx.clock();
+    await resolveAndTrack(ctx, creatingStream ? undefined : before, after, changedTags, now, 'ImageStreamTag', w.name);
+    try {
+      await commit(ctx, creatingStream ? 'create' : 'tags', creatingStream ? undefined : before, after, specChanged);
+    } catch (e) {
+      // Someone else created the stream first: run again against it.
+      if (e instanceof ConcurrentWriteError && creatingStream) throw new ConcurrentWriteError('transaction');
+      throw e;
+    }
+    after.head.resourceVersion = creatingStream ? 1 : before.head.resourceVersion + 1;
+    return { result: await writeResult(ctx, after.head, after.tags.get(w.tag)!), created: !existing };
+  };
+  return retryOnConflict(attempt, { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'update') });
+}
+
+/** POST imagestreamtags: 409 AlreadyExists when the spec tag exists; the stream is created when missing. */
+export async function createImageStreamTag(ctx: AppContext, ns: string, name: string, rawBody: unknown) {
+  const w = decodeTagWrite(ctx, ns, name, rawBody, 'create');
+  return (await writeTag(ctx, w, undefined)).result;
+}
+
+/** PUT imagestreamtags: upsert (201 when the spec tag is new); a resourceVersion makes it conditional. */
+export async function updateImageStreamTag(ctx: AppContext, ns: string, name: string, rawBody: unknown) {
+  const w = decodeTagWrite(ctx, ns, name, rawBody, 'update');
+  const body = decodeImageStreamTag(rawBody);
+  return writeTag(ctx, w, body.metadata.annotations);
+}
+
+/** DELETE imagestreamtags: removes the spec tag and its whole history (reference §3.9). */
+export async function deleteImageStreamTag(ctx: AppContext, ns: string, name: string): Promise<Status> {
+  requireNamespace(ns);
+  const { stream, tag } = splitTagName(name);
+  await retryOnConflict(
+    async () => {
+      const loaded = await loadForTagWrite(ctx, ns, stream, [tag]);
+      const record = loaded?.tags.get(tag);
+      if (!loaded || !record || (record.spec === null && record.recent.length === 0 && record.conditions.length === 0))
+        throw notFound(resources.imagestreamtags, name);
+      const { before, after } = snapshot(loaded);
+      const { specChanged } = applySpecUpdate(after, { tags: new Map([[tag, null]]) }, { create: false, newTid: ctx.newTid });
+      const rec = after.tags.get(tag)!;
+      // A new incarnation: the old history is unreachable at once and swept later; aliases keep pointing here.
+      const fresh = emptyTagRecord(tag, ctx.newTid());
+      fresh.aliases = rec.aliases;
+      fresh.version = rec.version;
+      after.tags.set(tag, fresh);
+      if (isVacant(fresh)) after.tags.delete(tag);
+      await commit(ctx, 'tags', before, after, specChanged);
+    },
+    { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'delete') },
+  );
+  return successStatus({ name, group: 'image.openshift.io', kind: 'imagestreamtags' });
+}
+

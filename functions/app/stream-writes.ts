@@ -1,0 +1,119 @@
+import { conflict, invalid, notFound, resources, serverTimeout, type StatusError } from '../core/errors';
+import { cloneState, emptyTagRecord, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
+import { resolveChangedTags, type TagSourceResolver } from '../core/imagestream/resolution';
+import { relatedTags, topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
+import { type CommitMode, ConcurrentWriteError, sleep } from '../store/stream-store';
+import type { AppContext } from './context';
+
+/** Store-backed implementation of the rules' view of other streams. */
+export function storeResolver(ctx: AppContext): TagSourceResolver {
+  return {
+    async latestTaggedImage(ns, stream, tag) {
+      const { head, tags } = await ctx.streams.getHeadAndTags(ns, stream, [tag]);
+      if (!head) return null;
+      return tags.get(tag)?.recent[0];
+    },
+    async resolveImageId(ns, stream, id) {
+      const head = await ctx.streams.getHead(ns, stream);
+      if (!head) return null;
+      return ctx.streams.findImages(head, id, 2);
+    },
+  };
+}
+
+/**
+ * Loads the head and the given tags plus every tag a write to them can touch: the tags they track and, transitively,
+ * the tags tracking them. Returns undefined when the stream does not exist.
+ */
+export async function loadForTagWrite(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  tagNames: string[],
+  extraSources: string[] = [],
+): Promise<StreamState | undefined> {
+  const { head, tags } = await ctx.streams.getHeadAndTags(ns, name, [...tagNames, ...extraSources]);
+  if (!head) return undefined;
+  await loadRelated(ctx, head, tags);
+  return { head, tags, complete: false };
+}
+
+async function loadRelated(ctx: AppContext, head: StreamHead, tags: Map<string, TagRecord>): Promise<void> {
+  for (let round = 0; round < 64; round++) {
+    const missing = [...relatedTags(tags.values(), head.namespace, head.name)].filter((t) => !tags.has(t));
+    if (missing.length === 0) return;
+    const more = await ctx.streams.getTags(head, missing);
+    for (const t of missing) tags.set(t, more.get(t) ?? emptyTagRecord(t, ctx.newTid()));
+  }
+}
+
+/**
+ * The tail every spec write shares (reference §12 Q1 order): resolve new or re-pointed tags, propagate to
+ * aliases, and report resolution problems as one 422.
+ */
+export async function resolveAndTrack(
+  ctx: AppContext,
+  before: StreamState | undefined,
+  after: StreamState,
+  changedTags: string[],
+  now: string,
+  invalidKind = 'ImageStream',
+  invalidName = after.head.name,
+): Promise<void> {
+  const errors = await resolveChangedTags(after, changedTags, storeResolver(ctx), ctx.rules, now);
+  if (errors.length > 0) throw invalid(invalidKind, 'image.openshift.io', invalidName, errors);
+  const tops = before ? topsOf(before) : new Map();
+  updateTrackingTags(after, tops);
+}
+
+export interface RetryOptions {
+  /** Give up after this long; OpenShift gives up after 10 quick attempts, we keep going so no writer loses. */
+  budgetMs?: number;
+  onGiveUp?: () => StatusError;
+}
+
+/**
+ * Runs an optimistic read-compute-write until it commits. Conflicts are expected under parallel writers; full
+ * jitter keeps them from retrying in lockstep.
+ */
+export async function retryOnConflict<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const deadline = Date.now() + (opts.budgetMs ?? 25_000);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      if (!(e instanceof ConcurrentWriteError) || e.headMissing) throw e;
+      if (Date.now() > deadline) throw opts.onGiveUp?.() ?? serverTimeout(resources.imagestreams, 'update');
+      await sleep(Math.random() * Math.min(400, 5 * 2 ** Math.min(attempt, 7)));
+    }
+  }
+}
+
+/** Commit with the store, translating a vanished head into the stream's 404. */
+export async function commit(
+  ctx: AppContext,
+  mode: CommitMode,
+  before: StreamState | undefined,
+  after: StreamState,
+  specChanged: boolean,
+): Promise<void> {
+  try {
+    await ctx.streams.commit({ mode, before, after, specChanged });
+  } catch (e) {
+    if (e instanceof ConcurrentWriteError && e.target === 'head' && e.headMissing && mode !== 'create')
+      throw notFound(resources.imagestreams, after.head.name);
+    throw e;
+  }
+}
+
+export function snapshot(state: StreamState): { before: StreamState; after: StreamState } {
+  return { before: state, after: cloneState(state) };
+}
+
+export function streamConflict(name: string): StatusError {
+  return conflict(
+    resources.imagestreams,
+    name,
+    'the object has been modified; please apply your changes to the latest version and try again',
+  );
+}

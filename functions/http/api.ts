@@ -1,0 +1,69 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { AppContext, Identity } from '../app/context';
+import { badRequest, methodNotAllowed, StatusError, unauthorized } from '../core/errors';
+import { encodeJson } from './encode';
+import { matchRoute } from './routes';
+
+/** The identity the edge authenticated: the local server's token check, or API Gateway's IAM/JWT authorizer. */
+export function identityOf(event: APIGatewayProxyEventV2): Identity | undefined {
+  const auth = (event.requestContext as { authorizer?: Record<string, unknown> }).authorizer;
+  const lambda = auth?.lambda as { user?: string; groups?: string[] | string } | undefined;
+  if (lambda?.user)
+    return {
+      user: lambda.user,
+      groups: Array.isArray(lambda.groups) ? lambda.groups : lambda.groups ? JSON.parse(lambda.groups) : [],
+    };
+  const iam = auth?.iam as { userArn?: string; userId?: string } | undefined;
+  if (iam?.userArn) return { user: iam.userArn, groups: ['system:authenticated'] };
+  return undefined;
+}
+
+function parseBody(event: APIGatewayProxyEventV2): unknown {
+  if (!event.body) return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function lowerHeaders(h: Record<string, string | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** Routes one API Gateway (payload 2.0) event to its use case and encodes the answer. */
+export async function dispatch(ctx: AppContext, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const headers = lowerHeaders(event.headers);
+  const method = event.requestContext.http.method.toUpperCase();
+  const path = event.rawPath;
+  if (path === '/healthz' && method === 'GET') return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
+  const identity = identityOf(event);
+  if (!identity) throw unauthorized();
+  const match = matchRoute(method, path);
+  if (match.kind === 'not-found')
+    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+  if (match.kind === 'method-not-allowed') throw methodNotAllowed(method, path);
+  const result = await match.route.handle(ctx, {
+    method,
+    path,
+    params: match.params,
+    query: new URLSearchParams(event.rawQueryString ?? ''),
+    headers,
+    body: parseBody(event),
+    identity,
+  });
+  return encodeJson(result.status, result.body, headers['accept-encoding']);
+}
+
+/** The one place errors become HTTP answers: StatusErrors as they are, anything else as a bare 500. */
+export function errorResponse(err: unknown, event: APIGatewayProxyEventV2, log: (entry: object) => void): APIGatewayProxyStructuredResultV2 {
+  const accept = lowerHeaders(event.headers)['accept-encoding'];
+  if (err instanceof StatusError) return encodeJson(err.code, err.toStatus(), accept);
+  log({ level: 'error', message: 'unhandled error', error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: event.rawPath, method: event.requestContext.http.method });
+  const status = new StatusError(500, 'InternalError', 'Internal error occurred: the server could not complete the request').toStatus();
+  return encodeJson(500, status, accept);
+}

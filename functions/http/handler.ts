@@ -1,0 +1,43 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { AppContext } from '../app/context';
+import { dispatch, errorResponse, identityOf } from './api';
+
+type Log = (entry: object) => void;
+const jsonLog: Log = (entry) => console.log(JSON.stringify(entry));
+
+/**
+ * The API as a middy handler: the same function serves API Gateway in AWS and the local HTTP server. Errors are
+ * turned into Status answers by the last middleware, one access-log line is written per request.
+ */
+export function createApiHandler(ctx: AppContext, log: Log = jsonLog) {
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 })
+    .use({
+      before: (req) => {
+        (req.internal as Record<string, unknown>).start = performance.now();
+      },
+      after: (req) => accessLog(req, log),
+      onError: (req) => {
+        req.response = errorResponse(req.error, req.event, log);
+        accessLog(req, log);
+      },
+    })
+    .handler((event) => dispatch(ctx, event));
+}
+
+function accessLog(
+  req: { event: APIGatewayProxyEventV2; response: APIGatewayProxyStructuredResultV2 | null | undefined; internal: unknown },
+  log: Log,
+): void {
+  const start = (req.internal as { start?: number }).start ?? performance.now();
+  if (req.event.rawPath === '/healthz') return;
+  log({
+    level: 'info',
+    message: 'request',
+    method: req.event.requestContext.http.method,
+    path: req.event.rawPath,
+    status: req.response?.statusCode,
+    ms: Math.round((performance.now() - start) * 10) / 10,
+    user: identityOf(req.event)?.user,
+  });
+}

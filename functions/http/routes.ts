@@ -1,0 +1,218 @@
+import type { AppContext } from '../app/context';
+import { getImageStreamImage } from '../app/imagestreamimages';
+import { createImageStreamMapping } from '../app/imagestreammappings';
+import {
+  createImageStream,
+  deleteImageStream,
+  getImageStream,
+  listImageStreams,
+  patchImageStream,
+  updateImageStream,
+} from '../app/imagestreams';
+import {
+  createImageStreamTag,
+  deleteImageStreamTag,
+  getImageStreamTag,
+  listImageStreamTags,
+  updateImageStreamTag,
+} from '../app/imagestreamtags';
+import { getTagHistory } from '../app/tag-history';
+import { EXTENSION_API_GROUP, IMAGE_API_GROUP } from '../core/api-types';
+import { badRequest } from '../core/errors';
+import { created, type HttpRequest, type HttpResult, ok } from './request';
+
+/**
+ * Every endpoint, with the Kubernetes verb and resource it acts on. The access-control issue checks each call
+ * against this table, so no endpoint can exist without a (verb, resource) pair.
+ */
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  verb: 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
+  resource: string;
+  group: string;
+  handle: (ctx: AppContext, req: HttpRequest) => Promise<HttpResult>;
+}
+
+const IMG = `/apis/${IMAGE_API_GROUP}/v1/namespaces/{ns}`;
+const EXT = `/apis/${EXTENSION_API_GROUP}/v1/namespaces/{ns}`;
+
+/** Creates through the collection take the object name from the body, as Kubernetes clients send them. */
+function nameFromBody(req: HttpRequest): string {
+  const name = (req.body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  if (typeof name !== 'string' || !name) throw badRequest('metadata.name is required when creating through the collection');
+  return name;
+}
+
+export const routes: Route[] = [
+  {
+    method: 'GET',
+    path: `${IMG}/imagestreams`,
+    verb: 'list',
+    resource: 'imagestreams',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await listImageStreams(c, r.params.ns!, r.query)),
+  },
+  {
+    method: 'POST',
+    path: `${IMG}/imagestreams`,
+    verb: 'create',
+    resource: 'imagestreams',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => created(await createImageStream(c, r.params.ns!, r.body)),
+  },
+  {
+    method: 'GET',
+    path: `${IMG}/imagestreams/{name}`,
+    verb: 'get',
+    resource: 'imagestreams',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await getImageStream(c, r.params.ns!, r.params.name!, r.query)),
+  },
+  {
+    method: 'PUT',
+    path: `${IMG}/imagestreams/{name}`,
+    verb: 'update',
+    resource: 'imagestreams',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await updateImageStream(c, r.params.ns!, r.params.name!, r.body)),
+  },
+  {
+    method: 'PATCH',
+    path: `${IMG}/imagestreams/{name}`,
+    verb: 'patch',
+    resource: 'imagestreams',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) =>
+      ok(await patchImageStream(c, r.params.ns!, r.params.name!, r.headers['content-type'] ?? '', r.body)),
+  },
+  {
+    method: 'DELETE',
+    path: `${IMG}/imagestreams/{name}`,
+    verb: 'delete',
+    resource: 'imagestreams',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await deleteImageStream(c, r.params.ns!, r.params.name!, r.body)),
+  },
+  {
+    method: 'GET',
+    path: `${IMG}/imagestreamtags`,
+    verb: 'list',
+    resource: 'imagestreamtags',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await listImageStreamTags(c, r.params.ns!, r.query)),
+  },
+  {
+    method: 'POST',
+    path: `${IMG}/imagestreamtags`,
+    verb: 'create',
+    resource: 'imagestreamtags',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => created(await createImageStreamTag(c, r.params.ns!, nameFromBody(r), r.body)),
+  },
+  {
+    method: 'GET',
+    path: `${IMG}/imagestreamtags/{name}`,
+    verb: 'get',
+    resource: 'imagestreamtags',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await getImageStreamTag(c, r.params.ns!, r.params.name!)),
+  },
+  {
+    method: 'POST',
+    path: `${IMG}/imagestreamtags/{name}`,
+    verb: 'create',
+    resource: 'imagestreamtags',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => created(await createImageStreamTag(c, r.params.ns!, r.params.name!, r.body)),
+  },
+  {
+    method: 'PUT',
+    path: `${IMG}/imagestreamtags/{name}`,
+    verb: 'update',
+    resource: 'imagestreamtags',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => {
+      const { result, created: isNew } = await updateImageStreamTag(c, r.params.ns!, r.params.name!, r.body);
+      return { status: isNew ? 201 : 200, body: result };
+    },
+  },
+  {
+    method: 'DELETE',
+    path: `${IMG}/imagestreamtags/{name}`,
+    verb: 'delete',
+    resource: 'imagestreamtags',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await deleteImageStreamTag(c, r.params.ns!, r.params.name!)),
+  },
+  {
+    method: 'GET',
+    path: `${IMG}/imagestreamimages/{name}`,
+    verb: 'get',
+    resource: 'imagestreamimages',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await getImageStreamImage(c, r.params.ns!, r.params.name!)),
+  },
+  {
+    method: 'POST',
+    path: `${IMG}/imagestreammappings`,
+    verb: 'create',
+    resource: 'imagestreammappings',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => created(await createImageStreamMapping(c, r.params.ns!, r.body)),
+  },
+  {
+    method: 'GET',
+    path: `${EXT}/imagestreamtaghistories/{name}`,
+    verb: 'get',
+    resource: 'imagestreamtaghistories',
+    group: EXTENSION_API_GROUP,
+    handle: async (c, r) => ok(await getTagHistory(c, r.params.ns!, r.params.name!, r.query)),
+  },
+];
+
+interface CompiledRoute {
+  route: Route;
+  regex: RegExp;
+  names: string[];
+}
+
+const compiled: CompiledRoute[] = routes.map((route) => {
+  const names: string[] = [];
+  const pattern = route.path.replace(/[.]/g, '\\.').replace(/\{(\w+)\}/g, (_m, n: string) => {
+    names.push(n);
+    return '([^/]+)';
+  });
+  return { route, regex: new RegExp(`^${pattern}/?$`), names };
+});
+
+export type RouteMatch =
+  | { kind: 'found'; route: Route; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allowed: string[] }
+  | { kind: 'not-found' };
+
+export function matchRoute(method: string, path: string): RouteMatch {
+  const allowed: string[] = [];
+  for (const c of compiled) {
+    const m = c.regex.exec(path);
+    if (!m) continue;
+    if (c.route.method !== method) {
+      allowed.push(c.route.method);
+      continue;
+    }
+    const params: Record<string, string> = {};
+    c.names.forEach((n, i) => {
+      params[n] = safeDecode(m[i + 1]!);
+    });
+    return { kind: 'found', route: c.route, params };
+  }
+  return allowed.length ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`malformed path segment ${JSON.stringify(s)}`);
+  }
+}

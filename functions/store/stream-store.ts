@@ -1,0 +1,605 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { TagEvent, TagEventCondition, TagReference } from '../core/api-types';
+import { tooLarge } from '../core/errors';
+import { isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
+import { HEAD_SK, keys, seqFromHistorySk } from './keys';
+import { tableDefinition } from './table-definition';
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** DynamoDB's limit on items in one TransactWriteItems call. */
+export const MAX_ITEMS_PER_TRANSACTION = 100;
+/** A create that is still pending after this long was abandoned by a crashed writer and may be taken over. */
+const ABANDONED_CREATE_MS = 5 * 60_000;
+
+/** A write lost a race: the head or a tag record changed (or vanished) since it was read. */
+export class ConcurrentWriteError extends Error {
+  constructor(
+    readonly target: 'head' | 'tag' | 'transaction',
+    readonly headMissing = false,
+    readonly headExists = false,
+  ) {
+    super(`concurrent write on ${target}`);
+    this.name = 'ConcurrentWriteError';
+  }
+}
+
+export type CommitMode =
+  /** The stream must not exist yet. */
+  | 'create'
+  /** Whole-stream write: the head must still be at the resourceVersion that was read. */
+  | 'stream'
+  /** Tag-level write: only the touched tag records are compared; the head just counts the write. */
+  | 'tags';
+
+export interface CommitPlan {
+  mode: CommitMode;
+  before: StreamState | undefined;
+  after: StreamState;
+  specChanged: boolean;
+}
+
+export interface ImageRefMatch {
+  image: string;
+  dockerImageReference: string;
+}
+
+function headToItem(h: StreamHead): Item {
+  return {
+    PK: keys.streamPk(h.namespace, h.name),
+    SK: HEAD_SK,
+    [tableDefinition.gsi1.partitionKey]: keys.namespaceGsiPk(h.namespace),
+    [tableDefinition.gsi1.sortKey]: keys.namespaceGsiSk(h.name),
+    kind: 'stream',
+    ns: h.namespace,
+    name: h.name,
+    uid: h.uid,
+    rv: h.resourceVersion,
+    gen: h.generation,
+    created: h.creationTimestamp,
+    labels: h.labels,
+    annotations: h.annotations,
+    lookupLocal: h.lookupPolicy.local,
+    repo: h.dockerImageRepository,
+  };
+}
+
+export function itemToHead(item: Item): StreamHead {
+  return {
+    namespace: item.ns as string,
+    name: item.name as string,
+    uid: item.uid as string,
+    resourceVersion: item.rv as number,
+    generation: item.gen as number,
+    creationTimestamp: item.created as string,
+    labels: (item.labels as Record<string, string>) ?? {},
+    annotations: (item.annotations as Record<string, string>) ?? {},
+    lookupPolicy: { local: Boolean(item.lookupLocal) },
+    dockerImageRepository: (item.repo as string) ?? '',
+  };
+}
+
+function tagToItem(h: StreamHead, t: TagRecord, version: number): Item {
+  return {
+    PK: keys.streamPk(h.namespace, h.name),
+    SK: keys.tagSk(t.name),
+    kind: 'tag',
+    suid: h.uid,
+    tag: t.name,
+    tid: t.tid,
+    ver: version,
+    spec: t.spec,
+    recent: t.recent,
+    topSeq: t.topSeq,
+    conds: t.conditions,
+    aliases: t.aliases,
+  };
+}
+
+function itemToTag(item: Item): TagRecord {
+  return {
+    name: item.tag as string,
+    tid: item.tid as string,
+    version: item.ver as number,
+    spec: (item.spec as TagReference | null) ?? null,
+    recent: (item.recent as TagEvent[]) ?? [],
+    topSeq: (item.topSeq as number) ?? 0,
+    conditions: (item.conds as TagEventCondition[]) ?? [],
+    aliases: (item.aliases as string[]) ?? [],
+  };
+}
+
+/** A head that is still being created (large creates are written in several transactions) is not visible. */
+function isLiveHead(item: Item | undefined): item is Item {
+  return !!item && item.pending === undefined;
+}
+
+export class StreamStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async getHead(ns: string, name: string): Promise<StreamHead | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { PK: keys.streamPk(ns, name), SK: HEAD_SK }, ConsistentRead: true }),
+    );
+    return isLiveHead(out.Item) ? itemToHead(out.Item) : undefined;
+  }
+
+  /**
+   * The head and the named tags in one round trip (BatchGetItem). Tag records of an older incarnation of the
+   * stream (deleted and re-created under the same name) are ignored.
+   */
+  async getHeadAndTags(
+    ns: string,
+    name: string,
+    tags: string[],
+  ): Promise<{ head: StreamHead | undefined; tags: Map<string, TagRecord> }> {
+    const pk = keys.streamPk(ns, name);
+    const wanted = [{ PK: pk, SK: HEAD_SK }, ...[...new Set(tags)].map((t) => ({ PK: pk, SK: keys.tagSk(t) }))];
+    const items = await this.batchGet(wanted);
+    const headItem = items.find((i) => i.SK === HEAD_SK);
+    const head = isLiveHead(headItem) ? itemToHead(headItem) : undefined;
+    const out = new Map<string, TagRecord>();
+    if (head) {
+      for (const i of items) if (i.SK !== HEAD_SK && i.suid === head.uid) out.set(i.tag as string, itemToTag(i));
+    }
+    return { head, tags: out };
+  }
+
+  async getTags(head: StreamHead, tags: string[]): Promise<Map<string, TagRecord>> {
+    const pk = keys.streamPk(head.namespace, head.name);
+    const items = await this.batchGet([...new Set(tags)].map((t) => ({ PK: pk, SK: keys.tagSk(t) })));
+    const out = new Map<string, TagRecord>();
+    for (const i of items) if (i.suid === head.uid) out.set(i.tag as string, itemToTag(i));
+    return out;
+  }
+
+  private async batchGet(keysToGet: Item[]): Promise<Item[]> {
+    const out: Item[] = [];
+    for (let i = 0; i < keysToGet.length; i += 100) {
+      let pending: Item[] | undefined = keysToGet.slice(i, i + 100);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
+        if (attempt > 0) await sleep(Math.random() * 20 * 2 ** attempt);
+        const res = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        out.push(...((res.Responses?.[this.table] as Item[] | undefined) ?? []));
+        pending = res.UnprocessedKeys?.[this.table]?.Keys as Item[] | undefined;
+      }
+    }
+    return out;
+  }
+
+  /** A page of tag records in tag-name order (`limit` undefined = every tag). */
+  async queryTags(
+    head: StreamHead,
+    opts: { limit?: number; after?: string } = {},
+  ): Promise<{ tags: TagRecord[]; last?: string }> {
+    const tags: TagRecord[] = [];
+    let start: Item | undefined = opts.after
+      ? { PK: keys.streamPk(head.namespace, head.name), SK: keys.tagSk(opts.after) }
+      : undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
+          ExpressionAttributeValues: { ':pk': keys.streamPk(head.namespace, head.name), ':p': keys.tagPrefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+          ...(opts.limit ? { Limit: opts.limit - tags.length } : {}),
+        }),
+      );
+      for (const i of res.Items ?? []) if (i.suid === head.uid) tags.push(itemToTag(i));
+      start = res.LastEvaluatedKey;
+    } while (start && (!opts.limit || tags.length < opts.limit));
+    const lastTag = tags.at(-1)?.name;
+    return { tags, ...(start && lastTag !== undefined ? { last: lastTag } : {}) };
+  }
+
+  async loadStream(ns: string, name: string): Promise<StreamState | undefined> {
+    const head = await this.getHead(ns, name);
+    if (!head) return undefined;
+    const { tags } = await this.queryTags(head);
+    return { head, tags: new Map(tags.map((t) => [t.name, t])), complete: true };
+  }
+
+  /** Stream heads of a namespace in name order (GSI1), `limit` at most, after the stream named `after`. */
+  async listHeads(ns: string, opts: { limit: number; after?: string }): Promise<{ heads: StreamHead[]; more: boolean }> {
+    const heads: StreamHead[] = [];
+    let start: Item | undefined = opts.after
+      ? {
+          PK: keys.streamPk(ns, opts.after),
+          SK: HEAD_SK,
+          [tableDefinition.gsi1.partitionKey]: keys.namespaceGsiPk(ns),
+          [tableDefinition.gsi1.sortKey]: keys.namespaceGsiSk(opts.after),
+        }
+      : undefined;
+    let more = false;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: tableDefinition.gsi1.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': tableDefinition.gsi1.partitionKey },
+          ExpressionAttributeValues: { ':pk': keys.namespaceGsiPk(ns) },
+          ExclusiveStartKey: start,
+          Limit: opts.limit + 1 - heads.length,
+        }),
+      );
+      for (const i of res.Items ?? []) if (isLiveHead(i)) heads.push(itemToHead(i));
+      start = res.LastEvaluatedKey;
+    } while (start && heads.length <= opts.limit);
+    if (heads.length > opts.limit) {
+      heads.length = opts.limit;
+      more = true;
+    } else if (start) more = true;
+    return { heads, more };
+  }
+
+  /** A tag's history, newest first, starting below sequence number `beforeSeq` (exclusive). */
+  async history(
+    head: StreamHead,
+    tag: TagRecord,
+    opts: { limit: number; beforeSeq?: number },
+  ): Promise<{ events: Array<{ seq: number; event: TagEvent }> }> {
+    const pk = keys.streamPk(head.namespace, head.name);
+    const upper = opts.beforeSeq ?? tag.topSeq + 1;
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':lo': keys.historySk(tag.tid, 0),
+          ':hi': keys.historySk(tag.tid, Math.max(upper - 1, 0)),
+        },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: opts.limit,
+      }),
+    );
+    return {
+      events: (res.Items ?? []).map((i) => ({ seq: seqFromHistorySk(i.SK as string), event: i.ev as TagEvent })),
+    };
+  }
+
+  /**
+   * Distinct images referenced by live history entries of this stream whose digest matches `id`
+   * (OpenShift's DigestOrImageMatch: a prefix of the hex or of the full `algorithm:hex` name).
+   */
+  async findImages(head: StreamHead, id: string, max = 2): Promise<ImageRefMatch[]> {
+    const pk = keys.streamPk(head.namespace, head.name);
+    const prefixes = new Set<string>([id.includes(':') ? id : `sha256:${id}`]);
+    if ('sha256:'.startsWith(id)) prefixes.add(id);
+    const candidates = new Map<string, Array<{ tag: string; tid: string; ref: string }>>();
+    for (const prefix of prefixes) {
+      let start: Item | undefined;
+      let scanned = 0;
+      do {
+        const res = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
+            ExpressionAttributeValues: { ':pk': pk, ':p': keys.refPrefix(prefix) },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+            Limit: 200,
+          }),
+        );
+        for (const i of res.Items ?? []) {
+          if (i.suid !== head.uid) continue;
+          const list = candidates.get(i.image as string) ?? [];
+          list.push({ tag: i.tag as string, tid: i.tid as string, ref: i.ref as string });
+          candidates.set(i.image as string, list);
+        }
+        scanned += res.Items?.length ?? 0;
+        start = res.LastEvaluatedKey;
+        // Enough distinct images to answer "ambiguous", or a bounded scan: stop.
+      } while (start && candidates.size <= max && scanned < 5000);
+    }
+    // A reference only counts while the tag incarnation that wrote it is alive.
+    const tagNames = [...new Set([...candidates.values()].flat().map((c) => c.tag))];
+    const live = await this.getTags(head, tagNames);
+    const out: ImageRefMatch[] = [];
+    for (const [image, refs] of candidates) {
+      const alive = refs.find((r) => live.get(r.tag)?.tid === r.tid);
+      if (alive) out.push({ image, dockerImageReference: alive.ref });
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+
+  /** Writes the difference between `before` and `after` atomically, or throws ConcurrentWriteError. */
+  async commit(plan: CommitPlan): Promise<void> {
+    const { items, headItem } = this.planItems(plan);
+    if (items.length + 1 <= MAX_ITEMS_PER_TRANSACTION) {
+      await this.transact([headItem, ...items]);
+      return;
+    }
+    if (plan.mode !== 'create')
+      throw tooLarge(
+        `this change writes ${items.length + 1} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
+      );
+    await this.commitLargeCreate(plan.after, items);
+  }
+
+  /**
+   * A create too large for one transaction: claim the name with a pending head (invisible to readers), write the
+   * tag records in chunks that each re-check the claim, then reveal the head. A crash leaves only invisible records.
+   */
+  private async commitLargeCreate(after: StreamState, items: TransactItem[]): Promise<void> {
+    const head = headToItem({ ...after.head, resourceVersion: 1 });
+    const pk = head.PK as string;
+    const token = after.head.uid;
+    const existing = await this.db.send(new GetCommand({ TableName: this.table, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }));
+    const abandoned =
+      existing.Item?.pending !== undefined && Date.now() - Number(existing.Item.pendingSince ?? 0) > ABANDONED_CREATE_MS;
+    await this.transact([
+      {
+        Put: {
+          TableName: this.table,
+          Item: { ...head, pending: token, pendingSince: Date.now() },
+          ConditionExpression: abandoned ? 'pending = :old' : 'attribute_not_exists(PK)',
+          ...(abandoned ? { ExpressionAttributeValues: { ':old': existing.Item?.pending } } : {}),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+    ]);
+    const check: TransactItem = {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: { PK: pk, SK: HEAD_SK },
+        ConditionExpression: 'pending = :t',
+        ExpressionAttributeValues: { ':t': token },
+      },
+    };
+    for (let i = 0; i < items.length; i += MAX_ITEMS_PER_TRANSACTION - 1) {
+      await this.transact([check, ...items.slice(i, i + MAX_ITEMS_PER_TRANSACTION - 1)]);
+    }
+    await this.transact([
+      {
+        Update: {
+          TableName: this.table,
+          Key: { PK: pk, SK: HEAD_SK },
+          UpdateExpression: 'REMOVE pending, pendingSince',
+          ConditionExpression: 'pending = :t',
+          ExpressionAttributeValues: { ':t': token },
+        },
+      },
+    ]);
+  }
+
+  private planItems(plan: CommitPlan): { headItem: TransactItem; items: TransactItem[] } {
+    const { before, after, mode } = plan;
+    const h = after.head;
+    const pk = keys.streamPk(h.namespace, h.name);
+    let headItem: TransactItem;
+    if (mode === 'create') {
+      headItem = {
+        Put: {
+          TableName: this.table,
+          Item: headToItem({ ...h, resourceVersion: 1 }),
+          ConditionExpression: 'attribute_not_exists(PK)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+    } else if (mode === 'stream') {
+      headItem = {
+        Put: {
+          TableName: this.table,
+          Item: headToItem({ ...h, resourceVersion: (before?.head.resourceVersion ?? 0) + 1 }),
+          ConditionExpression: 'rv = :rv AND uid = :uid AND attribute_not_exists(pending)',
+          ExpressionAttributeValues: { ':rv': before?.head.resourceVersion, ':uid': h.uid },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+    } else {
+      // Tag-level writes count themselves on the head without comparing it, so writers of different tags never
+      // conflict; the generation moves by one when the spec changed (reference §3.1).
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':one': 1, ':uid': h.uid };
+      const sets = ['rv = rv + :one'];
+      if (plan.specChanged) sets.push('gen = gen + :one');
+      const prevAnn = before?.head.annotations ?? {};
+      let n = 0;
+      for (const [k, v] of Object.entries(h.annotations)) {
+        if (prevAnn[k] === v) continue;
+        names[`#a${n}`] = k;
+        values[`:a${n}`] = v;
+        sets.push(`annotations.#a${n} = :a${n}`);
+        n++;
+      }
+      headItem = {
+        Update: {
+          TableName: this.table,
+          Key: { PK: pk, SK: HEAD_SK },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'uid = :uid AND attribute_not_exists(pending)',
+          ...(n > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+    }
+
+    const items: TransactItem[] = [];
+    const names = new Set([...after.tags.keys(), ...(before?.tags.keys() ?? [])]);
+    for (const name of names) {
+      const old = mode === 'create' ? undefined : before?.tags.get(name);
+      const next = after.tags.get(name);
+      const oldVersion = old?.version ?? 0;
+      const versionCondition =
+        oldVersion > 0
+          ? { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': oldVersion } }
+          : {
+              ConditionExpression: 'attribute_not_exists(PK) OR suid <> :uid',
+              ExpressionAttributeValues: { ':uid': h.uid },
+            };
+      if (!next || isVacant(next)) {
+        if (oldVersion > 0)
+          items.push({ Delete: { TableName: this.table, Key: { PK: pk, SK: keys.tagSk(name) }, ...versionCondition } });
+        continue;
+      }
+      if (old && JSON.stringify(old) === JSON.stringify(next)) continue;
+      items.push({ Put: { TableName: this.table, Item: tagToItem(h, next, oldVersion + 1), ...versionCondition } });
+      items.push(...this.historyItems(pk, h.uid, old?.tid === next.tid ? old : undefined, next));
+    }
+    return { headItem, items };
+  }
+
+  /** History entries (and image references) the change adds or rewrites for one tag. */
+  private historyItems(pk: string, suid: string, old: TagRecord | undefined, next: TagRecord): TransactItem[] {
+    const out: TransactItem[] = [];
+    const oldTop = old?.topSeq ?? 0;
+    const firstChanged = Math.max(1, Math.min(oldTop, next.topSeq));
+    for (let seq = next.topSeq; seq >= firstChanged; seq--) {
+      const ev = next.recent[next.topSeq - seq];
+      if (!ev) break;
+      const prior = old && seq <= oldTop ? old.recent[oldTop - seq] : undefined;
+      if (prior && JSON.stringify(prior) === JSON.stringify(ev)) continue;
+      const cond = {
+        ConditionExpression: 'attribute_not_exists(PK) OR tid = :tid',
+        ExpressionAttributeValues: { ':tid': next.tid },
+      };
+      out.push({
+        Put: {
+          TableName: this.table,
+          Item: { PK: pk, SK: keys.historySk(next.tid, seq), kind: 'history', suid, tid: next.tid, tag: next.name, ev },
+          ...cond,
+        },
+      });
+      if (ev.image && ev.image !== prior?.image) {
+        out.push({
+          Put: {
+            TableName: this.table,
+            Item: {
+              PK: pk,
+              SK: keys.refSk(ev.image, next.tid),
+              kind: 'ref',
+              suid,
+              tid: next.tid,
+              tag: next.name,
+              image: ev.image,
+              ref: ev.dockerImageReference,
+            },
+            ...cond,
+          },
+        });
+      }
+    }
+    return out;
+  }
+
+  private async transact(items: TransactItem[]): Promise<void> {
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const reasons = err.CancellationReasons ?? [];
+      const headReason = reasons[0];
+      if (headReason?.Code === 'ConditionalCheckFailed') {
+        const item = headReason.Item;
+        throw new ConcurrentWriteError('head', !item, !!item);
+      }
+      if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) throw new ConcurrentWriteError('tag');
+      if (reasons.some((r) => r.Code === 'TransactionConflict')) throw new ConcurrentWriteError('transaction');
+      throw err;
+    }
+  }
+
+  /**
+   * Removes the head of a stream; its tag, history and reference records become unreachable at once (they carry
+   * the old uid) and are swept afterwards.
+   */
+  async deleteHead(head: StreamHead, preconditions: { uid?: string; resourceVersion?: number }): Promise<void> {
+    const values: Record<string, unknown> = { ':uid': preconditions.uid ?? head.uid };
+    let cond = 'uid = :uid AND attribute_not_exists(pending)';
+    if (preconditions.resourceVersion !== undefined) {
+      cond += ' AND rv = :rv';
+      values[':rv'] = preconditions.resourceVersion;
+    }
+    await this.transact([
+      {
+        Delete: {
+          TableName: this.table,
+          Key: { PK: keys.streamPk(head.namespace, head.name), SK: HEAD_SK },
+          ConditionExpression: cond,
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+    ]);
+  }
+
+  /**
+   * Deletes records no live head or tag incarnation reaches any more, within a time budget. Returns true when
+   * the partition is clean. Each delete is conditional on the record still being the unreachable one.
+   */
+  async sweep(ns: string, name: string, budgetMs = 5_000): Promise<boolean> {
+    const deadline = Date.now() + budgetMs;
+    const pk = keys.streamPk(ns, name);
+    const headRes = await this.db.send(new GetCommand({ TableName: this.table, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }));
+    const uid = headRes.Item?.uid as string | undefined;
+    const liveTids = new Set<string>();
+    if (headRes.Item && uid) {
+      const { tags } = await this.queryTags(itemToHead(headRes.Item));
+      for (const t of tags) liveTids.add(t.tid);
+    }
+    let start: Item | undefined;
+    do {
+      if (Date.now() > deadline) return false;
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ProjectionExpression: 'PK, SK, suid, tid, kind',
+          ExclusiveStartKey: start,
+          Limit: 500,
+        }),
+      );
+      const garbage = (res.Items ?? []).filter((i) => {
+        if (i.SK === HEAD_SK) return false;
+        if (i.suid !== uid) return true;
+        return (i.kind === 'history' || i.kind === 'ref') && !liveTids.has(i.tid as string);
+      });
+      await Promise.all(
+        garbage.map((i) =>
+          this.db
+            .send(
+              new DeleteCommand({
+                TableName: this.table,
+                Key: { PK: i.PK, SK: i.SK },
+                ConditionExpression: 'suid = :s AND (attribute_not_exists(tid) OR tid = :t)',
+                ExpressionAttributeValues: { ':s': i.suid, ':t': i.tid ?? '' },
+              }),
+            )
+            .catch((e: unknown) => {
+              if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+            }),
+        ),
+      );
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return true;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
