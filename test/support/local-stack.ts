@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { readLocalConfig } from '../../functions/local/local-config';
+import { type LocalService, startLocalService } from '../../functions/local/service';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** An HTTP client for the local API, authenticated as the bootstrap admin unless told otherwise. */
+export class Api {
+  constructor(
+    readonly url: string,
+    private readonly token: string | undefined = ADMIN_TOKEN,
+  ) {}
+
+  as(token: string | undefined): Api {
+    return new Api(this.url, token);
+  }
+
+  async call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const res = await fetch(this.url + path, {
+      method,
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* plain text answers such as /healthz */
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  get = <T = any>(path: string, headers?: Record<string, string>) => this.call<T>('GET', path, undefined, headers);
+  post = <T = any>(path: string, body: unknown) => this.call<T>('POST', path, body);
+  put = <T = any>(path: string, body: unknown) => this.call<T>('PUT', path, body);
+  delete = <T = any>(path: string, body?: unknown) => this.call<T>('DELETE', path, body);
+  patch = <T = any>(path: string, body: unknown, type = 'application/merge-patch+json') =>
+    this.call<T>('PATCH', path, body, { 'content-type': type });
+}
+
+export const IS = (ns: string, name = '') => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreams${name ? `/${name}` : ''}`;
+export const ISTAG = (ns: string, name = '') =>
+  `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreamtags${name ? `/${encodeURIComponent(name)}` : ''}`;
+export const ISIMAGE = (ns: string, name: string) => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreamimages/${encodeURIComponent(name)}`;
+export const ISM = (ns: string) => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreammappings`;
+export const HISTORY = (ns: string, name: string) =>
+  `/apis/imagestreams.io/v1/namespaces/${ns}/imagestreamtaghistories/${encodeURIComponent(name)}`;
+
+/**
+ * Starts the local service (the same code as `npm start`) on a free port, against the run's shared DynamoDB
+ * Local, with its own table so test files never see each other's data.
+ */
+export async function startStack(env: Record<string, string> = {}): Promise<{ api: Api; service: LocalService; stop: () => Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'imagestreams-test-'));
+  const cfg = readLocalConfig({
+    PORT: '0',
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN,
+    TABLE_NAME: `t${Math.random().toString(36).slice(2, 10)}`,
+    DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
+    ...env,
+  });
+  const prior = { ...process.env };
+  Object.assign(process.env, env);
+  const service = await startLocalService(cfg, { log: () => undefined });
+  process.env = prior;
+  return {
+    api: new Api(service.url),
+    service,
+    stop: async () => {
+      await service.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let digestCounter = 0;
+/** A fresh, valid-looking sha256 digest. */
+export function digest(seed?: string): string {
+  const s = seed ?? `d${process.pid}-${Date.now()}-${digestCounter++}-${Math.random()}`;
+  return `sha256:${createHashHex(s)}`;
+}
+
+function createHashHex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** Registers an image and points `stream:tag` at it through imagestreammappings. */
+export async function mapImage(api: Api, ns: string, stream: string, tag: string, d = digest(), repo = 'quay.io/x/y') {
+  const res = await api.post(ISM(ns), {
+    kind: 'ImageStreamMapping',
+    apiVersion: 'image.openshift.io/v1',
+    metadata: { name: stream, namespace: ns },
+    tag,
+    image: {
+      metadata: { name: d },
+      dockerImageReference: `${repo}@${d}`,
+      dockerImageMetadata: { kind: 'DockerImage', apiVersion: 'image.openshift.io/1.0', Id: d, Architecture: 'amd64' },
+      dockerImageMetadataVersion: '1.0',
+      dockerImageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+      dockerImageLayers: [{ name: digest(), size: 100, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }],
+    },
+  });
+  if (res.status !== 201) throw new Error(`mapping failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return d;
+}
