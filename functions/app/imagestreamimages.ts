@@ -1,7 +1,7 @@
 import type { ImageStreamImage } from '../core/api-types';
 import { badRequest, notFound, resources } from '../core/errors';
 import { toImageStreamImage } from '../core/imagestream/views';
-import { parseImageStreamImageName } from '../core/reference';
+import { parseImageStreamImageName } from '../core/imagestream/names';
 import type { AppContext } from './context';
 import { requireNamespace } from './imagestreams';
 

@@ -22,7 +22,7 @@ import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../cor
 import { validateObjectMeta, validateSpecTag } from '../core/imagestream/validation';
 import { resolveEventReference, toImageStreamTag } from '../core/imagestream/views';
 import { parseLabelSelector } from '../core/label-selector';
-import { parseImageStreamTagName } from '../core/reference';
+import { parseImageStreamTagName } from '../core/imagestream/names';
 import { ConcurrentWriteError } from '../store/stream-store';
 import type { AppContext } from './context';
 import { checkKind, decodeImageStreamTag } from './decode';

@@ -18,10 +18,11 @@ export interface ApiResponse<T = any> {
 export class Api {
   constructor(
     readonly url: string,
-    private readonly token: string | undefined = ADMIN_TOKEN,
+    private readonly token: string | null = ADMIN_TOKEN,
   ) {}
 
-  as(token: string | undefined): Api {
+  /** The same client with another bearer token, or none (null). */
+  as(token: string | null): Api {
     return new Api(this.url, token);
   }
 

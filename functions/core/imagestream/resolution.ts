@@ -2,7 +2,7 @@ import type { TagEvent } from '../api-types';
 import { FieldError } from '../errors';
 import { addTagEvent, latestEvent } from './history';
 import type { StreamState } from './model';
-import type { StreamRulesConfig } from './spec-rules';
+import { type StreamRulesConfig, trackedSourceTag } from './spec-rules';
 
 /** What the rules need to know about other streams (and this stream's full history). Implemented by the store. */
 export interface TagSourceResolver {
@@ -36,7 +36,7 @@ export async function resolveChangedTags(
 ): Promise<FieldError[]> {
   const errors: FieldError[] = [];
   const { namespace, name: streamName } = state.head;
-  for (const tagName of changedTags) {
+  for (const tagName of sourcesFirst(state, changedTags)) {
     const tag = state.tags.get(tagName);
     const spec = tag?.spec;
     if (!tag || !spec?.from) continue;
@@ -104,6 +104,24 @@ export async function resolveChangedTags(
     addTagEvent(tag, event);
   }
   return errors;
+}
+
+/** Orders tags so that a tag tracking another changed tag of this stream is resolved after it (cycles: as given). */
+function sourcesFirst(state: StreamState, tags: string[]): string[] {
+  const pending = new Set(tags);
+  const out: string[] = [];
+  while (pending.size > 0) {
+    const ready = [...pending].filter((t) => {
+      const src = trackedSourceTag(state.tags.get(t)?.spec ?? null, state.head.namespace, state.head.name);
+      return src === undefined || src === t || !pending.has(src);
+    });
+    const batch = ready.length > 0 ? ready : [...pending];
+    for (const t of batch) {
+      out.push(t);
+      pending.delete(t);
+    }
+  }
+  return out;
 }
 
 /** `<tag>` / `<stream>:<tag>` for ImageStreamTag, `<id>` / `<stream>@<id>` for ImageStreamImage. */
