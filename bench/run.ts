@@ -19,7 +19,8 @@ function median(xs: number[]): number {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 async function time(fn: () => Promise<unknown>, n: number): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await fn();
@@ -35,24 +36,38 @@ async function time(fn: () => Promise<unknown>, n: number): Promise<number[]> {
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'imagestreams-bench-'));
   const token = 'bench-admin-token-0123456789';
-  const service = await startLocalService(readLocalConfig({ PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN: token, TABLE_NAME: 'bench' }), {
-    log: () => undefined,
-  });
+  const service = await startLocalService(
+    readLocalConfig({ PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN: token, TABLE_NAME: 'bench' }),
+    {
+      log: () => undefined,
+    },
+  );
   try {
     const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const base = `${service.url}/apis/image.openshift.io/v1/namespaces/bench`;
-    await fetch(`${base}/imagestreams`, { method: 'POST', headers: h, body: JSON.stringify({ metadata: { name: 's' } }) });
+    await fetch(`${base}/imagestreams`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ metadata: { name: 's' } }),
+    });
     const d = `sha256:${'ab'.repeat(32)}`;
     const m = await fetch(`${base}/imagestreammappings`, {
       method: 'POST',
       headers: h,
-      body: JSON.stringify({ metadata: { name: 's' }, tag: 'latest', image: { metadata: { name: d }, dockerImageReference: `quay.io/x/y@${d}` } }),
+      body: JSON.stringify({
+        metadata: { name: 's' },
+        tag: 'latest',
+        image: { metadata: { name: d }, dockerImageReference: `quay.io/x/y@${d}` },
+      }),
     });
     if (m.status !== 201) throw new Error(`setup failed: ${m.status}`);
 
     const db = createDocumentClient({ endpoint: service.dynamodbEndpoint });
     const rawKey = { PK: keys.streamPk('bench', 's'), SK: keys.tagSk('latest') };
-    const raw = await time(() => db.send(new GetCommand({ TableName: 'bench', Key: rawKey, ConsistentRead: true })), SAMPLES);
+    const raw = await time(
+      () => db.send(new GetCommand({ TableName: 'bench', Key: rawKey, ConsistentRead: true })),
+      SAMPLES,
+    );
     const api = await time(async () => {
       const r = await fetch(`${base}/imagestreamtags/s:latest`, { headers: h });
       if (r.status !== 200) throw new Error(`GET istag ${r.status}`);
@@ -60,11 +75,19 @@ async function main(): Promise<void> {
     }, SAMPLES);
     const ratio = median(api) / median(raw);
     const f = (x: number) => x.toFixed(2).padStart(7);
-    console.log(`\nDESIGN §9 row 1: resolve a tag, ${SAMPLES} sequential samples each after ${WARMUP} warm-up calls`);
+    console.log(
+      `\nDESIGN §9 row 1: resolve a tag, ${SAMPLES} sequential samples each after ${WARMUP} warm-up calls`,
+    );
     console.log('                                          median     p90     p99   (ms)');
-    console.log(`  raw GetItem on DynamoDB Local          ${f(median(raw))} ${f(pct(raw, 0.9))} ${f(pct(raw, 0.99))}`);
-    console.log(`  GET imagestreamtag via local API       ${f(median(api))} ${f(pct(api, 0.9))} ${f(pct(api, 0.99))}`);
-    console.log(`  ratio (median)                         ${ratio.toFixed(2)}x   budget <= 1.5x   ${ratio <= 1.5 ? 'within budget' : 'OVER BUDGET'}`);
+    console.log(
+      `  raw GetItem on DynamoDB Local          ${f(median(raw))} ${f(pct(raw, 0.9))} ${f(pct(raw, 0.99))}`,
+    );
+    console.log(
+      `  GET imagestreamtag via local API       ${f(median(api))} ${f(pct(api, 0.9))} ${f(pct(api, 0.99))}`,
+    );
+    console.log(
+      `  ratio (median)                         ${ratio.toFixed(2)}x   budget <= 1.5x   ${ratio <= 1.5 ? 'within budget' : 'OVER BUDGET'}`,
+    );
     db.destroy();
   } finally {
     await service.stop();

@@ -18,7 +18,9 @@ const schema = z.object({
 export type ServiceConfig = z.infer<typeof schema>;
 
 export function readServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const blankToUndefined = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
+  const blankToUndefined = Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]),
+  );
   const parsed = schema.safeParse(blankToUndefined);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

@@ -20,7 +20,9 @@ const meta = z
   })
   .loose();
 
-const objectRef = z.object({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() }).loose();
+const objectRef = z
+  .object({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() })
+  .loose();
 
 const tagReference = z
   .object({
@@ -30,7 +32,11 @@ const tagReference = z
     reference: z.boolean().optional(),
     generation: z.number().int().nullish(),
     importPolicy: z
-      .object({ insecure: z.boolean().optional(), scheduled: z.boolean().optional(), importMode: z.string().optional() })
+      .object({
+        insecure: z.boolean().optional(),
+        scheduled: z.boolean().optional(),
+        importMode: z.string().optional(),
+      })
       .loose()
       .nullish(),
     referencePolicy: z.object({ type: z.string() }).loose().nullish(),
@@ -59,7 +65,9 @@ const image = z
   .object({
     metadata: meta.default({}),
     dockerImageReference: z.string().optional(),
-    dockerImageLayers: z.array(z.object({ name: z.string(), size: z.number(), mediaType: z.string() }).loose()).nullish(),
+    dockerImageLayers: z
+      .array(z.object({ name: z.string(), size: z.number(), mediaType: z.string() }).loose())
+      .nullish(),
     dockerImageManifests: z.array(z.object({ digest: z.string() }).loose()).nullish(),
   })
   .loose();
@@ -83,7 +91,10 @@ const imageStreamMapping = z
 const deleteOptions = z
   .object({
     ...typeMeta,
-    preconditions: z.object({ uid: z.string().nullish(), resourceVersion: z.string().nullish() }).loose().nullish(),
+    preconditions: z
+      .object({ uid: z.string().nullish(), resourceVersion: z.string().nullish() })
+      .loose()
+      .nullish(),
   })
   .loose();
 
@@ -100,9 +111,17 @@ function decode<S extends z.ZodType>(schema: S, body: unknown, kind: string): z.
 
 export function checkKind(body: { kind?: string; apiVersion?: string }, kind: string): void {
   if (body.kind !== undefined && body.kind !== kind)
-    throw badRequest(`the kind of the request body is ${JSON.stringify(body.kind)}, expected ${JSON.stringify(kind)}`);
-  if (body.apiVersion !== undefined && body.apiVersion !== 'image.openshift.io/v1' && body.apiVersion !== 'v1')
-    throw badRequest(`unsupported apiVersion ${JSON.stringify(body.apiVersion)} for ${kind}; use image.openshift.io/v1`);
+    throw badRequest(
+      `the kind of the request body is ${JSON.stringify(body.kind)}, expected ${JSON.stringify(kind)}`,
+    );
+  if (
+    body.apiVersion !== undefined &&
+    body.apiVersion !== 'image.openshift.io/v1' &&
+    body.apiVersion !== 'v1'
+  )
+    throw badRequest(
+      `unsupported apiVersion ${JSON.stringify(body.apiVersion)} for ${kind}; use image.openshift.io/v1`,
+    );
 }
 
 export const decodeImageStream = (body: unknown) =>
@@ -111,7 +130,9 @@ export const decodeImageStream = (body: unknown) =>
     spec?: ImageStream['spec'] | null;
   };
 export const decodeImageStreamTag = (body: unknown) =>
-  decode(imageStreamTag, body, 'ImageStreamTag') as unknown as Partial<ImageStreamTag> & { metadata: ObjectMeta };
+  decode(imageStreamTag, body, 'ImageStreamTag') as unknown as Partial<ImageStreamTag> & {
+    metadata: ObjectMeta;
+  };
 export const decodeImageStreamMapping = (body: unknown) =>
   decode(imageStreamMapping, body, 'ImageStreamMapping') as unknown as Partial<ImageStreamMapping> & {
     metadata: ObjectMeta;

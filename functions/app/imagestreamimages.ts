@@ -1,7 +1,7 @@
 import type { ImageStreamImage } from '../core/api-types';
 import { badRequest, notFound, resources } from '../core/errors';
-import { toImageStreamImage } from '../core/imagestream/views';
 import { parseImageStreamImageName } from '../core/imagestream/names';
+import { toImageStreamImage } from '../core/imagestream/views';
 import type { AppContext } from './context';
 import { requireNamespace } from './imagestreams';
 
@@ -9,7 +9,11 @@ import { requireNamespace } from './imagestreams';
  * GET imagestreamimages/<stream>@<id>: only images some history entry of this stream references are visible
  * (reference §1.7, §7.4); `id` may be a unique prefix of the digest.
  */
-export async function getImageStreamImage(ctx: AppContext, ns: string, name: string): Promise<ImageStreamImage> {
+export async function getImageStreamImage(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+): Promise<ImageStreamImage> {
   requireNamespace(ns);
   const parsed = parseImageStreamImageName(name);
   if (!parsed) throw badRequest('ImageStreamImages must be retrieved with <name>@<id>');

@@ -2,7 +2,7 @@ import type { Image } from '../core/api-types';
 import { FieldError, invalid, notFound, resources, type Status, successStatus } from '../core/errors';
 import { addTagEvent } from '../core/imagestream/history';
 import { emptyTagRecord } from '../core/imagestream/model';
-import { updateTrackingTags, topsOf } from '../core/imagestream/spec-rules';
+import { topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
 import { TAG_NAME, validateImageReference, validateStreamName } from '../core/imagestream/validation';
 import { statusRepository } from '../core/imagestream/views';
 import type { AppContext } from './context';
@@ -19,40 +19,67 @@ const MANAGED = 'openshift.io/image.managed';
  * and push it onto a tag's history, propagating to aliases. How a push, or a test, puts an image into a stream
  * without a registry. Concurrent mappings to one tag all land, in commit order.
  */
-export async function createImageStreamMapping(ctx: AppContext, ns: string, rawBody: unknown): Promise<Status> {
+export async function createImageStreamMapping(
+  ctx: AppContext,
+  ns: string,
+  rawBody: unknown,
+): Promise<Status> {
   requireNamespace(ns);
   const body = decodeImageStreamMapping(rawBody);
   checkKind(body, 'ImageStreamMapping');
   const name = body.metadata.name ?? '';
   const tag = body.tag || 'latest';
   const errors: FieldError[] = [...validateStreamName(ns, name)];
-  if (!TAG_NAME.test(tag)) errors.push(FieldError.invalid('tag', tag, `a tag name must match ${TAG_NAME.source}`));
+  if (!TAG_NAME.test(tag))
+    errors.push(FieldError.invalid('tag', tag, `a tag name must match ${TAG_NAME.source}`));
   const raw = body.image;
   if (!raw) errors.push(FieldError.required('image'));
   const digest = raw?.metadata.name ?? '';
   if (raw) {
     if (!digest) errors.push(FieldError.required('image.metadata.name'));
-    else if (!DIGEST.test(digest)) errors.push(FieldError.invalid('image.metadata.name', digest, 'must be a digest of the form <algorithm>:<hex>'));
+    else if (!DIGEST.test(digest))
+      errors.push(
+        FieldError.invalid('image.metadata.name', digest, 'must be a digest of the form <algorithm>:<hex>'),
+      );
     const ref =
       raw.dockerImageReference ||
-      (ctx.rules.internalRegistryHostname && digest ? `${ctx.rules.internalRegistryHostname}/${ns}/${name}@${digest}` : '');
+      (ctx.rules.internalRegistryHostname && digest
+        ? `${ctx.rules.internalRegistryHostname}/${ns}/${name}@${digest}`
+        : '');
     raw.dockerImageReference = ref;
     errors.push(...validateImageReference(ref, 'image.dockerImageReference'));
     if (raw.dockerImageManifests?.length && raw.dockerImageLayers?.length)
-      errors.push(FieldError.forbidden('image.dockerImageLayers', 'dockerImageLayers should not be set when dockerImageManifests is set'));
+      errors.push(
+        FieldError.forbidden(
+          'image.dockerImageLayers',
+          'dockerImageLayers should not be set when dockerImageManifests is set',
+        ),
+      );
   }
   if (errors.length) throw invalid('ImageStreamMapping', 'image.openshift.io', name, errors);
 
   // Raw manifests and signatures are not kept: images are metadata, and a record must stay far below 400 KB.
-  const { dockerImageManifest: _m, dockerImageConfig: _c, signatures: _s, dockerImageSignatures: _d, ...kept } = raw as Image;
+  const {
+    dockerImageManifest: _m,
+    dockerImageConfig: _c,
+    signatures: _s,
+    dockerImageSignatures: _d,
+    ...kept
+  } = raw as Image;
   const image: Image = {
     ...kept,
     kind: 'Image',
     apiVersion: 'image.openshift.io/v1',
-    metadata: { ...kept.metadata, name: digest, creationTimestamp: kept.metadata.creationTimestamp ?? ctx.clock() },
+    metadata: {
+      ...kept.metadata,
+      name: digest,
+      creationTimestamp: kept.metadata.creationTimestamp ?? ctx.clock(),
+    },
   };
   if (Buffer.byteLength(JSON.stringify(image)) > MAX_IMAGE_BYTES)
-    throw invalid('ImageStreamMapping', 'image.openshift.io', name, [FieldError.tooLong('image', MAX_IMAGE_BYTES)]);
+    throw invalid('ImageStreamMapping', 'image.openshift.io', name, [
+      FieldError.tooLong('image', MAX_IMAGE_BYTES),
+    ]);
 
   const head0 = await ctx.streams.getHead(ns, name);
   if (!head0) throw notFound(resources.imagestreams, name);
@@ -67,8 +94,14 @@ export async function createImageStreamMapping(ctx: AppContext, ns: string, rawB
     after.tags.set(tag, record);
     const managed = existing && stored.metadata.annotations?.[MANAGED] === 'true';
     const repo = statusRepository(after.head, ctx.rules).internal;
-    const ref = managed && repo ? `${repo}@${digest}` : stored.dockerImageReference || image.dockerImageReference;
-    const result = addTagEvent(record, { created: ctx.clock(), dockerImageReference: ref, image: digest, generation: after.head.generation });
+    const ref =
+      managed && repo ? `${repo}@${digest}` : stored.dockerImageReference || image.dockerImageReference;
+    const result = addTagEvent(record, {
+      created: ctx.clock(),
+      dockerImageReference: ref,
+      image: digest,
+      generation: after.head.generation,
+    });
     if (result === 'unchanged') return;
     updateTrackingTags(after, topsOf(before));
     await commit(ctx, 'tags', before, after, false);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import jsonPatch, { type Operation } from 'fast-json-patch';
-import { type ImageStream, type List, type TagReference } from '../core/api-types';
+import type { ImageStream, List, TagReference } from '../core/api-types';
 import {
   alreadyExists,
   badRequest,
@@ -13,7 +13,7 @@ import {
   successStatus,
   unsupportedMediaType,
 } from '../core/errors';
-import { type StreamHead, type StreamState, RECENT_EVENTS_KEPT } from '../core/imagestream/model';
+import { RECENT_EVENTS_KEPT, type StreamHead, type StreamState } from '../core/imagestream/model';
 import { applySpecUpdate, normalizeTagReference } from '../core/imagestream/spec-rules';
 import {
   validateDockerImageRepository,
@@ -59,11 +59,18 @@ function streamHistoryLimit(raw: string | null): number {
   if (raw === null || raw === '') return RECENT_EVENTS_KEPT;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > RECENT_EVENTS_KEPT)
-    throw badRequest(`historyLimit must be an integer from 0 to ${RECENT_EVENTS_KEPT}; the full history of a tag is served by imagestreamtaghistories`);
+    throw badRequest(
+      `historyLimit must be an integer from 0 to ${RECENT_EVENTS_KEPT}; the full history of a tag is served by imagestreamtaghistories`,
+    );
   return n;
 }
 
-export async function getImageStream(ctx: AppContext, ns: string, name: string, query: URLSearchParams): Promise<ImageStream> {
+export async function getImageStream(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  query: URLSearchParams,
+): Promise<ImageStream> {
   requireNamespace(ns);
   const limit = streamHistoryLimit(query.get('historyLimit'));
   const state = await ctx.streams.loadStream(ns, name);
@@ -71,12 +78,19 @@ export async function getImageStream(ctx: AppContext, ns: string, name: string, 
   return toImageStream(state.head, state.tags.values(), ctx.rules, limit);
 }
 
-export async function listImageStreams(ctx: AppContext, ns: string, query: URLSearchParams): Promise<List<ImageStream>> {
+export async function listImageStreams(
+  ctx: AppContext,
+  ns: string,
+  query: URLSearchParams,
+): Promise<List<ImageStream>> {
   requireNamespace(ns);
   const matches = parseLabelSelector(query.get('labelSelector') ?? '');
   const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
   const historyLimit = streamHistoryLimit(query.get('historyLimit'));
-  const token = decodeContinue(query.get('continue'), (t): t is { after: string } => typeof (t as { after?: unknown })?.after === 'string');
+  const token = decodeContinue(
+    query.get('continue'),
+    (t): t is { after: string } => typeof (t as { after?: unknown })?.after === 'string',
+  );
   const items: ImageStream[] = [];
   let after = token?.after;
   let more = true;
@@ -100,7 +114,11 @@ export async function listImageStreams(ctx: AppContext, ns: string, query: URLSe
   };
 }
 
-export async function mapLimited<T, R>(items: T[], concurrency: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+export async function mapLimited<T, R>(
+  items: T[],
+  concurrency: number,
+  fn: (t: T) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
@@ -119,7 +137,8 @@ export async function createImageStream(ctx: AppContext, ns: string, rawBody: un
   const body = decodeImageStream(rawBody);
   checkKind(body, 'ImageStream');
   checkNamespace(body, ns);
-  const name = body.metadata.name || (body.metadata.generateName ? generateName(body.metadata.generateName) : '');
+  const name =
+    body.metadata.name || (body.metadata.generateName ? generateName(body.metadata.generateName) : '');
   const errors: FieldError[] = [...validateStreamName(ns, name), ...validateObjectMeta(body.metadata)];
   errors.push(...validateDockerImageRepository(body.spec?.dockerImageRepository));
   const tags = desiredTags(body, ctx, errors);
@@ -144,7 +163,8 @@ export async function createImageStream(ctx: AppContext, ns: string, rawBody: un
   try {
     await commit(ctx, 'create', undefined, state, true);
   } catch (e) {
-    if (e instanceof ConcurrentWriteError && e.target === 'head') throw alreadyExists(resources.imagestreams, name);
+    if (e instanceof ConcurrentWriteError && e.target === 'head')
+      throw alreadyExists(resources.imagestreams, name);
     throw e;
   }
   return toImageStream(state.head, state.tags.values(), ctx.rules);
@@ -160,13 +180,20 @@ function generateName(prefix: string): string {
  * PUT imagestreams/{name} (reference §3): resourceVersion required, status forced to the stored one, spec
  * generations per §3.1–§3.2, tags resolved and aliases propagated in the same write.
  */
-export async function updateImageStream(ctx: AppContext, ns: string, name: string, rawBody: unknown): Promise<ImageStream> {
+export async function updateImageStream(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  rawBody: unknown,
+): Promise<ImageStream> {
   requireNamespace(ns);
   const body = decodeImageStream(rawBody);
   checkKind(body, 'ImageStream');
   checkNamespace(body, ns);
   if (body.metadata.name !== undefined && body.metadata.name !== name)
-    throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    throw badRequest(
+      `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+    );
   const rv = body.metadata.resourceVersion;
   if (!rv)
     throw invalid('ImageStream', 'image.openshift.io', name, [
@@ -192,7 +219,11 @@ async function writeWholeStream(
     if (!current) throw notFound(resources.imagestreams, name);
     if (expectedRv !== undefined && current.head.resourceVersion !== expectedRv) throw streamConflict(name);
     if (body.metadata.uid && body.metadata.uid !== current.head.uid)
-      throw new StatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${current.head.uid}`);
+      throw new StatusError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${current.head.uid}`,
+      );
     const { before, after } = snapshot(current);
     after.head.labels = body.metadata.labels ?? {};
     after.head.annotations = body.metadata.annotations ?? {};
@@ -241,22 +272,37 @@ export async function patchImageStream(
 ): Promise<ImageStream> {
   requireNamespace(ns);
   const type = contentType.split(';')[0]!.trim().toLowerCase();
-  if (!PATCH_TYPES.slice(0, 3).includes(type)) throw unsupportedMediaType(contentType, PATCH_TYPES.slice(0, 3));
+  if (!PATCH_TYPES.slice(0, 3).includes(type))
+    throw unsupportedMediaType(contentType, PATCH_TYPES.slice(0, 3));
   const run = async () => {
     const current = await getImageStream(ctx, ns, name, new URLSearchParams());
     let patched: unknown;
     if (type === 'application/json-patch+json') {
       if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
       const err = jsonPatch.validate(patch as Operation[], current);
-      if (err) throw new StatusError(422, 'Invalid', `the JSON patch is invalid: ${err.message.split('\n')[0]}`);
+      if (err)
+        throw new StatusError(422, 'Invalid', `the JSON patch is invalid: ${err.message.split('\n')[0]}`);
       try {
-        patched = jsonPatch.applyPatch(structuredClone(current), patch as Operation[], true, false).newDocument;
+        patched = jsonPatch.applyPatch(
+          structuredClone(current),
+          patch as Operation[],
+          true,
+          false,
+        ).newDocument;
       } catch (e) {
-        throw new StatusError(422, 'Invalid', `the JSON patch could not be applied: ${(e as Error).message.split('\n')[0]}`);
+        throw new StatusError(
+          422,
+          'Invalid',
+          `the JSON patch could not be applied: ${(e as Error).message.split('\n')[0]}`,
+        );
       }
     } else {
-      if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('a merge patch must be a JSON object');
-      patched = type === 'application/merge-patch+json' ? mergePatch(current, patch) : strategicMergePatch(current, patch);
+      if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
+        throw badRequest('a merge patch must be a JSON object');
+      patched =
+        type === 'application/merge-patch+json'
+          ? mergePatch(current, patch)
+          : strategicMergePatch(current, patch);
     }
     const body = decodeImageStream(patched);
     const explicitRv = (patch as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
@@ -267,21 +313,31 @@ export async function patchImageStream(
       return await writeWholeStream(ctx, ns, name, body, expected);
     } catch (e) {
       // Without an explicit resourceVersion a conflicting writer only means "try again on the new object".
-      if (explicitRv === undefined && e instanceof StatusError && e.code === 409) throw new ConcurrentWriteError('head');
+      if (explicitRv === undefined && e instanceof StatusError && e.code === 409)
+        throw new ConcurrentWriteError('head');
       throw e;
     }
   };
   return retryOnConflict(run);
 }
 
-export async function deleteImageStream(ctx: AppContext, ns: string, name: string, rawBody: unknown): Promise<Status> {
+export async function deleteImageStream(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  rawBody: unknown,
+): Promise<Status> {
   requireNamespace(ns);
   const opts = decodeDeleteOptions(rawBody);
   const head = await ctx.streams.getHead(ns, name);
   if (!head) throw notFound(resources.imagestreams, name);
   const pre = opts.preconditions;
   if (pre?.uid && pre.uid !== head.uid)
-    throw new StatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${head.uid}`);
+    throw new StatusError(
+      409,
+      'Conflict',
+      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${head.uid}`,
+    );
   if (pre?.resourceVersion && Number(pre.resourceVersion) !== head.resourceVersion)
     throw new StatusError(
       409,

@@ -17,12 +17,18 @@ import {
   serverTimeout,
   successStatus,
 } from '../core/errors';
-import { emptyTagRecord, isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
+import {
+  emptyTagRecord,
+  isVacant,
+  type StreamHead,
+  type StreamState,
+  type TagRecord,
+} from '../core/imagestream/model';
+import { parseImageStreamTagName } from '../core/imagestream/names';
 import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../core/imagestream/spec-rules';
 import { validateObjectMeta, validateSpecTag } from '../core/imagestream/validation';
 import { resolveEventReference, toImageStreamTag } from '../core/imagestream/views';
 import { parseLabelSelector } from '../core/label-selector';
-import { parseImageStreamTagName } from '../core/imagestream/names';
 import { ConcurrentWriteError } from '../store/stream-store';
 import type { AppContext } from './context';
 import { checkKind, decodeImageStreamTag } from './decode';
@@ -71,7 +77,11 @@ async function* headsFrom(ctx: AppContext, ns: string, cursor: { stream: string;
 }
 
 /** LIST: one entry per tag that resolves to an image, streams in name order then tags in name order. */
-export async function listImageStreamTags(ctx: AppContext, ns: string, query: URLSearchParams): Promise<List<ImageStreamTag>> {
+export async function listImageStreamTags(
+  ctx: AppContext,
+  ns: string,
+  query: URLSearchParams,
+): Promise<List<ImageStreamTag>> {
   requireNamespace(ns);
   const matches = parseLabelSelector(query.get('labelSelector') ?? '');
   const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
@@ -85,7 +95,10 @@ export async function listImageStreamTags(ctx: AppContext, ns: string, query: UR
     if (!matches(head.labels)) continue;
     let after = token?.stream === head.name ? token.tag : undefined;
     for (;;) {
-      const { tags, last } = await ctx.streams.queryTags(head, { limit: 100, ...(after !== undefined ? { after } : {}) });
+      const { tags, last } = await ctx.streams.queryTags(head, {
+        limit: 100,
+        ...(after !== undefined ? { after } : {}),
+      });
       const resolvable = tags.filter((t) => t.recent[0]?.image);
       const images = await ctx.images.getMany(resolvable.map((t) => t.recent[0]!.image));
       for (const t of resolvable) {
@@ -150,7 +163,13 @@ interface TagWrite {
   expectedRv?: number;
 }
 
-function decodeTagWrite(ctx: AppContext, ns: string, name: string, rawBody: unknown, mode: 'create' | 'update'): TagWrite {
+function decodeTagWrite(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  rawBody: unknown,
+  mode: 'create' | 'update',
+): TagWrite {
   requireNamespace(ns);
   const { stream, tag } = splitTagName(name);
   const body = decodeImageStreamTag(rawBody);
@@ -158,7 +177,9 @@ function decodeTagWrite(ctx: AppContext, ns: string, name: string, rawBody: unkn
   if (body.metadata.namespace && body.metadata.namespace !== ns)
     throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
   if (body.metadata.name !== undefined && body.metadata.name !== name)
-    throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    throw badRequest(
+      `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+    );
   const errors: FieldError[] = [...validateObjectMeta(body.metadata)];
   let spec: TagReference | undefined;
   if (body.tag) {
@@ -167,7 +188,13 @@ function decodeTagWrite(ctx: AppContext, ns: string, name: string, rawBody: unkn
     const metaAnn = body.metadata.annotations ?? null;
     const tagAnn = requested.annotations ?? null;
     if (tagAnn && JSON.stringify(tagAnn) !== JSON.stringify(metaAnn ?? {}))
-      errors.push(FieldError.invalid('tag.annotations', tagAnn, 'tag annotations must not be provided or must be equal to the object meta annotations'));
+      errors.push(
+        FieldError.invalid(
+          'tag.annotations',
+          tagAnn,
+          'tag annotations must not be provided or must be equal to the object meta annotations',
+        ),
+      );
     // The spec tag's annotations are the istag's metadata.annotations (reference §4.3).
     spec = normalizeTagReference({ ...requested, annotations: metaAnn }, ctx.rules);
   } else if (mode === 'create') {
@@ -198,9 +225,15 @@ function newStreamState(ctx: AppContext, ns: string, stream: string): StreamStat
   };
 }
 
-async function writeTag(ctx: AppContext, w: TagWrite, annotationsOnly: Record<string, string> | null | undefined) {
+async function writeTag(
+  ctx: AppContext,
+  w: TagWrite,
+  annotationsOnly: Record<string, string> | null | undefined,
+) {
   const attempt = async (): Promise<{ result: ImageStreamTag; created: boolean }> => {
-    const extraSources = w.spec ? [trackedSourceTag(w.spec, w.ns, w.stream)].filter((t): t is string => !!t) : [];
+    const extraSources = w.spec
+      ? [trackedSourceTag(w.spec, w.ns, w.stream)].filter((t): t is string => !!t)
+      : [];
     const loaded = await loadForTagWrite(ctx, w.ns, w.stream, [w.tag], extraSources);
     if (!loaded && w.expectedRv !== undefined) throw notFound(resources.imagestreams, w.stream);
     if (loaded && w.expectedRv !== undefined && loaded.head.resourceVersion !== w.expectedRv)
@@ -213,24 +246,43 @@ async function writeTag(ctx: AppContext, w: TagWrite, annotationsOnly: Record<st
     const base = loaded ?? newStreamState(ctx, w.ns, w.stream);
     const { before, after } = snapshot(base);
     const existing = after.tags.get(w.tag)?.spec ?? null;
-    if (w.mode === 'create' && existing)
-      throw alreadyExists(resources.imagestreamtag, w.name);
+    if (w.mode === 'create' && existing) throw alreadyExists(resources.imagestreamtag, w.name);
     if (!w.spec && !existing)
-      throw badRequest(`imagestreamtag ${w.tag} is not a spec tag in imagestream ${w.ns}/${w.stream}, cannot be updated`);
+      throw badRequest(
+        `imagestreamtag ${w.tag} is not a spec tag in imagestream ${w.ns}/${w.stream}, cannot be updated`,
+      );
     const spec = w.spec ?? { ...(existing as TagReference), annotations: annotationsOnly ?? null };
-    const { changedTags, specChanged } = applySpecUpdate(after, { tags: new Map([[w.tag, spec]]) }, {
-      create: false,
-      newTid: ctx.newTid,
-    });
+    const { changedTags, specChanged } = applySpecUpdate(
+      after,
+      { tags: new Map([[w.tag, spec]]) },
+      {
+        create: false,
+        newTid: ctx.newTid,
+      },
+    );
     if (creatingStream) {
       // A stream created by an istag write starts at generation 1 like any created stream.
       after.head.generation = 1;
       for (const t of after.tags.values()) if (t.spec) t.spec.generation = 1;
     }
     const now = ctx.clock();
-    await resolveAndTrack(ctx, creatingStream ? undefined : before, after, changedTags, now, 'ImageStreamTag', w.name);
+    await resolveAndTrack(
+      ctx,
+      creatingStream ? undefined : before,
+      after,
+      changedTags,
+      now,
+      'ImageStreamTag',
+      w.name,
+    );
     try {
-      await commit(ctx, creatingStream ? 'create' : 'tags', creatingStream ? undefined : before, after, specChanged);
+      await commit(
+        ctx,
+        creatingStream ? 'create' : 'tags',
+        creatingStream ? undefined : before,
+        after,
+        specChanged,
+      );
     } catch (e) {
       // Someone else created the stream first: run again against it.
       if (e instanceof ConcurrentWriteError && creatingStream) throw new ConcurrentWriteError('transaction');
@@ -263,10 +315,18 @@ export async function deleteImageStreamTag(ctx: AppContext, ns: string, name: st
     async () => {
       const loaded = await loadForTagWrite(ctx, ns, stream, [tag]);
       const record = loaded?.tags.get(tag);
-      if (!loaded || !record || (record.spec === null && record.recent.length === 0 && record.conditions.length === 0))
+      if (
+        !loaded ||
+        !record ||
+        (record.spec === null && record.recent.length === 0 && record.conditions.length === 0)
+      )
         throw notFound(resources.imagestreamtags, name);
       const { before, after } = snapshot(loaded);
-      const { specChanged } = applySpecUpdate(after, { tags: new Map([[tag, null]]) }, { create: false, newTid: ctx.newTid });
+      const { specChanged } = applySpecUpdate(
+        after,
+        { tags: new Map([[tag, null]]) },
+        { create: false, newTid: ctx.newTid },
+      );
       const rec = after.tags.get(tag)!;
       // A new incarnation: the old history is unreachable at once and swept later; aliases keep pointing here.
       const fresh = emptyTagRecord(tag, ctx.newTid());
@@ -280,4 +340,3 @@ export async function deleteImageStreamTag(ctx: AppContext, ns: string, name: st
   );
   return successStatus({ name, group: 'image.openshift.io', kind: 'imagestreamtags' });
 }
-

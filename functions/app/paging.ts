@@ -6,7 +6,8 @@ export const MAX_PAGE = 500;
 export function parseLimit(raw: string | null): number | undefined {
   if (raw === null || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid limit ${JSON.stringify(raw)}: must be a non-negative integer`);
+  if (!Number.isInteger(n) || n < 0)
+    throw badRequest(`invalid limit ${JSON.stringify(raw)}: must be a non-negative integer`);
   return n === 0 ? undefined : n;
 }
 
@@ -22,6 +23,7 @@ export function decodeContinue<T>(raw: string | null, check: (t: unknown) => t i
   } catch {
     parsed = undefined;
   }
-  if (!check(parsed)) throw new StatusError(400, 'BadRequest', `invalid continue token ${JSON.stringify(raw)}`);
+  if (!check(parsed))
+    throw new StatusError(400, 'BadRequest', `invalid continue token ${JSON.stringify(raw)}`);
   return parsed;
 }

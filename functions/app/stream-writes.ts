@@ -1,5 +1,11 @@
-import { conflict, invalid, notFound, resources, serverTimeout, type StatusError } from '../core/errors';
-import { cloneState, emptyTagRecord, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
+import { conflict, invalid, notFound, resources, type StatusError, serverTimeout } from '../core/errors';
+import {
+  cloneState,
+  emptyTagRecord,
+  type StreamHead,
+  type StreamState,
+  type TagRecord,
+} from '../core/imagestream/model';
 import { resolveChangedTags, type TagSourceResolver } from '../core/imagestream/resolution';
 import { relatedTags, topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
 import { type CommitMode, ConcurrentWriteError, sleep } from '../store/stream-store';
@@ -76,7 +82,10 @@ export interface RetryOptions {
  * Runs an optimistic read-compute-write until it commits. Conflicts are expected under parallel writers; full
  * jitter keeps them from retrying in lockstep.
  */
-export async function retryOnConflict<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+export async function retryOnConflict<T>(
+  fn: (attempt: number) => Promise<T>,
+  opts: RetryOptions = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.budgetMs ?? 25_000);
   for (let attempt = 0; ; attempt++) {
     try {

@@ -9,14 +9,20 @@ import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
  * GET imagestreams.io/v1 imagestreamtaghistories/<stream>:<tag>: a tag's whole history, newest first, in pages
  * (the stream view shows only the newest events of each tag).
  */
-export async function getTagHistory(ctx: AppContext, ns: string, name: string, query: URLSearchParams): Promise<ImageStreamTagHistory> {
+export async function getTagHistory(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  query: URLSearchParams,
+): Promise<ImageStreamTagHistory> {
   requireNamespace(ns);
   const { stream, tag } = splitTagName(name);
   const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
   const token = decodeContinue(
     query.get('continue'),
     (t): t is { before: number; tid: string } =>
-      typeof (t as { before?: unknown })?.before === 'number' && typeof (t as { tid?: unknown })?.tid === 'string',
+      typeof (t as { before?: unknown })?.before === 'number' &&
+      typeof (t as { tid?: unknown })?.tid === 'string',
   );
   const { head, tags } = await ctx.streams.getHeadAndTags(ns, stream, [tag]);
   if (!head) throw notFound(resources.imagestreams, stream);
@@ -24,7 +30,10 @@ export async function getTagHistory(ctx: AppContext, ns: string, name: string, q
   if (!record || record.topSeq === 0) throw notFound(resources.imagestreamtags, name);
   // A token from a deleted-and-recreated tag starts over rather than mixing two histories.
   const before = token && token.tid === record.tid ? token.before : undefined;
-  const { events } = await ctx.streams.history(head, record, { limit, ...(before !== undefined ? { beforeSeq: before } : {}) });
+  const { events } = await ctx.streams.history(head, record, {
+    limit,
+    ...(before !== undefined ? { beforeSeq: before } : {}),
+  });
   const lastSeq = events.at(-1)?.seq;
   return {
     kind: 'ImageStreamTagHistory',
@@ -33,7 +42,9 @@ export async function getTagHistory(ctx: AppContext, ns: string, name: string, q
       name,
       namespace: ns,
       resourceVersion: String(head.resourceVersion),
-      ...(lastSeq !== undefined && lastSeq > 1 ? { continue: encodeContinue({ before: lastSeq, tid: record.tid }) } : {}),
+      ...(lastSeq !== undefined && lastSeq > 1
+        ? { continue: encodeContinue({ before: lastSeq, tid: record.tid }) }
+        : {}),
     },
     total: record.topSeq,
     items: events.map((e) => e.event),

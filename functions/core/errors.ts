@@ -87,7 +87,14 @@ export class StatusError extends Error {
 }
 
 export function successStatus(details?: StatusDetails): Status {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}), code: 200 };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    ...(details ? { details } : {}),
+    code: 200,
+  };
 }
 
 /** A group-qualified resource such as `imagestreams.image.openshift.io`, as Kubernetes prints it. */
@@ -128,21 +135,31 @@ export function alreadyExists(r: GroupResource, name: string): StatusError {
 }
 
 export function conflict(r: GroupResource, name: string, why: string): StatusError {
-  return new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(r)} "${name}": ${why}`, {
-    name,
-    group: r.group,
-    kind: r.resource,
-  });
+  return new StatusError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualified(r)} "${name}": ${why}`,
+    {
+      name,
+      group: r.group,
+      kind: r.resource,
+    },
+  );
 }
 
-export const OBJECT_MODIFIED = 'the object has been modified; please apply your changes to the latest version and try again';
+export const OBJECT_MODIFIED =
+  'the object has been modified; please apply your changes to the latest version and try again';
 
 export function badRequest(message: string): StatusError {
   return new StatusError(400, 'BadRequest', message);
 }
 
 export function methodNotAllowed(method: string, path: string): StatusError {
-  return new StatusError(405, 'MethodNotAllowed', `the server does not allow the method ${method} on ${path}`);
+  return new StatusError(
+    405,
+    'MethodNotAllowed',
+    `the server does not allow the method ${method} on ${path}`,
+  );
 }
 
 export function unsupportedMediaType(contentType: string, supported: string[]): StatusError {
@@ -183,10 +200,18 @@ export class FieldError {
   ) {}
 
   static required(field: string, detail = ''): FieldError {
-    return new FieldError('FieldValueRequired', field, detail ? `Required value: ${detail}` : 'Required value');
+    return new FieldError(
+      'FieldValueRequired',
+      field,
+      detail ? `Required value: ${detail}` : 'Required value',
+    );
   }
   static invalid(field: string, value: unknown, detail: string): FieldError {
-    return new FieldError('FieldValueInvalid', field, `Invalid value: ${renderValue(value)}${detail ? `: ${detail}` : ''}`);
+    return new FieldError(
+      'FieldValueInvalid',
+      field,
+      `Invalid value: ${renderValue(value)}${detail ? `: ${detail}` : ''}`,
+    );
   }
   static forbidden(field: string, detail: string): FieldError {
     return new FieldError('FieldValueForbidden', field, `Forbidden: ${detail}`);
@@ -228,10 +253,15 @@ function renderValue(value: unknown): string {
 export function invalid(kind: string, group: string, name: string, errors: FieldError[]): StatusError {
   const list = errors.map((e) => e.toString());
   const summary = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
-  return new StatusError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${summary}`, {
-    name,
-    group,
-    kind,
-    causes: errors.map((e) => e.toCause()),
-  });
+  return new StatusError(
+    422,
+    'Invalid',
+    `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${summary}`,
+    {
+      name,
+      group,
+      kind,
+      causes: errors.map((e) => e.toCause()),
+    },
+  );
 }

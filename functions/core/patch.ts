@@ -2,7 +2,9 @@
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return structuredClone(patch);
   const base: Record<string, unknown> =
-    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+    target !== null && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete base[k];
     else base[k] = mergePatch(base[k], v);
@@ -25,13 +27,16 @@ export function strategicMergePatch(target: unknown, patch: unknown, path: strin
       const idx = out.findIndex((e) => e[key] === el?.[key]);
       if (el?.$patch === 'delete') {
         if (idx >= 0) out.splice(idx, 1);
-      } else if (idx >= 0) out[idx] = strategicMergePatch(out[idx], el, [...path, '[]']) as Record<string, unknown>;
+      } else if (idx >= 0)
+        out[idx] = strategicMergePatch(out[idx], el, [...path, '[]']) as Record<string, unknown>;
       else out.push(el);
     }
     return out;
   }
   const base: Record<string, unknown> =
-    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+    target !== null && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch') continue;
     if (v === null) delete base[k];

@@ -36,11 +36,15 @@ function lowerHeaders(h: Record<string, string | undefined> | undefined): Record
 }
 
 /** Routes one API Gateway (payload 2.0) event to its use case and encodes the answer. */
-export async function dispatch(ctx: AppContext, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export async function dispatch(
+  ctx: AppContext,
+  event: APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const headers = lowerHeaders(event.headers);
   const method = event.requestContext.http.method.toUpperCase();
   const path = event.rawPath;
-  if (path === '/healthz' && method === 'GET') return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
+  if (path === '/healthz' && method === 'GET')
+    return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
   const identity = identityOf(event);
   if (!identity) throw unauthorized();
   const match = matchRoute(method, path);
@@ -60,10 +64,24 @@ export async function dispatch(ctx: AppContext, event: APIGatewayProxyEventV2): 
 }
 
 /** The one place errors become HTTP answers: StatusErrors as they are, anything else as a bare 500. */
-export function errorResponse(err: unknown, event: APIGatewayProxyEventV2, log: (entry: object) => void): APIGatewayProxyStructuredResultV2 {
+export function errorResponse(
+  err: unknown,
+  event: APIGatewayProxyEventV2,
+  log: (entry: object) => void,
+): APIGatewayProxyStructuredResultV2 {
   const accept = lowerHeaders(event.headers)['accept-encoding'];
   if (err instanceof StatusError) return encodeJson(err.code, err.toStatus(), accept);
-  log({ level: 'error', message: 'unhandled error', error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: event.rawPath, method: event.requestContext.http.method });
-  const status = new StatusError(500, 'InternalError', 'Internal error occurred: the server could not complete the request').toStatus();
+  log({
+    level: 'error',
+    message: 'unhandled error',
+    error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+    path: event.rawPath,
+    method: event.requestContext.http.method,
+  });
+  const status = new StatusError(
+    500,
+    'InternalError',
+    'Internal error occurred: the server could not complete the request',
+  ).toStatus();
   return encodeJson(500, status, accept);
 }

@@ -10,7 +10,11 @@ const GZIP_THRESHOLD = 1024;
  * Serializes a JSON response, gzipped when the client accepts it. A body that would still not fit into a
  * Lambda response is refused with a Status that says how to ask for less, instead of failing at the gateway.
  */
-export function encodeJson(status: number, body: unknown, acceptEncoding: string | undefined): APIGatewayProxyStructuredResultV2 {
+export function encodeJson(
+  status: number,
+  body: unknown,
+  acceptEncoding: string | undefined,
+): APIGatewayProxyStructuredResultV2 {
   const json = JSON.stringify(body);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   const gzipOk = /\bgzip\b/i.test(acceptEncoding ?? '');

@@ -26,7 +26,11 @@ export function createApiHandler(ctx: AppContext, log: Log = jsonLog) {
 }
 
 function accessLog(
-  req: { event: APIGatewayProxyEventV2; response: APIGatewayProxyStructuredResultV2 | null | undefined; internal: unknown },
+  req: {
+    event: APIGatewayProxyEventV2;
+    response: APIGatewayProxyStructuredResultV2 | null | undefined;
+    internal: unknown;
+  },
   log: Log,
 ): void {
   const start = (req.internal as { start?: number }).start ?? performance.now();

@@ -40,7 +40,8 @@ const EXT = `/apis/${EXTENSION_API_GROUP}/v1/namespaces/{ns}`;
 /** Creates through the collection take the object name from the body, as Kubernetes clients send them. */
 function nameFromBody(req: HttpRequest): string {
   const name = (req.body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
-  if (typeof name !== 'string' || !name) throw badRequest('metadata.name is required when creating through the collection');
+  if (typeof name !== 'string' || !name)
+    throw badRequest('metadata.name is required when creating through the collection');
   return name;
 }
 

@@ -8,7 +8,10 @@ import { unauthorized } from '../core/errors';
 /** API Gateway's own request-body limit for a Lambda integration (the Lambda payload limit). */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
-type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+type ApiHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * Serves the Lambda API handler over plain HTTP on loopback, translating each request into the API Gateway
@@ -55,7 +58,11 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   return Buffer.concat(chunks);
 }
 
-function sendStatus(res: ServerResponse, err: ReturnType<typeof unauthorized>, extra: Record<string, string> = {}): void {
+function sendStatus(
+  res: ServerResponse,
+  err: ReturnType<typeof unauthorized>,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(err.code, { 'content-type': 'application/json', ...extra });
   res.end(JSON.stringify(err.toStatus()));
 }
@@ -69,20 +76,38 @@ async function handle(
   const body = await readBody(req);
   if (body === 'too-large') {
     res.writeHead(413, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'RequestEntityTooLarge', code: 413, message: 'the request body is larger than 6 MB' }));
+    res.end(
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'RequestEntityTooLarge',
+        code: 413,
+        message: 'the request body is larger than 6 MB',
+      }),
+    );
     return;
   }
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
 
   let identity: Identity | undefined;
   if (url.pathname !== '/healthz') {
     const m = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '');
     identity = m ? opts.authenticate(m[1]!) : undefined;
     if (!identity) {
-      sendStatus(res, unauthorized(m ? 'Unauthorized: the bearer token is not valid' : 'Unauthorized: send Authorization: Bearer <token>'), {
-        'www-authenticate': 'Bearer realm="imagestreams"',
-      });
+      sendStatus(
+        res,
+        unauthorized(
+          m
+            ? 'Unauthorized: the bearer token is not valid'
+            : 'Unauthorized: send Authorization: Bearer <token>',
+        ),
+        {
+          'www-authenticate': 'Bearer realm="imagestreams"',
+        },
+      );
       return;
     }
   }
@@ -121,7 +146,8 @@ async function handle(
     awsRequestId: event.requestContext.requestId,
   } as Context);
   const outHeaders = { ...(out.headers as Record<string, string> | undefined) };
-  const payload = out.body === undefined ? Buffer.alloc(0) : Buffer.from(out.body, out.isBase64Encoded ? 'base64' : 'utf8');
+  const payload =
+    out.body === undefined ? Buffer.alloc(0) : Buffer.from(out.body, out.isBase64Encoded ? 'base64' : 'utf8');
   res.writeHead(out.statusCode ?? 200, { ...outHeaders, 'content-length': String(payload.length) });
   res.end(payload);
 }

@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   const tokenNote = service.adminTokenGenerated
     ? `admin token (generated, saved in ${join(cfg.dataDir, 'admin-token')}): ${service.adminToken}`
     : `admin token: from ${process.env.ADMIN_TOKEN ? '$ADMIN_TOKEN' : join(cfg.dataDir, 'admin-token')}`;
-  console.log(`imagestreams listening on ${service.url} (data in ${cfg.dataDir})\n${tokenNote}\ntry: curl -H "Authorization: Bearer $(cat ${join(cfg.dataDir, 'admin-token')})" ${service.url}/apis/image.openshift.io/v1/namespaces/demo/imagestreams`);
+  console.log(
+    `imagestreams listening on ${service.url} (data in ${cfg.dataDir})\n${tokenNote}\ntry: curl -H "Authorization: Bearer $(cat ${join(cfg.dataDir, 'admin-token')})" ${service.url}/apis/image.openshift.io/v1/namespaces/demo/imagestreams`,
+  );
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

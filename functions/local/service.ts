@@ -19,7 +19,10 @@ export interface LocalService {
  * The whole service on one machine: DynamoDB Local (unless an endpoint is given), the table from the shared
  * definition, and the Lambda API handler behind a loopback HTTP server.
  */
-export async function startLocalService(cfg: LocalConfig, opts: { log?: (entry: object) => void } = {}): Promise<LocalService> {
+export async function startLocalService(
+  cfg: LocalConfig,
+  opts: { log?: (entry: object) => void } = {},
+): Promise<LocalService> {
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);

@@ -4,10 +4,16 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Identity } from '../app/context';
 
-const tokenFile = z.record(z.string().min(1), z.object({ user: z.string().min(1), groups: z.array(z.string()).default([]) }));
+const tokenFile = z.record(
+  z.string().min(1),
+  z.object({ user: z.string().min(1), groups: z.array(z.string()).default([]) }),
+);
 
 /** The bootstrap administrator: member of the cluster-admin group the access-control issue configures. */
-export const ADMIN_IDENTITY: Identity = { user: 'admin', groups: ['system:cluster-admins', 'system:authenticated'] };
+export const ADMIN_IDENTITY: Identity = {
+  user: 'admin',
+  groups: ['system:cluster-admins', 'system:authenticated'],
+};
 
 /**
  * Local-mode bearer tokens (DESIGN §7): the admin token ($ADMIN_TOKEN, else the one kept in
@@ -31,7 +37,12 @@ export function loadTokens(opts: { dataDir: string; adminToken?: string; localTo
 
   const table = new Map<string, Identity>();
   const sources: Array<[string, string | undefined]> = [
-    [join(opts.dataDir, 'tokens.json'), existsSync(join(opts.dataDir, 'tokens.json')) ? readFileSync(join(opts.dataDir, 'tokens.json'), 'utf8') : undefined],
+    [
+      join(opts.dataDir, 'tokens.json'),
+      existsSync(join(opts.dataDir, 'tokens.json'))
+        ? readFileSync(join(opts.dataDir, 'tokens.json'), 'utf8')
+        : undefined,
+    ],
     ['$LOCAL_TOKENS', opts.localTokens],
   ];
   for (const [where, text] of sources) {
@@ -43,8 +54,12 @@ export function loadTokens(opts: { dataDir: string; adminToken?: string; localTo
       throw new Error(`${where} is not valid JSON: ${(e as Error).message}`);
     }
     const parsed = tokenFile.safeParse(json);
-    if (!parsed.success) throw new Error(`${where} must map tokens to {"user": "...", "groups": [...]}: ${parsed.error.issues[0]?.message}`);
-    for (const [token, id] of Object.entries(parsed.data)) table.set(token, { user: id.user, groups: [...id.groups, 'system:authenticated'] });
+    if (!parsed.success)
+      throw new Error(
+        `${where} must map tokens to {"user": "...", "groups": [...]}: ${parsed.error.issues[0]?.message}`,
+      );
+    for (const [token, id] of Object.entries(parsed.data))
+      table.set(token, { user: id.user, groups: [...id.groups, 'system:authenticated'] });
   }
   const admin = Buffer.from(adminToken);
   return {

@@ -19,7 +19,11 @@ export class ImageStore {
     const hit = this.cache.get(digest);
     if (hit) return hit;
     const out = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { PK: keys.imagePk(digest), SK: IMAGE_SK }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { PK: keys.imagePk(digest), SK: IMAGE_SK },
+        ConsistentRead: true,
+      }),
     );
     if (!out.Item) return undefined;
     return this.remember(JSON.parse(out.Item.doc as string) as Image);
@@ -36,7 +40,9 @@ export class ImageStore {
       const res = await this.db.send(
         new BatchGetCommand({
           RequestItems: {
-            [this.table]: { Keys: missing.slice(i, i + 100).map((d) => ({ PK: keys.imagePk(d), SK: IMAGE_SK })) },
+            [this.table]: {
+              Keys: missing.slice(i, i + 100).map((d) => ({ PK: keys.imagePk(d), SK: IMAGE_SK })),
+            },
           },
         }),
       );

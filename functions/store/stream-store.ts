@@ -132,7 +132,11 @@ export class StreamStore {
 
   async getHead(ns: string, name: string): Promise<StreamHead | undefined> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { PK: keys.streamPk(ns, name), SK: HEAD_SK }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { PK: keys.streamPk(ns, name), SK: HEAD_SK },
+        ConsistentRead: true,
+      }),
     );
     return isLiveHead(out.Item) ? itemToHead(out.Item) : undefined;
   }
@@ -147,13 +151,17 @@ export class StreamStore {
     tags: string[],
   ): Promise<{ head: StreamHead | undefined; tags: Map<string, TagRecord> }> {
     const pk = keys.streamPk(ns, name);
-    const wanted = [{ PK: pk, SK: HEAD_SK }, ...[...new Set(tags)].map((t) => ({ PK: pk, SK: keys.tagSk(t) }))];
+    const wanted = [
+      { PK: pk, SK: HEAD_SK },
+      ...[...new Set(tags)].map((t) => ({ PK: pk, SK: keys.tagSk(t) })),
+    ];
     const items = await this.batchGet(wanted);
     const headItem = items.find((i) => i.SK === HEAD_SK);
     const head = isLiveHead(headItem) ? itemToHead(headItem) : undefined;
     const out = new Map<string, TagRecord>();
     if (head) {
-      for (const i of items) if (i.SK !== HEAD_SK && i.suid === head.uid) out.set(i.tag as string, itemToTag(i));
+      for (const i of items)
+        if (i.SK !== HEAD_SK && i.suid === head.uid) out.set(i.tag as string, itemToTag(i));
     }
     return { head, tags: out };
   }
@@ -197,7 +205,10 @@ export class StreamStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
-          ExpressionAttributeValues: { ':pk': keys.streamPk(head.namespace, head.name), ':p': keys.tagPrefix },
+          ExpressionAttributeValues: {
+            ':pk': keys.streamPk(head.namespace, head.name),
+            ':p': keys.tagPrefix,
+          },
           ConsistentRead: true,
           ExclusiveStartKey: start,
           ...(opts.limit ? { Limit: opts.limit - tags.length } : {}),
@@ -218,7 +229,10 @@ export class StreamStore {
   }
 
   /** Stream heads of a namespace in name order (GSI1), `limit` at most, after the stream named `after`. */
-  async listHeads(ns: string, opts: { limit: number; after?: string }): Promise<{ heads: StreamHead[]; more: boolean }> {
+  async listHeads(
+    ns: string,
+    opts: { limit: number; after?: string },
+  ): Promise<{ heads: StreamHead[]; more: boolean }> {
     const heads: StreamHead[] = [];
     let start: Item | undefined = opts.after
       ? {
@@ -274,7 +288,10 @@ export class StreamStore {
       }),
     );
     return {
-      events: (res.Items ?? []).map((i) => ({ seq: seqFromHistorySk(i.SK as string), event: i.ev as TagEvent })),
+      events: (res.Items ?? []).map((i) => ({
+        seq: seqFromHistorySk(i.SK as string),
+        event: i.ev as TagEvent,
+      })),
     };
   }
 
@@ -346,9 +363,12 @@ export class StreamStore {
     const head = headToItem({ ...after.head, resourceVersion: 1 });
     const pk = head.PK as string;
     const token = after.head.uid;
-    const existing = await this.db.send(new GetCommand({ TableName: this.table, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }));
+    const existing = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }),
+    );
     const abandoned =
-      existing.Item?.pending !== undefined && Date.now() - Number(existing.Item.pendingSince ?? 0) > ABANDONED_CREATE_MS;
+      existing.Item?.pending !== undefined &&
+      Date.now() - Number(existing.Item.pendingSince ?? 0) > ABANDONED_CREATE_MS;
     await this.transact([
       {
         Put: {
@@ -452,18 +472,27 @@ export class StreamStore {
             };
       if (!next || isVacant(next)) {
         if (oldVersion > 0)
-          items.push({ Delete: { TableName: this.table, Key: { PK: pk, SK: keys.tagSk(name) }, ...versionCondition } });
+          items.push({
+            Delete: { TableName: this.table, Key: { PK: pk, SK: keys.tagSk(name) }, ...versionCondition },
+          });
         continue;
       }
       if (old && JSON.stringify(old) === JSON.stringify(next)) continue;
-      items.push({ Put: { TableName: this.table, Item: tagToItem(h, next, oldVersion + 1), ...versionCondition } });
+      items.push({
+        Put: { TableName: this.table, Item: tagToItem(h, next, oldVersion + 1), ...versionCondition },
+      });
       items.push(...this.historyItems(pk, h.uid, old?.tid === next.tid ? old : undefined, next));
     }
     return { headItem, items };
   }
 
   /** History entries (and image references) the change adds or rewrites for one tag. */
-  private historyItems(pk: string, suid: string, old: TagRecord | undefined, next: TagRecord): TransactItem[] {
+  private historyItems(
+    pk: string,
+    suid: string,
+    old: TagRecord | undefined,
+    next: TagRecord,
+  ): TransactItem[] {
     const out: TransactItem[] = [];
     const oldTop = old?.topSeq ?? 0;
     const firstChanged = Math.max(1, Math.min(oldTop, next.topSeq));
@@ -479,7 +508,15 @@ export class StreamStore {
       out.push({
         Put: {
           TableName: this.table,
-          Item: { PK: pk, SK: keys.historySk(next.tid, seq), kind: 'history', suid, tid: next.tid, tag: next.name, ev },
+          Item: {
+            PK: pk,
+            SK: keys.historySk(next.tid, seq),
+            kind: 'history',
+            suid,
+            tid: next.tid,
+            tag: next.name,
+            ev,
+          },
           ...cond,
         },
       });
@@ -517,7 +554,8 @@ export class StreamStore {
         throw new ConcurrentWriteError('head', !item, !!item);
       }
       if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) throw new ConcurrentWriteError('tag');
-      if (reasons.some((r) => r.Code === 'TransactionConflict')) throw new ConcurrentWriteError('transaction');
+      if (reasons.some((r) => r.Code === 'TransactionConflict'))
+        throw new ConcurrentWriteError('transaction');
       throw err;
     }
   }
@@ -526,7 +564,10 @@ export class StreamStore {
    * Removes the head of a stream; its tag, history and reference records become unreachable at once (they carry
    * the old uid) and are swept afterwards.
    */
-  async deleteHead(head: StreamHead, preconditions: { uid?: string; resourceVersion?: number }): Promise<void> {
+  async deleteHead(
+    head: StreamHead,
+    preconditions: { uid?: string; resourceVersion?: number },
+  ): Promise<void> {
     const values: Record<string, unknown> = { ':uid': preconditions.uid ?? head.uid };
     let cond = 'uid = :uid AND attribute_not_exists(pending)';
     if (preconditions.resourceVersion !== undefined) {
@@ -553,7 +594,9 @@ export class StreamStore {
   async sweep(ns: string, name: string, budgetMs = 5_000): Promise<boolean> {
     const deadline = Date.now() + budgetMs;
     const pk = keys.streamPk(ns, name);
-    const headRes = await this.db.send(new GetCommand({ TableName: this.table, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }));
+    const headRes = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }),
+    );
     const uid = headRes.Item?.uid as string | undefined;
     const liveTids = new Set<string>();
     if (headRes.Item && uid) {

@@ -14,12 +14,22 @@ describe('imagestreams list', () => {
   it('filters by labelSelector and pages with limit/continue', async () => {
     const ns = 'list';
     for (let i = 0; i < 7; i++) {
-      const res = await api.post(IS(ns), { metadata: { name: `s${i}`, labels: { team: i % 2 ? 'odd' : 'even', idx: String(i) } } });
+      const res = await api.post(IS(ns), {
+        metadata: { name: `s${i}`, labels: { team: i % 2 ? 'odd' : 'even', idx: String(i) } },
+      });
       expect(res.status).toBe(201);
     }
     const all = await api.get(IS(ns));
     expect(all.body.kind).toBe('ImageStreamList');
-    expect(all.body.items.map((s: any) => s.metadata.name)).toEqual(['s0', 's1', 's2', 's3', 's4', 's5', 's6']);
+    expect(all.body.items.map((s: any) => s.metadata.name)).toEqual([
+      's0',
+      's1',
+      's2',
+      's3',
+      's4',
+      's5',
+      's6',
+    ]);
     const odd = await api.get(`${IS(ns)}?labelSelector=${encodeURIComponent('team=odd')}`);
     expect(odd.body.items.map((s: any) => s.metadata.name)).toEqual(['s1', 's3', 's5']);
     const sel = await api.get(`${IS(ns)}?labelSelector=${encodeURIComponent('team!=odd,idx notin (0,2)')}`);
@@ -42,7 +52,10 @@ describe('imagestreamtags list', () => {
   it('lists resolvable tags across streams in pages', async () => {
     const ns = 'taglist';
     await api.post(IS(ns), { metadata: { name: 'a' } });
-    await api.post(IS(ns), { metadata: { name: 'b', labels: { keep: 'yes' } }, spec: { tags: [{ name: 'pending', from: { kind: 'DockerImage', name: 'quay.io/x/y:1' } }] } });
+    await api.post(IS(ns), {
+      metadata: { name: 'b', labels: { keep: 'yes' } },
+      spec: { tags: [{ name: 'pending', from: { kind: 'DockerImage', name: 'quay.io/x/y:1' } }] },
+    });
     for (const t of ['x', 'y', 'z']) await mapImage(api, ns, 'a', t);
     for (const t of ['p', 'q']) await mapImage(api, ns, 'b', t);
     const all = await api.get(ISTAG(ns));
@@ -70,22 +83,39 @@ describe('patch', () => {
     expect(merged.status).toBe(200);
     expect(merged.body.metadata.labels).toEqual({ x: 'y' });
     expect(merged.body.metadata.generation).toBe(1);
-    const json = await api.patch(IS(ns, 's'), [{ op: 'add', path: '/spec/tags/-', value: { name: 'c' } }], 'application/json-patch+json');
+    const json = await api.patch(
+      IS(ns, 's'),
+      [{ op: 'add', path: '/spec/tags/-', value: { name: 'c' } }],
+      'application/json-patch+json',
+    );
     expect(json.status).toBe(200);
     expect(json.body.spec.tags.map((t: any) => t.name)).toEqual(['a', 'b', 'c']);
     expect(json.body.metadata.generation).toBe(2);
     const strategic = await api.patch(
       IS(ns, 's'),
-      { spec: { tags: [{ name: 'a', $patch: 'delete' }, { name: 'd', from: { kind: 'DockerImage', name: 'quay.io/x/d:1' } }] } },
+      {
+        spec: {
+          tags: [
+            { name: 'a', $patch: 'delete' },
+            { name: 'd', from: { kind: 'DockerImage', name: 'quay.io/x/d:1' } },
+          ],
+        },
+      },
       'application/strategic-merge-patch+json',
     );
     expect(strategic.status).toBe(200);
     expect(strategic.body.spec.tags.map((t: any) => t.name)).toEqual(['b', 'c', 'd']);
-    const failedTest = await api.patch(IS(ns, 's'), [{ op: 'test', path: '/metadata/name', value: 'other' }], 'application/json-patch+json');
+    const failedTest = await api.patch(
+      IS(ns, 's'),
+      [{ op: 'test', path: '/metadata/name', value: 'other' }],
+      'application/json-patch+json',
+    );
     expect(failedTest.status).toBe(422);
     const stale = await api.patch(IS(ns, 's'), { metadata: { resourceVersion: '1', labels: { z: 'z' } } });
     expect(stale.status).toBe(409);
-    const bad = await api.patch(IS(ns, 's'), { spec: { tags: [{ name: 'e', from: { kind: 'Nope', name: 'x' } }] } });
+    const bad = await api.patch(IS(ns, 's'), {
+      spec: { tags: [{ name: 'e', from: { kind: 'Nope', name: 'x' } }] },
+    });
     expect(bad.status).toBe(422);
     expect((await api.get(IS(ns, 's'))).body.spec.tags.map((t: any) => t.name)).toEqual(['b', 'c', 'd']);
   });
@@ -99,11 +129,21 @@ describe('delete imagestream', () => {
     const d = await mapImage(api, ns, 'gone', 't');
     await mapImage(api, ns, 'stays', 't', d);
     const current = (await api.get(IS(ns, 'gone'))).body;
-    const wrongUid = await api.delete(IS(ns, 'gone'), { kind: 'DeleteOptions', preconditions: { uid: 'nope' } });
+    const wrongUid = await api.delete(IS(ns, 'gone'), {
+      kind: 'DeleteOptions',
+      preconditions: { uid: 'nope' },
+    });
     expect(wrongUid.status).toBe(409);
-    const res = await api.delete(IS(ns, 'gone'), { kind: 'DeleteOptions', preconditions: { uid: current.metadata.uid } });
+    const res = await api.delete(IS(ns, 'gone'), {
+      kind: 'DeleteOptions',
+      preconditions: { uid: current.metadata.uid },
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'gone', kind: 'imagestreams' } });
+    expect(res.body).toMatchObject({
+      kind: 'Status',
+      status: 'Success',
+      details: { name: 'gone', kind: 'imagestreams' },
+    });
     expect((await api.get(IS(ns, 'gone'))).status).toBe(404);
     expect((await api.get(ISTAG(ns, 'gone:t'))).status).toBe(404);
     expect((await api.get(ISTAG(ns, 'stays:t'))).body.image.metadata.name).toBe(d);
@@ -134,7 +174,11 @@ describe('imagestreamtags writes', () => {
     const second = await api.put(ISTAG(ns, 'auto:t'), body({ owner: 'api' }));
     expect(second.status).toBe(200);
     expect((await api.get(IS(ns, 'auto'))).body.spec.tags[0].annotations).toEqual({ owner: 'api' });
-    const viaCollection = await api.post(ISTAG(ns), { ...body(), metadata: { name: 'auto:u' }, tag: { name: 'u' } });
+    const viaCollection = await api.post(ISTAG(ns), {
+      ...body(),
+      metadata: { name: 'auto:u' },
+      tag: { name: 'u' },
+    });
     expect(viaCollection.status).toBe(201);
   });
 

@@ -55,7 +55,10 @@ async function putTag(namespace: string, name: string, tag: unknown, annotations
 describe('T1 create sets generations', () => {
   it('sets stream and tag generations to 1, ignores sent values and leaves DockerImage tags unresolved', async () => {
     const n1 = ns();
-    const is = await create(n1, stream('s', [dockerTag('a', 'quay.io/x/y:1', { generation: 7 }), { name: 'b', generation: 7 }]));
+    const is = await create(
+      n1,
+      stream('s', [dockerTag('a', 'quay.io/x/y:1', { generation: 7 }), { name: 'b', generation: 7 }]),
+    );
     expect(is.metadata.generation).toBe(1);
     expect(specTag(is, 'a').generation).toBe(1);
     expect(specTag(is, 'b').generation).toBe(1);
@@ -76,7 +79,9 @@ describe('T2 spec changes bump the stream generation; users cannot forge tag gen
     expect([is.metadata.generation, specTag(is, 'a').generation]).toEqual([2, 2]);
     is.spec.tags.push(dockerTag('z', 'quay.io/x/z:1'));
     is = await put(n2, is);
-    expect([is.metadata.generation, specTag(is, 'a').generation, specTag(is, 'z').generation]).toEqual([3, 2, 3]);
+    expect([is.metadata.generation, specTag(is, 'a').generation, specTag(is, 'z').generation]).toEqual([
+      3, 2, 3,
+    ]);
 
     specTag(is, 'a').generation = 99;
     is.spec.tags.push(dockerTag('b', 'quay.io/x/b:1'));
@@ -163,7 +168,10 @@ describe('T6 rollback by tagging stream@digest prepends the old image', () => {
     const i1 = await mapImage(api, n6, 's', 't');
     const i2 = await mapImage(api, n6, 's', 't');
     const prefix = i1.slice('sha256:'.length, 'sha256:'.length + 12);
-    const res = await putTag(n6, 's:t', { name: 't', from: { kind: 'ImageStreamImage', name: `s@${prefix}` } });
+    const res = await putTag(n6, 's:t', {
+      name: 't',
+      from: { kind: 'ImageStreamImage', name: `s@${prefix}` },
+    });
     expect(res.status).toBe(201); // the spec tag is new: t only had pushed images
     const is = await get(n6, 's');
     expect(statusTag(is, 't').items.map((e: any) => e.image)).toEqual([i1, i2, i1]);
@@ -236,7 +244,10 @@ describe('T7 alias tags track same-stream changes in the same write', () => {
 describe('T8 a reference to an empty tag is not an error', () => {
   it('creates the stream without a status entry and the istag is 404', async () => {
     const n8 = ns();
-    const is = await create(n8, stream('s', [{ name: 'latest', from: { kind: 'ImageStreamTag', name: 'other' } }]));
+    const is = await create(
+      n8,
+      stream('s', [{ name: 'latest', from: { kind: 'ImageStreamTag', name: 'other' } }]),
+    );
     expect(is.status.tags).toBeUndefined();
     const res = await api.get(ISTAG(n8, 's:latest'));
     expect(res.status).toBe(404);
@@ -295,16 +306,26 @@ describe('T24 Local reference policy', () => {
     try {
       const a = local.api;
       const n24 = ns();
-      const res = await a.post(IS(n24), stream('is', [{ name: 't', referencePolicy: { type: 'Local' } }, { name: 's' }]));
+      const res = await a.post(
+        IS(n24),
+        stream('is', [{ name: 't', referencePolicy: { type: 'Local' } }, { name: 's' }]),
+      );
       expect(res.status).toBe(201);
       expect(res.body.status.dockerImageRepository).toBe(`image-registry.svc:5000/${n24}/is`);
       const d = await mapImage(a, n24, 'is', 't');
       await mapImage(a, n24, 'is', 's', d);
-      expect((await a.get(ISTAG(n24, 'is:t'))).body.image.dockerImageReference).toBe(`image-registry.svc:5000/${n24}/is@${d}`);
+      expect((await a.get(ISTAG(n24, 'is:t'))).body.image.dockerImageReference).toBe(
+        `image-registry.svc:5000/${n24}/is@${d}`,
+      );
       expect((await a.get(ISTAG(n24, 'is:s'))).body.image.dockerImageReference).toBe(`quay.io/x/y@${d}`);
       const ref = await a.put(ISTAG(n24, 'is:r'), {
         metadata: { name: 'is:r' },
-        tag: { name: 'r', from: { kind: 'DockerImage', name: 'quay.io/x/y:1' }, reference: true, referencePolicy: { type: 'Local' } },
+        tag: {
+          name: 'r',
+          from: { kind: 'DockerImage', name: 'quay.io/x/y:1' },
+          reference: true,
+          referencePolicy: { type: 'Local' },
+        },
       });
       expect(ref.body.image.dockerImageReference).toBe('quay.io/x/y:1');
     } finally {

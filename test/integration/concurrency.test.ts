@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, digest, HISTORY, IS, ISTAG, ISM, startStack } from '../support/local-stack';
+import { type Api, digest, HISTORY, IS, ISM, ISTAG, startStack } from '../support/local-stack';
 
 /** DESIGN §5: parallel writers on one tag lose nothing; parallel writers on different tags all succeed. */
 let api: Api;
@@ -30,7 +30,9 @@ describe('parallel writers', () => {
     expect(new Set(history.body.items.map((e: any) => e.image))).toEqual(new Set(images));
     // The stream view's newest events are the newest of the full history, in the same order.
     const is = (await api.get(IS(ns, 's'))).body;
-    expect(is.status.tags[0].items.map((e: any) => e.image)).toEqual(history.body.items.slice(0, 10).map((e: any) => e.image));
+    expect(is.status.tags[0].items.map((e: any) => e.image)).toEqual(
+      history.body.items.slice(0, 10).map((e: any) => e.image),
+    );
   });
 
   it('200 writers on 200 different tags of one stream all succeed', async () => {

@@ -1,7 +1,7 @@
 import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, ADMIN_TOKEN, digest, HISTORY, IS, ISTAG, ISM, startStack } from '../support/local-stack';
+import { ADMIN_TOKEN, type Api, digest, HISTORY, IS, ISM, ISTAG, startStack } from '../support/local-stack';
 
 /**
  * DESIGN §5 scale: a stream with 10,000 tags and a tag with 1,000 history entries, created and read through the
@@ -40,14 +40,22 @@ describe('scale', () => {
     expect(plain.body.status.tags).toHaveLength(TAGS);
     t = performance.now();
     // node:http, because fetch would undo the gzip before we could measure it.
-    const { raw, encoding } = await new Promise<{ raw: Buffer; encoding: string | undefined }>((resolve, reject) => {
-      get(api.url + IS(ns, 'big'), { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'accept-encoding': 'gzip' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ raw: Buffer.concat(chunks), encoding: res.headers['content-encoding'] }));
-        res.on('error', reject);
-      }).on('error', reject);
-    });
+    const { raw, encoding } = await new Promise<{ raw: Buffer; encoding: string | undefined }>(
+      (resolve, reject) => {
+        get(
+          api.url + IS(ns, 'big'),
+          { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'accept-encoding': 'gzip' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ raw: Buffer.concat(chunks), encoding: res.headers['content-encoding'] }),
+            );
+            res.on('error', reject);
+          },
+        ).on('error', reject);
+      },
+    );
     expect(encoding).toBe('gzip');
     console.log(
       `[scale] GET imagestream (${TAGS} tags): ${plainMs} plain, ${ms(t)} gzip; ${JSON.stringify(plain.body).length} bytes JSON, ${raw.length} bytes gzip`,
@@ -76,7 +84,13 @@ describe('scale', () => {
     for (let i = 0; i < images.length; i += 8) {
       const batch = images.slice(i, i + 8);
       const results = await Promise.all(
-        batch.map((d) => api.post(ISM(ns), { metadata: { name: 'deep' }, tag: 't', image: { metadata: { name: d }, dockerImageReference: `quay.io/x/y@${d}` } })),
+        batch.map((d) =>
+          api.post(ISM(ns), {
+            metadata: { name: 'deep' },
+            tag: 't',
+            image: { metadata: { name: d }, dockerImageReference: `quay.io/x/y@${d}` },
+          }),
+        ),
       );
       expect(results.every((r) => r.status === 201)).toBe(true);
     }

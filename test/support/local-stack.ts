@@ -26,7 +26,12 @@ export class Api {
     return new Api(this.url, token);
   }
 
-  async call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
     const res = await fetch(this.url + path, {
       method,
       headers: {
@@ -46,7 +51,8 @@ export class Api {
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
-  get = <T = any>(path: string, headers?: Record<string, string>) => this.call<T>('GET', path, undefined, headers);
+  get = <T = any>(path: string, headers?: Record<string, string>) =>
+    this.call<T>('GET', path, undefined, headers);
   post = <T = any>(path: string, body: unknown) => this.call<T>('POST', path, body);
   put = <T = any>(path: string, body: unknown) => this.call<T>('PUT', path, body);
   delete = <T = any>(path: string, body?: unknown) => this.call<T>('DELETE', path, body);
@@ -54,10 +60,12 @@ export class Api {
     this.call<T>('PATCH', path, body, { 'content-type': type });
 }
 
-export const IS = (ns: string, name = '') => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreams${name ? `/${name}` : ''}`;
+export const IS = (ns: string, name = '') =>
+  `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreams${name ? `/${name}` : ''}`;
 export const ISTAG = (ns: string, name = '') =>
   `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreamtags${name ? `/${encodeURIComponent(name)}` : ''}`;
-export const ISIMAGE = (ns: string, name: string) => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreamimages/${encodeURIComponent(name)}`;
+export const ISIMAGE = (ns: string, name: string) =>
+  `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreamimages/${encodeURIComponent(name)}`;
 export const ISM = (ns: string) => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreammappings`;
 export const HISTORY = (ns: string, name: string) =>
   `/apis/imagestreams.io/v1/namespaces/${ns}/imagestreamtaghistories/${encodeURIComponent(name)}`;
@@ -66,7 +74,9 @@ export const HISTORY = (ns: string, name: string) =>
  * Starts the local service (the same code as `npm start`) on a free port, against the run's shared DynamoDB
  * Local, with its own table so test files never see each other's data.
  */
-export async function startStack(env: Record<string, string> = {}): Promise<{ api: Api; service: LocalService; stop: () => Promise<void> }> {
+export async function startStack(
+  env: Record<string, string> = {},
+): Promise<{ api: Api; service: LocalService; stop: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'imagestreams-test-'));
   const cfg = readLocalConfig({
     PORT: '0',
@@ -102,7 +112,14 @@ function createHashHex(s: string): string {
 }
 
 /** Registers an image and points `stream:tag` at it through imagestreammappings. */
-export async function mapImage(api: Api, ns: string, stream: string, tag: string, d = digest(), repo = 'quay.io/x/y') {
+export async function mapImage(
+  api: Api,
+  ns: string,
+  stream: string,
+  tag: string,
+  d = digest(),
+  repo = 'quay.io/x/y',
+) {
   const res = await api.post(ISM(ns), {
     kind: 'ImageStreamMapping',
     apiVersion: 'image.openshift.io/v1',
@@ -111,10 +128,17 @@ export async function mapImage(api: Api, ns: string, stream: string, tag: string
     image: {
       metadata: { name: d },
       dockerImageReference: `${repo}@${d}`,
-      dockerImageMetadata: { kind: 'DockerImage', apiVersion: 'image.openshift.io/1.0', Id: d, Architecture: 'amd64' },
+      dockerImageMetadata: {
+        kind: 'DockerImage',
+        apiVersion: 'image.openshift.io/1.0',
+        Id: d,
+        Architecture: 'amd64',
+      },
       dockerImageMetadataVersion: '1.0',
       dockerImageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-      dockerImageLayers: [{ name: digest(), size: 100, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }],
+      dockerImageLayers: [
+        { name: digest(), size: 100, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
+      ],
     },
   });
   if (res.status !== 201) throw new Error(`mapping failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -54,7 +54,9 @@ export function emptyTagRecord(name: string, tid: string): TagRecord {
 
 /** A tag record with no spec, no history and no aliases carries no information and is not stored. */
 export function isVacant(tag: TagRecord): boolean {
-  return tag.spec === null && tag.recent.length === 0 && tag.conditions.length === 0 && tag.aliases.length === 0;
+  return (
+    tag.spec === null && tag.recent.length === 0 && tag.conditions.length === 0 && tag.aliases.length === 0
+  );
 }
 
 /** A tag is visible (in the stream view, in istag lists) when it has a spec or a status. */
@@ -67,5 +69,9 @@ export function cloneTag(tag: TagRecord): TagRecord {
 }
 
 export function cloneState(state: StreamState): StreamState {
-  return { head: structuredClone(state.head), tags: new Map([...state.tags].map(([k, v]) => [k, cloneTag(v)])), complete: state.complete };
+  return {
+    head: structuredClone(state.head),
+    tags: new Map([...state.tags].map(([k, v]) => [k, cloneTag(v)])),
+    complete: state.complete,
+  };
 }

@@ -13,7 +13,11 @@ export interface TagSourceResolver {
    * unique prefix of its hex or its name, OpenShift's DigestOrImageMatch), with a reference each was seen under.
    * null when the stream is missing. At most two are needed to tell "ambiguous".
    */
-  resolveImageId(ns: string, stream: string, id: string): Promise<Array<{ image: string; dockerImageReference: string }> | null>;
+  resolveImageId(
+    ns: string,
+    stream: string,
+    id: string,
+  ): Promise<Array<{ image: string; dockerImageReference: string }> | null>;
 }
 
 export type Clock = () => string;
@@ -54,7 +58,11 @@ export async function resolveChangedTags(
     const parsed = splitSourceName(from.kind, from.name ?? '', streamName);
     if (!parsed) {
       errors.push(
-        FieldError.invalid(fieldName, from.name ?? '', 'must be of the form <tag>, <repo>:<tag>, <id>, or <repo>@<id>'),
+        FieldError.invalid(
+          fieldName,
+          from.name ?? '',
+          'must be of the form <tag>, <repo>:<tag>, <id>, or <repo>@<id>',
+        ),
       );
       continue;
     }
@@ -98,9 +106,15 @@ export async function resolveChangedTags(
         continue;
       }
       const match = matches[0]!;
-      event = { created: now, dockerImageReference: match.dockerImageReference, image: match.image, generation };
+      event = {
+        created: now,
+        dockerImageReference: match.dockerImageReference,
+        image: match.image,
+        generation,
+      };
     }
-    if (!spec.reference) event.dockerImageReference = rewriteInternal(event, sourceNs, parsed.stream, state, cfg);
+    if (!spec.reference)
+      event.dockerImageReference = rewriteInternal(event, sourceNs, parsed.stream, state, cfg);
     addTagEvent(tag, event);
   }
   return errors;

@@ -11,7 +11,8 @@ export interface StreamRulesConfig {
 
 /** Decode-time defaults of `image.openshift.io/v1` (importMode, referencePolicy) and canonical empty values. */
 export function normalizeTagReference(tag: TagReference, cfg: StreamRulesConfig): TagReference {
-  const annotations = tag.annotations && Object.keys(tag.annotations).length > 0 ? { ...tag.annotations } : null;
+  const annotations =
+    tag.annotations && Object.keys(tag.annotations).length > 0 ? { ...tag.annotations } : null;
   const from = tag.from ? compactFrom(tag.from) : null;
   const importPolicy: TagReference['importPolicy'] = {};
   if (tag.importPolicy?.insecure) importPolicy.insecure = true;
@@ -38,7 +39,10 @@ function compactFrom(from: ObjectReference): ObjectReference {
 }
 
 /** Deep equality of two spec tags as OpenShift compares specs (on the normalized form). */
-export function specTagsEqual(a: TagReference | null | undefined, b: TagReference | null | undefined): boolean {
+export function specTagsEqual(
+  a: TagReference | null | undefined,
+  b: TagReference | null | undefined,
+): boolean {
   return canonical(a ?? null) === canonical(b ?? null);
 }
 
@@ -54,7 +58,11 @@ export function canonical(value: unknown): string {
  * OpenShift's tagRefChanged (reference §3.2): does the new spec tag ask for a new resolution/import?
  * Kind, insecure, scheduled, referencePolicy and annotations do not count.
  */
-export function tagRefChanged(old: TagReference | null, next: TagReference, streamNamespace: string): boolean {
+export function tagRefChanged(
+  old: TagReference | null,
+  next: TagReference,
+  streamNamespace: string,
+): boolean {
   const from = next.from;
   if (!from || (!from.kind && !from.name)) return false;
   const oldFrom = old?.from ?? {};
@@ -71,9 +79,13 @@ export function tagRefChanged(old: TagReference | null, next: TagReference, stre
  * The same-stream tag a spec tag tracks (an ImageStreamTag `from` naming `<tag>` or `<thisStream>:<tag>` in this
  * namespace), or undefined. Only these aliases follow their source (reference §3.5).
  */
-export function trackedSourceTag(spec: TagReference | null, namespace: string, streamName: string): string | undefined {
+export function trackedSourceTag(
+  spec: TagReference | null,
+  namespace: string,
+  streamName: string,
+): string | undefined {
   const from = spec?.from;
-  if (!from || from.kind !== 'ImageStreamTag' || !from.name) return undefined;
+  if (from?.kind !== 'ImageStreamTag' || !from.name) return undefined;
   if (from.namespace && from.namespace !== namespace) return undefined;
   const parts = from.name.split(':');
   if (parts.length === 1) return parts[0];
@@ -165,7 +177,11 @@ export function applySpecUpdate(
 }
 
 /** Keep every source tag's `aliases` list in step with the specs that track it. */
-function maintainAliases(state: StreamState, prior: Map<string, TagReference | null>, newTid: () => string): void {
+function maintainAliases(
+  state: StreamState,
+  prior: Map<string, TagReference | null>,
+  newTid: () => string,
+): void {
   const { namespace, name: streamName } = state.head;
   for (const [tag, oldSpec] of prior) {
     const before = trackedSourceTag(oldSpec, namespace, streamName);
@@ -187,7 +203,10 @@ function maintainAliases(state: StreamState, prior: Map<string, TagReference | n
  * OpenShift's UpdateTrackingTags (reference §3.5), made transitive: every tag whose newest event changed in this
  * write pushes that event onto the tags that track it, and theirs onto their trackers, each tag at most once.
  */
-export function updateTrackingTags(state: StreamState, topsBefore: Map<string, TagEvent | undefined>): string[] {
+export function updateTrackingTags(
+  state: StreamState,
+  topsBefore: Map<string, TagEvent | undefined>,
+): string[] {
   const { namespace, name: streamName } = state.head;
   const queue: string[] = [];
   for (const [name, tag] of state.tags) {
@@ -221,7 +240,11 @@ export function topsOf(state: StreamState): Map<string, TagEvent | undefined> {
 }
 
 /** Tags whose records must be loaded before a tag-level write to `tags`: their sources and their aliases. */
-export function relatedTags(records: Iterable<TagRecord>, namespace: string, streamName: string): Set<string> {
+export function relatedTags(
+  records: Iterable<TagRecord>,
+  namespace: string,
+  streamName: string,
+): Set<string> {
   const out = new Set<string>();
   for (const r of records) {
     const src = trackedSourceTag(r.spec, namespace, streamName);

@@ -42,7 +42,13 @@ function validateQualifiedName(key: string, field: string): FieldError[] {
     if (!prefix || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))
       return [FieldError.invalid(field, key, 'prefix part must be a lowercase RFC 1123 subdomain')];
   } else if (parts.length > 2) {
-    return [FieldError.invalid(field, key, "a qualified name must consist of an optional DNS subdomain prefix and '/' and a name")];
+    return [
+      FieldError.invalid(
+        field,
+        key,
+        "a qualified name must consist of an optional DNS subdomain prefix and '/' and a name",
+      ),
+    ];
   }
   if (!name || name.length > 63 || !QUALIFIED_NAME_PART.test(name))
     return [
@@ -57,17 +63,28 @@ function validateQualifiedName(key: string, field: string): FieldError[] {
 
 export function validateLabels(labels: unknown, field = 'metadata.labels'): FieldError[] {
   if (labels == null) return [];
-  if (typeof labels !== 'object' || Array.isArray(labels)) return [FieldError.invalid(field, labels, 'must be a map of strings')];
+  if (typeof labels !== 'object' || Array.isArray(labels))
+    return [FieldError.invalid(field, labels, 'must be a map of strings')];
   const errors: FieldError[] = [];
   for (const [k, v] of Object.entries(labels)) {
     errors.push(...validateQualifiedName(k, field));
     if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v))
-      errors.push(FieldError.invalid(`${field}`, v, 'a valid label value must be 63 characters or less and consist of alphanumeric characters, "-", "_" or "."'));
+      errors.push(
+        FieldError.invalid(
+          `${field}`,
+          v,
+          'a valid label value must be 63 characters or less and consist of alphanumeric characters, "-", "_" or "."',
+        ),
+      );
   }
   return errors;
 }
 
-export function validateAnnotations(annotations: unknown, field: string, maxBytes = TOTAL_ANNOTATION_BYTES): FieldError[] {
+export function validateAnnotations(
+  annotations: unknown,
+  field: string,
+  maxBytes = TOTAL_ANNOTATION_BYTES,
+): FieldError[] {
   if (annotations == null) return [];
   if (typeof annotations !== 'object' || Array.isArray(annotations))
     return [FieldError.invalid(field, annotations, 'must be a map of strings')];
@@ -99,7 +116,9 @@ function parses(spec: string): string | undefined {
 export function validateSpecTag(tag: TagReference, path: string): FieldError[] {
   const errors: FieldError[] = [];
   if (typeof tag.name !== 'string' || !TAG_NAME.test(tag.name))
-    errors.push(FieldError.invalid(`${path}.name`, tag.name ?? '', `a tag name must match ${TAG_NAME.source}`));
+    errors.push(
+      FieldError.invalid(`${path}.name`, tag.name ?? '', `a tag name must match ${TAG_NAME.source}`),
+    );
   errors.push(...validateAnnotations(tag.annotations, `${path}.annotations`, TAG_ANNOTATION_BYTES));
   const from = tag.from;
   if (from) {
@@ -116,22 +135,39 @@ export function validateSpecTag(tag: TagReference, path: string): FieldError[] {
         if (!from.name) errors.push(FieldError.required(`${path}.from.name`));
         if (tag.importPolicy?.scheduled)
           errors.push(
-            FieldError.invalid(`${path}.importPolicy.scheduled`, true, 'only tags pointing to Docker repositories may be scheduled for background import'),
+            FieldError.invalid(
+              `${path}.importPolicy.scheduled`,
+              true,
+              'only tags pointing to Docker repositories may be scheduled for background import',
+            ),
           );
         break;
       default:
-        errors.push(FieldError.required(`${path}.from.kind`, "valid values are 'DockerImage', 'ImageStreamImage', 'ImageStreamTag'"));
+        errors.push(
+          FieldError.required(
+            `${path}.from.kind`,
+            "valid values are 'DockerImage', 'ImageStreamImage', 'ImageStreamTag'",
+          ),
+        );
     }
     if (from.namespace && validateNamespaceName(from.namespace))
-      errors.push(FieldError.invalid(`${path}.from.namespace`, from.namespace, 'must be a valid namespace name'));
+      errors.push(
+        FieldError.invalid(`${path}.from.namespace`, from.namespace, 'must be a valid namespace name'),
+      );
   }
   const refType = tag.referencePolicy?.type;
   if (refType !== undefined && refType !== 'Source' && refType !== 'Local')
-    errors.push(FieldError.invalid(`${path}.referencePolicy.type`, refType, 'valid values are "Source", "Local"'));
+    errors.push(
+      FieldError.invalid(`${path}.referencePolicy.type`, refType, 'valid values are "Source", "Local"'),
+    );
   const mode = tag.importPolicy?.importMode;
   if (mode !== undefined && mode !== '' && mode !== 'Legacy' && mode !== 'PreserveOriginal')
     errors.push(
-      FieldError.invalid(`${path}.importPolicy.importMode`, mode, "invalid import mode, valid modes are '', 'Legacy', 'PreserveOriginal'"),
+      FieldError.invalid(
+        `${path}.importPolicy.importMode`,
+        mode,
+        "invalid import mode, valid modes are '', 'Legacy', 'PreserveOriginal'",
+      ),
     );
   if (tag.generation != null && (!Number.isInteger(tag.generation) || tag.generation < 0))
     errors.push(FieldError.invalid(`${path}.generation`, tag.generation, 'must be a non-negative integer'));

@@ -15,11 +15,16 @@ import type { StreamRulesConfig } from './spec-rules';
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** status.dockerImageRepository is derived on every read from the current registry configuration (Q11). */
-export function statusRepository(head: StreamHead, cfg: StreamRulesConfig): { internal: string; public: string } {
+export function statusRepository(
+  head: StreamHead,
+  cfg: StreamRulesConfig,
+): { internal: string; public: string } {
   const internal = cfg.internalRegistryHostname
     ? `${cfg.internalRegistryHostname}/${head.namespace}/${head.name}`
     : head.dockerImageRepository;
-  const pub = cfg.externalRegistryHostname ? `${cfg.externalRegistryHostname}/${head.namespace}/${head.name}` : '';
+  const pub = cfg.externalRegistryHostname
+    ? `${cfg.externalRegistryHostname}/${head.namespace}/${head.name}`
+    : '';
   return { internal, public: pub };
 }
 
@@ -77,7 +82,11 @@ export function toImageStream(
  * The pull spec a tag resolves to (reference §4.2): `Local` policy points at this stream in the internal
  * registry by digest; `Source` (default) is the recorded reference.
  */
-export function resolvePullSpec(head: StreamHead, tag: TagRecord, cfg: StreamRulesConfig): string | undefined {
+export function resolvePullSpec(
+  head: StreamHead,
+  tag: TagRecord,
+  cfg: StreamRulesConfig,
+): string | undefined {
   const ev = tag.recent[0];
   if (!ev) return undefined;
   return resolveEventReference(head, tag.spec, ev, cfg);
@@ -110,7 +119,12 @@ export function publicImage(image: Image, annotations?: Record<string, string> |
   };
 }
 
-export function toImageStreamTag(head: StreamHead, tag: TagRecord, image: Image, cfg: StreamRulesConfig): ImageStreamTag {
+export function toImageStreamTag(
+  head: StreamHead,
+  tag: TagRecord,
+  image: Image,
+  cfg: StreamRulesConfig,
+): ImageStreamTag {
   const top = tag.recent[0]!;
   const annotations = tag.spec?.annotations ?? null;
   const img = publicImage(image, annotations);

@@ -7,7 +7,9 @@ const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
 const TAG = '[\\w][\\w.-]{0,127}';
 const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-const REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const REFERENCE = new RegExp(
+  `^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`,
+);
 
 export interface DockerImageReference {
   registry: string;
@@ -28,7 +30,7 @@ export function parseDockerImageReference(spec: string): DockerImageReference {
   if (repo.length > 255) throw new Error('repository name must not be more than 255 characters');
   const parts = repo.split('/');
   let registry = '';
-  if (parts.length > 1 && /[.:]/.test(parts[0]!) || parts[0] === 'localhost') {
+  if ((parts.length > 1 && /[.:]/.test(parts[0]!)) || parts[0] === 'localhost') {
     if (parts.length > 1) registry = parts.shift()!;
   }
   let namespace = '';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TagReference } from '../../../functions/core/api-types';
-import { emptyTagRecord, type StreamState } from '../../../functions/core/imagestream/model';
+import { addTagEvent } from '../../../functions/core/imagestream/history';
+import type { StreamState } from '../../../functions/core/imagestream/model';
 import {
   applySpecUpdate,
   normalizeTagReference,
@@ -9,7 +10,6 @@ import {
   trackedSourceTag,
   updateTrackingTags,
 } from '../../../functions/core/imagestream/spec-rules';
-import { addTagEvent } from '../../../functions/core/imagestream/history';
 
 const cfg = { defaultImportMode: 'Legacy' as const };
 let tid = 0;
@@ -72,7 +72,11 @@ describe('tagRefChanged (reference §3.2)', () => {
 describe('applySpecUpdate', () => {
   it('T1: create sets every generation to 1', () => {
     const s = state();
-    const r = applySpecUpdate(s, { tags: new Map([['a', docker('a', 'x/y:1', { generation: 7 })]]) }, { create: true, newTid });
+    const r = applySpecUpdate(
+      s,
+      { tags: new Map([['a', docker('a', 'x/y:1', { generation: 7 })]]) },
+      { create: true, newTid },
+    );
     expect(s.head.generation).toBe(1);
     expect(s.tags.get('a')!.spec!.generation).toBe(1);
     expect(r.changedTags).toEqual(['a']);
@@ -85,7 +89,12 @@ describe('applySpecUpdate', () => {
     s.tags.get('a')!.spec!.generation = 2;
     const r = applySpecUpdate(
       s,
-      { tags: new Map([['a', docker('a', 'x/y:1', { generation: 99 })], ['b', docker('b', 'x/b:1')]]) },
+      {
+        tags: new Map([
+          ['a', docker('a', 'x/y:1', { generation: 99 })],
+          ['b', docker('b', 'x/b:1')],
+        ]),
+      },
       { create: false, newTid },
     );
     expect(r.specChanged).toBe(true);
@@ -93,7 +102,11 @@ describe('applySpecUpdate', () => {
     expect(s.tags.get('a')!.spec!.generation).toBe(2);
     expect(s.tags.get('b')!.spec!.generation).toBe(4);
     expect(r.changedTags).toEqual(['b']);
-    const again = applySpecUpdate(s, { tags: new Map([['a', docker('a', 'x/y:1')]]) }, { create: false, newTid });
+    const again = applySpecUpdate(
+      s,
+      { tags: new Map([['a', docker('a', 'x/y:1')]]) },
+      { create: false, newTid },
+    );
     expect(again.specChanged).toBe(false);
     expect(s.head.generation).toBe(4);
   });
@@ -101,7 +114,12 @@ describe('applySpecUpdate', () => {
   it('removing a spec tag keeps its record when it has history', () => {
     const s = state();
     applySpecUpdate(s, { tags: new Map([['a', docker('a', 'x/y:1')]]) }, { create: true, newTid });
-    addTagEvent(s.tags.get('a')!, { created: 'c', dockerImageReference: 'x/y@sha256:1', image: 'sha256:1', generation: 1 });
+    addTagEvent(s.tags.get('a')!, {
+      created: 'c',
+      dockerImageReference: 'x/y@sha256:1',
+      image: 'sha256:1',
+      generation: 1,
+    });
     applySpecUpdate(s, { tags: new Map([['a', null]]) }, { create: false, newTid });
     expect(s.tags.get('a')!.spec).toBeNull();
     expect(s.tags.get('a')!.recent).toHaveLength(1);
@@ -121,7 +139,10 @@ describe('applySpecUpdate', () => {
 
 describe('trackedSourceTag / updateTrackingTags (reference §3.5, T7)', () => {
   it('recognizes same-stream references only', () => {
-    const ist = (name: string, namespace?: string): TagReference => ({ name: 'x', from: { kind: 'ImageStreamTag', name, ...(namespace ? { namespace } : {}) } });
+    const ist = (name: string, namespace?: string): TagReference => ({
+      name: 'x',
+      from: { kind: 'ImageStreamTag', name, ...(namespace ? { namespace } : {}) },
+    });
     expect(trackedSourceTag(ist('a'), 'ns', 'is')).toBe('a');
     expect(trackedSourceTag(ist('is:a'), 'ns', 'is')).toBe('a');
     expect(trackedSourceTag(ist('is:a', 'ns'), 'ns', 'is')).toBe('a');
@@ -131,14 +152,28 @@ describe('trackedSourceTag / updateTrackingTags (reference §3.5, T7)', () => {
 
   it('propagates transitively, visiting each tag once even with cycles', () => {
     const s = state();
-    const ist = (name: string, src: string) => normalizeTagReference({ name, from: { kind: 'ImageStreamTag', name: src } }, cfg);
+    const ist = (name: string, src: string) =>
+      normalizeTagReference({ name, from: { kind: 'ImageStreamTag', name: src } }, cfg);
     applySpecUpdate(
       s,
-      { tags: new Map([['a', { name: 'a' }], ['b', ist('b', 'a')], ['c', ist('c', 'b')], ['d', ist('d', 'e')], ['e', ist('e', 'd')]]) },
+      {
+        tags: new Map([
+          ['a', { name: 'a' }],
+          ['b', ist('b', 'a')],
+          ['c', ist('c', 'b')],
+          ['d', ist('d', 'e')],
+          ['e', ist('e', 'd')],
+        ]),
+      },
       { create: true, newTid },
     );
     const before = topsOf(s);
-    addTagEvent(s.tags.get('a')!, { created: 'c', dockerImageReference: 'r@sha256:1', image: 'sha256:1', generation: 1 });
+    addTagEvent(s.tags.get('a')!, {
+      created: 'c',
+      dockerImageReference: 'r@sha256:1',
+      image: 'sha256:1',
+      generation: 1,
+    });
     const updated = updateTrackingTags(s, before);
     expect(updated.sort()).toEqual(['b', 'c']);
     expect(s.tags.get('c')!.recent[0]!.image).toBe('sha256:1');
