@@ -4,6 +4,7 @@ import { createDocumentClient } from '../store/dynamodb-client';
 import { ImageStore } from '../store/image-store';
 import { StreamStore } from '../store/stream-store';
 import { type AppContext, newTid, newUid } from './context';
+import { KeyedQueue } from './keyed-queue';
 
 export function buildAppContext(cfg: ServiceConfig): AppContext {
   const db = createDocumentClient({
@@ -21,5 +22,6 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
     clock: systemClock,
     newUid,
     newTid,
+    tagWrites: new KeyedQueue(),
   };
 }

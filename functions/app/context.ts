@@ -3,6 +3,7 @@ import type { Clock } from '../core/imagestream/resolution';
 import type { StreamRulesConfig } from '../core/imagestream/spec-rules';
 import type { ImageStore } from '../store/image-store';
 import type { StreamStore } from '../store/stream-store';
+import type { KeyedQueue } from './keyed-queue';
 
 /** Everything a use case needs, built once per process (see functions/handlers/api.ts and functions/local). */
 export interface AppContext {
@@ -12,6 +13,8 @@ export interface AppContext {
   clock: Clock;
   newUid: () => string;
   newTid: () => string;
+  /** Serializes writes to one tag within this process. */
+  tagWrites: KeyedQueue;
 }
 
 export function newUid(): string {

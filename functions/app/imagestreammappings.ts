@@ -86,25 +86,27 @@ export async function createImageStreamMapping(
   const existing = await ctx.images.get(digest);
   const stored = existing ?? (await ctx.images.putIfAbsent(image));
 
-  await retryOnConflict(async () => {
-    const loaded = await loadForTagWrite(ctx, ns, name, [tag]);
-    if (!loaded) throw notFound(resources.imagestreams, name);
-    const { before, after } = snapshot(loaded);
-    const record = after.tags.get(tag) ?? emptyTagRecord(tag, ctx.newTid());
-    after.tags.set(tag, record);
-    const managed = existing && stored.metadata.annotations?.[MANAGED] === 'true';
-    const repo = statusRepository(after.head, ctx.rules).internal;
-    const ref =
-      managed && repo ? `${repo}@${digest}` : stored.dockerImageReference || image.dockerImageReference;
-    const result = addTagEvent(record, {
-      created: ctx.clock(),
-      dockerImageReference: ref,
-      image: digest,
-      generation: after.head.generation,
-    });
-    if (result === 'unchanged') return;
-    updateTrackingTags(after, topsOf(before));
-    await commit(ctx, 'tags', before, after, false);
-  });
+  await ctx.tagWrites.run(`${ns}/${name}:${tag}`, () =>
+    retryOnConflict(async () => {
+      const loaded = await loadForTagWrite(ctx, ns, name, [tag]);
+      if (!loaded) throw notFound(resources.imagestreams, name);
+      const { before, after } = snapshot(loaded);
+      const record = after.tags.get(tag) ?? emptyTagRecord(tag, ctx.newTid());
+      after.tags.set(tag, record);
+      const managed = existing && stored.metadata.annotations?.[MANAGED] === 'true';
+      const repo = statusRepository(after.head, ctx.rules).internal;
+      const ref =
+        managed && repo ? `${repo}@${digest}` : stored.dockerImageReference || image.dockerImageReference;
+      const result = addTagEvent(record, {
+        created: ctx.clock(),
+        dockerImageReference: ref,
+        image: digest,
+        generation: after.head.generation,
+      });
+      if (result === 'unchanged') return;
+      updateTrackingTags(after, topsOf(before));
+      await commit(ctx, 'tags', before, after, false);
+    }),
+  );
   return successStatus();
 }

@@ -291,7 +291,9 @@ async function writeTag(
     after.head.resourceVersion = creatingStream ? 1 : before.head.resourceVersion + 1;
     return { result: await writeResult(ctx, after.head, after.tags.get(w.tag)!), created: !existing };
   };
-  return retryOnConflict(attempt, { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'update') });
+  return ctx.tagWrites.run(`${w.ns}/${w.stream}:${w.tag}`, () =>
+    retryOnConflict(attempt, { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'update') }),
+  );
 }
 
 /** POST imagestreamtags: 409 AlreadyExists when the spec tag exists; the stream is created when missing. */
@@ -311,32 +313,34 @@ export async function updateImageStreamTag(ctx: AppContext, ns: string, name: st
 export async function deleteImageStreamTag(ctx: AppContext, ns: string, name: string): Promise<Status> {
   requireNamespace(ns);
   const { stream, tag } = splitTagName(name);
-  await retryOnConflict(
-    async () => {
-      const loaded = await loadForTagWrite(ctx, ns, stream, [tag]);
-      const record = loaded?.tags.get(tag);
-      if (
-        !loaded ||
-        !record ||
-        (record.spec === null && record.recent.length === 0 && record.conditions.length === 0)
-      )
-        throw notFound(resources.imagestreamtags, name);
-      const { before, after } = snapshot(loaded);
-      const { specChanged } = applySpecUpdate(
-        after,
-        { tags: new Map([[tag, null]]) },
-        { create: false, newTid: ctx.newTid },
-      );
-      const rec = after.tags.get(tag)!;
-      // A new incarnation: the old history is unreachable at once and swept later; aliases keep pointing here.
-      const fresh = emptyTagRecord(tag, ctx.newTid());
-      fresh.aliases = rec.aliases;
-      fresh.version = rec.version;
-      after.tags.set(tag, fresh);
-      if (isVacant(fresh)) after.tags.delete(tag);
-      await commit(ctx, 'tags', before, after, specChanged);
-    },
-    { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'delete') },
-  );
+  const remove = () =>
+    retryOnConflict(
+      async () => {
+        const loaded = await loadForTagWrite(ctx, ns, stream, [tag]);
+        const record = loaded?.tags.get(tag);
+        if (
+          !loaded ||
+          !record ||
+          (record.spec === null && record.recent.length === 0 && record.conditions.length === 0)
+        )
+          throw notFound(resources.imagestreamtags, name);
+        const { before, after } = snapshot(loaded);
+        const { specChanged } = applySpecUpdate(
+          after,
+          { tags: new Map([[tag, null]]) },
+          { create: false, newTid: ctx.newTid },
+        );
+        const rec = after.tags.get(tag)!;
+        // A new incarnation: the old history is unreachable at once and swept later; aliases keep pointing here.
+        const fresh = emptyTagRecord(tag, ctx.newTid());
+        fresh.aliases = rec.aliases;
+        fresh.version = rec.version;
+        after.tags.set(tag, fresh);
+        if (isVacant(fresh)) after.tags.delete(tag);
+        await commit(ctx, 'tags', before, after, specChanged);
+      },
+      { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'delete') },
+    );
+  await ctx.tagWrites.run(`${ns}/${stream}:${tag}`, remove);
   return successStatus({ name, group: 'image.openshift.io', kind: 'imagestreamtags' });
 }

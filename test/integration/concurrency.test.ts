@@ -3,12 +3,22 @@ import { type Api, digest, HISTORY, IS, ISM, ISTAG, startStack } from '../suppor
 
 /** DESIGN §5: parallel writers on one tag lose nothing; parallel writers on different tags all succeed. */
 let api: Api;
-let stop: () => Promise<void>;
+let api2: Api;
+const stops: Array<() => Promise<void>> = [];
 
+// Two API processes on one table, as two Lambda containers would be: writers in one process queue per tag, and
+// writers in different processes are ordered only by the conditional writes.
 beforeAll(async () => {
-  ({ api, stop } = await startStack());
+  const table = `conc${Math.random().toString(36).slice(2, 8)}`;
+  const a = await startStack({ TABLE_NAME: table });
+  const b = await startStack({ TABLE_NAME: table });
+  api = a.api;
+  api2 = b.api;
+  stops.push(a.stop, b.stop);
 });
-afterAll(async () => stop?.());
+afterAll(async () => {
+  for (const s of stops) await s();
+});
 
 describe('parallel writers', () => {
   it('50 writers moving one tag to 50 images lose no history entry', async () => {
@@ -16,8 +26,8 @@ describe('parallel writers', () => {
     expect((await api.post(IS(ns), { metadata: { name: 's' } })).status).toBe(201);
     const images = Array.from({ length: 50 }, () => digest());
     const results = await Promise.all(
-      images.map((d) =>
-        api.post(ISM(ns), {
+      images.map((d, i) =>
+        (i % 2 ? api2 : api).post(ISM(ns), {
           metadata: { name: 's' },
           tag: 'hot',
           image: { metadata: { name: d }, dockerImageReference: `quay.io/x/y@${d}` },
@@ -40,7 +50,7 @@ describe('parallel writers', () => {
     expect((await api.post(IS(ns), { metadata: { name: 's' } })).status).toBe(201);
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        api.put(ISTAG(ns, `s:t${i}`), {
+        (i % 2 ? api2 : api).put(ISTAG(ns, `s:t${i}`), {
           metadata: { name: `s:t${i}` },
           tag: { name: `t${i}`, from: { kind: 'DockerImage', name: `quay.io/x/y:${i}` }, reference: true },
         }),
