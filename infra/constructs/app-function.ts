@@ -1,0 +1,82 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  type BundlingOptions,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/**
+ * esbuild options of every function bundle, exported so the bundle-size test builds exactly what CDK deploys.
+ * ESM with everything bundled (the AWS SDK too): one file, no node_modules lookups at cold start.
+ */
+export const bundlingDefaults = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  keepNames: true,
+  externalModules: [] as string[],
+  // Some bundled CommonJS dependencies call require(); ESM output needs it defined.
+  banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+  forceDockerBundling: false,
+} satisfies BundlingOptions;
+
+/** DynamoDB actions per access mode: exactly what the store uses, on the table and its indexes. */
+export const tableActions = {
+  RO: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+  RW: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+  ],
+} as const;
+
+export interface AppFunctionProps
+  extends Omit<NodejsFunctionProps, 'runtime' | 'architecture' | 'bundling' | 'logGroup'> {
+  entry: string;
+  logRetention?: RetentionDays;
+}
+
+/** A Lambda function of this service: Node 22 on arm64, an ESM bundle, its own log group, env merged not replaced. */
+export class AppFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}-logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      ...props,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      handler: props.handler ?? 'handler',
+      timeout: props.timeout ?? Duration.seconds(29),
+      memorySize: props.memorySize ?? 1024,
+      logGroup,
+      bundling: bundlingDefaults,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+    });
+  }
+
+  /** Grants exactly the table actions of `mode` (table and indexes) and tells the function the table's name. */
+  bindTable(table: ITableV2, mode: keyof typeof tableActions): void {
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: [...tableActions[mode]],
+        resources: [table.tableArn, `${table.tableArn}/index/*`],
+      }),
+    );
+    this.addEnvironment('TABLE_NAME', table.tableName);
+  }
+}

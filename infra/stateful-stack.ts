@@ -1,0 +1,34 @@
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import { tableDefinition } from '../functions/store/table-definition';
+
+/**
+ * What must outlive deployments: the table. Kept apart from the service stack so redeploying or deleting the
+ * service never touches data.
+ */
+export class StatefulStack extends Stack {
+  /** TableV2 (AWS::DynamoDB::GlobalTable) so replicas can be added later without replacing the table. */
+  readonly table: TableV2;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const d = tableDefinition;
+    this.table = new TableV2(this, 'table', {
+      partitionKey: { name: d.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: d.sortKey, type: AttributeType.STRING },
+      globalSecondaryIndexes: [
+        {
+          indexName: d.gsi1.indexName,
+          partitionKey: { name: d.gsi1.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: d.gsi1.sortKey, type: AttributeType.STRING },
+        },
+      ],
+      billing: Billing.onDemand(),
+      dynamoStream: StreamViewType[d.streamViewType],
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}
