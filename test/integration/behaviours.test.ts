@@ -333,3 +333,37 @@ describe('T24 Local reference policy', () => {
     }
   });
 });
+
+describe('cross-namespace sources', () => {
+  it('resolves ImageStreamTag and ImageStreamImage sources from another namespace, as snapshots', async () => {
+    const src = ns();
+    const dst = ns();
+    await create(src, stream('base'));
+    const d1 = await mapImage(api, src, 'base', 'v1');
+    await putTag(dst, 'app:from-tag', {
+      name: 'from-tag',
+      from: { kind: 'ImageStreamTag', name: 'base:v1', namespace: src },
+    });
+    await putTag(dst, 'app:from-image', {
+      name: 'from-image',
+      from: { kind: 'ImageStreamImage', name: `base@${d1.slice(7, 19)}`, namespace: src },
+    });
+    const t = await api.get(ISTAG(dst, 'app:from-tag'));
+    expect(t.body.image.metadata.name).toBe(d1);
+    expect(t.body.image.dockerImageReference).toBe(`quay.io/x/y@${d1}`);
+    expect((await api.get(ISTAG(dst, 'app:from-image'))).body.image.metadata.name).toBe(d1);
+    expect((await api.get(ISIMAGE(dst, `app@${d1}`))).status).toBe(200);
+    // A cross-stream reference is resolved once: a later push to the source does not move it (reference §3.5).
+    await mapImage(api, src, 'base', 'v1');
+    expect((await api.get(ISTAG(dst, 'app:from-tag'))).body.image.metadata.name).toBe(d1);
+    const missing = await api.put(ISTAG(dst, 'app:bad'), {
+      metadata: { name: 'app:bad' },
+      tag: { name: 'bad', from: { kind: 'ImageStreamTag', name: 'nope:v1', namespace: src } },
+    });
+    expect(missing.status).toBe(422);
+    expect(missing.body.details.causes[0]).toMatchObject({
+      field: 'spec.tags[bad].from.name',
+      reason: 'FieldValueNotFound',
+    });
+  });
+});

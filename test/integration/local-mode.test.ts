@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * DESIGN §7 through the real entry point (`npm start` runs functions/local/main.ts): each copy manages its own
+ * DynamoDB Local, keeps data in its DATA_DIR across restarts, and two copies run side by side.
+ */
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function start(dataDir: string, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['functions/local/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: '',
+      DYNAMODB_ENDPOINT: '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (b) => (output += b));
+  child.stderr?.on('data', (b) => (output += b));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { url, child, output: () => output };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`local service did not start:\n${output}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<number | null> {
+  child.kill('SIGTERM');
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('npm start', () => {
+  it('runs two copies side by side and keeps each copy data across restarts', {
+    timeout: 120_000,
+  }, async () => {
+    const a = mkdtempSync(join(tmpdir(), 'is-local-a-'));
+    const b = mkdtempSync(join(tmpdir(), 'is-local-b-'));
+    dirs.push(a, b);
+    const [one, two] = await Promise.all([start(a), start(b)]);
+    const tokenA = readFileSync(join(a, 'admin-token'), 'utf8').trim();
+    const tokenB = readFileSync(join(b, 'admin-token'), 'utf8').trim();
+    expect(tokenA).not.toBe(tokenB);
+    expect(one.output()).toContain(tokenA);
+    const path = '/apis/image.openshift.io/v1/namespaces/demo/imagestreams';
+    const auth = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' });
+    expect((await fetch(one.url + path)).status).toBe(401);
+    expect((await fetch(one.url + path, { headers: auth(tokenB) })).status).toBe(401);
+    const created = await fetch(one.url + path, {
+      method: 'POST',
+      headers: auth(tokenA),
+      body: JSON.stringify({ metadata: { name: 'kept' } }),
+    });
+    expect(created.status).toBe(201);
+    const inTwo: any = await (await fetch(`${two.url}${path}`, { headers: auth(tokenB) })).json();
+    expect(inTwo.items).toEqual([]);
+
+    expect(await stopChild(one.child)).toBe(0);
+    await stopChild(two.child);
+    const again = await start(a);
+    const list: any = await (await fetch(again.url + path, { headers: auth(tokenA) })).json();
+    expect(list.items.map((s: any) => s.metadata.name)).toEqual(['kept']);
+    expect(again.output()).not.toContain(tokenA); // an existing token is not printed again
+    await stopChild(again.child);
+  });
+
+  it('accepts further identities from $LOCAL_TOKENS and fails fast on bad configuration', {
+    timeout: 60_000,
+  }, async () => {
+    const d = mkdtempSync(join(tmpdir(), 'is-local-c-'));
+    dirs.push(d);
+    const svc = await start(d, {
+      LOCAL_TOKENS: JSON.stringify({ 'dev-token-123': { user: 'dev', groups: ['team'] } }),
+    });
+    const res = await fetch(`${svc.url}/apis/image.openshift.io/v1/namespaces/demo/imagestreams`, {
+      headers: { authorization: 'Bearer dev-token-123' },
+    });
+    expect(res.status).toBe(200);
+    await stopChild(svc.child);
+    const bad = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['functions/local/main.ts'], {
+      env: { ...process.env, PORT: 'not-a-port', DATA_DIR: d },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    bad.stderr?.on('data', (b) => (err += b));
+    const code = await new Promise((r) => bad.once('exit', r));
+    expect(code).toBe(1);
+    expect(err).toContain('PORT');
+  });
+});
