@@ -1,10 +1,4 @@
-import {
-  IMAGE_API_VERSION,
-  type Image,
-  type ImageStreamTag,
-  type List,
-  type TagReference,
-} from '../core/api-types';
+import { IMAGE_API_VERSION, type ImageStreamTag, type List, type TagReference } from '../core/api-types';
 import {
   alreadyExists,
   badRequest,
@@ -27,7 +21,7 @@ import {
 import { parseImageStreamTagName } from '../core/imagestream/names';
 import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../core/imagestream/spec-rules';
 import { validateObjectMeta, validateSpecTag } from '../core/imagestream/validation';
-import { resolveEventReference, toImageStreamTag } from '../core/imagestream/views';
+import { toImageStreamTag } from '../core/imagestream/views';
 import { parseLabelSelector } from '../core/label-selector';
 import { ConcurrentWriteError } from '../store/stream-store';
 import type { AppContext } from './context';
@@ -123,33 +117,10 @@ export async function listImageStreamTags(
   };
 }
 
-/** The ImageStreamTag a write answers with; the image part stays empty until the tag resolves to one. */
+/** The ImageStreamTag a write answers with (the image part stays empty until the tag resolves to one). */
 async function writeResult(ctx: AppContext, head: StreamHead, tag: TagRecord): Promise<ImageStreamTag> {
-  const top = tag.recent[0];
-  const image = top?.image ? await ctx.images.get(top.image) : undefined;
-  if (top && image) return toImageStreamTag(head, tag, image, ctx.rules);
-  const stub: Image = {
-    metadata: top?.image ? { name: top.image } : {},
-    dockerImageReference: top ? resolveEventReference(head, tag.spec, top, ctx.rules) : '',
-  };
-  return {
-    kind: 'ImageStreamTag',
-    apiVersion: IMAGE_API_VERSION,
-    metadata: {
-      name: `${head.name}:${tag.name}`,
-      namespace: head.namespace,
-      uid: head.uid,
-      resourceVersion: String(head.resourceVersion),
-      creationTimestamp: top?.created ?? null,
-      ...(Object.keys(head.labels).length ? { labels: head.labels } : {}),
-      ...(tag.spec?.annotations ? { annotations: tag.spec.annotations } : {}),
-    },
-    tag: tag.spec ? { ...tag.spec, name: tag.name } : null,
-    generation: top?.generation ?? 0,
-    lookupPolicy: { local: head.lookupPolicy.local },
-    ...(tag.conditions.length ? { conditions: tag.conditions } : {}),
-    image: stub,
-  };
+  const digest = tag.recent[0]?.image;
+  return toImageStreamTag(head, tag, digest ? await ctx.images.get(digest) : undefined, ctx.rules);
 }
 
 interface TagWrite {

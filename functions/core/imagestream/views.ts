@@ -119,16 +119,23 @@ export function publicImage(image: Image, annotations?: Record<string, string> |
   };
 }
 
+/**
+ * The ImageStreamTag view of a tag. Reads always pass the image of the newest event; a write answers before the
+ * tag resolves (pending import, reference-only tag) with an image part holding just the pull spec, as OpenShift
+ * does for writes.
+ */
 export function toImageStreamTag(
   head: StreamHead,
   tag: TagRecord,
-  image: Image,
+  image: Image | undefined,
   cfg: StreamRulesConfig,
 ): ImageStreamTag {
-  const top = tag.recent[0]!;
+  const top = tag.recent[0];
   const annotations = tag.spec?.annotations ?? null;
-  const img = publicImage(image, annotations);
-  img.dockerImageReference = resolveEventReference(head, tag.spec, top, cfg);
+  const img: Image = image
+    ? publicImage(image, annotations)
+    : { metadata: top?.image ? { name: top.image } : {}, dockerImageReference: '' };
+  img.dockerImageReference = top ? resolveEventReference(head, tag.spec, top, cfg) : '';
   return {
     kind: 'ImageStreamTag',
     apiVersion: IMAGE_API_VERSION,
@@ -137,12 +144,12 @@ export function toImageStreamTag(
       namespace: head.namespace,
       uid: head.uid,
       resourceVersion: String(head.resourceVersion),
-      creationTimestamp: top.created,
+      creationTimestamp: top?.created ?? null,
       ...(Object.keys(head.labels).length ? { labels: head.labels } : {}),
       ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
     },
     tag: tag.spec ? { ...tag.spec, name: tag.name } : null,
-    generation: top.generation,
+    generation: top?.generation ?? 0,
     lookupPolicy: { local: head.lookupPolicy.local },
     ...(tag.conditions.length ? { conditions: tag.conditions } : {}),
     image: img,
