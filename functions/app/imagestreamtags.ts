@@ -284,6 +284,7 @@ export async function updateImageStreamTag(ctx: AppContext, ns: string, name: st
 export async function deleteImageStreamTag(ctx: AppContext, ns: string, name: string): Promise<Status> {
   requireNamespace(ns);
   const { stream, tag } = splitTagName(name);
+  let deadTid: string | undefined;
   const remove = () =>
     retryOnConflict(
       async () => {
@@ -302,6 +303,7 @@ export async function deleteImageStreamTag(ctx: AppContext, ns: string, name: st
           { create: false, newTid: ctx.newTid },
         );
         const rec = after.tags.get(tag)!;
+        deadTid = rec.tid;
         // A new incarnation: the old history is unreachable at once and swept later; aliases keep pointing here.
         const fresh = emptyTagRecord(tag, ctx.newTid());
         fresh.aliases = rec.aliases;
@@ -313,5 +315,7 @@ export async function deleteImageStreamTag(ctx: AppContext, ns: string, name: st
       { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'delete') },
     );
   await ctx.tagWrites.run(`${ns}/${stream}:${tag}`, remove);
+  // The old history is unreachable already; removing it is housekeeping with a bounded budget.
+  if (deadTid) await ctx.streams.sweepTagIncarnation(ns, stream, deadTid).catch(() => false);
   return successStatus({ name, group: 'image.openshift.io', kind: 'imagestreamtags' });
 }

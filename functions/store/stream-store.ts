@@ -588,6 +588,50 @@ export class StreamStore {
   }
 
   /**
+   * Deletes the history and image references of one dead tag incarnation (a deleted tag), within a time budget.
+   * Returns true when nothing of it is left. Deletes are conditional on the record still belonging to `tid`.
+   */
+  async sweepTagIncarnation(ns: string, name: string, tid: string, budgetMs = 2_000): Promise<boolean> {
+    const deadline = Date.now() + budgetMs;
+    const pk = keys.streamPk(ns, name);
+    let start: Item | undefined;
+    do {
+      if (Date.now() > deadline) return false;
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
+          ExpressionAttributeValues: { ':pk': pk, ':p': keys.historyPrefix(tid) },
+          ExclusiveStartKey: start,
+          Limit: 200,
+        }),
+      );
+      const doomed = (res.Items ?? []).flatMap((i) => {
+        const image = (i.ev as TagEvent | undefined)?.image;
+        return [i.SK as string, ...(image ? [keys.refSk(image, tid)] : [])];
+      });
+      await Promise.all(
+        [...new Set(doomed)].map((sk) =>
+          this.db
+            .send(
+              new DeleteCommand({
+                TableName: this.table,
+                Key: { PK: pk, SK: sk },
+                ConditionExpression: 'attribute_not_exists(PK) OR tid = :t',
+                ExpressionAttributeValues: { ':t': tid },
+              }),
+            )
+            .catch((e: unknown) => {
+              if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+            }),
+        ),
+      );
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return true;
+  }
+
+  /**
    * Deletes records no live head or tag incarnation reaches any more, within a time budget. Returns true when
    * the partition is clean. Each delete is conditional on the record still being the unreachable one.
    */

@@ -1,12 +1,27 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../functions/store/dynamodb-client';
 import { type Api, HISTORY, IS, ISIMAGE, ISTAG, mapImage, startStack } from '../support/local-stack';
 
 /** List, patch, delete and paging behaviour of the public API. */
 let api: Api;
 let stop: () => Promise<void>;
+let records: (pk: string) => Promise<Array<Record<string, unknown>>>;
 
 beforeAll(async () => {
-  ({ api, stop } = await startStack());
+  const stack = await startStack();
+  ({ api, stop } = stack);
+  const db = createDocumentClient({ endpoint: stack.service.dynamodbEndpoint });
+  records = async (pk) =>
+    (
+      await db.send(
+        new QueryCommand({
+          TableName: stack.table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+        }),
+      )
+    ).Items ?? [];
 });
 afterAll(async () => stop?.());
 
@@ -189,5 +204,22 @@ describe('imagestreamtags writes', () => {
     const res = await api.get(IS(ns, 's'), { 'accept-encoding': 'gzip' });
     expect(res.status).toBe(200);
     expect(res.body.metadata.name).toBe('s');
+  });
+});
+
+describe('housekeeping', () => {
+  it('removes the records of deleted tags and deleted streams', async () => {
+    const ns = 'sweep';
+    await api.post(IS(ns), { metadata: { name: 's' } });
+    for (let i = 0; i < 3; i++) await mapImage(api, ns, 's', 'gone');
+    await mapImage(api, ns, 's', 'kept');
+    const pk = `IS#${ns}/s`;
+    expect((await records(pk)).filter((r) => r.kind === 'history')).toHaveLength(4);
+    expect((await api.delete(ISTAG(ns, 's:gone'))).status).toBe(200);
+    const left = await records(pk);
+    expect(left.filter((r) => r.kind === 'history').map((r) => r.tag)).toEqual(['kept']);
+    expect(left.filter((r) => r.kind === 'ref').map((r) => r.tag)).toEqual(['kept']);
+    expect((await api.delete(IS(ns, 's'))).status).toBe(200);
+    expect(await records(pk)).toEqual([]);
   });
 });

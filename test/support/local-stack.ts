@@ -76,7 +76,7 @@ export const HISTORY = (ns: string, name: string) =>
  */
 export async function startStack(
   env: Record<string, string> = {},
-): Promise<{ api: Api; service: LocalService; stop: () => Promise<void> }> {
+): Promise<{ api: Api; service: LocalService; table: string; stop: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'imagestreams-test-'));
   const cfg = readLocalConfig({
     PORT: '0',
@@ -93,6 +93,7 @@ export async function startStack(
   return {
     api: new Api(service.url),
     service,
+    table: cfg.TABLE_NAME,
     stop: async () => {
       await service.stop();
       rmSync(dataDir, { recursive: true, force: true });
