@@ -72,8 +72,16 @@ async function handle(
   res: ServerResponse,
   opts: { handler: ApiHandler; authenticate: (token: string) => Identity | undefined },
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://local');
-  const body = await readBody(req);
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const search = q < 0 ? '' : rawUrl.slice(q + 1);
+  // Requests without a body (most reads) skip the stream plumbing.
+  const hasBody =
+    req.headers['content-length'] !== undefined
+      ? req.headers['content-length'] !== '0'
+      : req.headers['transfer-encoding'] !== undefined;
+  const body = hasBody ? await readBody(req) : Buffer.alloc(0);
   if (body === 'too-large') {
     res.writeHead(413, { 'content-type': 'application/json' });
     res.end(
@@ -93,7 +101,7 @@ async function handle(
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
 
   let identity: Identity | undefined;
-  if (url.pathname !== '/healthz') {
+  if (pathname !== '/healthz') {
     const m = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '');
     identity = m ? opts.authenticate(m[1]!) : undefined;
     if (!identity) {
@@ -115,8 +123,8 @@ async function handle(
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: '$default',
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: pathname,
+    rawQueryString: search,
     headers,
     requestContext: {
       accountId: 'local',
@@ -125,7 +133,7 @@ async function handle(
       domainPrefix: 'local',
       http: {
         method: req.method ?? 'GET',
-        path: url.pathname,
+        path: pathname,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
