@@ -1,6 +1,7 @@
 import { buildAppContext } from '../app/build-context';
 import { readServiceConfig } from '../config';
-import { createApiHandler } from '../http/handler';
+import { createApiHandler, jsonLogger } from '../http/handler';
 
 /** Lambda entry of the HTTP API: configuration and clients are built once per container. */
-export const handler = createApiHandler(buildAppContext(readServiceConfig()));
+const config = readServiceConfig();
+export const handler = createApiHandler(buildAppContext(config), jsonLogger(config.LOG_LEVEL));

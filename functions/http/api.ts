@@ -67,7 +67,7 @@ export async function dispatch(
 export function errorResponse(
   err: unknown,
   event: APIGatewayProxyEventV2,
-  log: (entry: object) => void,
+  log: (entry: { level?: string; [key: string]: unknown }) => void,
 ): APIGatewayProxyStructuredResultV2 {
   const accept = lowerHeaders(event.headers)['accept-encoding'];
   if (err instanceof StatusError) return encodeJson(err.code, err.toStatus(), accept);

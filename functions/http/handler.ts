@@ -3,14 +3,22 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { AppContext } from '../app/context';
 import { dispatch, errorResponse, identityOf } from './api';
 
-type Log = (entry: object) => void;
-const jsonLog: Log = (entry) => console.log(JSON.stringify(entry));
+type Log = (entry: { level?: string; [key: string]: unknown }) => void;
+const LEVELS = ['debug', 'info', 'warn', 'error'];
+
+/** JSON lines on stdout, dropping entries below `minLevel`. */
+export function jsonLogger(minLevel = 'info'): Log {
+  const min = LEVELS.indexOf(minLevel);
+  return (entry) => {
+    if (LEVELS.indexOf(entry.level ?? 'info') >= min) console.log(JSON.stringify(entry));
+  };
+}
 
 /**
  * The API as a middy handler: the same function serves API Gateway in AWS and the local HTTP server. Errors are
  * turned into Status answers by the last middleware, one access-log line is written per request.
  */
-export function createApiHandler(ctx: AppContext, log: Log = jsonLog) {
+export function createApiHandler(ctx: AppContext, log: Log = jsonLogger()) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 })
     .use({
       before: (req) => {

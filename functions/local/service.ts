@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { buildAppContext } from '../app/build-context';
 import { readServiceConfig } from '../config';
-import { createApiHandler } from '../http/handler';
+import { createApiHandler, jsonLogger } from '../http/handler';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { serveApi } from './http-server';
 import type { LocalConfig } from './local-config';
@@ -49,7 +49,10 @@ export async function startLocalService(
       TABLE_NAME: cfg.TABLE_NAME,
       DYNAMODB_ENDPOINT: endpoint,
     });
-    const handler = createApiHandler(buildAppContext(serviceConfig), opts.log);
+    const handler = createApiHandler(
+      buildAppContext(serviceConfig),
+      opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL),
+    );
     const api = await serveApi({ handler, authenticate: tokens.lookup, port: cfg.PORT, host: cfg.HOST });
     stops.push(api.close);
     return {
