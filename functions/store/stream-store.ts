@@ -587,6 +587,22 @@ export class StreamStore {
     ]);
   }
 
+  /** A housekeeping delete that loses gracefully: if the record changed since it was judged garbage, keep it. */
+  private async deleteIfStill(key: Item, condition: string, values: Record<string, unknown>): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: key,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (e) {
+      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+    }
+  }
+
   /**
    * Deletes the history and image references of one dead tag incarnation (a deleted tag), within a time budget.
    * Returns true when nothing of it is left. Deletes are conditional on the record still belonging to `tid`.
@@ -612,18 +628,7 @@ export class StreamStore {
       });
       await Promise.all(
         [...new Set(doomed)].map((sk) =>
-          this.db
-            .send(
-              new DeleteCommand({
-                TableName: this.table,
-                Key: { PK: pk, SK: sk },
-                ConditionExpression: 'attribute_not_exists(PK) OR tid = :t',
-                ExpressionAttributeValues: { ':t': tid },
-              }),
-            )
-            .catch((e: unknown) => {
-              if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
-            }),
+          this.deleteIfStill({ PK: pk, SK: sk }, 'attribute_not_exists(PK) OR tid = :t', { ':t': tid }),
         ),
       );
       start = res.LastEvaluatedKey;
@@ -667,18 +672,14 @@ export class StreamStore {
       });
       await Promise.all(
         garbage.map((i) =>
-          this.db
-            .send(
-              new DeleteCommand({
-                TableName: this.table,
-                Key: { PK: i.PK, SK: i.SK },
-                ConditionExpression: 'suid = :s AND (attribute_not_exists(tid) OR tid = :t)',
-                ExpressionAttributeValues: { ':s': i.suid, ':t': i.tid ?? '' },
-              }),
-            )
-            .catch((e: unknown) => {
-              if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
-            }),
+          this.deleteIfStill(
+            { PK: i.PK, SK: i.SK },
+            'suid = :s AND (attribute_not_exists(tid) OR tid = :t)',
+            {
+              ':s': i.suid,
+              ':t': i.tid ?? '',
+            },
+          ),
         ),
       );
       start = res.LastEvaluatedKey;
