@@ -2,13 +2,14 @@
  * `npm run bench`: DESIGN §9 figures, each against a baseline measured in the same run on the same machine.
  * Row 1: resolve a tag (GET imagestreamtag through the local API) vs a raw GetItem on the same DynamoDB Local.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { readLocalConfig } from '../functions/local/local-config';
-import { startLocalService } from '../functions/local/service';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local';
 import { createDocumentClient } from '../functions/store/dynamodb-client';
 import { keys } from '../functions/store/keys';
 
@@ -45,15 +46,50 @@ async function interleaved(
   return { raw, api };
 }
 
+/** Runs the service as its own process, exactly as `npm start` does, against the given DynamoDB endpoint. */
+async function startServiceProcess(
+  endpoint: string,
+  dataDir: string,
+  token: string,
+): Promise<{ url: string; stop: () => void }> {
+  const port = await new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['functions/local/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: token,
+      TABLE_NAME: 'bench',
+      DYNAMODB_ENDPOINT: endpoint,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, stop: () => child.kill('SIGTERM') };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the service did not start');
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'imagestreams-bench-'));
   const token = 'bench-admin-token-0123456789';
-  const service = await startLocalService(
-    readLocalConfig({ PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN: token, TABLE_NAME: 'bench' }),
-    {
-      log: () => undefined,
-    },
-  );
+  const ddb = await startDynamoDbLocal({});
+  const service = await startServiceProcess(ddb.endpoint, dataDir, token);
   try {
     const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const base = `${service.url}/apis/image.openshift.io/v1/namespaces/bench`;
@@ -74,7 +110,7 @@ async function main(): Promise<void> {
     });
     if (m.status !== 201) throw new Error(`setup failed: ${m.status}`);
 
-    const db = createDocumentClient({ endpoint: service.dynamodbEndpoint });
+    const db = createDocumentClient({ endpoint: ddb.endpoint });
     const rawKey = { PK: keys.streamPk('bench', 's'), SK: keys.tagSk('latest') };
     const rawCall = () => db.send(new GetCommand({ TableName: 'bench', Key: rawKey, ConsistentRead: true }));
     // The same client stack as the baseline: the SDK sends GetItem with node:http over a keep-alive agent.
@@ -95,7 +131,7 @@ async function main(): Promise<void> {
     const ratio = median(api) / median(raw);
     const f = (x: number) => x.toFixed(2).padStart(7);
     console.log(
-      `\nDESIGN §9 row 1: resolve a tag, ${SAMPLES} interleaved samples each after ${WARMUP} warm-up calls`,
+      `\nDESIGN §9 row 1: resolve a tag (service in its own process, as npm start runs it), ${SAMPLES} interleaved samples each after ${WARMUP} warm-up calls`,
     );
     console.log('                                          median     p90     p99   (ms)');
     console.log(
@@ -109,7 +145,8 @@ async function main(): Promise<void> {
     );
     db.destroy();
   } finally {
-    await service.stop();
+    service.stop();
+    await ddb.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
