@@ -4,6 +4,16 @@ import { z } from 'zod';
  * Service configuration, read once from the environment and validated; a bad value stops the process at start
  * instead of surfacing as odd behaviour later. Every variable is documented in the README.
  */
+const hostList = z
+  .string()
+  .optional()
+  .transform((s) =>
+    (s ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+  );
+
 const schema = z.object({
   RUNTIME_MODE: z.enum(['aws', 'local']).default('aws'),
   TABLE_NAME: z.string().min(1, 'TABLE_NAME is required'),
@@ -13,6 +23,22 @@ const schema = z.object({
   EXTERNAL_REGISTRY_HOSTNAME: z.string().optional(),
   DEFAULT_IMPORT_MODE: z.enum(['Legacy', 'PreserveOriginal']).default('Legacy'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Registries (`host`, `host:port`, `*.domain`) imports may use; empty allows all (reference §1.12). */
+  ALLOWED_REGISTRIES_FOR_IMPORT: hostList,
+  /** Registries that may be reached over plain HTTP without importPolicy.insecure. */
+  INSECURE_REGISTRIES: hostList,
+  /** Registries allowed although they resolve to loopback/private addresses (always allowed in local mode). */
+  ALLOWED_PRIVATE_REGISTRIES: hostList,
+  MAX_IMAGES_BULK_IMPORTED_PER_REPOSITORY: z.coerce.number().int().min(-1).default(50),
+  /** Platform a Legacy import picks from a manifest list when the tag has no prefer-os/prefer-arch annotations. */
+  IMPORT_PLATFORM: z
+    .string()
+    .regex(/^[a-z0-9]+\/[a-z0-9]+$/, 'must be <os>/<architecture>, e.g. linux/amd64')
+    .default('linux/amd64'),
+  /** Concurrent requests per registry host. */
+  REGISTRY_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Time one import request may take; API Gateway cuts requests at 30 s. */
+  IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

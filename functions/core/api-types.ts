@@ -1,3 +1,4 @@
+import type { Status } from './errors';
 /**
  * Wire shapes of `image.openshift.io/v1`, field for field, so ImageStream YAML written for OpenShift works here
  * unchanged. Optional fields follow Go's `omitempty`.
@@ -176,4 +177,40 @@ export interface ImageStreamTagHistory {
   /** Number of events in the whole history. */
   total: number;
   items: TagEvent[];
+}
+
+export interface ImageImportSpec {
+  from: ObjectReference;
+  to?: { name?: string } | null;
+  importPolicy?: TagImportPolicy;
+  referencePolicy?: TagReferencePolicy;
+  includeManifest?: boolean;
+}
+
+export interface RepositoryImportSpec {
+  from: ObjectReference;
+  importPolicy?: TagImportPolicy;
+  referencePolicy?: TagReferencePolicy;
+  includeManifest?: boolean;
+}
+
+export interface ImageImportStatus {
+  status: Status;
+  image?: Image;
+  tag?: string;
+  manifests?: Image[];
+}
+
+export interface RepositoryImportStatus {
+  status: Status;
+  images?: ImageImportStatus[];
+  additionalTags?: string[];
+}
+
+export interface ImageStreamImport {
+  kind: 'ImageStreamImport';
+  apiVersion: typeof IMAGE_API_VERSION;
+  metadata: ObjectMeta;
+  spec: { import: boolean; images?: ImageImportSpec[]; repository?: RepositoryImportSpec | null };
+  status: { import?: ImageStream; images?: ImageImportStatus[]; repository?: RepositoryImportStatus };
 }

@@ -21,7 +21,9 @@ export type StatusReason =
   | 'RequestEntityTooLarge'
   | 'UnsupportedMediaType'
   | 'InternalError'
-  | 'ServiceUnavailable';
+  | 'ServiceUnavailable'
+  | 'NotV2Registry'
+  | 'ImportFailed';
 
 export type CauseReason =
   | 'FieldValueRequired'
@@ -112,6 +114,9 @@ export const resources = {
   imagestreamimage: { group: IMAGE_GROUP, resource: 'imagestreamimage' },
   imagestreammappings: { group: IMAGE_GROUP, resource: 'imagestreammappings' },
   images: { group: IMAGE_GROUP, resource: 'images' },
+  imagestream: { group: IMAGE_GROUP, resource: 'imagestream' },
+  imagestreamimports: { group: IMAGE_GROUP, resource: 'imagestreamimports' },
+  dockerimage: { group: IMAGE_GROUP, resource: 'dockerimage' },
 } satisfies Record<string, GroupResource>;
 
 function qualified(r: GroupResource): string {
@@ -149,6 +154,10 @@ export function conflict(r: GroupResource, name: string, why: string): StatusErr
 
 export const OBJECT_MODIFIED =
   'the object has been modified; please apply your changes to the latest version and try again';
+
+export function forbidden(message: string): StatusError {
+  return new StatusError(403, 'Forbidden', message);
+}
 
 export function badRequest(message: string): StatusError {
   return new StatusError(400, 'BadRequest', message);
