@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '../config';
 import { systemClock } from '../core/imagestream/resolution';
+import { RegistryClient } from '../registry/client';
 import { createDocumentClient } from '../store/dynamodb-client';
 import { ImageStore } from '../store/image-store';
 import { StreamStore } from '../store/stream-store';
@@ -23,5 +24,22 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
     newUid,
     newTid,
     tagWrites: new KeyedQueue(),
+    registry: new RegistryClient({
+      network: {
+        allowPrivateNetworks: cfg.RUNTIME_MODE === 'local',
+        allowedPrivateHosts: cfg.ALLOWED_PRIVATE_REGISTRIES,
+        insecureRegistries: cfg.INSECURE_REGISTRIES,
+      },
+      maxConcurrentPerHost: cfg.REGISTRY_MAX_CONCURRENCY,
+    }),
+    imports: {
+      allowedRegistries: cfg.ALLOWED_REGISTRIES_FOR_IMPORT,
+      maxBulkImported: cfg.MAX_IMAGES_BULK_IMPORTED_PER_REPOSITORY,
+      platform: {
+        os: cfg.IMPORT_PLATFORM.split('/')[0]!,
+        architecture: cfg.IMPORT_PLATFORM.split('/')[1]!,
+      },
+      timeoutMs: cfg.IMPORT_TIMEOUT_SECONDS * 1000,
+    },
   };
 }

@@ -1,9 +1,29 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../core/imagestream/resolution';
 import type { StreamRulesConfig } from '../core/imagestream/spec-rules';
+import type { RegistryCredential } from '../registry/auth';
+import type { RegistryClient } from '../registry/client';
 import type { ImageStore } from '../store/image-store';
 import type { StreamStore } from '../store/stream-store';
 import type { KeyedQueue } from './keyed-queue';
+
+/** How imports behave (validated configuration, see functions/config.ts). */
+export interface ImportSettings {
+  /** Registries imports may use (`host`, `host:port`, `*.domain`); empty allows all. */
+  allowedRegistries: string[];
+  /** Tags imported from a whole repository at once; -1 = all. */
+  maxBulkImported: number;
+  /** Platform a Legacy import picks from a manifest list by default. */
+  platform: { os: string; architecture: string };
+  /** Time budget of one import request. */
+  timeoutMs: number;
+}
+
+/** Registry credentials that come from somewhere other than namespace secrets (ECR through IAM). */
+export interface ExternalCredentials {
+  handles(host: string): boolean;
+  get(host: string, refresh: boolean): Promise<RegistryCredential | undefined>;
+}
 
 /** Everything a use case needs, built once per process (see functions/handlers/api.ts and functions/local). */
 export interface AppContext {
@@ -15,6 +35,9 @@ export interface AppContext {
   newTid: () => string;
   /** Serializes writes to one tag within this process. */
   tagWrites: KeyedQueue;
+  registry: RegistryClient;
+  imports: ImportSettings;
+  externalCredentials?: ExternalCredentials;
 }
 
 export function newUid(): string {

@@ -88,6 +88,47 @@ const imageStreamMapping = z
   .object({ ...typeMeta, metadata: meta.default({}), image: image.nullish(), tag: z.string().optional() })
   .loose();
 
+const importPolicy = z
+  .object({
+    insecure: z.boolean().optional(),
+    scheduled: z.boolean().optional(),
+    importMode: z.string().optional(),
+  })
+  .loose()
+  .nullish();
+const referencePolicy = z.object({ type: z.string() }).loose().nullish();
+
+const imageStreamImport = z
+  .object({
+    ...typeMeta,
+    metadata: meta.default({}),
+    spec: z
+      .object({
+        import: z.boolean().optional(),
+        images: z
+          .array(
+            z
+              .object({
+                from: objectRef,
+                to: z.object({ name: z.string().optional() }).loose().nullish(),
+                importPolicy,
+                referencePolicy,
+                includeManifest: z.boolean().optional(),
+              })
+              .loose(),
+          )
+          .nullish(),
+        repository: z
+          .object({ from: objectRef, importPolicy, referencePolicy, includeManifest: z.boolean().optional() })
+          .loose()
+          .nullish(),
+      })
+      .loose()
+      .default({}),
+    status: z.unknown().optional(),
+  })
+  .loose();
+
 const deleteOptions = z
   .object({
     ...typeMeta,
@@ -137,5 +178,8 @@ export const decodeImageStreamMapping = (body: unknown) =>
   decode(imageStreamMapping, body, 'ImageStreamMapping') as unknown as Partial<ImageStreamMapping> & {
     metadata: ObjectMeta;
   };
+export const decodeImageStreamImport = (body: unknown) =>
+  decode(imageStreamImport, body, 'ImageStreamImport');
+export type DecodedImageStreamImport = ReturnType<typeof decodeImageStreamImport>;
 export const decodeDeleteOptions = (body: unknown) =>
   body === undefined || body === null ? {} : decode(deleteOptions, body, 'DeleteOptions');

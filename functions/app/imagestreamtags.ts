@@ -177,7 +177,7 @@ function decodeTagWrite(
 }
 
 /** A brand-new stream holding just this tag (istag writes create the stream when it is missing). */
-function newStreamState(ctx: AppContext, ns: string, stream: string): StreamState {
+export function newStreamState(ctx: AppContext, ns: string, stream: string): StreamState {
   return {
     head: {
       namespace: ns,

@@ -1,5 +1,7 @@
 import type { AppContext } from '../app/context';
+import { getImage } from '../app/images';
 import { getImageStreamImage } from '../app/imagestreamimages';
+import { createImageStreamImport } from '../app/imagestreamimports';
 import { createImageStreamMapping } from '../app/imagestreammappings';
 import {
   createImageStream,
@@ -16,6 +18,7 @@ import {
   listImageStreamTags,
   updateImageStreamTag,
 } from '../app/imagestreamtags';
+import { createSecret, deleteSecret, getSecret, listSecrets } from '../app/secrets';
 import { getTagHistory } from '../app/tag-history';
 import { EXTENSION_API_GROUP, IMAGE_API_GROUP } from '../core/api-types';
 import { badRequest } from '../core/errors';
@@ -36,6 +39,7 @@ export interface Route {
 
 const IMG = `/apis/${IMAGE_API_GROUP}/v1/namespaces/{ns}`;
 const EXT = `/apis/${EXTENSION_API_GROUP}/v1/namespaces/{ns}`;
+const CORE = '/api/v1/namespaces/{ns}';
 
 /** Creates through the collection take the object name from the body, as Kubernetes clients send them. */
 function nameFromBody(req: HttpRequest): string {
@@ -161,6 +165,54 @@ export const routes: Route[] = [
     resource: 'imagestreammappings',
     group: IMAGE_API_GROUP,
     handle: async (c, r) => created(await createImageStreamMapping(c, r.params.ns!, r.body)),
+  },
+  {
+    method: 'POST',
+    path: `${IMG}/imagestreamimports`,
+    verb: 'create',
+    resource: 'imagestreamimports',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => created(await createImageStreamImport(c, r.params.ns!, r.body, r.identity)),
+  },
+  {
+    method: 'GET',
+    path: `/apis/${IMAGE_API_GROUP}/v1/images/{name}`,
+    verb: 'get',
+    resource: 'images',
+    group: IMAGE_API_GROUP,
+    handle: async (c, r) => ok(await getImage(c, r.params.name!, r.identity)),
+  },
+  {
+    method: 'GET',
+    path: `${CORE}/secrets`,
+    verb: 'list',
+    resource: 'secrets',
+    group: '',
+    handle: async (c, r) => ok(await listSecrets(c, r.params.ns!, r.query)),
+  },
+  {
+    method: 'POST',
+    path: `${CORE}/secrets`,
+    verb: 'create',
+    resource: 'secrets',
+    group: '',
+    handle: async (c, r) => created(await createSecret(c, r.params.ns!, r.body)),
+  },
+  {
+    method: 'GET',
+    path: `${CORE}/secrets/{name}`,
+    verb: 'get',
+    resource: 'secrets',
+    group: '',
+    handle: async (c, r) => ok(await getSecret(c, r.params.ns!, r.params.name!)),
+  },
+  {
+    method: 'DELETE',
+    path: `${CORE}/secrets/{name}`,
+    verb: 'delete',
+    resource: 'secrets',
+    group: '',
+    handle: async (c, r) => ok(await deleteSecret(c, r.params.ns!, r.params.name!)),
   },
   {
     method: 'GET',

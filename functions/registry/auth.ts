@@ -73,9 +73,12 @@ export class RegistryAuth {
     if (challenge.scheme === 'basic') return who.credential ? basic(who.credential) : undefined;
     if (challenge.scheme !== 'bearer') return undefined;
     const realm = challenge.params.realm;
-    if (!realm) throw new RegistryError('integrity', `${new URL(origin).host}: bearer challenge without a realm`);
+    if (!realm)
+      throw new RegistryError('integrity', `${new URL(origin).host}: bearer challenge without a realm`);
     const service = challenge.params.service ?? '';
-    const scopes = [...new Set([scope, ...(challenge.params.scope ? challenge.params.scope.split(' ') : [])])];
+    const scopes = [
+      ...new Set([scope, ...(challenge.params.scope ? challenge.params.scope.split(' ') : [])]),
+    ];
     const key = [realm, service, scopes.join(' '), fingerprint(who.credential)].join('|');
     if (fresh) this.tokens.delete(key);
     const cached = this.tokens.get(key);
@@ -104,7 +107,10 @@ export class RegistryAuth {
     try {
       url = new URL(realm);
     } catch {
-      throw new RegistryError('integrity', `the registry's token realm ${JSON.stringify(realm)} is not a URL`);
+      throw new RegistryError(
+        'integrity',
+        `the registry's token realm ${JSON.stringify(realm)} is not a URL`,
+      );
     }
     if (url.protocol !== 'https:' && !isPlainHttpAllowed(url, this.transport))
       throw new RegistryError('forbidden', `the registry's token realm ${url.host} does not use https`);
@@ -142,7 +148,10 @@ export class RegistryAuth {
           ? json.access_token
           : '';
     if (!token) throw new RegistryError('integrity', `token service ${url.host} returned no token`);
-    const life = Math.max(MIN_TOKEN_LIFE_MS, (typeof json.expires_in === 'number' ? json.expires_in : 60) * 1000);
+    const life = Math.max(
+      MIN_TOKEN_LIFE_MS,
+      (typeof json.expires_in === 'number' ? json.expires_in : 60) * 1000,
+    );
     // Clock skew: an issue time in the future, or one that would already be expired, counts from now.
     let issued = typeof json.issued_at === 'string' ? Date.parse(json.issued_at) : Number.NaN;
     const now = this.now();

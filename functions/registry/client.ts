@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
-import { type AuthIdentity, challengedScope, isIncorrectCredentials, RegistryAuth, type RegistryCredential } from './auth';
+import {
+  type AuthIdentity,
+  challengedScope,
+  isIncorrectCredentials,
+  RegistryAuth,
+  type RegistryCredential,
+} from './auth';
 import { errorCodes, isRegistryError, RegistryError } from './errors';
-import { hostMatches } from './network-policy';
 import { bareMediaType, MANIFEST_ACCEPT, MediaTypes } from './media-types';
+import { hostMatches } from './network-policy';
 import { type RegistryResponse, RegistryTransport, type TransportOptions } from './transport';
 
 /** containers/image's limits: manifests and configs are small; anything bigger is a broken or hostile registry. */
@@ -94,7 +100,10 @@ export class RegistryClient {
   }
 
   insecureAllowed(target: RepositoryTarget): boolean {
-    return target.insecure || hostMatches(this.transport.network.insecureRegistries, new URL(`http://${target.host}`));
+    return (
+      target.insecure ||
+      hostMatches(this.transport.network.insecureRegistries, new URL(`http://${target.host}`))
+    );
   }
 
   /** Whether a host answers plain HTTP on /v2/ (to explain an HTTPS failure). */
@@ -152,12 +161,18 @@ export class RepositoryClient {
       const hit = this.cache.get(key);
       if (hit) return parseManifest(hit.bytes, hit.mediaType, reference, this.name);
     }
-    const res = await this.send('GET', `manifests/${reference}`, { accept: MANIFEST_ACCEPT }, MAX_MANIFEST_BYTES, deadline);
+    const res = await this.send(
+      'GET',
+      `manifests/${reference}`,
+      { accept: MANIFEST_ACCEPT },
+      MAX_MANIFEST_BYTES,
+      deadline,
+    );
     if (res.status !== 200) throw this.failure(res, reference);
     const algorithm = byDigest && reference.startsWith('sha512:') ? 'sha512' : 'sha256';
     const computed = digestOf(res.body, algorithm);
     const header = res.headers.get('docker-content-digest');
-    const expected = byDigest ? reference : header && header.startsWith('sha256:') ? header : computed;
+    const expected = byDigest ? reference : header?.startsWith('sha256:') ? header : computed;
     const mediaType = bareMediaType(res.headers.get('content-type'));
     if (expected !== computed)
       throw new RegistryError(
@@ -173,7 +188,10 @@ export class RepositoryClient {
   async getBlob(desc: Descriptor, maxBytes: number, deadline: number): Promise<Buffer> {
     if (!isDigest(desc.digest)) throw new RegistryError('integrity', `invalid blob digest ${desc.digest}`);
     if (desc.size > maxBytes)
-      throw new RegistryError('transport', `blob ${desc.digest} of ${desc.size} bytes exceeds the ${maxBytes}-byte limit`);
+      throw new RegistryError(
+        'transport',
+        `blob ${desc.digest} of ${desc.size} bytes exceeds the ${maxBytes}-byte limit`,
+      );
     const key = `b|${this.name}@${desc.digest}`;
     const hit = this.cache.get(key);
     if (hit) return hit.bytes;
@@ -204,7 +222,8 @@ export class RepositoryClient {
       }
       const before = seen.size;
       for (const t of Array.isArray(tags) ? tags : []) if (typeof t === 'string') seen.add(t || 'latest');
-      if (seen.size > MAX_TAGS) throw new RegistryError('transport', `${this.name}: more than ${MAX_TAGS} tags`);
+      if (seen.size > MAX_TAGS)
+        throw new RegistryError('transport', `${this.name}: more than ${MAX_TAGS} tags`);
       const next = nextLink(res.headers.get('link'));
       if (!next || seen.size === before) break;
       const url = new URL(next, res.url);
@@ -264,7 +283,14 @@ export class RepositoryClient {
     const attempt = async (fresh: boolean, wanted: string) => {
       const challenge = auth.knownChallenge(origin);
       const authorization = await auth.authorization(origin, challenge, wanted, this.who, deadline, fresh);
-      const res = await this.client.transport.request({ method, url, headers, authorization, maxBytes, deadline });
+      const res = await this.client.transport.request({
+        method,
+        url,
+        headers,
+        authorization,
+        maxBytes,
+        deadline,
+      });
       return { res, sent: authorization !== undefined };
     };
     try {
@@ -273,11 +299,16 @@ export class RepositoryClient {
         const header = res.headers.get('www-authenticate');
         const learned = auth.learn(origin, header);
         if (learned || sent) {
-          if (sent && this.target.refreshCredential) this.who = { credential: await this.target.refreshCredential() };
+          if (sent && this.target.refreshCredential)
+            this.who = { credential: await this.target.refreshCredential() };
           ({ res, sent } = await attempt(true, challengedScope(header) ?? scope));
         }
       }
-      if ((res.status === 401 || res.status === 403) && this.who.credential && isIncorrectCredentials(res.body))
+      if (
+        (res.status === 401 || res.status === 403) &&
+        this.who.credential &&
+        isIncorrectCredentials(res.body)
+      )
         return await this.anonymousRetry(method, path, headers, maxBytes, deadline, res);
       if (res.status >= 200 && res.status < 300 && !sent) auth.markAnonymous(origin);
       return res;
@@ -351,7 +382,11 @@ function parseManifest(raw: Buffer, contentType: string, digest: string, repo: s
   let mediaType = field || contentType;
   if (!mediaType || mediaType === 'application/json')
     mediaType = Array.isArray(json.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest;
-  if (json.schemaVersion === 1 || mediaType === MediaTypes.dockerSchema1 || mediaType === MediaTypes.dockerSchema1Signed)
+  if (
+    json.schemaVersion === 1 ||
+    mediaType === MediaTypes.dockerSchema1 ||
+    mediaType === MediaTypes.dockerSchema1Signed
+  )
     throw new RegistryError('unsupported', `${repo}@${digest}: Docker schema 1 manifests are not supported`);
   return { digest, mediaType, size: raw.length, raw, json };
 }

@@ -1,7 +1,13 @@
 import type { Image } from '../core/api-types';
 import { isDigest, MAX_CONFIG_BYTES, type RepositoryClient } from './client';
 import { RegistryError } from './errors';
-import { choosePlatform, imageFromList, imageFromManifest, imageManifestParts, listEntries } from './image-metadata';
+import {
+  choosePlatform,
+  imageFromList,
+  imageFromManifest,
+  imageManifestParts,
+  listEntries,
+} from './image-metadata';
 import { isManifestList } from './media-types';
 
 export type ImportMode = 'Legacy' | 'PreserveOriginal';
@@ -52,7 +58,10 @@ export async function fetchImage(req: FetchImageRequest): Promise<FetchedImage> 
     if (known) return { ...known, dockerImageReference: ref(digest) };
     const m = await repo.getManifest(digest, req.deadline);
     if (isManifestList(m.mediaType))
-      throw new RegistryError('unsupported', `${repo.name}@${digest}: a manifest list inside a manifest list`);
+      throw new RegistryError(
+        'unsupported',
+        `${repo.name}@${digest}: a manifest list inside a manifest list`,
+      );
     const where = `${repo.name}@${digest}`;
     const { config } = imageManifestParts(m.json, m.mediaType, where);
     const configBytes = await repo.getBlob(config, MAX_CONFIG_BYTES, req.deadline);
@@ -66,7 +75,11 @@ export async function fetchImage(req: FetchImageRequest): Promise<FetchedImage> 
     });
     newImages.push(image);
     return req.includeManifest
-      ? { ...image, dockerImageManifest: m.raw.toString('utf8'), dockerImageConfig: configBytes.toString('utf8') }
+      ? {
+          ...image,
+          dockerImageManifest: m.raw.toString('utf8'),
+          dockerImageConfig: configBytes.toString('utf8'),
+        }
       : image;
   };
 

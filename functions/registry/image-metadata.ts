@@ -26,17 +26,24 @@ function descriptor(v: unknown, where: string): { digest: string; size: number; 
 
 /** The config descriptor and layers of a single-image manifest (Docker schema2 or OCI). */
 export function imageManifestParts(json: Record<string, unknown>, mediaType: string, where: string) {
-  if (!isImageManifest(mediaType)) throw new RegistryError('unsupported', `${where}: unsupported manifest type ${mediaType}`);
+  if (!isImageManifest(mediaType))
+    throw new RegistryError('unsupported', `${where}: unsupported manifest type ${mediaType}`);
   const config = descriptor(json.config, `${where} config`);
-  if (!Array.isArray(json.layers)) throw new RegistryError('integrity', `${where}: manifest has no layers list`);
+  if (!Array.isArray(json.layers))
+    throw new RegistryError('integrity', `${where}: manifest has no layers list`);
   const layers = json.layers.map((l, i) => descriptor(l, `${where} layer ${i}`));
   return { config, layers };
 }
 
 /** The entries of a manifest list or OCI index. */
-export function listEntries(json: Record<string, unknown>, mediaType: string, where: string): PlatformEntry[] {
+export function listEntries(
+  json: Record<string, unknown>,
+  mediaType: string,
+  where: string,
+): PlatformEntry[] {
   if (!isManifestList(mediaType)) throw new RegistryError('unsupported', `${where}: not a manifest list`);
-  if (!Array.isArray(json.manifests)) throw new RegistryError('integrity', `${where}: manifest list has no manifests`);
+  if (!Array.isArray(json.manifests))
+    throw new RegistryError('integrity', `${where}: manifest list has no manifests`);
   return json.manifests.map((m, i) => {
     const d = descriptor(m, `${where} manifest ${i}`);
     const p = ((m as { platform?: unknown }).platform ?? {}) as Record<string, unknown>;

@@ -81,7 +81,10 @@ export async function checkDestination(
     try {
       addresses = await resolve(host);
     } catch (e) {
-      throw new RegistryError('transport', `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      throw new RegistryError(
+        'transport',
+        `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      );
     }
   }
   if (addresses.some(isPrivateAddress))

@@ -94,10 +94,14 @@ export class RegistryTransport {
       const res = await this.once(req);
       if (!RETRYABLE.has(res.status)) return res;
       if (res.status === 429 && isPullQuota(res))
-        throw new RegistryError('rate-limited', `${res.url.host}: pull rate limit reached (${quotaText(res)})`, {
-          status: 429,
-          retryAfterMs: retryAfterMs(res.headers.get('retry-after')) ?? 15 * 60_000,
-        });
+        throw new RegistryError(
+          'rate-limited',
+          `${res.url.host}: pull rate limit reached (${quotaText(res)})`,
+          {
+            status: 429,
+            retryAfterMs: retryAfterMs(res.headers.get('retry-after')) ?? 15 * 60_000,
+          },
+        );
       const left = req.deadline - Date.now() - SAFETY_MARGIN_MS;
       const hinted = retryAfterMs(res.headers.get('retry-after'));
       const wait =
@@ -152,7 +156,10 @@ export class RegistryTransport {
       }, ms);
     };
     try {
-      arm(Math.min(this.o.headersTimeoutMs, Math.max(1, req.deadline - Date.now())), 'waiting for a response');
+      arm(
+        Math.min(this.o.headersTimeoutMs, Math.max(1, req.deadline - Date.now())),
+        'waiting for a response',
+      );
       const headers: Record<string, string> = { 'user-agent': 'imagestreams-importer', ...req.headers };
       if (authorization) headers.authorization = authorization;
       let res: Response;
@@ -174,19 +181,22 @@ export class RegistryTransport {
       const declared = Number(res.headers.get('content-length') ?? Number.NaN);
       if (ok && req.method === 'GET' && declared > cap) {
         controller.abort();
-        throw new RegistryError('transport', `${url.host}: response of ${declared} bytes exceeds the ${cap}-byte limit`);
+        throw new RegistryError(
+          'transport',
+          `${url.host}: response of ${declared} bytes exceeds the ${cap}-byte limit`,
+        );
       }
       const body =
         req.method === 'HEAD' || !res.body
           ? Buffer.alloc(0)
-          : await readCapped(res.body, cap, ok, () => arm(this.o.bodyIdleTimeoutMs, 'reading the response body')).catch(
-              (e) => {
-                controller.abort();
-                if (timedOut) throw new RegistryError('transport', `${url.host}: timed out ${timedOut}`);
-                if (e instanceof RegistryError) throw new RegistryError(e.kind, `${url.host}: ${e.message}`);
-                throw new RegistryError('transport', `${url.host}: ${describeFetchError(e)}`);
-              },
-            );
+          : await readCapped(res.body, cap, ok, () =>
+              arm(this.o.bodyIdleTimeoutMs, 'reading the response body'),
+            ).catch((e) => {
+              controller.abort();
+              if (timedOut) throw new RegistryError('transport', `${url.host}: timed out ${timedOut}`);
+              if (e instanceof RegistryError) throw new RegistryError(e.kind, `${url.host}: ${e.message}`);
+              throw new RegistryError('transport', `${url.host}: ${describeFetchError(e)}`);
+            });
       return { status: res.status, headers: res.headers, body, url };
     } finally {
       clearTimeout(timer);
@@ -255,7 +265,9 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
  */
 function isPullQuota(res: RegistryResponse): boolean {
   const remaining = res.headers.get('ratelimit-remaining');
-  return /pull rate limit/i.test(res.body.toString('utf8')) || (remaining !== null && /^0(;|$)/.test(remaining));
+  return (
+    /pull rate limit/i.test(res.body.toString('utf8')) || (remaining !== null && /^0(;|$)/.test(remaining))
+  );
 }
 
 function quotaText(res: RegistryResponse): string {

@@ -85,7 +85,11 @@ export function applyImportOutcome(
     record.conditions = [];
   } else {
     const same = record.conditions.some(
-      (c) => c.type === 'ImportSuccess' && c.status === 'False' && c.reason === o.reason && c.message === o.message,
+      (c) =>
+        c.type === 'ImportSuccess' &&
+        c.status === 'False' &&
+        c.reason === o.reason &&
+        c.message === o.message,
     );
     if (!same) {
       const condition: TagEventCondition = {

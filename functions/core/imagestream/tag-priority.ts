@@ -10,7 +10,7 @@ export function prioritizeTags(tags: string[]): string[] {
     .map((t) => t.tag);
 }
 
-const enum Priority {
+enum Priority {
   Latest = 0,
   Minor = 1,
   Full = 2,
@@ -33,7 +33,9 @@ interface Classified {
 
 const NUM = '(0|[1-9]\\d*)';
 const IDENT = '[0-9A-Za-z-]+';
-const SEMVER = new RegExp(`^${NUM}\\.${NUM}\\.${NUM}(?:-(${IDENT}(?:\\.${IDENT})*))?(?:\\+${IDENT}(?:\\.${IDENT})*)?$`);
+const SEMVER = new RegExp(
+  `^${NUM}\\.${NUM}\\.${NUM}(?:-(${IDENT}(?:\\.${IDENT})*))?(?:\\+${IDENT}(?:\\.${IDENT})*)?$`,
+);
 const MINOR = /^\d+\.\d+$/;
 const MINOR_WITH_PATCH = /^(\d+\.\d+)-\w+$/;
 
@@ -85,7 +87,8 @@ function compareVersions(a: Version, b: Version): number {
 
 function compare(a: Classified, b: Classified): number {
   if (a.priority !== b.priority) return a.priority - b.priority;
-  if (a.priority === Priority.Other || !a.version || !b.version) return a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0;
+  if (a.priority === Priority.Other || !a.version || !b.version)
+    return a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0;
   const c = compareVersions(a.version, b.version);
   if (c !== 0) return -c;
   return a.prefix.length - b.prefix.length;

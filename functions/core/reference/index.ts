@@ -29,10 +29,10 @@ export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
 const OFFICIAL_REPO_PREFIX = 'library/';
 export const DEFAULT_TAG = 'latest';
 
-export class ReferenceError extends Error {
+export class InvalidReferenceError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'ReferenceError';
+    this.name = 'InvalidReferenceError';
   }
 }
 
@@ -55,11 +55,12 @@ interface RawParts {
 }
 
 function parseRaw(spec: string): RawParts {
-  if (!spec) throw new ReferenceError('repository name must have at least one component');
+  if (!spec) throw new InvalidReferenceError('repository name must have at least one component');
   const m = REFERENCE.exec(spec);
   if (!m) {
-    if (REFERENCE.test(spec.toLowerCase())) throw new ReferenceError('repository name must be lowercase');
-    throw new ReferenceError('invalid reference format');
+    if (REFERENCE.test(spec.toLowerCase()))
+      throw new InvalidReferenceError('repository name must be lowercase');
+    throw new InvalidReferenceError('invalid reference format');
   }
   const name = m[1]!;
   const digest = m[3] ?? '';
@@ -70,8 +71,8 @@ function parseRaw(spec: string): RawParts {
 /** Only sha256 and sha512 are registered algorithms; anything else can never be fetched, so it is an error. */
 export function validateDigest(digest: string): void {
   if (!SHA256.test(digest) && !SHA512.test(digest)) {
-    if (/^sha256:|^sha512:/.test(digest)) throw new ReferenceError('invalid checksum digest length');
-    throw new ReferenceError('unsupported digest algorithm');
+    if (/^sha256:|^sha512:/.test(digest)) throw new InvalidReferenceError('invalid checksum digest length');
+    throw new InvalidReferenceError('unsupported digest algorithm');
   }
 }
 
@@ -95,18 +96,24 @@ function splitDockerDomain(spec: string): { domain: string; remainder: string } 
 
 /** ParseNormalizedNamed: `ubuntu` → docker.io/library/ubuntu, `Foo/bar` → domain `Foo`, `foo:5000` → tag 5000. */
 export function parseNormalizedReference(spec: string): NormalizedReference {
-  if (!spec) throw new ReferenceError('repository name must have at least one component');
+  if (!spec) throw new InvalidReferenceError('repository name must have at least one component');
   if (ANCHORED_IDENTIFIER.test(spec))
-    throw new ReferenceError(`invalid repository name (${spec}), cannot specify 64-byte hexadecimal strings`);
+    throw new InvalidReferenceError(
+      `invalid repository name (${spec}), cannot specify 64-byte hexadecimal strings`,
+    );
   const { domain, remainder } = splitDockerDomain(spec);
   const colon = remainder.indexOf(':');
   const remoteName = colon >= 0 ? remainder.slice(0, colon) : remainder;
   if (remoteName.toLowerCase() !== remoteName)
-    throw new ReferenceError(`invalid reference format: repository name (${remoteName}) must be lowercase`);
+    throw new InvalidReferenceError(
+      `invalid reference format: repository name (${remoteName}) must be lowercase`,
+    );
   const parsed = parseRaw(`${domain}/${remainder}`);
   const path = parsed.name.slice(domain.length + 1);
   if (path.length > NAME_TOTAL_LENGTH_MAX)
-    throw new ReferenceError(`repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
+    throw new InvalidReferenceError(
+      `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`,
+    );
   return { domain, path, tag: parsed.tag, digest: parsed.digest };
 }
 
@@ -144,7 +151,9 @@ export interface DockerImageReference {
 export function parseDockerImageReference(spec: string): DockerImageReference {
   const { name, tag, digest } = parseRaw(spec);
   if (name.length > NAME_TOTAL_LENGTH_MAX)
-    throw new ReferenceError(`repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
+    throw new InvalidReferenceError(
+      `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`,
+    );
   const parts = name.split('/');
   let registry = '';
   if (parts.length > 1 && (/[.:]/.test(parts[0]!) || parts[0] === 'localhost')) registry = parts.shift()!;

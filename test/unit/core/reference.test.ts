@@ -46,9 +46,12 @@ describe('parseNormalizedReference (distribution/reference ParseNormalizedNamed)
   });
 
   it('gives one key per repository however it was spelled, and the familiar and API forms', () => {
-    const keys = ['ubuntu', 'docker.io/ubuntu', 'index.docker.io/library/ubuntu:latest', 'library/ubuntu'].map(
-      (s) => repositoryKey(parseNormalizedReference(s)),
-    );
+    const keys = [
+      'ubuntu',
+      'docker.io/ubuntu',
+      'index.docker.io/library/ubuntu:latest',
+      'library/ubuntu',
+    ].map((s) => repositoryKey(parseNormalizedReference(s)));
     expect(new Set(keys)).toEqual(new Set(['docker.io/library/ubuntu']));
     expect(familiarName(parseNormalizedReference('docker.io/library/ubuntu'))).toBe('ubuntu');
     expect(familiarName(parseNormalizedReference('user/repo'))).toBe('user/repo');

@@ -1,0 +1,327 @@
+import type {
+  ImageImportStatus,
+  ImageStreamImport,
+  RepositoryImportStatus,
+  TagImportPolicy,
+  TagReferencePolicy,
+} from '../core/api-types';
+import {
+  FieldError,
+  invalid,
+  notFound,
+  resources,
+  type Status,
+  StatusError,
+  successStatus,
+} from '../core/errors';
+import { PREFER_ARCH, PREFER_OS, type TagImportOutcome } from '../core/imagestream/import-rules';
+import { TAG_NAME, validateStreamName } from '../core/imagestream/validation';
+import { toImageStream } from '../core/imagestream/views';
+import { apiHost, parseNormalizedReference } from '../core/reference';
+import { isRegistryError } from '../registry/errors';
+import type { AppContext, Identity } from './context';
+import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from './decode';
+import { requireNamespace } from './imagestreams';
+import { writeImportOutcomes } from './import-writes';
+import { Importer, type ImportRequest, type ImportResult, statusFor, toImportStatus } from './importer';
+
+const IMPORT_MODES = ['Legacy', 'PreserveOriginal'];
+const REFERENCE_POLICIES = ['Source', 'Local'];
+/** Groups whose members may import from any registry (OpenShift: whoever may create images). */
+const PRIVILEGED_GROUPS = ['system:cluster-admins', 'system:masters'];
+
+interface PlannedImage {
+  request: ImportRequest;
+  to: string | undefined;
+}
+
+/**
+ * POST imagestreamimports (reference §5.1): import images by tag or digest, or a whole repository, into a stream
+ * (created when missing), or only look at them (`import: false`). Per-image failures are statuses in the
+ * response and conditions on the tags, not errors of the request.
+ */
+export async function createImageStreamImport(
+  ctx: AppContext,
+  ns: string,
+  rawBody: unknown,
+  identity?: Identity,
+): Promise<ImageStreamImport> {
+  requireNamespace(ns);
+  const body = decodeImageStreamImport(rawBody);
+  checkKind(body, 'ImageStreamImport');
+  const name = body.metadata.name ?? '';
+  const doImport = body.spec.import ?? false;
+  const planned = await plan(ctx, ns, name, body, identity);
+
+  const head = await ctx.streams.getHead(ns, name);
+  const rv = body.metadata.resourceVersion;
+  const uid = body.metadata.uid;
+  if (!head && (rv || uid)) throw notFound(resources.imagestreams, name);
+  if (head && rv && String(head.resourceVersion) !== rv)
+    throw new StatusError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on imagestream.image.openshift.io "${name}": the image stream was updated from "${rv}" to "${head.resourceVersion}"`,
+      { name, group: 'image.openshift.io', kind: 'imagestream' },
+    );
+  if (head && uid && head.uid !== uid) throw notFound(resources.imagestreams, name);
+
+  const importer = new Importer(ctx, ns, Date.now() + ctx.imports.timeoutMs);
+  const results = await importer.importAll(planned.images.map((p) => p.request));
+  const repository = planned.repository
+    ? await importRepository(ctx, importer, planned.repository)
+    : undefined;
+
+  const statusImages: ImageImportStatus[] = results.map((r, i) =>
+    toImportStatus(r, planned.images[i]!.request.includeManifest),
+  );
+  const status: ImageStreamImport['status'] = {
+    images: statusImages,
+    ...(repository ? { repository: repository.status } : {}),
+  };
+  const response: ImageStreamImport = {
+    kind: 'ImageStreamImport',
+    apiVersion: 'image.openshift.io/v1',
+    metadata: { name, namespace: ns, ...(rv ? { resourceVersion: rv } : {}), ...(uid ? { uid } : {}) },
+    spec: body.spec as ImageStreamImport['spec'],
+    status,
+  };
+  if (!doImport) return response;
+
+  await importer.storeImages();
+  const outcomes: TagImportOutcome[] = [];
+  planned.images.forEach((p, i) => {
+    if (p.to) outcomes.push(outcomeOf(p.to, p.request, results[i]!));
+  });
+  for (const r of repository?.imported ?? []) outcomes.push(outcomeOf(r.tag, r.request, r.result));
+  const written = await writeImportOutcomes(ctx, ns, name, outcomes, {
+    expectedResourceVersion: rv ? Number(rv) : undefined,
+    expectedUid: uid,
+    create: true,
+  });
+  const state = written.head ? await ctx.streams.loadStream(ns, name) : undefined;
+  if (state) status.import = toImageStream(state.head, state.tags.values(), ctx.rules);
+  return response;
+}
+
+export function outcomeOf(tag: string, req: ImportRequest, r: ImportResult): TagImportOutcome {
+  const base = { tag, from: req.from, importPolicy: req.importPolicy, referencePolicy: req.referencePolicy };
+  if (r.status.status === 'Success' && r.image)
+    return {
+      ...base,
+      ok: true,
+      dockerImageReference: r.image.dockerImageReference,
+      image: r.image.metadata.name as string,
+    };
+  return {
+    ...base,
+    ok: false,
+    reason: r.status.reason ?? 'InternalError',
+    message: r.status.message ?? 'unknown error prevented import',
+  };
+}
+
+interface RepositoryPlan {
+  from: string;
+  importPolicy: TagImportPolicy;
+  referencePolicy: TagReferencePolicy;
+  includeManifest: boolean;
+  prefer: { os: string; architecture: string };
+}
+
+/** Whole-repository import (reference §5.4): tags in priority order, the first N imported, the rest listed. */
+async function importRepository(ctx: AppContext, importer: Importer, repo: RepositoryPlan) {
+  let tags: string[];
+  try {
+    tags = await importer.listRepositoryTags(repo.from, !!repo.importPolicy.insecure);
+  } catch (e) {
+    if (!isRegistryError(e)) throw e;
+    return {
+      status: { status: statusFor(e, repo.from), images: [] } as RepositoryImportStatus,
+      imported: [],
+    };
+  }
+  const limit = ctx.imports.maxBulkImported;
+  const chosen = limit < 0 ? tags : tags.slice(0, limit);
+  const additionalTags = limit < 0 ? [] : tags.slice(limit);
+  const requests = chosen.map((tag) => ({
+    tag,
+    request: { ...repo, from: `${repo.from}:${tag}` } satisfies ImportRequest,
+  }));
+  const results = await importer.importAll(requests.map((r) => r.request));
+  const failed = results.filter((r) => r.status.status !== 'Success').length;
+  // OpenShift reports a partly failed repository import as a Failure without an HTTP code.
+  const status: Status =
+    failed === 0
+      ? successStatus()
+      : {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          reason: 'ImportFailed',
+          code: 0,
+          message:
+            failed === 1
+              ? 'one of the images from this repository failed to import'
+              : `${failed} of the images from this repository failed to import`,
+        };
+  return {
+    status: {
+      status,
+      images: results.map((r) => toImportStatus(r, repo.includeManifest)),
+      ...(additionalTags.length ? { additionalTags } : {}),
+    } as RepositoryImportStatus,
+    imported: requests.map((r, i) => ({ ...r, result: results[i]! })),
+  };
+}
+
+/** Defaults (reference §1.9: `to` from the source tag, import mode, Source policy) and validation (422). */
+async function plan(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  body: DecodedImageStreamImport,
+  identity: Identity | undefined,
+): Promise<{ images: PlannedImage[]; repository?: RepositoryPlan }> {
+  const errors: FieldError[] = [...validateStreamName(ns, name)];
+  const images = body.spec.images ?? [];
+  const repo = body.spec.repository ?? undefined;
+  if (images.length === 0 && !repo)
+    errors.push(
+      FieldError.required('spec.images', 'you must specify at least one image or a repository import'),
+    );
+  const privileged = !!identity?.groups.some((g) => PRIVILEGED_GROUPS.includes(g));
+  const head = await ctx.streams.getHead(ns, name);
+  const planned: PlannedImage[] = [];
+
+  const policies = (
+    path: string,
+    ip:
+      | { insecure?: boolean | undefined; scheduled?: boolean | undefined; importMode?: string | undefined }
+      | null
+      | undefined,
+    rp: { type: string } | null | undefined,
+  ) => {
+    const importMode = ip?.importMode || ctx.rules.defaultImportMode;
+    if (!IMPORT_MODES.includes(importMode))
+      errors.push(FieldError.notSupported(`${path}.importPolicy.importMode`, importMode, IMPORT_MODES));
+    const type = rp?.type || 'Source';
+    if (!REFERENCE_POLICIES.includes(type))
+      errors.push(FieldError.notSupported(`${path}.referencePolicy.type`, type, REFERENCE_POLICIES));
+    return {
+      importPolicy: {
+        ...(ip?.insecure ? { insecure: true } : {}),
+        ...(ip?.scheduled ? { scheduled: true } : {}),
+        importMode: importMode as TagImportPolicy['importMode'],
+      },
+      referencePolicy: { type },
+    };
+  };
+
+  const checkFrom = (
+    path: string,
+    from: { kind?: string | undefined; name?: string | undefined },
+    repository: boolean,
+  ) => {
+    if (from.kind !== 'DockerImage') {
+      errors.push(FieldError.invalid(`${path}.from.kind`, from.kind ?? '', 'only DockerImage is supported'));
+      return undefined;
+    }
+    const spec = from.name ?? '';
+    let ref: ReturnType<typeof parseNormalizedReference>;
+    try {
+      ref = parseNormalizedReference(spec);
+    } catch (e) {
+      errors.push(FieldError.invalid(`${path}.from.name`, spec, (e as Error).message));
+      return undefined;
+    }
+    if (repository && (ref.tag || ref.digest)) {
+      errors.push(
+        FieldError.invalid(
+          `${path}.from.name`,
+          spec,
+          'you must specify an image repository, not a tag or ID',
+        ),
+      );
+      return undefined;
+    }
+    if (!privileged && !registryAllowed(ctx.imports.allowedRegistries, ref.domain)) {
+      errors.push(
+        FieldError.forbidden(
+          `${path}.from.name`,
+          `importing images from registry "${apiHost(ref.domain)}" is forbidden: registry "${ref.domain}" not allowed by whitelist: ${ctx.imports.allowedRegistries.map((h) => `"${h}"`).join(', ')}`,
+        ),
+      );
+      return undefined;
+    }
+    return ref;
+  };
+
+  images.forEach((img, i) => {
+    const path = `spec.images[${i}]`;
+    const ref = checkFrom(path, img.from, false);
+    let to = img.to ? (img.to.name ?? '') : undefined;
+    if (img.to && !to) errors.push(FieldError.required(`${path}.to.name`));
+    // Default (v1 defaults.go): importing by tag without `to` writes to the same tag.
+    if (!img.to && ref?.tag && !ref.digest) to = ref.tag;
+    if (to && !TAG_NAME.test(to))
+      errors.push(FieldError.invalid(`${path}.to.name`, to, `a tag name must match ${TAG_NAME.source}`));
+    const { importPolicy, referencePolicy } = policies(path, img.importPolicy, img.referencePolicy);
+    if (!ref) return;
+    planned.push({
+      to,
+      request: {
+        from: img.from.name ?? '',
+        importPolicy,
+        referencePolicy,
+        includeManifest: !!img.includeManifest,
+        prefer: ctx.imports.platform,
+      },
+    });
+  });
+
+  let repository: RepositoryPlan | undefined;
+  if (repo) {
+    const ref = checkFrom('spec.repository', repo.from, true);
+    const { importPolicy, referencePolicy } = policies(
+      'spec.repository',
+      repo.importPolicy,
+      repo.referencePolicy,
+    );
+    if (ref)
+      repository = {
+        from: repo.from.name ?? '',
+        importPolicy,
+        referencePolicy,
+        includeManifest: !!repo.includeManifest,
+        prefer: ctx.imports.platform,
+      };
+  }
+  if (errors.length) throw invalid('ImageStreamImport', 'image.openshift.io', name, errors);
+
+  // Legacy imports of a manifest list pick the platform the target tag prefers (reference §5.2).
+  if (head) {
+    const targets = planned.filter((p) => p.to).map((p) => p.to as string);
+    const tags = targets.length ? await ctx.streams.getTags(head, [...new Set(targets)]) : new Map();
+    for (const p of planned) {
+      const ann = p.to ? tags.get(p.to)?.spec?.annotations : undefined;
+      if (ann?.[PREFER_ARCH] || ann?.[PREFER_OS])
+        p.request.prefer = {
+          os: ann[PREFER_OS] || ctx.imports.platform.os,
+          architecture: ann[PREFER_ARCH] || ctx.imports.platform.architecture,
+        };
+    }
+  }
+  return { images: planned, ...(repository ? { repository } : {}) };
+}
+
+/** allowedRegistriesForImport: `host`, `host:port` or `*.domain`; empty allows every registry. */
+export function registryAllowed(allowed: string[], domain: string): boolean {
+  if (allowed.length === 0) return true;
+  const host = domain.replace(/:\d+$/, '');
+  return allowed.some((a) => {
+    if (a.startsWith('*.')) return host.endsWith(a.slice(1));
+    return a === domain || (!a.includes(':') && a === host) || (a === 'docker.io' && domain === 'docker.io');
+  });
+}

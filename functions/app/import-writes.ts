@@ -1,0 +1,101 @@
+import { conflict, notFound, resources } from '../core/errors';
+import {
+  applyImportOutcome,
+  DOCKER_REPOSITORY_CHECK,
+  type TagImportOutcome,
+} from '../core/imagestream/import-rules';
+import type { StreamHead } from '../core/imagestream/model';
+import { topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
+import { ConcurrentWriteError } from '../store/stream-store';
+import type { AppContext } from './context';
+import { newStreamState } from './imagestreamtags';
+import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
+
+/** Tags written per transaction: each changed tag costs a few records and one transaction holds 100. */
+const TAGS_PER_WRITE = 25;
+
+export interface ImportWriteOptions {
+  /** The caller's view of the stream: a mismatch is a 409 (reference §5.1 step 3). */
+  expectedResourceVersion?: number | undefined;
+  expectedUid?: string | undefined;
+  /** Create the stream when it is missing (the ImageStreamImport API does; a controller job does not). */
+  create: boolean;
+}
+
+export interface ImportWriteResult {
+  head: StreamHead | undefined;
+  wrote: boolean;
+}
+
+/**
+ * Applies import outcomes to a stream (reference §5.3): nothing is written when nothing changed and the stream
+ * was imported before; otherwise the changed tags, their history and aliases are written together with the
+ * `dockerRepositoryCheck` annotation. Large imports are written in chunks of tags, each atomic on its own.
+ */
+export async function writeImportOutcomes(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  outcomes: TagImportOutcome[],
+  opts: ImportWriteOptions,
+): Promise<ImportWriteResult> {
+  const byTag = new Map<string, TagImportOutcome[]>();
+  for (const o of outcomes) byTag.set(o.tag, [...(byTag.get(o.tag) ?? []), o]);
+  const tags = [...byTag.keys()];
+  const chunks: string[][] = [];
+  for (let i = 0; i < tags.length; i += TAGS_PER_WRITE) chunks.push(tags.slice(i, i + TAGS_PER_WRITE));
+  if (chunks.length === 0) chunks.push([]);
+
+  let head: StreamHead | undefined;
+  let wrote = false;
+  for (const [index, chunk] of chunks.entries()) {
+    // Only the first write can honour the caller's resourceVersion; later chunks follow our own first write.
+    const expectedRv = index === 0 ? opts.expectedResourceVersion : undefined;
+    const attempt = async () => {
+      const loaded = await loadForTagWrite(ctx, ns, name, chunk);
+      if (!loaded && (!opts.create || expectedRv !== undefined || opts.expectedUid))
+        throw notFound(resources.imagestreams, name);
+      if (loaded && expectedRv !== undefined && loaded.head.resourceVersion !== expectedRv)
+        throw conflict(
+          resources.imagestream,
+          name,
+          `the image stream was updated from "${expectedRv}" to "${loaded.head.resourceVersion}"`,
+        );
+      if (loaded && opts.expectedUid && loaded.head.uid !== opts.expectedUid)
+        throw notFound(resources.imagestreams, name);
+      const creating = !loaded;
+      const base = loaded ?? newStreamState(ctx, ns, name);
+      const { before, after } = snapshot(base);
+      const now = ctx.clock();
+      const generation = after.head.generation + 1;
+      let changed = false;
+      for (const t of chunk)
+        for (const o of byTag.get(t) ?? [])
+          changed = applyImportOutcome(after, o, generation, now, ctx.newTid) || changed;
+      if (!changed && !creating && after.head.annotations[DOCKER_REPOSITORY_CHECK])
+        return { head: loaded?.head, wrote: false };
+      const specChanged = chunk.some(
+        (t) =>
+          JSON.stringify(before.tags.get(t)?.spec ?? null) !==
+          JSON.stringify(after.tags.get(t)?.spec ?? null),
+      );
+      after.head.annotations = { ...after.head.annotations, [DOCKER_REPOSITORY_CHECK]: now };
+      if (creating || specChanged) after.head.generation = generation;
+      updateTrackingTags(after, topsOf(before));
+      const mode = creating ? 'create' : expectedRv !== undefined ? 'stream' : 'tags';
+      try {
+        await commit(ctx, mode, creating ? undefined : before, after, specChanged);
+      } catch (e) {
+        if (e instanceof ConcurrentWriteError && creating) throw new ConcurrentWriteError('transaction');
+        if (e instanceof ConcurrentWriteError && expectedRv !== undefined)
+          throw conflict(resources.imagestream, name, `the image stream was updated from "${expectedRv}"`);
+        throw e;
+      }
+      return { head: after.head, wrote: true };
+    };
+    const r = expectedRv !== undefined ? await attempt() : await retryOnConflict(attempt);
+    head = r.head;
+    wrote ||= r.wrote;
+  }
+  return { head, wrote };
+}

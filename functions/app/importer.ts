@@ -1,0 +1,243 @@
+import type { Image, ImageImportStatus, TagImportPolicy, TagReferencePolicy } from '../core/api-types';
+import { resources, type Status, StatusError, successStatus } from '../core/errors';
+import { prioritizeTags } from '../core/imagestream/tag-priority';
+import {
+  apiHost,
+  type NormalizedReference,
+  normalizedString,
+  parseNormalizedReference,
+  repositoryAsWritten,
+} from '../core/reference';
+import type { RegistryCredential } from '../registry/auth';
+import type { RepositoryClient } from '../registry/client';
+import { credentialsFor } from '../registry/credentials';
+import { isRegistryError, RegistryError } from '../registry/errors';
+import { fetchImage, type ImportMode } from '../registry/image-fetcher';
+import type { AppContext } from './context';
+
+/** One image to import: where from, how, and (for the caller) which tag it is for. */
+export interface ImportRequest {
+  from: string;
+  importPolicy: TagImportPolicy;
+  referencePolicy: TagReferencePolicy;
+  includeManifest: boolean;
+  prefer: { os: string; architecture: string };
+}
+
+export interface ImportResult {
+  status: Status;
+  image?: Image;
+  manifests?: Image[];
+  /** The remote tag for by-tag imports, "" for by-digest ones (reference §5.2). */
+  tag: string;
+  /** Set on failure: the registry asked us to come back later (Docker Hub quota). */
+  retryAfterMs?: number;
+}
+
+const MAX_PARALLEL_IMPORTS = 16;
+
+/**
+ * Imports images for one namespace: credentials from its secrets (and IAM for ECR), identical requests fetched
+ * once, images stored once per digest. Nothing is written to any stream here.
+ */
+export class Importer {
+  private configs: Promise<Awaited<ReturnType<AppContext['secrets']['dockerConfigs']>>> | undefined;
+  private readonly inflight = new Map<string, Promise<ImportResult>>();
+  readonly newImages = new Map<string, Image>();
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly ns: string,
+    readonly deadline: number,
+  ) {}
+
+  /** Imports many requests with bounded parallelism, results in request order. */
+  async importAll(requests: ImportRequest[]): Promise<ImportResult[]> {
+    const out: ImportResult[] = new Array(requests.length);
+    let next = 0;
+    const worker = async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= requests.length) return;
+        out[i] = await this.importOne(requests[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_IMPORTS, requests.length) }, worker));
+    return out;
+  }
+
+  importOne(req: ImportRequest): Promise<ImportResult> {
+    const mode = modeOf(req.importPolicy, this.ctx);
+    const key = [
+      req.from,
+      mode,
+      req.prefer.os,
+      req.prefer.architecture,
+      !!req.importPolicy.insecure,
+      req.includeManifest,
+    ].join('|');
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.doImport(req, mode);
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  /** Lists a repository's tags in OpenShift's priority order. */
+  async listRepositoryTags(from: string, insecure: boolean): Promise<string[]> {
+    const ref = parseNormalizedReference(from);
+    const repo = await this.repository(ref, insecure);
+    return prioritizeTags(await repo.listTags(this.deadline));
+  }
+
+  private async doImport(req: ImportRequest, mode: ImportMode): Promise<ImportResult> {
+    let ref: NormalizedReference;
+    try {
+      ref = parseNormalizedReference(req.from);
+    } catch (e) {
+      return { tag: '', status: invalidFrom(req.from, (e as Error).message) };
+    }
+    const tag = ref.digest ? '' : ref.tag || 'latest';
+    const display = normalizedString({ ...ref, tag });
+    try {
+      const repo = await this.repository(ref, !!req.importPolicy.insecure);
+      const fetched = await fetchImage({
+        repo,
+        repositoryAsWritten: repositoryAsWritten(req.from),
+        reference: ref.digest || tag,
+        importMode: mode,
+        prefer: req.prefer,
+        includeManifest: req.includeManifest,
+        deadline: this.deadline,
+        now: this.ctx.clock(),
+        known: async (digest) => this.newImages.get(digest) ?? (await this.ctx.images.get(digest)),
+      });
+      for (const img of fetched.newImages) this.newImages.set(img.metadata.name as string, img);
+      return {
+        tag,
+        status: successStatus(),
+        image: fetched.image,
+        ...(fetched.manifests ? { manifests: fetched.manifests } : {}),
+      };
+    } catch (e) {
+      if (!isRegistryError(e)) throw e;
+      return {
+        tag,
+        status: statusFor(e, display),
+        ...(e.details.retryAfterMs !== undefined ? { retryAfterMs: e.details.retryAfterMs } : {}),
+      };
+    }
+  }
+
+  async repository(ref: NormalizedReference, insecure: boolean): Promise<RepositoryClient> {
+    const host = apiHost(ref.domain);
+    const external = this.ctx.externalCredentials?.handles(host) ? this.ctx.externalCredentials : undefined;
+    let credential: RegistryCredential | undefined;
+    if (external) credential = await external.get(host, false);
+    else {
+      this.configs ??= this.ctx.secrets.dockerConfigs(this.ns);
+      credential = credentialsFor(await this.configs, ref.domain, ref.path)[0];
+    }
+    return this.ctx.registry.repository({
+      host,
+      path: ref.path,
+      insecure,
+      credential,
+      ...(external ? { refreshCredential: () => external.get(host, true) } : {}),
+    });
+  }
+
+  /** Stores every image fetched (children before lists); an existing image with that digest is fine. */
+  async storeImages(): Promise<void> {
+    const all = [...this.newImages.values()].sort(
+      (a, b) => Number(!!a.dockerImageManifests?.length) - Number(!!b.dockerImageManifests?.length),
+    );
+    for (const img of all) await this.ctx.images.putIfAbsent(stripRaw(img));
+  }
+}
+
+export function modeOf(policy: TagImportPolicy, ctx: AppContext): ImportMode {
+  return policy.importMode === 'PreserveOriginal' || policy.importMode === 'Legacy'
+    ? policy.importMode
+    : ctx.rules.defaultImportMode;
+}
+
+/** Raw manifests and configs are never stored (reference §1.4), only returned when asked for. */
+export function stripRaw(image: Image): Image {
+  const { dockerImageManifest: _m, dockerImageConfig: _c, ...rest } = image;
+  return rest;
+}
+
+function invalidFrom(from: string, why: string): Status {
+  return new StatusError(
+    422,
+    'Invalid',
+    `${JSON.stringify(from)} is invalid: from.name: Invalid value: ${JSON.stringify(from)}: ${why}`,
+    {
+      name: from,
+      group: 'image.openshift.io',
+      kind: 'dockerimage',
+      causes: [
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(from)}: ${why}`,
+          field: 'from.name',
+        },
+      ],
+    },
+  ).toStatus();
+}
+
+/** OpenShift's importer error mapping (reference §5.5); `ref` is the normalized reference. */
+export function statusFor(e: RegistryError, ref: string): Status {
+  const details = { name: ref, group: resources.dockerimage.group, kind: resources.dockerimage.resource };
+  switch (e.kind) {
+    case 'not-found':
+      return new StatusError(
+        404,
+        'NotFound',
+        `dockerimage.image.openshift.io "${ref}" not found`,
+        details,
+      ).toStatus();
+    case 'unauthorized':
+      return new StatusError(
+        401,
+        'Unauthorized',
+        e.details.incorrectCredentials
+          ? `incorrect username or password for image "${ref}"`
+          : `you may not have access to the container image "${ref}"`,
+        details,
+      ).toStatus();
+    case 'http-only':
+      return new StatusError(400, 'BadRequest', e.message, details).toStatus();
+    case 'forbidden':
+      return new StatusError(403, 'Forbidden', `forbidden: ${e.message}`, details).toStatus();
+    case 'not-v2':
+      return new StatusError(403, 'NotV2Registry', e.message, details).toStatus();
+    case 'rate-limited':
+      return new StatusError(429, 'TooManyRequests', `${ref}: ${e.message}`, {
+        ...details,
+        retryAfterSeconds: Math.ceil((e.details.retryAfterMs ?? 60_000) / 1000),
+      }).toStatus();
+    default:
+      return new StatusError(
+        500,
+        'InternalError',
+        `Internal error occurred: ${ref}: ${e.message}`,
+        details,
+      ).toStatus();
+  }
+}
+
+export function toImportStatus(r: ImportResult, includeManifest: boolean): ImageImportStatus {
+  const strip = (i: Image) => (includeManifest ? i : stripRaw(i));
+  return {
+    status: r.status,
+    tag: r.tag,
+    ...(r.image ? { image: strip(r.image) } : {}),
+    ...(r.manifests ? { manifests: r.manifests.map(strip) } : {}),
+  };
+}
+
+export { RegistryError };
