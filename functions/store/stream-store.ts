@@ -106,7 +106,7 @@ function tagToItem(h: StreamHead, t: TagRecord, version: number): Item {
   };
 }
 
-function itemToTag(item: Item): TagRecord {
+export function itemToTag(item: Item): TagRecord {
   return {
     name: item.tag as string,
     tid: item.tid as string,

@@ -1,0 +1,86 @@
+import { tagImportable, tagNeedsImport } from '../core/imagestream/import-rules';
+import type { TagRecord } from '../core/imagestream/model';
+import type { AppContext } from './context';
+import { type ImportRequest, Importer } from './importer';
+import { outcomeOf } from './imagestreamimports';
+import { writeImportOutcomes } from './import-writes';
+
+/** A request to bring some tags of one stream up to date with their registry sources. */
+export interface ImportJob {
+  namespace: string;
+  name: string;
+  /** The stream incarnation the job is for: a job for a deleted and re-created stream does nothing. */
+  uid: string;
+  tags: string[];
+  /** Import even when the tag's generation says it is up to date (scheduled re-import). */
+  force?: boolean;
+}
+
+export interface ImportJobResult {
+  imported: string[];
+  wrote: boolean;
+  /** The registry asked to come back later (pull quota); the caller re-queues the job for then. */
+  retryAfterMs?: number;
+}
+
+/**
+ * Runs one import job (the import controller's work, reference §6.1): re-reads the tags, imports those that still
+ * need it, and records success or failure on them. Idempotent, so at-least-once delivery is fine. A rate-limited
+ * registry does not become a failure condition: the job is retried after the registry's window.
+ */
+export async function runImportJob(ctx: AppContext, job: ImportJob): Promise<ImportJobResult> {
+  const head = await ctx.streams.getHead(job.namespace, job.name);
+  if (!head || head.uid !== job.uid) return { imported: [], wrote: false };
+  const tags = await ctx.streams.getTags(head, [...new Set(job.tags)]);
+  const due = [...tags.values()].filter((t) =>
+    job.force ? tagImportable(t.spec) : tagNeedsImport(t, true),
+  );
+  if (due.length === 0) return { imported: [], wrote: false };
+
+  const importer = new Importer(ctx, job.namespace, Date.now() + ctx.imports.timeoutMs);
+  const requests = due.map((t) => requestFor(ctx, t));
+  const results = await importer.importAll(requests);
+  const retryAfterMs = Math.max(0, ...results.map((r) => r.retryAfterMs ?? 0));
+  const outcomes = due
+    .map((t, i) => ({ t, req: requests[i]!, r: results[i]! }))
+    .filter(({ r }) => r.retryAfterMs === undefined)
+    .map(({ t, req, r }) => outcomeOf(t.name, req, r));
+  await importer.storeImages();
+  const written = outcomes.length
+    ? await writeImportOutcomes(ctx, job.namespace, job.name, outcomes, { create: false, expectedUid: job.uid })
+    : { wrote: false };
+  return {
+    imported: due.map((t) => t.name),
+    wrote: written.wrote,
+    ...(retryAfterMs > 0 ? { retryAfterMs } : {}),
+  };
+}
+
+function requestFor(ctx: AppContext, t: TagRecord): ImportRequest {
+  const spec = t.spec!;
+  const ann = spec.annotations ?? {};
+  return {
+    from: spec.from?.name ?? '',
+    importPolicy: spec.importPolicy ?? {},
+    referencePolicy: spec.referencePolicy ?? { type: 'Source' },
+    includeManifest: false,
+    prefer: {
+      os: ann['importer.image.openshift.io/prefer-os'] || ctx.imports.platform.os,
+      architecture: ann['importer.image.openshift.io/prefer-arch'] || ctx.imports.platform.architecture,
+    },
+  };
+}
+
+/**
+ * Which tags a change of one tag record asks to import (the change processor's decision): the tag needs an
+ * import now and did not already need the same one before this change (that job was queued then).
+ */
+export function importNeededByChange(before: TagRecord | undefined, after: TagRecord | undefined): boolean {
+  if (!after || !tagNeedsImport(after, true)) return false;
+  if (!before || !tagNeedsImport(before, true)) return true;
+  return (
+    before.spec?.generation !== after.spec?.generation ||
+    JSON.stringify(before.spec?.from) !== JSON.stringify(after.spec?.from) ||
+    JSON.stringify(before.spec?.importPolicy) !== JSON.stringify(after.spec?.importPolicy)
+  );
+}
