@@ -3,6 +3,7 @@ import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
 import { createDocumentClient } from '../store/dynamodb-client';
 import { ImageStore } from '../store/image-store';
+import { SecretStore } from '../store/secret-store';
 import { StreamStore } from '../store/stream-store';
 import { type AppContext, newTid, newUid } from './context';
 import { KeyedQueue } from './keyed-queue';
@@ -15,6 +16,7 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
   return {
     streams: new StreamStore(db, cfg.TABLE_NAME),
     images: new ImageStore(db, cfg.TABLE_NAME),
+    secrets: new SecretStore(db, cfg.TABLE_NAME),
     rules: {
       defaultImportMode: cfg.DEFAULT_IMPORT_MODE,
       ...(cfg.INTERNAL_REGISTRY_HOSTNAME ? { internalRegistryHostname: cfg.INTERNAL_REGISTRY_HOSTNAME } : {}),

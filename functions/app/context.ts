@@ -4,6 +4,7 @@ import type { StreamRulesConfig } from '../core/imagestream/spec-rules';
 import type { RegistryCredential } from '../registry/auth';
 import type { RegistryClient } from '../registry/client';
 import type { ImageStore } from '../store/image-store';
+import type { SecretStore } from '../store/secret-store';
 import type { StreamStore } from '../store/stream-store';
 import type { KeyedQueue } from './keyed-queue';
 
@@ -29,6 +30,7 @@ export interface ExternalCredentials {
 export interface AppContext {
   streams: StreamStore;
   images: ImageStore;
+  secrets: SecretStore;
   rules: StreamRulesConfig;
   clock: Clock;
   newUid: () => string;

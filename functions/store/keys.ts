@@ -11,6 +11,7 @@ export const keys = {
   refSk: (digest: string, tid: string) => `R#${digest}#${tid}`,
   refPrefix: (digestPrefix: string) => `R#${digestPrefix}`,
   imagePk: (digest: string) => `IMG#${digest}`,
+  secretPk: (ns: string) => `SEC#${ns}`,
   namespaceGsiPk: (ns: string) => `NS#${ns}`,
   namespaceGsiSk: (name: string) => `IS#${name}`,
 };
