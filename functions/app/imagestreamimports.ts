@@ -98,6 +98,7 @@ export async function createImageStreamImport(
     expectedResourceVersion: rv ? Number(rv) : undefined,
     expectedUid: uid,
     create: true,
+    childImages: importer.childImages(),
   });
   const state = written.head ? await ctx.streams.loadStream(ns, name) : undefined;
   if (state) status.import = toImageStream(state.head, state.tags.values(), ctx.rules);

@@ -1,9 +1,9 @@
 import { tagImportable, tagNeedsImport } from '../core/imagestream/import-rules';
 import type { TagRecord } from '../core/imagestream/model';
 import type { AppContext } from './context';
-import { type ImportRequest, Importer } from './importer';
 import { outcomeOf } from './imagestreamimports';
 import { writeImportOutcomes } from './import-writes';
+import { Importer, type ImportRequest } from './importer';
 
 /** A request to bring some tags of one stream up to date with their registry sources. */
 export interface ImportJob {
@@ -32,9 +32,7 @@ export async function runImportJob(ctx: AppContext, job: ImportJob): Promise<Imp
   const head = await ctx.streams.getHead(job.namespace, job.name);
   if (!head || head.uid !== job.uid) return { imported: [], wrote: false };
   const tags = await ctx.streams.getTags(head, [...new Set(job.tags)]);
-  const due = [...tags.values()].filter((t) =>
-    job.force ? tagImportable(t.spec) : tagNeedsImport(t, true),
-  );
+  const due = [...tags.values()].filter((t) => (job.force ? tagImportable(t.spec) : tagNeedsImport(t, true)));
   if (due.length === 0) return { imported: [], wrote: false };
 
   const importer = new Importer(ctx, job.namespace, Date.now() + ctx.imports.timeoutMs);
@@ -47,7 +45,10 @@ export async function runImportJob(ctx: AppContext, job: ImportJob): Promise<Imp
     .map(({ t, req, r }) => outcomeOf(t.name, req, r));
   await importer.storeImages();
   const written = outcomes.length
-    ? await writeImportOutcomes(ctx, job.namespace, job.name, outcomes, { create: false, expectedUid: job.uid })
+    ? await writeImportOutcomes(ctx, job.namespace, job.name, outcomes, {
+        create: false,
+        expectedUid: job.uid,
+      })
     : { wrote: false };
   return {
     imported: due.map((t) => t.name),

@@ -11,8 +11,8 @@ import type { AppContext } from './context';
 import { newStreamState } from './imagestreamtags';
 import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
 
-/** Tags written per transaction: each changed tag costs a few records and one transaction holds 100. */
-const TAGS_PER_WRITE = 25;
+/** Records one import write may use (a transaction holds 100): a tag costs about 3 plus its list's children. */
+const RECORDS_PER_WRITE = 80;
 
 export interface ImportWriteOptions {
   /** The caller's view of the stream: a mismatch is a 409 (reference §5.1 step 3). */
@@ -20,6 +20,8 @@ export interface ImportWriteOptions {
   expectedUid?: string | undefined;
   /** Create the stream when it is missing (the ImageStreamImport API does; a controller job does not). */
   create: boolean;
+  /** Manifest list digest → child digests, for the lists these outcomes point at (PreserveOriginal). */
+  childImages?: Map<string, string[]>;
 }
 
 export interface ImportWriteResult {
@@ -42,9 +44,20 @@ export async function writeImportOutcomes(
   const byTag = new Map<string, TagImportOutcome[]>();
   for (const o of outcomes) byTag.set(o.tag, [...(byTag.get(o.tag) ?? []), o]);
   const tags = [...byTag.keys()];
-  const chunks: string[][] = [];
-  for (let i = 0; i < tags.length; i += TAGS_PER_WRITE) chunks.push(tags.slice(i, i + TAGS_PER_WRITE));
-  if (chunks.length === 0) chunks.push([]);
+  const chunks: string[][] = [[]];
+  let used = 0;
+  for (const t of tags) {
+    const cost = (byTag.get(t) ?? []).reduce(
+      (n, o) => n + 4 + (o.ok ? (opts.childImages?.get(o.image)?.length ?? 0) : 0),
+      0,
+    );
+    if (used + cost > RECORDS_PER_WRITE && chunks.at(-1)!.length > 0) {
+      chunks.push([]);
+      used = 0;
+    }
+    chunks.at(-1)!.push(t);
+    used += cost;
+  }
 
   let head: StreamHead | undefined;
   let wrote = false;
@@ -84,7 +97,7 @@ export async function writeImportOutcomes(
       updateTrackingTags(after, topsOf(before));
       const mode = creating ? 'create' : expectedRv !== undefined ? 'stream' : 'tags';
       try {
-        await commit(ctx, mode, creating ? undefined : before, after, specChanged);
+        await commit(ctx, mode, creating ? undefined : before, after, specChanged, opts.childImages);
       } catch (e) {
         if (e instanceof ConcurrentWriteError && creating) throw new ConcurrentWriteError('transaction');
         if (e instanceof ConcurrentWriteError && expectedRv !== undefined)

@@ -44,6 +44,7 @@ export class Importer {
   private configs: Promise<Awaited<ReturnType<AppContext['secrets']['dockerConfigs']>>> | undefined;
   private readonly inflight = new Map<string, Promise<ImportResult>>();
   readonly newImages = new Map<string, Image>();
+  private readonly results: ImportResult[] = [];
 
   constructor(
     private readonly ctx: AppContext,
@@ -78,7 +79,10 @@ export class Importer {
     ].join('|');
     let p = this.inflight.get(key);
     if (!p) {
-      p = this.doImport(req, mode);
+      p = this.doImport(req, mode).then((r) => {
+        this.results.push(r);
+        return r;
+      });
       this.inflight.set(key, p);
     }
     return p;
@@ -146,6 +150,18 @@ export class Importer {
       credential,
       ...(external ? { refreshCredential: () => external.get(host, true) } : {}),
     });
+  }
+
+  /** List digest → child digests for every manifest list this import saw with its children. */
+  childImages(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const r of this.results)
+      if (r.image && r.manifests?.length)
+        out.set(
+          r.image.metadata.name as string,
+          r.manifests.map((m) => m.metadata.name as string),
+        );
+    return out;
   }
 
   /** Stores every image fetched (children before lists); an existing image with that digest is fine. */

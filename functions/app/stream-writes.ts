@@ -105,9 +105,10 @@ export async function commit(
   before: StreamState | undefined,
   after: StreamState,
   specChanged: boolean,
+  childImages?: Map<string, string[]>,
 ): Promise<void> {
   try {
-    await ctx.streams.commit({ mode, before, after, specChanged });
+    await ctx.streams.commit({ mode, before, after, specChanged, ...(childImages ? { childImages } : {}) });
   } catch (e) {
     if (e instanceof ConcurrentWriteError && e.target === 'head' && e.headMissing && mode !== 'create')
       throw notFound(resources.imagestreams, after.head.name);

@@ -247,7 +247,15 @@ export class RepositoryClient {
     deadline: number,
   ): Promise<RegistryResponse> {
     const known = this.client.knownOrigin(this.target.host);
-    if (known) return this.sendTo(known, method, path, headers, maxBytes, deadline);
+    const httpOnly = () =>
+      new RegistryError(
+        'http-only',
+        `the repository ${this.name} is HTTP only and requires the insecure flag to import`,
+      );
+    if (known) {
+      if (known.startsWith('http:') && !this.client.insecureAllowed(this.target)) throw httpOnly();
+      return this.sendTo(known, method, path, headers, maxBytes, deadline);
+    }
     // HTTPS first; plain HTTP only when allowed and HTTPS got no answer at all (OpenShift's insecure fallback).
     try {
       const res = await this.sendTo(`https://${this.target.host}`, method, path, headers, maxBytes, deadline);
@@ -256,11 +264,7 @@ export class RepositoryClient {
     } catch (e) {
       if (!isRegistryError(e, 'transport') || !e.details.noResponse) throw e;
       if (!this.client.insecureAllowed(this.target)) {
-        if (await this.client.speaksHttp(this.target.host, deadline))
-          throw new RegistryError(
-            'http-only',
-            `the repository ${this.name} is HTTP only and requires the insecure flag to import`,
-          );
+        if (await this.client.speaksHttp(this.target.host, deadline)) throw httpOnly();
         throw e;
       }
       const res = await this.sendTo(`http://${this.target.host}`, method, path, headers, maxBytes, deadline);

@@ -39,6 +39,10 @@ for (const [net, prefix] of [
 ] as const)
   blocked.addSubnet(net, prefix, 'ipv6');
 
+const linkLocal = new BlockList();
+linkLocal.addSubnet('169.254.0.0', 16, 'ipv4');
+linkLocal.addSubnet('fe80::', 10, 'ipv6');
+
 export function isPrivateAddress(address: string): boolean {
   const bare = address.replace(/^\[|\]$/g, '');
   const family = isIP(bare);
@@ -72,8 +76,12 @@ export async function checkDestination(
 ): Promise<void> {
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new RegistryError('forbidden', `unsupported URL scheme ${url.protocol}`);
-  if (policy.allowPrivateNetworks || hostMatches(policy.allowedPrivateHosts, url)) return;
+  if (hostMatches(policy.allowedPrivateHosts, url)) return;
   const host = url.hostname.replace(/^\[|\]$/g, '');
+  // Link-local is where cloud metadata and credential endpoints live; no registry is there, even in local mode.
+  if (isIP(host) && linkLocal.check(host, isIP(host) === 4 ? 'ipv4' : 'ipv6'))
+    throw new RegistryError('forbidden', `${url.host} is a link-local address, which imports may not reach`);
+  if (policy.allowPrivateNetworks) return;
   let addresses: string[];
   if (isIP(host)) addresses = [host];
   else if (host === 'localhost' || host.endsWith('.localhost')) addresses = ['127.0.0.1'];

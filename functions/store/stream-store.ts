@@ -47,6 +47,11 @@ export interface CommitPlan {
   before: StreamState | undefined;
   after: StreamState;
   specChanged: boolean;
+  /**
+   * Children of manifest lists the new events point at: they get image references too, so a PreserveOriginal
+   * import's platform images are reachable as imagestreamimages (reference §1.7 layers index).
+   */
+  childImages?: Map<string, string[]>;
 }
 
 export interface ImageRefMatch {
@@ -481,7 +486,9 @@ export class StreamStore {
       items.push({
         Put: { TableName: this.table, Item: tagToItem(h, next, oldVersion + 1), ...versionCondition },
       });
-      items.push(...this.historyItems(pk, h.uid, old?.tid === next.tid ? old : undefined, next));
+      items.push(
+        ...this.historyItems(pk, h.uid, old?.tid === next.tid ? old : undefined, next, plan.childImages),
+      );
     }
     return { headItem, items };
   }
@@ -492,6 +499,7 @@ export class StreamStore {
     suid: string,
     old: TagRecord | undefined,
     next: TagRecord,
+    childImages?: Map<string, string[]>,
   ): TransactItem[] {
     const out: TransactItem[] = [];
     const oldTop = old?.topSeq ?? 0;
@@ -521,22 +529,27 @@ export class StreamStore {
         },
       });
       if (ev.image && ev.image !== prior?.image) {
-        out.push({
-          Put: {
-            TableName: this.table,
-            Item: {
-              PK: pk,
-              SK: keys.refSk(ev.image, next.tid),
-              kind: 'ref',
-              suid,
-              tid: next.tid,
-              tag: next.name,
-              image: ev.image,
-              ref: ev.dockerImageReference,
+        const repo = ev.dockerImageReference.replace(/@[^@]*$/, '');
+        for (const [image, ref] of [
+          [ev.image, ev.dockerImageReference],
+          ...(childImages?.get(ev.image) ?? []).map((c) => [c, `${repo}@${c}`]),
+        ] as Array<[string, string]>)
+          out.push({
+            Put: {
+              TableName: this.table,
+              Item: {
+                PK: pk,
+                SK: keys.refSk(image, next.tid),
+                kind: 'ref',
+                suid,
+                tid: next.tid,
+                tag: next.name,
+                image,
+                ref,
+              },
+              ...cond,
             },
-            ...cond,
-          },
-        });
+          });
       }
     }
     return out;
