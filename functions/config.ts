@@ -37,6 +37,8 @@ const schema = z.object({
     .default('linux/amd64'),
   /** Concurrent requests per registry host. */
   REGISTRY_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Longest wait for a registry's response headers, and longest silence while reading a body. */
+  REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
   /** Time one import request may take; API Gateway cuts requests at 30 s. */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
 });

@@ -33,6 +33,8 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
         insecureRegistries: cfg.INSECURE_REGISTRIES,
       },
       maxConcurrentPerHost: cfg.REGISTRY_MAX_CONCURRENCY,
+      headersTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+      bodyIdleTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
     }),
     imports: {
       allowedRegistries: cfg.ALLOWED_REGISTRIES_FOR_IMPORT,
