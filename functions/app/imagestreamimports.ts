@@ -68,8 +68,9 @@ export async function createImageStreamImport(
 
   const importer = new Importer(ctx, ns, Date.now() + ctx.imports.timeoutMs);
   const results = await importer.importAll(planned.images.map((p) => p.request));
+  const existing = planned.repository && head ? await existingImportedTags(ctx, ns, name) : new Set<string>();
   const repository = planned.repository
-    ? await importRepository(ctx, importer, planned.repository)
+    ? await importRepository(ctx, importer, planned.repository, existing)
     : undefined;
 
   const statusImages: ImageImportStatus[] = results.map((r, i) =>
@@ -105,6 +106,12 @@ export async function createImageStreamImport(
   return response;
 }
 
+/** Tags of the stream that already point at an image (a repository re-import re-checks them with HEAD). */
+async function existingImportedTags(ctx: AppContext, ns: string, name: string): Promise<Set<string>> {
+  const state = await ctx.streams.loadStream(ns, name);
+  return new Set([...(state?.tags.values() ?? [])].filter((t) => t.recent.length > 0).map((t) => t.name));
+}
+
 export function outcomeOf(tag: string, req: ImportRequest, r: ImportResult): TagImportOutcome {
   const base = { tag, from: req.from, importPolicy: req.importPolicy, referencePolicy: req.referencePolicy };
   if (r.status.status === 'Success' && r.image)
@@ -131,7 +138,12 @@ interface RepositoryPlan {
 }
 
 /** Whole-repository import (reference §5.4): tags in priority order, the first N imported, the rest listed. */
-async function importRepository(ctx: AppContext, importer: Importer, repo: RepositoryPlan) {
+async function importRepository(
+  ctx: AppContext,
+  importer: Importer,
+  repo: RepositoryPlan,
+  existing: Set<string>,
+) {
   let tags: string[];
   try {
     tags = await importer.listRepositoryTags(repo.from, !!repo.importPolicy.insecure);
@@ -147,7 +159,7 @@ async function importRepository(ctx: AppContext, importer: Importer, repo: Repos
   const additionalTags = limit < 0 ? [] : tags.slice(limit);
   const requests = chosen.map((tag) => ({
     tag,
-    request: { ...repo, from: `${repo.from}:${tag}` } satisfies ImportRequest,
+    request: { ...repo, from: `${repo.from}:${tag}`, recheck: existing.has(tag) } satisfies ImportRequest,
   }));
   const results = await importer.importAll(requests.map((r) => r.request));
   const failed = results.filter((r) => r.status.status !== 'Success').length;
@@ -301,11 +313,13 @@ async function plan(
   }
   if (errors.length) throw invalid('ImageStreamImport', 'image.openshift.io', name, errors);
 
-  // Legacy imports of a manifest list pick the platform the target tag prefers (reference §5.2).
+  // Legacy imports of a manifest list pick the platform the target tag prefers (reference §5.2); a target that
+  // already has an image is most likely a re-check.
   if (head) {
     const targets = planned.filter((p) => p.to).map((p) => p.to as string);
     const tags = targets.length ? await ctx.streams.getTags(head, [...new Set(targets)]) : new Map();
     for (const p of planned) {
+      if (p.to && tags.get(p.to)?.recent.length) p.request.recheck = true;
       const ann = p.to ? tags.get(p.to)?.spec?.annotations : undefined;
       if (ann?.[PREFER_ARCH] || ann?.[PREFER_OS])
         p.request.prefer = {

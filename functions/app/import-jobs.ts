@@ -65,6 +65,7 @@ function requestFor(ctx: AppContext, t: TagRecord): ImportRequest {
     importPolicy: spec.importPolicy ?? {},
     referencePolicy: spec.referencePolicy ?? { type: 'Source' },
     includeManifest: false,
+    recheck: t.recent.length > 0,
     prefer: {
       os: ann['importer.image.openshift.io/prefer-os'] || ctx.imports.platform.os,
       architecture: ann['importer.image.openshift.io/prefer-arch'] || ctx.imports.platform.architecture,

@@ -22,6 +22,8 @@ export interface ImportRequest {
   referencePolicy: TagReferencePolicy;
   includeManifest: boolean;
   prefer: { os: string; architecture: string };
+  /** The target tag already has an image, so this is probably a re-check (see fetchImage). */
+  recheck?: boolean;
 }
 
 export interface ImportResult {
@@ -76,6 +78,7 @@ export class Importer {
       req.prefer.architecture,
       !!req.importPolicy.insecure,
       req.includeManifest,
+      !!req.recheck,
     ].join('|');
     let p = this.inflight.get(key);
     if (!p) {
@@ -115,6 +118,7 @@ export class Importer {
         includeManifest: req.includeManifest,
         deadline: this.deadline,
         now: this.ctx.clock(),
+        recheck: !!req.recheck,
         known: async (digest) => this.newImages.get(digest) ?? (await this.ctx.images.get(digest)),
       });
       for (const img of fetched.newImages) this.newImages.set(img.metadata.name as string, img);

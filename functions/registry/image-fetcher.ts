@@ -28,6 +28,11 @@ export interface FetchImageRequest {
    * at one, no manifest or config is downloaded and re-checking costs one HEAD.
    */
   known: (digest: string) => Promise<Image | undefined>;
+  /**
+   * The tag was imported before, so it most likely still points at a known image: resolve it with a HEAD (one
+   * request, not a Docker Hub pull). A first import GETs the manifest by tag straight away, saving the HEAD.
+   */
+  recheck: boolean;
 }
 
 export interface FetchedImage {
@@ -49,7 +54,9 @@ export async function fetchImage(req: FetchImageRequest): Promise<FetchedImage> 
   const { repo } = req;
   const remoteDigest = isDigest(req.reference)
     ? req.reference
-    : (await repo.headManifest(req.reference, req.deadline)).digest;
+    : req.recheck
+      ? (await repo.headManifest(req.reference, req.deadline)).digest
+      : (await repo.getManifest(req.reference, req.deadline)).digest;
   const newImages: Image[] = [];
   const ref = (digest: string) => `${req.repositoryAsWritten}@${digest}`;
 

@@ -198,9 +198,13 @@ describe('import semantics (T11–T13, T19–T21)', () => {
     const rv1 = is1.metadata.resourceVersion;
     expect(is1.status.tags[0].items[0]).toMatchObject({ image: d1, dockerImageReference: `${repo}@${d1}` });
 
-    // T12: same digest again → no write at all.
+    // T12: same digest again → no write at all, and exactly one registry request (a HEAD).
+    const mark = anon.requests().length;
     const again = await api.post(ISI('sem'), isi('app', [img(`${repo}:v1`, 't')]));
     expect(again.body.status.import.metadata.resourceVersion).toBe(rv1);
+    expect(anon.requests().slice(mark)).toEqual([
+      { method: 'HEAD', uri: '/v2/moving/app/manifests/v1', status: 200 },
+    ]);
 
     // T13: a missing tag → one failure condition, the old image still served, generation moved once.
     const fail = await api.post(ISI('sem'), isi('app', [img(`${repo}:nope`, 't')]));

@@ -56,6 +56,7 @@ function image(path: string, reference = 'latest', opts: Parameters<typeof repo>
     deadline: soon(),
     now: new Date().toISOString(),
     known: async () => undefined,
+    recheck: true,
   });
 }
 
