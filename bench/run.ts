@@ -1,17 +1,21 @@
 /**
  * `npm run bench`: DESIGN §9 figures, each against a baseline measured in the same run on the same machine.
  * Row 1: resolve a tag (GET imagestreamtag through the local API) vs a raw GetItem on the same DynamoDB Local.
+ * Row 2: re-check an unchanged tag: registry requests (from the registry's own log) and table writes.
+ * Row 3: import 200 tags (distinct images) from a loopback registry vs a `skopeo inspect` loop over the same tags.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local';
 import { createDocumentClient } from '../functions/store/dynamodb-client';
 import { keys } from '../functions/store/keys';
+import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/registries';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 const WARMUP = 50;
@@ -144,10 +148,116 @@ async function main(): Promise<void> {
       `  ratio (median)                         ${ratio.toFixed(2)}x   budget <= 1.5x   ${ratio <= 1.5 ? 'within budget' : 'OVER BUDGET'}`,
     );
     db.destroy();
+    await importRows(service.url, h);
   } finally {
     service.stop();
     await ddb.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const IMPORT_TAGS = Number(process.env.BENCH_IMPORT_TAGS ?? 200);
+const SHARED_TAGS = 20;
+
+/** Rows 2 and 3: imports through the local API against Debian's docker-registry on loopback. */
+async function importRows(url: string, h: Record<string, string>): Promise<void> {
+  const reg: Registry = await startRegistry('anonymous');
+  try {
+    const names = Array.from({ length: IMPORT_TAGS }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    await pushDistinctTags(reg, 'bench/app', IMPORT_TAGS, (i) => names[i]!);
+    // Tags that share an image with one of the 200 (re-pushed manifests, same digest).
+    const shared = Array.from({ length: SHARED_TAGS }, (_, i) => `alias${i}`);
+    for (const [i, tag] of shared.entries()) await pushImage(reg, 'bench/app', tag, { label: names[i]! });
+    const isiUrl = `${url}/apis/image.openshift.io/v1/namespaces/bench/imagestreamimports`;
+    const isi = async (stream: string, tags: string[]) => {
+      const res = await fetch(isiUrl, {
+        method: 'POST',
+        headers: h,
+        body: JSON.stringify({
+          kind: 'ImageStreamImport',
+          metadata: { name: stream },
+          spec: {
+            import: true,
+            images: tags.map((t) => ({
+              from: { kind: 'DockerImage', name: `${reg.host}/bench/app:${t}` },
+              to: { name: t },
+              importPolicy: { insecure: true },
+            })),
+          },
+        }),
+      });
+      const body = (await res.json()) as {
+        status: {
+          images: Array<{ status: { status: string } }>;
+          import?: { metadata: { resourceVersion: string } };
+        };
+      };
+      const failed = body.status.images.filter((i) => i.status.status !== 'Success').length;
+      if (res.status !== 201 || failed) throw new Error(`import failed: ${res.status}, ${failed} failures`);
+      return body.status.import?.metadata.resourceVersion;
+    };
+    const count = (mark: number) => reg.requests().slice(mark);
+
+    // Row 3 baseline: what a script does today, one `skopeo inspect` per tag.
+    const run = promisify(execFile);
+    let mark = reg.requests().length;
+    let t0 = performance.now();
+    for (const t of names)
+      await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/bench/app:${t}`]);
+    const skopeoMs = performance.now() - t0;
+    const skopeoRequests = count(mark).length;
+
+    mark = reg.requests().length;
+    t0 = performance.now();
+    await isi('many', names);
+    const importMs = performance.now() - t0;
+    const importRequests = count(mark);
+
+    mark = reg.requests().length;
+    await isi('many', shared);
+    const sharedRequests = count(mark);
+
+    // Row 2: re-check one unchanged tag (what the scheduler does every interval).
+    const rvBefore = await isi('many', [names[0]!]);
+    mark = reg.requests().length;
+    const rvAfter = await isi('many', [names[0]!]);
+    const recheck = count(mark);
+
+    const reqRatio = importRequests.length / skopeoRequests;
+    const timeRatio = importMs / skopeoMs;
+    console.log(`\nDESIGN §9 row 2: re-check an unchanged tag (POST imagestreamimports of an imported tag)`);
+    console.log(
+      `  registry requests ${recheck.length} (${recheck.map((r) => `${r.method} ${r.uri}`).join(', ')}); table writes ${rvBefore === rvAfter ? 0 : 'some'} (resourceVersion ${rvBefore} -> ${rvAfter})   budget: exactly 1 HEAD, 0 writes   ${recheck.length === 1 && recheck[0]!.method === 'HEAD' && rvBefore === rvAfter ? 'within budget' : 'OVER BUDGET'}`,
+    );
+    console.log(
+      `\nDESIGN §9 row 3: import ${IMPORT_TAGS} tags (distinct images) from docker-registry on loopback`,
+    );
+    console.log('                                        wall (ms)   registry requests');
+    console.log(
+      `  skopeo inspect loop (baseline)       ${skopeoMs.toFixed(0).padStart(9)}   ${String(skopeoRequests).padStart(8)}`,
+    );
+    console.log(
+      `  one imagestreamimport                ${importMs.toFixed(0).padStart(9)}   ${String(importRequests.length).padStart(8)}`,
+    );
+    console.log(
+      `  ratios                               ${timeRatio.toFixed(3).padStart(9)}x  ${reqRatio.toFixed(3).padStart(8)}x   budget <= 0.2x time, <= 0.6x requests   ${timeRatio <= 0.2 && reqRatio <= 0.6 ? 'within budget' : 'OVER BUDGET'}`,
+    );
+    const kinds = (rs: typeof recheck) =>
+      Object.entries(
+        rs.reduce<Record<string, number>>((m, r) => {
+          const k = `${r.method} ${r.uri.includes('/blobs/') ? 'blob' : 'manifest'}`;
+          m[k] = (m[k] ?? 0) + 1;
+          return m;
+        }, {}),
+      )
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ');
+    console.log(`  requests by kind: ${kinds(importRequests)}`);
+    console.log(
+      `  ${SHARED_TAGS} more tags sharing already-imported images: ${sharedRequests.length} requests (${kinds(sharedRequests)}), ${(sharedRequests.length / SHARED_TAGS).toFixed(1)} per tag`,
+    );
+  } finally {
+    await reg.stop();
   }
 }
 

@@ -1,4 +1,4 @@
-import { conflict, notFound, resources } from '../core/errors';
+import { conflict, notFound, resources, StatusError } from '../core/errors';
 import {
   applyImportOutcome,
   DOCKER_REPOSITORY_CHECK,
@@ -11,8 +11,12 @@ import type { AppContext } from './context';
 import { newStreamState } from './imagestreamtags';
 import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
 
-/** Records one import write may use (a transaction holds 100): a tag costs about 3 plus its list's children. */
-const RECORDS_PER_WRITE = 80;
+/**
+ * Records one import write aims at (a transaction holds 100): a changed tag costs its record, a history entry and
+ * an image reference, plus one reference per child of a list. Aliases can add more; a chunk that turns out too
+ * large is split.
+ */
+const RECORDS_PER_WRITE = 90;
 
 export interface ImportWriteOptions {
   /** The caller's view of the stream: a mismatch is a 409 (reference §5.1 step 3). */
@@ -48,7 +52,7 @@ export async function writeImportOutcomes(
   let used = 0;
   for (const t of tags) {
     const cost = (byTag.get(t) ?? []).reduce(
-      (n, o) => n + 4 + (o.ok ? (opts.childImages?.get(o.image)?.length ?? 0) : 0),
+      (n, o) => n + 3 + (o.ok ? (opts.childImages?.get(o.image)?.length ?? 0) : 0),
       0,
     );
     if (used + cost > RECORDS_PER_WRITE && chunks.at(-1)!.length > 0) {
@@ -61,9 +65,11 @@ export async function writeImportOutcomes(
 
   let head: StreamHead | undefined;
   let wrote = false;
-  for (const [index, chunk] of chunks.entries()) {
+  let first = true;
+  for (let guard = 0; chunks.length > 0 && guard < 10_000; guard++) {
+    const chunk = chunks.shift()!;
     // Only the first write can honour the caller's resourceVersion; later chunks follow our own first write.
-    const expectedRv = index === 0 ? opts.expectedResourceVersion : undefined;
+    const expectedRv = first ? opts.expectedResourceVersion : undefined;
     const attempt = async () => {
       const loaded = await loadForTagWrite(ctx, ns, name, chunk);
       if (!loaded && (!opts.create || expectedRv !== undefined || opts.expectedUid))
@@ -106,7 +112,15 @@ export async function writeImportOutcomes(
       }
       return { head: after.head, wrote: true };
     };
-    const r = expectedRv !== undefined ? await attempt() : await retryOnConflict(attempt);
+    let r: ImportWriteResult;
+    try {
+      r = expectedRv !== undefined ? await attempt() : await retryOnConflict(attempt);
+    } catch (e) {
+      if (!(e instanceof StatusError && e.code === 413 && chunk.length > 1)) throw e;
+      chunks.unshift(chunk.slice(0, Math.ceil(chunk.length / 2)), chunk.slice(Math.ceil(chunk.length / 2)));
+      continue;
+    }
+    first = false;
     head = r.head;
     wrote ||= r.wrote;
   }

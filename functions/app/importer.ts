@@ -119,7 +119,10 @@ export class Importer {
         deadline: this.deadline,
         now: this.ctx.clock(),
         recheck: !!req.recheck,
-        known: async (digest) => this.newImages.get(digest) ?? (await this.ctx.images.get(digest)),
+        // A table read costs about what the registry request it saves does, so a first import only reuses images
+        // this request already fetched; a re-check (most likely unchanged) asks the table.
+        known: async (digest) =>
+          this.newImages.get(digest) ?? (req.recheck ? await this.ctx.images.get(digest) : undefined),
       });
       for (const img of fetched.newImages) this.newImages.set(img.metadata.name as string, img);
       return {
@@ -173,7 +176,7 @@ export class Importer {
     const all = [...this.newImages.values()].sort(
       (a, b) => Number(!!a.dockerImageManifests?.length) - Number(!!b.dockerImageManifests?.length),
     );
-    for (const img of all) await this.ctx.images.putIfAbsent(stripRaw(img));
+    await this.ctx.images.putAllIfAbsent(all.map(stripRaw));
   }
 }
 

@@ -59,9 +59,10 @@ export async function fetchImage(req: FetchImageRequest): Promise<FetchedImage> 
       : (await repo.getManifest(req.reference, req.deadline)).digest;
   const newImages: Image[] = [];
   const ref = (digest: string) => `${req.repositoryAsWritten}@${digest}`;
+  const knownImage = async (digest: string) => (req.includeManifest ? undefined : req.known(digest));
 
   const single = async (digest: string): Promise<Image> => {
-    const known = req.includeManifest ? undefined : await req.known(digest);
+    const known = await knownImage(digest);
     if (known) return { ...known, dockerImageReference: ref(digest) };
     const m = await repo.getManifest(digest, req.deadline);
     if (isManifestList(m.mediaType))
@@ -90,7 +91,7 @@ export async function fetchImage(req: FetchImageRequest): Promise<FetchedImage> 
       : image;
   };
 
-  let top = req.includeManifest ? undefined : await req.known(remoteDigest);
+  let top = await knownImage(remoteDigest);
   let raw: string | undefined;
   if (!top) {
     const m = await repo.getManifest(remoteDigest, req.deadline);

@@ -1,4 +1,10 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Image } from '../core/api-types';
 import { IMAGE_SK, keys } from './keys';
 
@@ -76,6 +82,35 @@ export class ImageStore {
       if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
       return (await this.get(digest)) ?? image;
     }
+  }
+
+  /**
+   * Stores many images, skipping digests already stored (one batch read, then batch writes). Two importers racing
+   * on one digest both write the same content-addressed image, which is harmless; order is kept (children first).
+   */
+  async putAllIfAbsent(images: Image[]): Promise<void> {
+    if (images.length === 0) return;
+    const existing = await this.getMany(images.map((i) => i.metadata.name as string));
+    const missing = images.filter((i) => !existing.has(i.metadata.name as string));
+    for (let i = 0; i < missing.length; i += 25) {
+      let requests = missing.slice(i, i + 25).map((img) => ({
+        PutRequest: {
+          Item: {
+            PK: keys.imagePk(img.metadata.name as string),
+            SK: IMAGE_SK,
+            kind: 'image',
+            doc: JSON.stringify(img),
+          },
+        },
+      }));
+      for (let attempt = 0; requests.length > 0 && attempt < 8; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+      if (requests.length > 0) throw new Error('could not store images: the table kept throttling');
+    }
+    for (const img of missing) this.remember(img);
   }
 
   private remember(image: Image): Image {
