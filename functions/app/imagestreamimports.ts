@@ -67,18 +67,36 @@ export async function createImageStreamImport(
   if (head && uid && head.uid !== uid) throw notFound(resources.imagestreams, name);
 
   const importer = new Importer(ctx, ns, Date.now() + ctx.imports.timeoutMs);
-  const results = await importer.importAll(planned.images.map((p) => p.request));
   const existing = planned.repository && head ? await existingImportedTags(ctx, ns, name) : new Set<string>();
-  const repository = planned.repository
-    ? await importRepository(ctx, importer, planned.repository, existing)
+  const listing = planned.repository
+    ? await listRepository(ctx, importer, planned.repository, existing)
     : undefined;
+  const entries: Entry[] = [
+    ...planned.images.map((p) => ({ tag: p.to, request: p.request })),
+    ...(listing?.entries ?? []),
+  ];
+  let firstWrite = true;
+  let wroteHead = false;
+  const write = async (outcomes: TagImportOutcome[]) => {
+    await importer.storeImages();
+    const written = await writeImportOutcomes(ctx, ns, name, outcomes, {
+      expectedResourceVersion: firstWrite && rv ? Number(rv) : undefined,
+      expectedUid: uid,
+      create: true,
+      childImages: importer.childImages(),
+    });
+    firstWrite = false;
+    wroteHead ||= !!written.head;
+  };
+  const results = await importPipelined(importer, entries, doImport ? write : undefined);
 
-  const statusImages: ImageImportStatus[] = results.map((r, i) =>
-    toImportStatus(r, planned.images[i]!.request.includeManifest),
-  );
+  const imageResults = results.slice(0, planned.images.length);
+  const repoResults = results.slice(planned.images.length);
   const status: ImageStreamImport['status'] = {
-    images: statusImages,
-    ...(repository ? { repository: repository.status } : {}),
+    images: imageResults.map((r, i) => toImportStatus(r, planned.images[i]!.request.includeManifest)),
+    ...(listing
+      ? { repository: repositoryStatus(listing, repoResults, planned.repository!.includeManifest) }
+      : {}),
   };
   const response: ImageStreamImport = {
     kind: 'ImageStreamImport',
@@ -88,22 +106,45 @@ export async function createImageStreamImport(
     status,
   };
   if (!doImport) return response;
-
-  await importer.storeImages();
-  const outcomes: TagImportOutcome[] = [];
-  planned.images.forEach((p, i) => {
-    if (p.to) outcomes.push(outcomeOf(p.to, p.request, results[i]!));
-  });
-  for (const r of repository?.imported ?? []) outcomes.push(outcomeOf(r.tag, r.request, r.result));
-  const written = await writeImportOutcomes(ctx, ns, name, outcomes, {
-    expectedResourceVersion: rv ? Number(rv) : undefined,
-    expectedUid: uid,
-    create: true,
-    childImages: importer.childImages(),
-  });
-  const state = written.head ? await ctx.streams.loadStream(ns, name) : undefined;
+  const state = wroteHead || head ? await ctx.streams.loadStream(ns, name) : undefined;
   if (state) status.import = toImageStream(state.head, state.tags.values(), ctx.rules);
   return response;
+}
+
+interface Entry {
+  /** Target tag; entries without one are previews (reference §1.9). */
+  tag: string | undefined;
+  request: ImportRequest;
+}
+
+/** Images imported per batch: the next batch is fetched from registries while this one is written. */
+const PIPELINE_BATCH = 40;
+
+/**
+ * Imports entries in batches and, when `write` is given, writes each batch's outcomes while the next batch is
+ * being fetched, so registry time and table time overlap. Writes keep request order.
+ */
+export async function importPipelined(
+  importer: Importer,
+  entries: Entry[],
+  write?: (outcomes: TagImportOutcome[]) => Promise<void>,
+): Promise<ImportResult[]> {
+  const results: ImportResult[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  for (let i = 0; i < entries.length || (i === 0 && write); i += PIPELINE_BATCH) {
+    const batch = entries.slice(i, i + PIPELINE_BATCH);
+    const rs = await importer.importAll(batch.map((e) => e.request));
+    results.push(...rs);
+    if (!write) continue;
+    await writing;
+    const outcomes = batch.flatMap((e, j) => (e.tag ? [outcomeOf(e.tag, e.request, rs[j]!)] : []));
+    writing = write(outcomes);
+    // Surfaced by the await above or below; never left unhandled while the next batch is fetched.
+    writing.catch(() => undefined);
+    if (entries.length === 0) break;
+  }
+  await writing;
+  return results;
 }
 
 /** Tags of the stream that already point at an image (a repository re-import re-checks them with HEAD). */
@@ -137,31 +178,43 @@ interface RepositoryPlan {
   prefer: { os: string; architecture: string };
 }
 
+interface RepositoryListing {
+  entries: Entry[];
+  additionalTags: string[];
+  failure?: Status;
+}
+
 /** Whole-repository import (reference §5.4): tags in priority order, the first N imported, the rest listed. */
-async function importRepository(
+async function listRepository(
   ctx: AppContext,
   importer: Importer,
   repo: RepositoryPlan,
   existing: Set<string>,
-) {
+): Promise<RepositoryListing> {
   let tags: string[];
   try {
     tags = await importer.listRepositoryTags(repo.from, !!repo.importPolicy.insecure);
   } catch (e) {
     if (!isRegistryError(e)) throw e;
-    return {
-      status: { status: statusFor(e, repo.from), images: [] } as RepositoryImportStatus,
-      imported: [],
-    };
+    return { entries: [], additionalTags: [], failure: statusFor(e, repo.from) };
   }
   const limit = ctx.imports.maxBulkImported;
   const chosen = limit < 0 ? tags : tags.slice(0, limit);
-  const additionalTags = limit < 0 ? [] : tags.slice(limit);
-  const requests = chosen.map((tag) => ({
-    tag,
-    request: { ...repo, from: `${repo.from}:${tag}`, recheck: existing.has(tag) } satisfies ImportRequest,
-  }));
-  const results = await importer.importAll(requests.map((r) => r.request));
+  return {
+    entries: chosen.map((tag) => ({
+      tag,
+      request: { ...repo, from: `${repo.from}:${tag}`, recheck: existing.has(tag) },
+    })),
+    additionalTags: limit < 0 ? [] : tags.slice(limit),
+  };
+}
+
+function repositoryStatus(
+  listing: RepositoryListing,
+  results: ImportResult[],
+  includeManifest: boolean,
+): RepositoryImportStatus {
+  if (listing.failure) return { status: listing.failure, images: [] };
   const failed = results.filter((r) => r.status.status !== 'Success').length;
   // OpenShift reports a partly failed repository import as a Failure without an HTTP code.
   const status: Status =
@@ -180,12 +233,9 @@ async function importRepository(
               : `${failed} of the images from this repository failed to import`,
         };
   return {
-    status: {
-      status,
-      images: results.map((r) => toImportStatus(r, repo.includeManifest)),
-      ...(additionalTags.length ? { additionalTags } : {}),
-    } as RepositoryImportStatus,
-    imported: requests.map((r, i) => ({ ...r, result: results[i]! })),
+    status,
+    images: results.map((r) => toImportStatus(r, includeManifest)),
+    ...(listing.additionalTags.length ? { additionalTags: listing.additionalTags } : {}),
   };
 }
 

@@ -47,6 +47,7 @@ export class Importer {
   private readonly inflight = new Map<string, Promise<ImportResult>>();
   readonly newImages = new Map<string, Image>();
   private readonly results: ImportResult[] = [];
+  private readonly stored = new Set<string>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -173,10 +174,11 @@ export class Importer {
 
   /** Stores every image fetched (children before lists); an existing image with that digest is fine. */
   async storeImages(): Promise<void> {
-    const all = [...this.newImages.values()].sort(
-      (a, b) => Number(!!a.dockerImageManifests?.length) - Number(!!b.dockerImageManifests?.length),
-    );
+    const all = [...this.newImages.values()]
+      .filter((i) => !this.stored.has(i.metadata.name as string))
+      .sort((a, b) => Number(!!a.dockerImageManifests?.length) - Number(!!b.dockerImageManifests?.length));
     await this.ctx.images.putAllIfAbsent(all.map(stripRaw));
+    for (const i of all) this.stored.add(i.metadata.name as string);
   }
 }
 
