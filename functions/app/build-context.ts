@@ -1,3 +1,4 @@
+import { EcrCredentials } from '../aws/ecr-credentials';
 import type { ServiceConfig } from '../config';
 import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
@@ -36,6 +37,8 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
       headersTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
       bodyIdleTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
     }),
+    // ECR through IAM only where there is an IAM role to speak for: in AWS.
+    ...(cfg.RUNTIME_MODE === 'aws' ? { externalCredentials: new EcrCredentials() } : {}),
     imports: {
       allowedRegistries: cfg.ALLOWED_REGISTRIES_FOR_IMPORT,
       maxBulkImported: cfg.MAX_IMAGES_BULK_IMPORTED_PER_REPOSITORY,
