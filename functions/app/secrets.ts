@@ -1,20 +1,48 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { alreadyExists, FieldError, invalid, notFound, type Status, successStatus } from '../core/errors';
+import type { List } from '../core/api-types';
+import {
+  alreadyExists,
+  badRequest,
+  FieldError,
+  type GroupResource,
+  invalid,
+  notFound,
+  type Status,
+  successStatus,
+} from '../core/errors';
 import { validateObjectMeta } from '../core/imagestream/validation';
+import { parseLabelSelector } from '../core/label-selector';
 import { type DockerConfig, parseDockerConfig } from '../registry/credentials';
-import type { SecretMeta } from '../store/secret-store';
+import type { SecretMeta, StoredSecret } from '../store/secret-store';
 import type { AppContext } from './context';
 import { requireNamespace } from './imagestreams';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
+/**
+ * Kubernetes v1 Secrets, limited to registry credentials for image imports. They are write-only: create, get,
+ * list and delete show metadata and type, never `data`, and no message ever echoes the content. There is no
+ * update; to rotate a credential, delete the secret and create it again.
+ */
+
+/** The core API group is empty, so messages read `secrets "x" not found`, as Kubernetes prints them. */
+const secretResource: GroupResource = { group: '', resource: 'secrets' };
+
+/** The docker secret types and the one data key each carries (`.dockercfg` holds the `auths` map itself). */
 const DOCKER_TYPES: Record<string, { key: string; legacy: boolean }> = {
   'kubernetes.io/dockerconfigjson': { key: '.dockerconfigjson', legacy: false },
   'kubernetes.io/dockercfg': { key: '.dockercfg', legacy: true },
 };
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const MAX_SECRET_BYTES = 64 * 1024;
-const secretResource = { group: '', resource: 'secrets' };
 
+/** Far above any real Docker config, and keeps a secret's item well inside DynamoDB's 400 KB. */
+export const MAX_DOCKER_CONFIG_BYTES = 64 * 1024;
+/** Kubernetes' placeholder for a secret value in a field error. */
+const REDACTED = '<secret contents redacted>';
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Go's base64.StdEncoding, which Kubernetes uses for `data`: padded, standard alphabet (CR/LF ignored). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const stringMap = z.record(z.string(), z.string());
 const secretBody = z
   .object({
     kind: z.string().optional(),
@@ -22,19 +50,54 @@ const secretBody = z
     metadata: z
       .object({
         name: z.string().optional(),
-        labels: z.record(z.string(), z.string()).nullish(),
-        annotations: z.record(z.string(), z.string()).nullish(),
+        generateName: z.string().optional(),
+        namespace: z.string().optional(),
+        labels: stringMap.nullish(),
+        annotations: stringMap.nullish(),
       })
       .loose()
       .default({}),
     type: z.string().optional(),
-    data: z.record(z.string(), z.string()).nullish(),
-    stringData: z.record(z.string(), z.string()).nullish(),
+    data: stringMap.nullish(),
+    stringData: stringMap.nullish(),
   })
   .loose();
+type SecretBody = z.infer<typeof secretBody>;
 
-/** What the API shows of a secret: metadata and type, never the data (it is write-only here). */
-function view(s: SecretMeta) {
+/** Shape errors are 400 BadRequest as in decode.ts; zod's messages name paths and types, never values. */
+function decodeSecret(body: unknown): SecretBody {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('the request body must be a JSON object (a Secret)');
+  const parsed = secretBody.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badRequest(`unable to decode Secret: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const s = parsed.data;
+  if (s.kind !== undefined && s.kind !== 'Secret')
+    throw badRequest(`the kind of the request body is ${JSON.stringify(s.kind)}, expected "Secret"`);
+  if (s.apiVersion !== undefined && s.apiVersion !== 'v1')
+    throw badRequest(`unsupported apiVersion ${JSON.stringify(s.apiVersion)} for Secret; use v1`);
+  return s;
+}
+
+export interface SecretView {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion: string;
+    creationTimestamp: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  type: string;
+}
+
+/** What the API shows of a secret. Built from metadata only, so `data` cannot leak into a response by accident. */
+function view(s: SecretMeta): SecretView {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -51,63 +114,103 @@ function view(s: SecretMeta) {
   };
 }
 
-/**
- * POST /api/v1/namespaces/{ns}/secrets: registry credentials for imports (`kubernetes.io/dockerconfigjson` or the
- * legacy `dockercfg`). Validation messages describe the problem without echoing any of the content.
- */
-export async function createSecret(ctx: AppContext, ns: string, rawBody: unknown) {
-  requireNamespace(ns);
-  if (rawBody === null || typeof rawBody !== 'object' || Array.isArray(rawBody))
-    throw invalid('Secret', '', '', [FieldError.required('metadata.name')]);
-  const parsed = secretBody.safeParse(rawBody);
-  const body = parsed.success ? parsed.data : undefined;
-  const name = body?.metadata.name ?? '';
-  if (!body)
-    throw invalid('Secret', '', name, [FieldError.invalid('(root)', '', 'the body is not a Secret')]);
-  const errors: FieldError[] = [];
-  if (!name) errors.push(FieldError.required('metadata.name'));
-  else if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
-    errors.push(
+function validateName(name: string, generated: boolean): FieldError[] {
+  if (!name) return [FieldError.required('metadata.name', 'name or generateName is required')];
+  if (name.length > 253)
+    return [FieldError.invalid('metadata.name', name, 'must be no more than 253 characters')];
+  if (!DNS1123_SUBDOMAIN.test(name))
+    return [
       FieldError.invalid(
-        'metadata.name',
+        generated ? 'metadata.generateName' : 'metadata.name',
         name,
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')",
       ),
-    );
-  errors.push(
+    ];
+  return [];
+}
+
+/**
+ * The Docker config of a docker secret, or the field errors that explain why not. `stringData` wins over `data`
+ * as in Kubernetes. Messages say what is wrong (not base64, not JSON and where, which part of the shape) but
+ * never quote the content: a Status is logged and shown by clients.
+ */
+function dockerConfigOf(body: SecretBody, type: string, errors: FieldError[]): DockerConfig | undefined {
+  const kind = DOCKER_TYPES[type];
+  if (!kind) {
+    // Everything but registry credentials is out of scope; say so rather than store data nothing would use.
+    errors.push(FieldError.notSupported('type', type, Object.keys(DOCKER_TYPES)));
+    return undefined;
+  }
+  const field = `data[${kind.key}]`;
+  // Other keys would be dropped silently (only the config is stored), so they are refused instead.
+  const extra = new Set([...Object.keys(body.data ?? {}), ...Object.keys(body.stringData ?? {})]);
+  extra.delete(kind.key);
+  for (const k of [...extra].sort())
+    errors.push(FieldError.forbidden(`data[${k}]`, `a ${type} secret holds only the ${kind.key} key`));
+
+  let text = body.stringData?.[kind.key];
+  if (text === undefined) {
+    const b64 = body.data?.[kind.key]?.replace(/[\r\n]/g, '');
+    if (b64 === undefined) {
+      errors.push(FieldError.required(field, `a ${type} secret needs the ${kind.key} key`));
+      return undefined;
+    }
+    // Checked before decoding so an oversized value is never expanded.
+    if (b64.length > Math.ceil(MAX_DOCKER_CONFIG_BYTES / 3) * 4) {
+      errors.push(FieldError.tooLong(field, MAX_DOCKER_CONFIG_BYTES));
+      return undefined;
+    }
+    if (!BASE64.test(b64)) {
+      errors.push(FieldError.invalid(field, REDACTED, 'must be base64-encoded (standard alphabet, padded)'));
+      return undefined;
+    }
+    text = Buffer.from(b64, 'base64').toString('utf8');
+  }
+  if (!text.trim()) {
+    errors.push(FieldError.required(field, `the ${kind.key} key must not be empty`));
+    return undefined;
+  }
+  if (Buffer.byteLength(text) > MAX_DOCKER_CONFIG_BYTES) {
+    errors.push(FieldError.tooLong(field, MAX_DOCKER_CONFIG_BYTES));
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    // V8's messages quote the text around the error; keep only the position.
+    const at = /at position (\d+)/.exec((e as Error).message)?.[1];
+    errors.push(FieldError.invalid(field, REDACTED, `is not valid JSON${at ? ` (at position ${at})` : ''}`));
+    return undefined;
+  }
+  try {
+    return parseDockerConfig(json, kind.legacy);
+  } catch (e) {
+    errors.push(FieldError.invalid(field, REDACTED, `the Docker config ${(e as Error).message}`));
+    return undefined;
+  }
+}
+
+/** POST /api/v1/namespaces/{ns}/secrets (201). Nothing is written unless every check passes. */
+export async function createSecret(ctx: AppContext, ns: string, rawBody: unknown): Promise<SecretView> {
+  requireNamespace(ns);
+  const body = decodeSecret(rawBody);
+  if (body.metadata.namespace && body.metadata.namespace !== ns)
+    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  const generated = !body.metadata.name && !!body.metadata.generateName;
+  const name = body.metadata.name || (generated ? generateName(body.metadata.generateName!) : '');
+  // Kubernetes defaults an absent type to Opaque, which is then refused below like any other non-docker type.
+  const type = body.type || 'Opaque';
+  const errors: FieldError[] = [
+    ...validateName(name, generated),
     ...validateObjectMeta({
       ...(body.metadata.labels ? { labels: body.metadata.labels } : {}),
       ...(body.metadata.annotations ? { annotations: body.metadata.annotations } : {}),
     }),
-  );
-  const type = body.type ?? '';
-  const kind = DOCKER_TYPES[type];
-  let config: DockerConfig | undefined;
-  if (!kind) errors.push(FieldError.notSupported('type', type, Object.keys(DOCKER_TYPES)));
-  else {
-    const field = `data[${kind.key}]`;
-    let text = body.stringData?.[kind.key];
-    if (text === undefined && body.data?.[kind.key] !== undefined) {
-      const b64 = body.data[kind.key]!;
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64))
-        errors.push(FieldError.invalid(field, '<hidden>', 'must be base64'));
-      else text = Buffer.from(b64, 'base64').toString('utf8');
-    }
-    if (text === undefined && !errors.some((e) => e.field === field))
-      errors.push(FieldError.required(field, `a ${type} secret needs the ${kind.key} key`));
-    else if (text !== undefined && Buffer.byteLength(text) > MAX_SECRET_BYTES)
-      errors.push(FieldError.tooLong(field, MAX_SECRET_BYTES));
-    else if (text !== undefined) {
-      try {
-        config = parseDockerConfig(JSON.parse(text), kind.legacy);
-      } catch (e) {
-        const why = e instanceof SyntaxError ? 'is not valid JSON' : (e as Error).message;
-        errors.push(FieldError.invalid(field, '<hidden>', `the Docker config ${why}`));
-      }
-    }
-  }
+  ];
+  const config = dockerConfigOf(body, type, errors);
   if (errors.length || !config) throw invalid('Secret', '', name, errors);
-  const secret = {
+  const secret: StoredSecret = {
     namespace: ns,
     name,
     uid: ctx.newUid(),
@@ -122,32 +225,54 @@ export async function createSecret(ctx: AppContext, ns: string, rawBody: unknown
   return view(secret);
 }
 
-export async function getSecret(ctx: AppContext, ns: string, name: string) {
+function generateName(prefix: string): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  return prefix + [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+export async function getSecret(ctx: AppContext, ns: string, name: string): Promise<SecretView> {
   requireNamespace(ns);
   const s = await ctx.secrets.get(ns, name);
   if (!s) throw notFound(secretResource, name);
   return view(s);
 }
 
-export async function listSecrets(ctx: AppContext, ns: string, query: URLSearchParams) {
+/** GET …/secrets: name order, `labelSelector`, `limit` (at most {@link MAX_PAGE}) and `continue`. */
+export async function listSecrets(
+  ctx: AppContext,
+  ns: string,
+  query: URLSearchParams,
+): Promise<List<SecretView>> {
   requireNamespace(ns);
+  const selects = parseLabelSelector(query.get('labelSelector') ?? '');
   const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
   const token = decodeContinue(
     query.get('continue'),
     (t): t is { after: string } => typeof (t as { after?: unknown })?.after === 'string',
   );
-  const page = await ctx.secrets.list(ns, { limit, after: token?.after });
-  const last = page.items.at(-1);
+  const items: SecretView[] = [];
+  let after = token?.after;
+  let more = true;
+  // A selector can drop a whole page; keep reading until the page is full or the namespace is exhausted.
+  while (items.length < limit && more) {
+    const page = await ctx.secrets.list(ns, { limit: limit - items.length, after });
+    more = page.more;
+    for (const s of page.items) if (selects(s.labels)) items.push(view(s));
+    after = page.items.at(-1)?.name ?? after;
+    if (page.items.length === 0) break;
+  }
   return {
-    apiVersion: 'v1',
     kind: 'SecretList',
-    metadata: page.more && last ? { continue: encodeContinue({ after: last.name }) } : {},
-    items: page.items.map(view),
+    apiVersion: 'v1',
+    metadata: more && after ? { continue: encodeContinue({ after }) } : {},
+    items,
   };
 }
 
+/** DELETE …/secrets/{name}: a Kubernetes success Status naming what was removed. */
 export async function deleteSecret(ctx: AppContext, ns: string, name: string): Promise<Status> {
   requireNamespace(ns);
-  if (!(await ctx.secrets.delete(ns, name))) throw notFound(secretResource, name);
-  return successStatus({ name, kind: 'secrets' });
+  const gone = await ctx.secrets.delete(ns, name);
+  if (!gone) throw notFound(secretResource, name);
+  return successStatus({ name, kind: secretResource.resource, uid: gone.uid });
 }

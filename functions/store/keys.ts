@@ -11,7 +11,9 @@ export const keys = {
   refSk: (digest: string, tid: string) => `R#${digest}#${tid}`,
   refPrefix: (digestPrefix: string) => `R#${digestPrefix}`,
   imagePk: (digest: string) => `IMG#${digest}`,
+  /** Registry credential secrets: one item each, so a namespace's secrets are one Query in name order. */
   secretPk: (ns: string) => `SEC#${ns}`,
+  secretSk: (name: string) => name,
   namespaceGsiPk: (ns: string) => `NS#${ns}`,
   namespaceGsiSk: (name: string) => `IS#${name}`,
 };

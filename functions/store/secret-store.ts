@@ -8,7 +8,11 @@ import {
 import type { DockerConfig } from '../registry/credentials';
 import { keys } from './keys';
 
-/** A registry credential secret as stored; `config` is the only sensitive part and never leaves the service. */
+/**
+ * A registry credential secret as stored. `config` is the only sensitive part: it is written once, read only by
+ * {@link SecretStore.dockerConfigs} for imports, and never returned by the API nor logged. DynamoDB encrypts it
+ * at rest with the table.
+ */
 export interface StoredSecret {
   namespace: string;
   name: string;
@@ -23,16 +27,32 @@ export interface StoredSecret {
 
 export type SecretMeta = Omit<StoredSecret, 'config'>;
 
-const EXCLUDE_SECRET = 'openshift.io/image.excludeSecret';
+/** OpenShift's rule (imagestreams/secrets): a secret with this annotation set to "true" is not used by imports. */
+export const EXCLUDE_SECRET_ANNOTATION = 'openshift.io/image.excludeSecret';
 
-/** One item per secret under the namespace's partition, so a namespace's credentials are one Query. */
+/** Types whose `config` is a Docker config; the API accepts no others today, this guards older or future rows. */
+const DOCKER_SECRET_TYPES = new Set(['kubernetes.io/dockerconfigjson', 'kubernetes.io/dockercfg']);
+
+/** Every attribute but `config`: reads that answer the API never fetch the credentials at all. */
+const META_PROJECTION = {
+  ProjectionExpression: '#ns, #n, uid, #rv, created, labels, annotations, #t',
+  ExpressionAttributeNames: { '#ns': 'namespace', '#n': 'name', '#rv': 'rv', '#t': 'type' },
+};
+
+/** Bounds the work of one dockerConfigs call (a Query page is at most 1 MB, so at least ~15 secrets a page). */
+const MAX_CONFIG_PAGES = 100;
+
+/**
+ * Secrets live in the single table as one item each: PK `SEC#<ns>`, SK `<name>` (see keys.ts). A namespace's
+ * secrets are therefore one Query, in name order, and never mix with image stream records (`IS#…`, `IMG#…`).
+ */
 export class SecretStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
 
-  /** Returns false when a secret with that name exists. */
+  /** Writes a new secret; false (and nothing written) when one with that name exists. */
   async create(s: StoredSecret): Promise<boolean> {
     try {
       await this.db.send(
@@ -40,9 +60,15 @@ export class SecretStore {
           TableName: this.table,
           Item: {
             PK: keys.secretPk(s.namespace),
-            SK: s.name,
-            kind: 'secret',
-            ...s,
+            SK: keys.secretSk(s.name),
+            namespace: s.namespace,
+            name: s.name,
+            uid: s.uid,
+            rv: s.resourceVersion,
+            created: s.creationTimestamp,
+            labels: s.labels,
+            annotations: s.annotations,
+            type: s.type,
             config: JSON.stringify(s.config),
           },
           ConditionExpression: 'attribute_not_exists(PK)',
@@ -59,59 +85,83 @@ export class SecretStore {
     const out = await this.db.send(
       new GetCommand({
         TableName: this.table,
-        Key: { PK: keys.secretPk(ns), SK: name },
+        Key: { PK: keys.secretPk(ns), SK: keys.secretSk(name) },
         ConsistentRead: true,
+        ...META_PROJECTION,
       }),
     );
     return out.Item ? toMeta(out.Item) : undefined;
   }
 
-  async list(ns: string, opts: { limit: number; after?: string | undefined }) {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: opts.after ? 'PK = :pk AND SK > :after' : 'PK = :pk',
-        ExpressionAttributeValues: {
-          ':pk': keys.secretPk(ns),
-          ...(opts.after ? { ':after': opts.after } : {}),
-        },
-        ProjectionExpression:
-          'namespace, #n, uid, resourceVersion, creationTimestamp, labels, annotations, #t',
-        ExpressionAttributeNames: { '#n': 'name', '#t': 'type' },
-        Limit: opts.limit,
-        ConsistentRead: true,
-      }),
-    );
-    return { items: (out.Items ?? []).map(toMeta), more: !!out.LastEvaluatedKey };
-  }
-
-  async delete(ns: string, name: string): Promise<boolean> {
-    const out = await this.db.send(
-      new DeleteCommand({
-        TableName: this.table,
-        Key: { PK: keys.secretPk(ns), SK: name },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    return !!out.Attributes;
-  }
-
-  /** The Docker configs an import may use: every docker secret of the namespace not excluded (imagestreams/secrets). */
-  async dockerConfigs(ns: string): Promise<DockerConfig[]> {
-    const configs: DockerConfig[] = [];
-    let start: Record<string, unknown> | undefined;
-    for (let page = 0; page < 100; page++) {
+  /**
+   * One page of a namespace's secrets in name order, starting after `after`. `more` is true only when another
+   * secret follows, so the last page never carries a continue token. Keeps querying while DynamoDB's 1 MB page
+   * limit cuts a page short, so callers get `limit` items whenever that many remain.
+   */
+  async list(
+    ns: string,
+    opts: { limit: number; after?: string | undefined },
+  ): Promise<{ items: SecretMeta[]; more: boolean }> {
+    const items: SecretMeta[] = [];
+    let start: Record<string, unknown> | undefined = opts.after
+      ? { PK: keys.secretPk(ns), SK: keys.secretSk(opts.after) }
+      : undefined;
+    do {
       const out = await this.db.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'PK = :pk',
           ExpressionAttributeValues: { ':pk': keys.secretPk(ns) },
           ...(start ? { ExclusiveStartKey: start } : {}),
+          // One more than needed tells whether another page exists.
+          Limit: opts.limit + 1 - items.length,
+          ConsistentRead: true,
+          ...META_PROJECTION,
+        }),
+      );
+      items.push(...(out.Items ?? []).map(toMeta));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length <= opts.limit);
+    const more = items.length > opts.limit;
+    if (more) items.length = opts.limit;
+    return { items, more };
+  }
+
+  /** Removes a secret and returns what it was (metadata only), or undefined when there was none. */
+  async delete(ns: string, name: string): Promise<SecretMeta | undefined> {
+    const out = await this.db.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { PK: keys.secretPk(ns), SK: keys.secretSk(name) },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return out.Attributes ? toMeta(out.Attributes) : undefined;
+  }
+
+  /**
+   * The Docker configs an import in `ns` may use, ordered by secret name: every docker secret of the namespace
+   * except those annotated `openshift.io/image.excludeSecret: "true"`, as OpenShift's importer selects them.
+   */
+  async dockerConfigs(ns: string): Promise<DockerConfig[]> {
+    const configs: DockerConfig[] = [];
+    let start: Record<string, unknown> | undefined;
+    for (let page = 0; page < MAX_CONFIG_PAGES; page++) {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': keys.secretPk(ns) },
+          ProjectionExpression: 'annotations, #t, config',
+          ExpressionAttributeNames: { '#t': 'type' },
+          ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
       for (const item of out.Items ?? []) {
-        if ((item.annotations as Record<string, string> | undefined)?.[EXCLUDE_SECRET] === 'true') continue;
-        configs.push(JSON.parse(item.config as string) as DockerConfig);
+        const annotations = item.annotations as Record<string, string> | undefined;
+        if (annotations?.[EXCLUDE_SECRET_ANNOTATION] === 'true') continue;
+        if (!DOCKER_SECRET_TYPES.has(item.type as string) || typeof item.config !== 'string') continue;
+        configs.push(JSON.parse(item.config) as DockerConfig);
       }
       start = out.LastEvaluatedKey;
       if (!start) break;
@@ -125,10 +175,10 @@ function toMeta(item: Record<string, unknown>): SecretMeta {
     namespace: item.namespace as string,
     name: item.name as string,
     uid: item.uid as string,
-    resourceVersion: item.resourceVersion as number,
-    creationTimestamp: item.creationTimestamp as string,
-    labels: (item.labels as Record<string, string>) ?? {},
-    annotations: (item.annotations as Record<string, string>) ?? {},
+    resourceVersion: item.rv as number,
+    creationTimestamp: item.created as string,
+    labels: (item.labels as Record<string, string> | undefined) ?? {},
+    annotations: (item.annotations as Record<string, string> | undefined) ?? {},
     type: item.type as string,
   };
 }
