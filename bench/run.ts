@@ -15,7 +15,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local';
 import { createDocumentClient } from '../functions/store/dynamodb-client';
 import { keys } from '../functions/store/keys';
-import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/registries';
+import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/real-registries';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 const WARMUP = 50;

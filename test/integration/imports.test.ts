@@ -9,7 +9,7 @@ import {
   type Registry,
   startRegistry,
   USER,
-} from '../support/registries';
+} from '../support/real-registries';
 
 const ISI = (ns: string) => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreamimports`;
 const SECRETS = (ns: string) => `/api/v1/namespaces/${ns}/secrets`;
