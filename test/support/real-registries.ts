@@ -1,123 +1,52 @@
 /**
- * Real registries for tests: Debian's docker-registry (distribution 2.8.2) on loopback with anonymous, htpasswd or
- * token auth (registry-protocol.md §5). Content comes from ./test-images (re-exported here, so tests import one
- * module); the token server from ./token-server.
- *
- * Every registry is its own process with its own temp dir, port and log, so test files can run in parallel.
- * Processes never outlive the test process: stop() kills the whole process group, an exit hook kills what is
- * left, and a watchdog in the wrapper shell stops the registry when the test process dies without running hooks
- * (vitest terminating a worker with a signal, or SIGKILL).
+ * Real registries for tests: Debian's docker-registry (distribution 2.8.2) on loopback, anonymous, htpasswd or
+ * token auth (with a small token server in this process), filled with skopeo/umoci or over the registry API.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash, createSign, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PASSWORD, startTokenServer, TOKEN_ISSUER, TOKEN_SERVICE, type TokenServer, USER } from './token-server';
-
-export * from './test-images';
-export {
-  PASSWORD,
-  startTokenServer,
-  TOKEN_ISSUER,
-  TOKEN_SERVICE,
-  type TokenAccess,
-  type TokenRequest,
-  type TokenServer,
-  type TokenServerOptions,
-  USER,
-} from './token-server';
 
 const run = promisify(execFile);
 
+export const USER = 'testuser';
+export const PASSWORD = 'testpass';
+export const ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
 export type RegistryKind = 'anonymous' | 'htpasswd' | 'token';
 
-/** One request as the registry's access log recorded it. */
 export interface RegistryRequest {
   method: string;
-  /** Path and query exactly as sent (`/v2/tiny/app/tags/list?n=1`). */
   uri: string;
   status: number;
 }
 
-export interface RegistryOptions {
-  /** How long to wait for GET /v2/ to answer; default 10 s. */
-  startTimeoutMs?: number;
-  /** Token lifetime for a token registry (seconds); default 300. */
-  tokenExpiresIn?: number;
-  /** Keep the temp dir (storage, config, log) after stop(), to look at a failure. */
-  keepDir?: boolean;
+export interface TokenServer {
+  url: string;
+  /** Token requests so far (to check caching). */
+  requests: Array<{ scopes: string[]; authenticated: boolean }>;
+  stop(): Promise<void>;
 }
 
 export interface Registry {
   kind: RegistryKind;
-  /** `127.0.0.1:<port>`, as used in image references. */
   host: string;
-  /** `http://127.0.0.1:<port>`. */
   url: string;
-  /** Credentials that work (htpasswd and token kinds). */
-  username?: string;
-  password?: string;
   tokenServer?: TokenServer;
-  /** Temp dir holding config.yml, storage/ and registry.log. */
-  dir: string;
-  logFile: string;
-  /**
-   * Requests since start (or the last resetLog()), in the order the registry finished them. Synchronous on
-   * purpose: distribution writes the access-log line before the last bytes of the response leave the process,
-   * so once a response has been read, its line is already in the file. (`await reg.requests()` works too.)
-   */
+  /** Requests the registry logged (its own access log), in order. */
   requests(): RegistryRequest[];
-  /** The current number of requests, to pass to since(). */
-  mark(): number;
-  /** Requests after a mark() taken earlier. */
-  since(mark: number): RegistryRequest[];
-  /** Forget the requests so far: requests() and mark() count from here. The log file itself is kept. */
-  resetLog(): void;
-  /** The raw log (access log and JSON application log, interleaved), for failure messages. */
-  log(): Promise<string>;
-  /** Kills the registry (and the token server); idempotent. */
   stop(): Promise<void>;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Processes
-// ---------------------------------------------------------------------------------------------------------------
-
-/** Live process groups (the wrapper shell's pid is the group id, because it is spawned detached). */
-const groups = new Set<number>();
-
-function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    // ESRCH: the group is already empty.
-    return false;
-  }
-}
-
-process.once('exit', () => {
-  for (const pgid of groups) killGroup(pgid, 'SIGKILL');
-});
-
-/**
- * The registry runs under a shell so it can be watched: the test process holds the write end of the shell's
- * stdin, and the kernel closes it when the test process dies however it dies. The shell then kills the registry.
- * `wait` keeps the shell alive exactly as long as the registry, so the shell's exit reports a registry that
- * failed to start. Background jobs of a non-interactive shell get /dev/null as stdin, hence the copy on fd 3.
- */
-const WRAPPER = [
-  'exec 3<&0',
-  'docker-registry serve "$1" </dev/null 3<&- &',
-  'reg=$!',
-  '{ while read -r _ <&3; do :; done; kill "$reg" 2>/dev/null; } &',
-  'wait "$reg"',
-].join('\n');
-
-/** A port that was free a moment ago. Only for processes that cannot bind port 0 themselves and report it. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createNetServer();
@@ -129,236 +58,392 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
-async function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return true;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
+function b64url(data: Buffer | string): string {
+  return Buffer.from(data).toString('base64url');
+}
+
+/** A token server as distribution's token auth expects (RS256 JWT with the signing cert in `x5c`). */
+async function startTokenServer(dir: string, expiresIn = 300): Promise<TokenServer & { certFile: string }> {
+  const keyFile = join(dir, 'token.key');
+  const certFile = join(dir, 'token.crt');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=test-issuer',
+      '-days',
+      '2',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  const key = readFileSync(keyFile, 'utf8');
+  const der = Buffer.from(
+    readFileSync(certFile, 'utf8').replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, ''),
+    'base64',
+  );
+  const requests: TokenServer['requests'] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const scopes = url.searchParams.getAll('scope');
+    const header = req.headers.authorization ?? '';
+    let user = '';
+    if (header.startsWith('Basic ')) {
+      const [u, ...p] = Buffer.from(header.slice(6), 'base64').toString().split(':');
+      if (u !== USER || p.join(':') !== PASSWORD) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ details: 'incorrect username or password' }));
+        return;
+      }
+      user = u;
+    }
+    requests.push({ scopes, authenticated: !!user });
+    const access = scopes
+      .map((s) => {
+        const [type, ...rest] = s.split(':');
+        const actions = (rest.pop() ?? '').split(',');
+        const name = rest.join(':');
+        const granted = user
+          ? actions
+          : name.startsWith('public/')
+            ? actions.filter((a) => a === 'pull')
+            : [];
+        return { type, name, actions: granted };
+      })
+      .filter((a) => a.type === 'repository');
+    const now = Math.floor(Date.now() / 1000);
+    const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [der.toString('base64')] }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: 'test-issuer',
+        sub: user,
+        aud: url.searchParams.get('service') ?? '',
+        exp: now + expiresIn,
+        nbf: now - 5,
+        iat: now,
+        jti: randomUUID(),
+        access,
+      }),
+    );
+    const signature = createSign('RSA-SHA256').update(`${head}.${claims}`).sign(key);
+    const token = `${head}.${claims}.${b64url(signature)}`;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        token,
+        access_token: token,
+        expires_in: expiresIn,
+        issued_at: new Date().toISOString(),
+      }),
+    );
   });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${port}/token`,
+    requests,
+    certFile,
+    stop: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
-/** SIGTERM the group, give it a moment, then SIGKILL; resolves once no process of the group is left. */
-async function stopGroup(child: ChildProcess): Promise<void> {
-  const pgid = child.pid!;
-  killGroup(pgid, 'SIGTERM');
-  await waitForExit(child, 5_000);
-  // The shell can be gone before the registry it waited on; poll the group itself (bounded).
-  for (let i = 0; i < 100 && killGroup(pgid, 0); i++) await sleep(20);
-  if (killGroup(pgid, 0)) {
-    killGroup(pgid, 'SIGKILL');
-    for (let i = 0; i < 100 && killGroup(pgid, 0); i++) await sleep(20);
-  }
-  groups.delete(pgid);
-  child.stdin?.destroy();
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The log
-// ---------------------------------------------------------------------------------------------------------------
-
-/**
- * Combined Log Format, as gorilla/handlers writes it for every request:
- * `127.0.0.1 - - [23/Nov/2026:07:02:52 +0000] "GET /v2/ HTTP/1.1" 401 87 "" "curl/7.88.1"`.
- */
-const ACCESS_LINE = /^\S+ \S+ \S+ \[[^\]]*\] "([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) (?:\d+|-)/;
-
-/**
- * Requests in a registry log. The access log is the source, not the JSON application log: 2.8.2 logs
- * `response completed` only for 2xx/3xx and `response completed with error` for handler errors, but a request
- * refused by auth (401) leaves only a `level: warning` "error authorizing context" entry with no status at all.
- * Only the access log has one line per request whatever happened.
- */
-export function parseRegistryLog(text: string): RegistryRequest[] {
-  const out: RegistryRequest[] = [];
-  for (const line of text.split('\n')) {
-    const m = ACCESS_LINE.exec(line);
-    if (m) out.push({ method: m[1]!, uri: m[2]!, status: Number(m[3]) });
-  }
-  return out;
-}
-
-/** Reads a growing log incrementally; only whole lines are parsed, so a line being written is never torn. */
-class LogReader {
-  private offset = 0;
-  private pending = '';
-  private parsed: RegistryRequest[] = [];
-  private base = 0;
-
-  constructor(private readonly file: string) {}
-
-  private refresh(): void {
-    const fd = openSync(this.file, 'r');
-    try {
-      const size = fstatSync(fd).size;
-      // Bounded by the file size read just now; writes after that are picked up next time.
-      while (this.offset < size) {
-        const buf = Buffer.alloc(Math.min(size - this.offset, 1 << 20));
-        const n = readSync(fd, buf, 0, buf.length, this.offset);
-        if (n === 0) break;
-        this.offset += n;
-        this.pending += buf.subarray(0, n).toString('utf8');
-      }
-    } finally {
-      closeSync(fd);
-    }
-    const end = this.pending.lastIndexOf('\n');
-    if (end < 0) return;
-    this.parsed.push(...parseRegistryLog(this.pending.slice(0, end)));
-    this.pending = this.pending.slice(end + 1);
-  }
-
-  all(): RegistryRequest[] {
-    this.refresh();
-    return this.parsed.slice(this.base);
-  }
-
-  reset(): void {
-    this.refresh();
-    this.base = this.parsed.length;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Start
-// ---------------------------------------------------------------------------------------------------------------
-
-/**
- * Starts Debian's docker-registry on 127.0.0.1 and waits until GET /v2/ answers (200, or 401 with auth).
- * Port 5000 is never used: the Debian package's own service may hold it; the port comes from the kernel.
- */
-export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = {}): Promise<Registry> {
-  const dir = await mkdtemp(join(tmpdir(), `registry-${kind}-`));
+export async function startRegistry(kind: RegistryKind): Promise<Registry> {
+  const dir = mkdtempSync(join(tmpdir(), `registry-${kind}-`));
+  const port = await freePort();
   const logFile = join(dir, 'registry.log');
-  const configFile = join(dir, 'config.yml');
-  let tokenServer: TokenServer | undefined;
-  let child: ChildProcess | undefined;
-  try {
-    let auth: Record<string, unknown> | undefined;
-    if (kind === 'htpasswd') {
-      // bcrypt (-B) is the only hash distribution accepts.
-      await run('htpasswd', ['-Bbc', join(dir, 'htpasswd'), USER, PASSWORD], { timeout: 10_000 });
-      auth = { htpasswd: { realm: 'test-realm', path: join(dir, 'htpasswd') } };
-    } else if (kind === 'token') {
-      tokenServer = await startTokenServer({ dir, expiresIn: opts.tokenExpiresIn ?? 300 });
-      auth = {
-        token: {
-          realm: tokenServer.url,
-          service: TOKEN_SERVICE,
-          issuer: TOKEN_ISSUER,
-          rootcertbundle: tokenServer.certFile,
-        },
-      };
-    }
-    // There is a window between freePort() closing and the registry binding; a collision shows up as the
-    // registry exiting with "address already in use", so it is retried with another port (bounded).
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      // YAML is a superset of JSON: JSON needs no quoting rules for temp paths.
-      const config = {
-        version: '0.1',
-        log: { level: 'info', formatter: 'json', accesslog: { disabled: false } },
-        storage: {
-          filesystem: { rootdirectory: join(dir, 'storage') },
-          delete: { enabled: true },
-          // Nothing in a test lives for the default 168 h; keep the purge goroutine quiet.
-          maintenance: { uploadpurging: { enabled: false } },
-        },
-        http: { addr: `127.0.0.1:${port}`, secret: 'test-only' },
-        ...(auth ? { auth } : {}),
-      };
-      await writeFile(configFile, JSON.stringify(config, null, 2));
-      const out = openSync(logFile, 'a');
-      try {
-        child = spawn('sh', ['-c', WRAPPER, 'registry-wrapper', configFile], {
-          stdio: ['pipe', out, out],
-          detached: true,
-        });
-      } finally {
-        closeSync(out);
-      }
-      if (child.pid === undefined) throw new Error('could not spawn sh for docker-registry');
-      groups.add(child.pid);
-      // A forgotten stop() must not keep the test process alive; the exit hook and the watchdog still clean up.
-      child.unref();
-      (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-      child.on('error', () => {});
-      child.stdin?.on('error', () => {});
-
-      const url = `http://127.0.0.1:${port}`;
-      const ready = await waitReady(url, child, opts.startTimeoutMs ?? 10_000);
-      if (ready === 'ready') {
-        return handle(kind, port, dir, logFile, child, tokenServer, opts.keepDir ?? false);
-      }
-      const log = await readFile(logFile, 'utf8').catch(() => '');
-      await stopGroup(child);
-      child = undefined;
-      if (ready === 'exited' && /address already in use/.test(log) && attempt < 5) continue;
-      throw new Error(
-        `docker-registry (${kind}) on ${url} ${ready === 'exited' ? 'exited' : `did not answer GET /v2/ within ${opts.startTimeoutMs ?? 10_000} ms`}; log ${logFile}:\n${log.slice(-3000)}`,
-      );
-    }
-  } catch (err) {
-    if (child) await stopGroup(child);
-    await tokenServer?.stop();
-    if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
-    throw err;
+  let auth = '';
+  let tokenServer: (TokenServer & { certFile: string }) | undefined;
+  if (kind === 'htpasswd') {
+    execFileSync('htpasswd', ['-Bbc', join(dir, 'htpasswd'), USER, PASSWORD], { stdio: 'ignore' });
+    auth = `auth:\n  htpasswd: {realm: test-realm, path: ${join(dir, 'htpasswd')}}\n`;
+  } else if (kind === 'token') {
+    tokenServer = await startTokenServer(dir);
+    auth = `auth:\n  token: {realm: "${tokenServer.url}", service: test-registry, issuer: test-issuer, rootcertbundle: ${tokenServer.certFile}}\n`;
   }
-}
-
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<'ready' | 'exited' | 'timeout'> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) return 'exited';
+  writeFileSync(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog: {level: info, formatter: json, accesslog: {disabled: true}}\nstorage:\n  filesystem: {rootdirectory: ${join(dir, 'storage')}}\n  delete: {enabled: true}\nhttp: {addr: 127.0.0.1:${port}, secret: test-only}\n${auth}`,
+  );
+  const out = openSync(logFile, 'a');
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', out, out] });
+  children.add(child);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
     try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1_000) });
-      await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) return 'ready';
+      const res = await fetch(`${url}/v2/`);
+      if (res.status === 200 || res.status === 401) break;
     } catch {
-      // Not listening yet.
+      // not listening yet
     }
-    await sleep(20);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(
+        `docker-registry (${kind}) did not start: ${readFileSync(logFile, 'utf8').slice(-2000)}`,
+      );
+    await new Promise((r) => setTimeout(r, 25));
   }
-  return 'timeout';
-}
-
-function handle(
-  kind: RegistryKind,
-  port: number,
-  dir: string,
-  logFile: string,
-  child: ChildProcess,
-  tokenServer: TokenServer | undefined,
-  keepDir: boolean,
-): Registry {
-  const reader = new LogReader(logFile);
-  // The readiness probes are not the test's requests.
-  reader.reset();
-  let stopped: Promise<void> | undefined;
   return {
     kind,
     host: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
-    ...(kind === 'anonymous' ? {} : { username: USER, password: PASSWORD }),
+    url,
     ...(tokenServer ? { tokenServer } : {}),
-    dir,
-    logFile,
-    requests: () => reader.all(),
-    mark: () => reader.all().length,
-    since: (mark) => reader.all().slice(mark),
-    resetLog: () => reader.reset(),
-    log: () => readFile(logFile, 'utf8'),
-    stop() {
-      stopped ??= (async () => {
-        await stopGroup(child);
-        await tokenServer?.stop();
-        if (!keepDir) await rm(dir, { recursive: true, force: true });
-      })();
-      return stopped;
+    requests() {
+      const lines = readFileSync(logFile, 'utf8').split('\n');
+      const out: RegistryRequest[] = [];
+      for (const line of lines) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const e = JSON.parse(line) as Record<string, unknown>;
+          if (typeof e.msg === 'string' && e.msg.startsWith('response completed'))
+            out.push({
+              method: e['http.request.method'] as string,
+              uri: e['http.request.uri'] as string,
+              status: Number(e['http.response.status']),
+            });
+        } catch {
+          // partial line
+        }
+      }
+      return out;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      children.delete(child);
+      await tokenServer?.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Credentials for skopeo and for direct pushes. */
+function creds(reg: Registry): string[] {
+  return reg.kind === 'anonymous' ? [] : ['--dest-creds', `${USER}:${PASSWORD}`];
+}
+
+let layout: Promise<string> | undefined;
+
+/** An OCI layout with two single-platform images (amd64, arm64) and an index `multi` of both; built once. */
+export function testLayout(): Promise<string> {
+  layout ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'layout-'));
+    const oci = join(dir, 'oci');
+    execFileSync('umoci', ['init', '--layout', oci]);
+    const descriptors: Array<Record<string, unknown>> = [];
+    for (const arch of ['amd64', 'arm64']) {
+      const img = `${oci}:${arch}`;
+      execFileSync('umoci', ['new', '--image', img]);
+      execFileSync('umoci', [
+        'config',
+        '--image',
+        img,
+        '--architecture',
+        arch,
+        '--os',
+        'linux',
+        '--config.label',
+        `org.opencontainers.image.title=tiny-${arch}`,
+        '--config.cmd',
+        '/hello',
+        '--config.env',
+        `ARCH=${arch}`,
+        '--config.entrypoint',
+        '/bin/sh',
+      ]);
+      const root = join(dir, `rootfs-${arch}`);
+      mkdirSync(root);
+      writeFileSync(join(root, 'hello.txt'), `hello from ${arch}\n`);
+      execFileSync('umoci', ['insert', '--image', img, join(root, 'hello.txt'), '/hello.txt']);
+      const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8')) as {
+        manifests: Array<Record<string, unknown> & { annotations?: Record<string, string> }>;
+      };
+      const d = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === arch)!;
+      descriptors.push({
+        mediaType: d.mediaType,
+        digest: d.digest,
+        size: d.size,
+        platform: { architecture: arch, os: 'linux' },
+      });
+    }
+    const list = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: descriptors,
+      }),
+    );
+    const hex = createHash('sha256').update(list).digest('hex');
+    writeFileSync(join(oci, 'blobs', 'sha256', hex), list);
+    const indexFile = join(oci, 'index.json');
+    const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { manifests: unknown[] };
+    index.manifests.push({
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      digest: `sha256:${hex}`,
+      size: list.length,
+      annotations: { 'org.opencontainers.image.ref.name': 'multi' },
+    });
+    writeFileSync(indexFile, JSON.stringify(index));
+    return oci;
+  })();
+  return layout;
+}
+
+export interface PushedContent {
+  repo: string;
+  /** tag → manifest digest as the registry serves it. */
+  digests: Record<string, string>;
+  /** tag → media type. */
+  mediaTypes: Record<string, string>;
+  /** For the two list tags: platform → child digest. */
+  children: Record<string, Record<string, string>>;
+}
+
+/**
+ * Pushes all four media types with skopeo: `oci`/`latest` (OCI manifest, amd64), `arm64` (OCI), `v2s2` (Docker
+ * schema2), `multi` (OCI index of both), `multi-v2s2` (Docker manifest list, converted by skopeo).
+ */
+export async function pushStandardContent(reg: Registry, repo = 'tiny/app'): Promise<PushedContent> {
+  const oci = await testLayout();
+  const dest = (tag: string) => `docker://${reg.host}/${repo}:${tag}`;
+  // Asynchronous: the token server answers from this process, so blocking on skopeo would deadlock.
+  const copy = (args: string[]) =>
+    run('skopeo', ['copy', '-q', '--dest-tls-verify=false', ...creds(reg), ...args], { timeout: 60_000 });
+  await copy([`oci:${oci}:amd64`, dest('oci')]);
+  await copy([`oci:${oci}:amd64`, dest('latest')]);
+  await copy([`oci:${oci}:arm64`, dest('arm64')]);
+  await copy(['--format', 'v2s2', `oci:${oci}:amd64`, dest('v2s2')]);
+  await copy(['--all', `oci:${oci}:multi`, dest('multi')]);
+  await copy(['--all', '--format', 'v2s2', `oci:${oci}:multi`, dest('multi-v2s2')]);
+  const content: PushedContent = { repo, digests: {}, mediaTypes: {}, children: {} };
+  for (const tag of ['oci', 'latest', 'arm64', 'v2s2', 'multi', 'multi-v2s2']) {
+    const m = await getManifest(reg, repo, tag);
+    content.digests[tag] = m.digest;
+    content.mediaTypes[tag] = m.mediaType;
+    if (Array.isArray(m.json.manifests))
+      content.children[tag] = Object.fromEntries(
+        (m.json.manifests as Array<{ digest: string; platform: { architecture: string } }>).map((c) => [
+          c.platform.architecture,
+          c.digest,
+        ]),
+      );
+  }
+  return content;
+}
+
+/** Bearer or Basic credentials for direct API calls as the test user. */
+async function authHeader(reg: Registry, repo: string, actions: string): Promise<Record<string, string>> {
+  if (reg.kind === 'anonymous') return {};
+  if (reg.kind === 'htpasswd')
+    return { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` };
+  const url = `${reg.tokenServer!.url}?service=test-registry&scope=repository:${repo}:${actions}`;
+  const res = await fetch(url, {
+    headers: { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` },
+  });
+  return { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
+}
+
+export async function getManifest(reg: Registry, repo: string, ref: string) {
+  const res = await fetch(`${reg.url}/v2/${repo}/manifests/${ref}`, {
+    headers: { accept: ACCEPT, ...(await authHeader(reg, repo, 'pull')) },
+  });
+  if (res.status !== 200) throw new Error(`GET manifest ${repo}:${ref}: ${res.status}`);
+  const raw = Buffer.from(await res.arrayBuffer());
+  const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  if (res.headers.get('docker-content-digest') !== digest) throw new Error('registry digest header mismatch');
+  return {
+    digest,
+    mediaType: res.headers.get('content-type') ?? '',
+    json: JSON.parse(raw.toString()) as Record<string, unknown>,
+  };
+}
+
+async function pushBlob(
+  reg: Registry,
+  repo: string,
+  auth: Record<string, string>,
+  blob: Buffer,
+): Promise<string> {
+  const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+  const head = await fetch(`${reg.url}/v2/${repo}/blobs/${digest}`, { method: 'HEAD', headers: auth });
+  if (head.status === 200) return digest;
+  const start = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: auth });
+  if (start.status !== 202) throw new Error(`blob upload start: ${start.status}`);
+  const location = new URL(start.headers.get('location')!, reg.url);
+  location.searchParams.set('digest', digest);
+  const put = await fetch(location, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/octet-stream' },
+    body: blob,
+  });
+  if (put.status !== 201) throw new Error(`blob upload: ${put.status}`);
+  return digest;
+}
+
+/** Pushes one OCI image (distinct by its config) to `repo:tag` over the API; returns its manifest digest. */
+export async function pushImage(
+  reg: Registry,
+  repo: string,
+  tag: string,
+  opts: { label?: string; architecture?: string; auth?: Record<string, string> } = {},
+): Promise<string> {
+  const auth = opts.auth ?? (await authHeader(reg, repo, 'pull,push'));
+  const layer = Buffer.from('H4sIAAAAAAAAA+3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIA3A5reHScAKAAA', 'base64');
+  const layerDigest = await pushBlob(reg, repo, auth, layer);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: opts.architecture ?? 'amd64',
+      os: 'linux',
+      created: '2026-01-01T00:00:00Z',
+      config: { Labels: { 'test.label': opts.label ?? tag }, Cmd: ['/hello'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update('x').digest('hex')}`] },
+    }),
+  );
+  const configDigest = await pushBlob(reg, repo, auth, config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: configDigest,
+        size: config.length,
+      },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length },
+      ],
+    }),
+  );
+  const res = await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: manifest,
+  });
+  if (res.status !== 201) throw new Error(`manifest push ${repo}:${tag}: ${res.status} ${await res.text()}`);
+  return `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+}
+
+/** `count` tags, each a distinct image; tag names from `name(i)`. Returns tag → digest. */
+export async function pushDistinctTags(
+  reg: Registry,
+  repo: string,
+  count: number,
+  name: (i: number) => string = (i) => `t${String(i).padStart(3, '0')}`,
+): Promise<Record<string, string>> {
+  const auth = await authHeader(reg, repo, 'pull,push');
+  const out: Record<string, string> = {};
+  for (let i = 0; i < count; i++) out[name(i)] = await pushImage(reg, repo, name(i), { auth });
+  return out;
 }
