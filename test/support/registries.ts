@@ -9,7 +9,7 @@
  * (vitest terminating a worker with a signal, or SIGKILL).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,6 +70,8 @@ export interface Registry {
   tokenServer?: TokenServer;
   /** Temp dir holding config.yml, storage/ and registry.log. */
   dir: string;
+  /** Process group of the registry (its wrapper shell's pid): `process.kill(-pid, 0)` tells whether any is left. */
+  pid: number;
   logFile: string;
   /**
    * Requests since start (or the last resetLog()), in the order the registry finished them. Synchronous on
@@ -95,6 +97,8 @@ export interface Registry {
 
 /** Live process groups (the wrapper shell's pid is the group id, because it is spawned detached). */
 const groups = new Set<number>();
+/** Temp dirs of registries not stopped yet (without keepDir). */
+const dirs = new Set<string>();
 
 function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   try {
@@ -108,21 +112,68 @@ function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 
 process.once('exit', () => {
   for (const pgid of groups) killGroup(pgid, 'SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /**
- * The registry runs under a shell so it can be watched: the test process holds the write end of the shell's
- * stdin, and the kernel closes it when the test process dies however it dies. The shell then kills the registry.
- * `wait` keeps the shell alive exactly as long as the registry, so the shell's exit reports a registry that
- * failed to start. Background jobs of a non-interactive shell get /dev/null as stdin, hence the copy on fd 3.
+ * The registry runs under a shell so it can be watched. The test process holds the write end of the shell's
+ * stdin, and the kernel closes it when the test process dies however it dies (SIGKILL included); the watchdog
+ * job then kills the registry and removes its temp dir ($2, empty with keepDir). Background jobs of a
+ * non-interactive shell get /dev/null as stdin, hence the copy on fd 3.
+ *
+ * stop() sends SIGTERM to the shell alone: the trap kills both jobs and `wait`s for them, so every process is
+ * reaped by its parent. Killing the whole group instead leaves orphaned zombies that the container's PID 1
+ * reaps only seconds later. The final `wait "$reg"` keeps the shell alive exactly as long as the registry, so
+ * the shell's exit also reports a registry that failed to start.
  */
-const WRAPPER = [
-  'exec 3<&0',
-  'docker-registry serve "$1" </dev/null 3<&- &',
-  'reg=$!',
-  '{ while read -r _ <&3; do :; done; kill "$reg" 2>/dev/null; } &',
-  'wait "$reg"',
-].join('\n');
+const WRAPPER = `
+exec 3<&0
+docker-registry serve "$1" </dev/null 3<&- &
+reg=$!
+{
+  while read -r _ <&3; do :; done
+  kill "$reg" 2>/dev/null
+  i=0
+  while kill -0 "$reg" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  kill -9 "$reg" 2>/dev/null
+  [ -n "$2" ] && rm -rf "$2"
+} &
+watch=$!
+exec 3<&-
+trap 'kill "$reg" "$watch" 2>/dev/null; wait; exit 143' TERM
+wait "$reg"
+`;
+
+/**
+ * Whether any process of the group is still running. kill(-pgid, 0) alone is not enough: it also succeeds for
+ * zombies, which are dead but not yet reaped.
+ */
+export function processGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // `pid (comm) state ppid pgrp …`; comm may hold spaces and parentheses, so split after the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
+}
 
 /** A port that was free a moment ago. Only for processes that cannot bind port 0 themselves and report it. */
 export async function freePort(): Promise<number> {
@@ -149,16 +200,21 @@ async function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** SIGTERM the group, give it a moment, then SIGKILL; resolves once no process of the group is left. */
+/**
+ * Stops the shell (which stops and reaps its jobs), then makes sure nothing of the group is left: a registry
+ * that exited on its own leaves the watchdog job behind, and a shell that does not react within 5 s is killed.
+ * Resolves once no process of the group runs; every wait is bounded.
+ */
 async function stopGroup(child: ChildProcess): Promise<void> {
   const pgid = child.pid!;
-  killGroup(pgid, 'SIGTERM');
-  await waitForExit(child, 5_000);
-  // The shell can be gone before the registry it waited on; poll the group itself (bounded).
-  for (let i = 0; i < 100 && killGroup(pgid, 0); i++) await sleep(20);
-  if (killGroup(pgid, 0)) {
-    killGroup(pgid, 'SIGKILL');
-    for (let i = 0; i < 100 && killGroup(pgid, 0); i++) await sleep(20);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    await waitForExit(child, 5_000);
+  }
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    if (!processGroupAlive(pgid)) break;
+    killGroup(pgid, signal);
+    for (let i = 0; i < 100 && processGroupAlive(pgid); i++) await sleep(20);
   }
   groups.delete(pgid);
   child.stdin?.destroy();
@@ -246,6 +302,7 @@ class LogReader {
  */
 export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = {}): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), `registry-${kind}-`));
+  if (!opts.keepDir) dirs.add(dir);
   const logFile = join(dir, 'registry.log');
   const configFile = join(dir, 'config.yml');
   let tokenServer: TokenServer | undefined;
@@ -287,7 +344,7 @@ export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = 
       await writeFile(configFile, JSON.stringify(config, null, 2));
       const out = openSync(logFile, 'a');
       try {
-        child = spawn('sh', ['-c', WRAPPER, 'registry-wrapper', configFile], {
+        child = spawn('sh', ['-c', WRAPPER, 'registry-wrapper', configFile, opts.keepDir ? '' : dir], {
           stdio: ['pipe', out, out],
           detached: true,
         });
@@ -319,6 +376,7 @@ export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = 
     if (child) await stopGroup(child);
     await tokenServer?.stop();
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
+    dirs.delete(dir);
     throw err;
   }
 }
@@ -363,6 +421,7 @@ function handle(
     ...(kind === 'anonymous' ? {} : { username: USER, password: PASSWORD }),
     ...(tokenServer ? { tokenServer } : {}),
     dir,
+    pid: child.pid!,
     logFile,
     requests: () => reader.all(),
     mark: () => reader.all().length,
@@ -376,6 +435,7 @@ function handle(
         reader.all();
         await tokenServer?.stop();
         if (!keepDir) await rm(dir, { recursive: true, force: true });
+        dirs.delete(dir);
       })();
       return stopped;
     },
