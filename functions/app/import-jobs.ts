@@ -48,6 +48,7 @@ export async function runImportJob(ctx: AppContext, job: ImportJob): Promise<Imp
     ? await writeImportOutcomes(ctx, job.namespace, job.name, outcomes, {
         create: false,
         expectedUid: job.uid,
+        childImages: importer.childImages(),
       })
     : { wrote: false };
   return {

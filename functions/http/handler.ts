@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { AppContext } from '../app/context';
 import { dispatch, errorResponse, identityOf } from './api';
 
-type Log = (entry: { level?: string; [key: string]: unknown }) => void;
+export type Log = (entry: { level?: string; [key: string]: unknown }) => void;
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 
 /** JSON lines on stdout, dropping entries below `minLevel`. */

@@ -1,10 +1,13 @@
 import { join } from 'node:path';
 import { buildAppContext } from '../app/build-context';
+import { importJobsFor } from '../app/change-processor';
 import { readServiceConfig } from '../config';
 import { createApiHandler, jsonLogger } from '../http/handler';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { serveApi } from './http-server';
+import { LocalImportRunner } from './import-runner';
 import type { LocalConfig } from './local-config';
+import { StreamPoller } from './stream-poller';
 import { loadTokens } from './tokens';
 
 export interface LocalService {
@@ -49,10 +52,26 @@ export async function startLocalService(
       TABLE_NAME: cfg.TABLE_NAME,
       DYNAMODB_ENDPOINT: endpoint,
     });
-    const handler = createApiHandler(
-      buildAppContext(serviceConfig),
-      opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL),
-    );
+    const log = opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL);
+    const ctx = buildAppContext(serviceConfig);
+    const handler = createApiHandler(ctx, log);
+    // Spec-driven imports: the table's stream feeds the change processor, whose jobs run in this process.
+    const runner = new LocalImportRunner(ctx, log);
+    const streamClient = createDynamoDbClient(endpoint);
+    const poller = new StreamPoller({
+      endpoint,
+      table: cfg.TABLE_NAME,
+      dynamodb: streamClient,
+      checkpointFile: join(cfg.dataDir, `stream-checkpoint-${cfg.TABLE_NAME}.json`),
+      onChanges: (changes) => runner.enqueue(importJobsFor(changes)),
+      log,
+    });
+    poller.start();
+    stops.push(async () => {
+      await poller.stop();
+      await runner.stop();
+      streamClient.destroy();
+    });
     const api = await serveApi({ handler, authenticate: tokens.lookup, port: cfg.PORT, host: cfg.HOST });
     stops.push(api.close);
     return {
