@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Service configuration, read once from the environment and validated; a bad value stops the process at start
@@ -39,6 +39,8 @@ const schema = z.object({
   REGISTRY_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /** Longest wait for a registry's response headers, and longest silence while reading a body. */
   REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
+  /** SQS queue import jobs go to (change processor, import worker); unset in local mode. */
+  IMPORT_QUEUE_URL: z.url().optional(),
   /** Time one import request may take; API Gateway cuts requests at 30 s. */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
 });

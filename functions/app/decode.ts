@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImageStream, ImageStreamMapping, ImageStreamTag, ObjectMeta } from '../core/api-types';
 import { badRequest } from '../core/errors';
 

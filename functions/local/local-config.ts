@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Local-mode settings (DESIGN §7), on top of the service configuration. */
 const schema = z.object({

@@ -10,7 +10,11 @@ import { bundlingDefaults } from '../../infra/constructs/app-function';
 const dir = mkdtempSync(join(tmpdir(), 'imagestreams-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const entries = { api: 'functions/handlers/api.ts' };
+const entries = {
+  api: 'functions/handlers/api.ts',
+  'change-processor': 'functions/handlers/change-processor.ts',
+  'import-worker': 'functions/handlers/import-worker.ts',
+};
 
 describe.each(Object.entries(entries))('%s bundle', (name, entry) => {
   const out = join(dir, `${name}.mjs`);
@@ -44,7 +48,12 @@ describe.each(Object.entries(entries))('%s bundle', (name, entry) => {
     const times = [0, 1, 2].map(() =>
       Number(
         execFileSync(node, [probe], {
-          env: { PATH: process.env.PATH, TABLE_NAME: 'probe', AWS_REGION: 'us-east-1' },
+          env: {
+            PATH: process.env.PATH,
+            TABLE_NAME: 'probe',
+            AWS_REGION: 'us-east-1',
+            IMPORT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/probe',
+          },
           encoding: 'utf8',
         }).trim(),
       ),

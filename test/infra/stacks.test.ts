@@ -113,4 +113,63 @@ describe('ServiceStack', () => {
     });
     service.hasOutput('ApiUrl', {});
   });
+
+  it('queues spec-driven imports: encrypted queue with a dead-letter queue, visibility above the worker timeout', () => {
+    service.resourceCountIs('AWS::SQS::Queue', 2);
+    service.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
+    service.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 1800,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+    });
+    service.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('feeds only tag records of the table stream to the change processor, and the queue to the worker', () => {
+    service.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: {
+        Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { SK: { S: [{ prefix: 'T#' }] } } } }) }],
+      },
+    });
+    service.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    service.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('import worker'),
+      Timeout: 300,
+      Runtime: 'nodejs22.x',
+      Environment: {
+        Variables: Match.objectLike({ IMPORT_QUEUE_URL: Match.anyValue(), IMPORT_TIMEOUT_SECONDS: '240' }),
+      },
+    });
+  });
+
+  it('lets the change processor and worker send to the queue, and API and worker pull from ECR', () => {
+    const policies = service.findResources('AWS::IAM::Policy');
+    const statements = Object.values(policies).flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } })
+          .Properties.PolicyDocument.Statement,
+    );
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => a === 'sqs:SendMessage').length).toBeGreaterThanOrEqual(2);
+    expect(actions.filter((a) => a === 'ecr:GetAuthorizationToken')).toHaveLength(2);
+    expect(actions).toContain('dynamodb:GetRecords');
+    expect(actions).not.toContain('sqs:*');
+  });
 });
