@@ -14,6 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
 import {
   PASSWORD,
@@ -249,6 +250,8 @@ export function parseRegistryLog(text: string): RegistryRequest[] {
 class LogReader {
   private offset = 0;
   private pending = '';
+  // A chunk boundary may split a multi-byte character; the decoder carries it over.
+  private readonly decoder = new StringDecoder('utf8');
   private parsed: RegistryRequest[] = [];
   private base = 0;
 
@@ -270,7 +273,7 @@ class LogReader {
         const n = readSync(fd, buf, 0, buf.length, this.offset);
         if (n === 0) break;
         this.offset += n;
-        this.pending += buf.subarray(0, n).toString('utf8');
+        this.pending += this.decoder.write(buf.subarray(0, n));
       }
     } finally {
       closeSync(fd);

@@ -6,9 +6,8 @@
  * Everything here is asynchronous on purpose: a token registry's token server answers from this process, so a
  * synchronous child (execFileSync skopeo) would deadlock against it.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,11 +60,22 @@ const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(
 // ---------------------------------------------------------------------------------------------------------------
 
 let layout: Promise<string> | undefined;
-let layoutDir: string | undefined;
 
-process.once('exit', () => {
-  if (layoutDir) rmSync(layoutDir, { recursive: true, force: true });
-});
+/**
+ * Removes `dir` once this process is gone, however it goes: vitest ends its workers without running 'exit'
+ * hooks, so a detached shell waits for EOF on a pipe only this process holds open, then removes the dir.
+ */
+function removeWhenProcessEnds(dir: string): void {
+  const child = spawn('sh', ['-c', 'while read -r _; do :; done; rm -rf "$1"', 'test-layout-cleanup', dir], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  child.on('error', () => {});
+  child.stdin?.on('error', () => {});
+  // Neither may keep this process alive.
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+}
 
 /**
  * An OCI layout with two single-platform images, `amd64` and `arm64` (distinct configs and layers), and an
@@ -83,7 +93,7 @@ export function testLayout(): Promise<string> {
 
 async function buildLayout(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'test-layout-'));
-  layoutDir = dir;
+  removeWhenProcessEnds(dir);
   const oci = join(dir, 'oci');
   const umoci = (args: string[]) => run('umoci', args, { timeout: 30_000 });
   await umoci(['init', '--layout', oci]);
@@ -197,8 +207,12 @@ class Session {
     url: string | URL,
     init: RequestInit & { headers?: Record<string, string> } = {},
   ): Promise<Response> {
+    const target = new URL(url, this.reg.url);
+    // Credentials go to the registry only, whatever a Location header says.
+    if (target.origin !== new URL(this.reg.url).origin)
+      throw new Error(`refusing to send credentials to ${target}`);
     const send = async () =>
-      fetch(new URL(url, this.reg.url), {
+      fetch(target, {
         ...init,
         headers: { ...(init.headers ?? {}), ...(await this.auth()) },
         signal: AbortSignal.timeout(30_000),
@@ -321,14 +335,15 @@ export async function pushStandardContent(reg: Registry, repo = 'tiny/app'): Pro
     }).catch((err: { stderr?: string; message: string }) => {
       throw new Error(`skopeo copy ${args.join(' ')}: ${err.stderr || err.message}`);
     });
-  // Parallel: distribution handles concurrent uploads of the same blob, and this halves the time.
-  await Promise.all([
-    copy([`oci:${oci}:amd64`, dest('oci')]),
-    copy([`oci:${oci}:arm64`, dest('arm64')]),
-    copy(['--format', 'v2s2', `oci:${oci}:amd64`, dest('v2s2')]),
-    copy(['--all', `oci:${oci}:multi`, dest('multi')]),
-    copy(['--all', '--format', 'v2s2', `oci:${oci}:multi`, dest('multi-v2s2')]),
-  ]);
+  // One at a time: the copies share blobs and manifests, and distribution 2.8's filesystem driver rewrites a
+  // repository's link files in place (truncate, then write), so a concurrent push of the same blob to the same
+  // repository can read an empty link ("manifest blob unknown"). Seen with five parallel copies, which saved
+  // little time anyway. Different repositories or registries may be filled in parallel.
+  await copy([`oci:${oci}:amd64`, dest('oci')]);
+  await copy([`oci:${oci}:arm64`, dest('arm64')]);
+  await copy(['--format', 'v2s2', `oci:${oci}:amd64`, dest('v2s2')]);
+  await copy(['--all', `oci:${oci}:multi`, dest('multi')]);
+  await copy(['--all', '--format', 'v2s2', `oci:${oci}:multi`, dest('multi-v2s2')]);
   const session = new Session(reg, repo, 'pull,push');
   await copyTagWith(session, 'oci', 'latest');
 
@@ -458,9 +473,10 @@ function imageConfig(label: string, architecture: string): Buffer {
   );
 }
 
+/** Pushes the image with this label (config blob, then manifest) under `tags`, one after the other. */
 async function pushImageWith(
   session: Session,
-  tag: string,
+  tags: string[],
   label: string,
   architecture: string,
   layerKnown: boolean,
@@ -478,7 +494,9 @@ async function pushImageWith(
   );
   // Configs are tiny and usually new: uploading beats a HEAD first.
   await pushBlob(session, config);
-  return putManifest(session, tag, MEDIA_TYPES.ociManifest, manifest);
+  let digest = '';
+  for (const tag of tags) digest = await putManifest(session, tag, MEDIA_TYPES.ociManifest, manifest);
+  return digest;
 }
 
 export interface PushImageOptions {
@@ -492,6 +510,7 @@ export interface PushImageOptions {
 /**
  * Pushes one OCI image to `repo:tag` over the API; returns its manifest digest. Pushing with another label
  * moves the tag ("the remote tag moved"); pushing with the label of an earlier tag makes an alias (same digest).
+ * Do not push the same image to one repository twice at the same time (see pushDistinctTags).
  */
 export async function pushImage(
   reg: Registry,
@@ -500,13 +519,16 @@ export async function pushImage(
   opts: PushImageOptions = {},
 ): Promise<string> {
   const session = new Session(reg, repo, 'pull,push', opts.auth);
-  return pushImageWith(session, tag, opts.label ?? tag, opts.architecture ?? 'amd64', false);
+  return pushImageWith(session, [tag], opts.label ?? tag, opts.architecture ?? 'amd64', false);
 }
 
 export interface DistinctTagsOptions {
   /** Tag name of the i-th tag; default `t000`, `t001`, … */
   name?: (i: number) => string;
-  /** Label (identity) of the i-th image; default the tag name, so pushImage(…, { label: tag }) aliases it. */
+  /**
+   * Label (identity) of the i-th image; default the tag name, so pushImage(…, { label: tag }) aliases it. Tags
+   * given the same label get the same image (pushed once, then tagged).
+   */
   label?: (i: number, tag: string) => string;
   /** Parallel pushes; default 8. */
   concurrency?: number;
@@ -530,17 +552,26 @@ export async function pushDistinctTags(
   if (!(await blobExists(session, l.digest))) await pushBlob(session, l.blob);
   const tags = Array.from({ length: count }, (_, i) => name(i));
   if (new Set(tags).size !== tags.length) throw new Error('pushDistinctTags: tag names repeat');
+  // Tags that share a label share every blob and the manifest. Distribution 2.8 rewrites a repository's link
+  // files in place, so pushing one blob twice at once can make it look absent to a concurrent manifest check:
+  // each image is pushed by one worker, its tags in sequence.
+  const images = new Map<string, string[]>();
+  tags.forEach((tag, i) => {
+    const l = label(i, tag);
+    images.set(l, [...(images.get(l) ?? []), tag]);
+  });
+  const queue = [...images.entries()];
   const out: Record<string, string> = {};
   let next = 0;
   const worker = async () => {
-    // Each worker takes the next index until none is left: bounded by count.
-    while (next < count) {
-      const i = next++;
-      const tag = tags[i]!;
-      out[tag] = await pushImageWith(session, tag, label(i, tag), 'amd64', true);
+    // Each worker takes the next image until none is left: bounded by the number of images.
+    while (next < queue.length) {
+      const [imageLabel, imageTags] = queue[next++]!;
+      const digest = await pushImageWith(session, imageTags, imageLabel, 'amd64', true);
+      for (const tag of imageTags) out[tag] = digest;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 8, count)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 8, queue.length)) }, worker));
   // Insertion order follows completion; give callers the tags in index order.
   return Object.fromEntries(tags.map((t) => [t, out[t]!]));
 }
