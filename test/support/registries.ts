@@ -4,9 +4,9 @@
  * module); the token server from ./token-server.
  *
  * Every registry is its own process with its own temp dir, port and log, so test files can run in parallel.
- * Processes never outlive the test process: stop() kills the whole process group, an exit hook kills what is
- * left, and a watchdog in the wrapper shell stops the registry when the test process dies without running hooks
- * (vitest terminating a worker with a signal, or SIGKILL).
+ * Processes never outlive the test process: stop() stops the wrapper shell and checks that its process group is
+ * empty, an exit hook kills what is left, and a watchdog in the wrapper shell stops the registry when the test
+ * process dies without running hooks (vitest ends its workers that way, and SIGKILL does).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
@@ -363,7 +363,7 @@ export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = 
       child.stdin?.on('error', () => {});
 
       const url = `http://127.0.0.1:${port}`;
-      const ready = await waitReady(url, child, opts.startTimeoutMs ?? 10_000);
+      const ready = await waitReady(url, logFile, child, opts.startTimeoutMs ?? 10_000);
       if (ready === 'ready') {
         return handle(kind, port, dir, logFile, child, tokenServer, opts.keepDir ?? false);
       }
@@ -384,15 +384,23 @@ export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = 
   }
 }
 
+/**
+ * Ready = this registry logged that it listens on the port AND GET /v2/ answers. The log line matters: if
+ * another process took the port between freePort() and the bind, GET /v2/ would be answered by that process
+ * while ours exits with "address already in use".
+ */
 async function waitReady(
   url: string,
+  logFile: string,
   child: ChildProcess,
   timeoutMs: number,
 ): Promise<'ready' | 'exited' | 'timeout'> {
+  const listening = `"msg":"listening on ${new URL(url).host}"`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return 'exited';
     try {
+      if (!(await readFile(logFile, 'utf8')).includes(listening)) throw new Error('not listening yet');
       const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1_000) });
       await res.arrayBuffer();
       if (res.status === 200 || res.status === 401) return 'ready';
