@@ -3,19 +3,23 @@
  * Row 1: resolve a tag (GET imagestreamtag through the local API) vs a raw GetItem on the same DynamoDB Local.
  * Row 2: re-check an unchanged tag: registry requests (from the registry's own log) and table writes.
  * Row 3: import 200 tags (distinct images) from a loopback registry vs a `skopeo inspect` loop over the same tags.
+ * Row 5: each Lambda bundle's size and module init time (fresh processes).
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { build } from 'esbuild';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local';
 import { createDocumentClient } from '../functions/store/dynamodb-client';
 import { keys } from '../functions/store/keys';
-import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/real-registries';
+import { lambdaEntries, probeEnvironment } from '../infra/bundle-entries';
+import { bundlingDefaults } from '../infra/constructs/app-function';
+import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/registries';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 const WARMUP = 50;
@@ -149,10 +153,56 @@ async function main(): Promise<void> {
     );
     db.destroy();
     await importRows(service.url, h);
+    await bundleRow();
   } finally {
     service.stop();
     await ddb.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Row 5: builds each Lambda entry as CDK does and times a cold module load (best of 5 fresh processes). */
+async function bundleRow(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'imagestreams-bundles-'));
+  try {
+    console.log('\nDESIGN §9 row 5: Lambda bundles (budget <= 1 MB minified, module init <= 150 ms)');
+    for (const [name, entry] of Object.entries(lambdaEntries)) {
+      const out = join(dir, `${name}.mjs`);
+      await build({
+        entryPoints: [entry],
+        outfile: out,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: bundlingDefaults.target,
+        mainFields: bundlingDefaults.mainFields,
+        minify: bundlingDefaults.minify,
+        keepNames: bundlingDefaults.keepNames,
+        banner: { js: bundlingDefaults.banner },
+        logLevel: 'silent',
+      });
+      const probe = join(dir, `${name}-probe.mjs`);
+      writeFileSync(
+        probe,
+        `const t = performance.now(); await import(${JSON.stringify(out)}); console.log(performance.now() - t);`,
+      );
+      const node = join(process.cwd(), 'node_modules/.bin/node');
+      const times = Array.from({ length: 5 }, () =>
+        Number(
+          execFileSync(node, [probe], {
+            env: { PATH: process.env.PATH, ...probeEnvironment },
+            encoding: 'utf8',
+          }).trim(),
+        ),
+      );
+      const size = statSync(out).size / 1024;
+      const best = Math.min(...times);
+      console.log(
+        `  ${name.padEnd(18)} ${size.toFixed(0).padStart(5)} KiB   init best ${best.toFixed(0)} ms (median ${median(times).toFixed(0)} ms)   ${size <= 1024 && best <= 150 ? 'within budget' : 'OVER BUDGET'}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -11,6 +11,8 @@ const schema = z.object({
   TABLE_NAME: z.string().default('imagestreams'),
   DYNAMODB_ENDPOINT: z.url().optional(),
   IMPORT_INTERVAL_SECONDS: z.coerce.number().int().positive().default(900),
+  /** Spec-driven imports (the import controller); `off` leaves only explicit imagestreamimports. */
+  IMPORT_CONTROLLER: z.enum(['on', 'off']).default('on'),
 });
 
 export type LocalConfig = z.infer<typeof schema> & { dataDir: string };

@@ -66,7 +66,7 @@ export async function startLocalService(
       onChanges: (changes) => runner.enqueue(importJobsFor(changes)),
       log,
     });
-    poller.start();
+    if (cfg.IMPORT_CONTROLLER === 'on') poller.start();
     stops.push(async () => {
       await poller.stop();
       await runner.stop();

@@ -9,7 +9,7 @@ import {
   type Registry,
   startRegistry,
   USER,
-} from '../support/real-registries';
+} from '../support/registries';
 
 const ISI = (ns: string) => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreamimports`;
 const SECRETS = (ns: string) => `/api/v1/namespaces/${ns}/secrets`;
@@ -368,7 +368,8 @@ describe('registry authentication', () => {
     });
     // Bounded: never a loop of 401s (Docker Hub locks accounts out for that).
     expect(token.requests().length - before).toBeLessThanOrEqual(4);
-    expect(token.tokenServer!.requests.length - tokensBefore).toBeLessThanOrEqual(2);
+    // Token requests: the rejected password, then the anonymous token and its one refresh after the 401.
+    expect(token.tokenServer!.requests.length - tokensBefore).toBeLessThanOrEqual(3);
     // Public content still imports anonymously with the same wrong secret in place.
     const pub = await api.post(
       ISI('auth-bad'),
@@ -422,5 +423,52 @@ describe('GET /images/{digest}', () => {
     expect(ok.status).toBe(200);
     expect(ok.body.metadata.name).toBe(d);
     expect((await api.get(IMAGES(`sha256:${'0'.repeat(64)}`))).status).toBe(404);
+  });
+});
+
+describe('parallel imports and access', () => {
+  it('parallel imports into one stream (different tags) all land', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `p${i}`);
+    const digests = await pushDistinctTags(anon, 'parallel/app', names.length, (i) => names[i]!);
+    const results = await Promise.all(
+      names.map((n) => api.post(ISI('parallel'), isi('app', [img(`${anon.host}/parallel/app:${n}`, n)]))),
+    );
+    expect(results.map((r) => r.status)).toEqual(names.map(() => 201));
+    const stream = (await api.get(IS('parallel', 'app'))).body;
+    expect(stream.status.tags).toHaveLength(names.length);
+    for (const t of stream.status.tags) expect(t.items[0].image).toBe(digests[t.tag]);
+  });
+});
+
+describe('allowedRegistriesForImport and administrator-only images', () => {
+  let restricted: Api;
+  let stopRestricted: () => Promise<void>;
+  beforeAll(async () => {
+    const s = await startStack({
+      ALLOWED_REGISTRIES_FOR_IMPORT: 'quay.io,*.example.com',
+      LOCAL_TOKENS: JSON.stringify({ 'dev-token-0123456789': { user: 'dev', groups: ['developers'] } }),
+    });
+    restricted = s.api;
+    stopRestricted = s.stop;
+  }, 60_000);
+  afterAll(() => stopRestricted?.());
+
+  it('refuses registries outside the list for ordinary users, with the field path; administrators bypass it', async () => {
+    const dev = restricted.as('dev-token-0123456789');
+    const body = isi('app', [img(`${anon.host}/tiny/app:oci`, 'a')]);
+    const denied = await dev.post(ISI('allow'), body);
+    expect(denied.status).toBe(422);
+    expect(denied.body.details.causes[0]).toMatchObject({
+      field: 'spec.images[0].from.name',
+      reason: 'FieldValueForbidden',
+    });
+    expect(denied.body.details.causes[0].message).toContain(
+      `importing images from registry "${anon.host}" is forbidden`,
+    );
+    expect((await dev.get(IS('allow', 'app'))).status).toBe(404);
+    expect((await restricted.post(ISI('allow'), body)).status).toBe(201);
+    const image = await dev.get(IMAGES(content.digests.oci!));
+    expect(image.status).toBe(403);
+    expect(image.body.reason).toBe('Forbidden');
   });
 });

@@ -6,7 +6,7 @@ import {
   pushStandardContent,
   type Registry,
   startRegistry,
-} from '../support/real-registries';
+} from '../support/registries';
 
 /** Spec-driven import (reference §6.1): the local stack reads DynamoDB Local's stream and imports in process. */
 

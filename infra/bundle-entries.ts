@@ -1,0 +1,13 @@
+/** Every Lambda entry point, for the bundle-size test and the benchmark (CDK names them in service-stack.ts). */
+export const lambdaEntries = {
+  api: 'functions/handlers/api.ts',
+  'change-processor': 'functions/handlers/change-processor.ts',
+  'import-worker': 'functions/handlers/import-worker.ts',
+} as const;
+
+/** Environment a bundle needs to initialize outside Lambda (config is validated at module load). */
+export const probeEnvironment = {
+  TABLE_NAME: 'probe',
+  AWS_REGION: 'us-east-1',
+  IMPORT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/probe',
+};
