@@ -1,5 +1,4 @@
 import type {
-  ImageImportStatus,
   ImageStreamImport,
   RepositoryImportStatus,
   TagImportPolicy,
