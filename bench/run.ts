@@ -13,12 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { build } from 'esbuild';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local';
 import { createDocumentClient } from '../functions/store/dynamodb-client';
 import { keys } from '../functions/store/keys';
-import { lambdaEntries, probeEnvironment } from '../infra/bundle-entries';
-import { bundlingDefaults } from '../infra/constructs/app-function';
+import { buildLambdaBundle, lambdaEntries, probeEnvironment } from '../infra/bundle-entries';
 import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/registries';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
@@ -168,19 +166,7 @@ async function bundleRow(): Promise<void> {
     console.log('\nDESIGN §9 row 5: Lambda bundles (budget <= 1 MB minified, module init <= 150 ms)');
     for (const [name, entry] of Object.entries(lambdaEntries)) {
       const out = join(dir, `${name}.mjs`);
-      await build({
-        entryPoints: [entry],
-        outfile: out,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: bundlingDefaults.target,
-        mainFields: bundlingDefaults.mainFields,
-        minify: bundlingDefaults.minify,
-        keepNames: bundlingDefaults.keepNames,
-        banner: { js: bundlingDefaults.banner },
-        logLevel: 'silent',
-      });
+      await buildLambdaBundle(entry, out);
       const probe = join(dir, `${name}-probe.mjs`);
       writeFileSync(
         probe,

@@ -11,3 +11,22 @@ export const probeEnvironment = {
   AWS_REGION: 'us-east-1',
   IMPORT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/probe',
 };
+
+/** Builds one entry exactly as the AppFunction construct bundles it (see bundlingDefaults). */
+export async function buildLambdaBundle(entry: string, outfile: string): Promise<void> {
+  const { build } = await import('esbuild');
+  const { bundlingDefaults } = await import('./constructs/app-function');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: bundlingDefaults.target,
+    mainFields: bundlingDefaults.mainFields,
+    minify: bundlingDefaults.minify,
+    keepNames: bundlingDefaults.keepNames,
+    banner: { js: bundlingDefaults.banner },
+    logLevel: 'silent',
+  });
+}

@@ -33,6 +33,16 @@ export function digestOf(bytes: Buffer, algorithm: 'sha256' | 'sha512' = 'sha256
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }
 
+/** One registry API request, as the retry and re-authentication paths pass it around. */
+interface Call {
+  method: 'GET' | 'HEAD';
+  /** Below `/v2/<repository>/`. */
+  path: string;
+  headers: Record<string, string>;
+  maxBytes: number;
+  deadline: number;
+}
+
 export interface ManifestHead {
   digest: string;
   mediaType: string;
@@ -141,7 +151,13 @@ export class RepositoryClient {
 
   /** Resolves a tag (or checks a digest) without downloading: a HEAD is not a "pull" on Docker Hub. */
   async headManifest(reference: string, deadline: number): Promise<ManifestHead> {
-    const res = await this.send('HEAD', `manifests/${reference}`, { accept: MANIFEST_ACCEPT }, 0, deadline);
+    const res = await this.send({
+      method: 'HEAD',
+      path: `manifests/${reference}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      maxBytes: 0,
+      deadline,
+    });
     if (res.status !== 200) throw this.failure(res, reference);
     const digest = res.headers.get('docker-content-digest') ?? '';
     const mediaType = bareMediaType(res.headers.get('content-type'));
@@ -161,13 +177,13 @@ export class RepositoryClient {
       const hit = this.cache.get(key);
       if (hit) return parseManifest(hit.bytes, hit.mediaType, reference, this.name);
     }
-    const res = await this.send(
-      'GET',
-      `manifests/${reference}`,
-      { accept: MANIFEST_ACCEPT },
-      MAX_MANIFEST_BYTES,
+    const res = await this.send({
+      method: 'GET',
+      path: `manifests/${reference}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      maxBytes: MAX_MANIFEST_BYTES,
       deadline,
-    );
+    });
     if (res.status !== 200) throw this.failure(res, reference);
     const algorithm = byDigest && reference.startsWith('sha512:') ? 'sha512' : 'sha256';
     const computed = digestOf(res.body, algorithm);
@@ -195,7 +211,13 @@ export class RepositoryClient {
     const key = `b|${this.name}@${desc.digest}`;
     const hit = this.cache.get(key);
     if (hit) return hit.bytes;
-    const res = await this.send('GET', `blobs/${desc.digest}`, {}, maxBytes, deadline);
+    const res = await this.send({
+      method: 'GET',
+      path: `blobs/${desc.digest}`,
+      headers: {},
+      maxBytes,
+      deadline,
+    });
     if (res.status !== 200) throw this.failure(res, desc.digest);
     const computed = digestOf(res.body, desc.digest.startsWith('sha512:') ? 'sha512' : 'sha256');
     if (computed !== desc.digest || (desc.size > 0 && res.body.length !== desc.size))
@@ -212,7 +234,13 @@ export class RepositoryClient {
     const seen = new Set<string>();
     let path = 'tags/list';
     for (let page = 0; page < MAX_TAG_PAGES; page++) {
-      const res = await this.send('GET', path, { accept: 'application/json' }, TAGS_PAGE_BYTES, deadline);
+      const res = await this.send({
+        method: 'GET',
+        path,
+        headers: { accept: 'application/json' },
+        maxBytes: TAGS_PAGE_BYTES,
+        deadline,
+      });
       if (res.status !== 200) throw this.failure(res, '');
       let tags: unknown;
       try {
@@ -239,13 +267,8 @@ export class RepositoryClient {
    * 401; then one re-authentication at most (with the scope the registry asked for), and, for a rejected
    * password, one anonymous attempt as OpenShift does.
    */
-  private async send(
-    method: 'GET' | 'HEAD',
-    path: string,
-    headers: Record<string, string>,
-    maxBytes: number,
-    deadline: number,
-  ): Promise<RegistryResponse> {
+  private async send(call: Call): Promise<RegistryResponse> {
+    const { deadline } = call;
     const known = this.client.knownOrigin(this.target.host);
     const httpOnly = () =>
       new RegistryError(
@@ -254,11 +277,11 @@ export class RepositoryClient {
       );
     if (known) {
       if (known.startsWith('http:') && !this.client.insecureAllowed(this.target)) throw httpOnly();
-      return this.sendTo(known, method, path, headers, maxBytes, deadline);
+      return this.sendTo(known, call);
     }
     // HTTPS first; plain HTTP only when allowed and HTTPS got no answer at all (OpenShift's insecure fallback).
     try {
-      const res = await this.sendTo(`https://${this.target.host}`, method, path, headers, maxBytes, deadline);
+      const res = await this.sendTo(`https://${this.target.host}`, call);
       this.client.rememberOrigin(`https://${this.target.host}`);
       return res;
     } catch (e) {
@@ -267,20 +290,14 @@ export class RepositoryClient {
         if (await this.client.speaksHttp(this.target.host, deadline)) throw httpOnly();
         throw e;
       }
-      const res = await this.sendTo(`http://${this.target.host}`, method, path, headers, maxBytes, deadline);
+      const res = await this.sendTo(`http://${this.target.host}`, call);
       this.client.rememberOrigin(`http://${this.target.host}`);
       return res;
     }
   }
 
-  private async sendTo(
-    origin: string,
-    method: 'GET' | 'HEAD',
-    path: string,
-    headers: Record<string, string>,
-    maxBytes: number,
-    deadline: number,
-  ): Promise<RegistryResponse> {
+  private async sendTo(origin: string, call: Call): Promise<RegistryResponse> {
+    const { method, path, headers, maxBytes, deadline } = call;
     const url = new URL(`/v2/${this.target.path}/${path}`, origin);
     const scope = `repository:${this.target.path}:pull`;
     const auth = this.client.auth;
@@ -313,22 +330,18 @@ export class RepositoryClient {
         this.who.credential &&
         isIncorrectCredentials(res.body)
       )
-        return await this.anonymousRetry(method, path, headers, maxBytes, deadline, res);
+        return await this.anonymousRetry(call, res);
       if (res.status >= 200 && res.status < 300 && !sent) auth.markAnonymous(origin);
       return res;
     } catch (e) {
       if (isRegistryError(e, 'unauthorized') && e.details.incorrectCredentials && this.who.credential)
-        return await this.anonymousRetry(method, path, headers, maxBytes, deadline, e);
+        return await this.anonymousRetry(call, e);
       throw e;
     }
   }
 
   private async anonymousRetry(
-    method: 'GET' | 'HEAD',
-    path: string,
-    headers: Record<string, string>,
-    maxBytes: number,
-    deadline: number,
+    call: Call,
     original: RegistryResponse | RegistryError,
   ): Promise<RegistryResponse> {
     const incorrect = new RegistryError('unauthorized', 'incorrect username or password', {
@@ -339,7 +352,7 @@ export class RepositoryClient {
     this.triedAnonymous = true;
     this.who = {};
     try {
-      const res = await this.send(method, path, headers, maxBytes, deadline);
+      const res = await this.send(call);
       if (res.status === 401 || res.status === 403) throw incorrect;
       return res;
     } catch (e) {

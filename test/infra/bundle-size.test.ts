@@ -1,10 +1,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lambdaEntries } from '../../infra/bundle-entries';
-import { bundlingDefaults } from '../../infra/constructs/app-function';
+import { buildLambdaBundle, lambdaEntries } from '../../infra/bundle-entries';
 
 /**
  * DESIGN §9: each Lambda bundle ≤ 1 MB minified, built exactly as CDK builds it. (Module init time is a timing,
@@ -16,19 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe.each(Object.entries(lambdaEntries))('%s bundle', (name, entry) => {
   it('is at most 1 MB minified', async () => {
     const out = join(dir, `${name}.mjs`);
-    await build({
-      entryPoints: [entry],
-      outfile: out,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: bundlingDefaults.target,
-      mainFields: bundlingDefaults.mainFields,
-      minify: bundlingDefaults.minify,
-      keepNames: bundlingDefaults.keepNames,
-      banner: { js: bundlingDefaults.banner },
-      logLevel: 'silent',
-    });
+    await buildLambdaBundle(entry, out);
     const size = statSync(out).size;
     console.log(`[bundle] ${name}: ${(size / 1024).toFixed(0)} KiB`);
     expect(size).toBeLessThanOrEqual(1024 * 1024);
