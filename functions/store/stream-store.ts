@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -348,15 +349,16 @@ export class StreamStore {
 
   /** Writes the difference between `before` and `after` atomically, or throws ConcurrentWriteError. */
   async commit(plan: CommitPlan): Promise<void> {
-    const { items, headItem } = this.planItems(plan);
+    const { items, headItem, sideItems } = this.planItems(plan);
+    if (items.length + 1 > MAX_ITEMS_PER_TRANSACTION && plan.mode !== 'create')
+      throw tooLarge(
+        `this change writes ${items.length + 1} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
+      );
+    await this.batchPut(sideItems);
     if (items.length + 1 <= MAX_ITEMS_PER_TRANSACTION) {
       await this.transact([headItem, ...items]);
       return;
     }
-    if (plan.mode !== 'create')
-      throw tooLarge(
-        `this change writes ${items.length + 1} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
-      );
     await this.commitLargeCreate(plan.after, items);
   }
 
@@ -409,7 +411,11 @@ export class StreamStore {
     ]);
   }
 
-  private planItems(plan: CommitPlan): { headItem: TransactItem; items: TransactItem[] } {
+  private planItems(plan: CommitPlan): {
+    headItem: TransactItem;
+    items: TransactItem[];
+    sideItems: Array<Record<string, unknown>>;
+  } {
     const { before, after, mode } = plan;
     const h = after.head;
     const pk = keys.streamPk(h.namespace, h.name);
@@ -463,6 +469,7 @@ export class StreamStore {
     }
 
     const items: TransactItem[] = [];
+    const sideItems: Array<Record<string, unknown>> = [];
     const names = new Set([...after.tags.keys(), ...(before?.tags.keys() ?? [])]);
     for (const name of names) {
       const old = mode === 'create' ? undefined : before?.tags.get(name);
@@ -486,11 +493,20 @@ export class StreamStore {
       items.push({
         Put: { TableName: this.table, Item: tagToItem(h, next, oldVersion + 1), ...versionCondition },
       });
-      items.push(
-        ...this.historyItems(pk, h.uid, old?.tid === next.tid ? old : undefined, next, plan.childImages),
+      const history = this.historyItems(
+        pk,
+        h.uid,
+        old?.tid === next.tid ? old : undefined,
+        next,
+        plan.childImages,
       );
+      // A record never stored before has a tag incarnation id no other writer can hold, so its history and image
+      // references cannot collide with anyone's: they are written ahead in batches (cheaper than in the
+      // transaction) and stay unreachable unless the transaction makes that incarnation live.
+      if (oldVersion === 0) sideItems.push(...history.map((i) => i.Put!.Item as Record<string, unknown>));
+      else items.push(...history);
     }
-    return { headItem, items };
+    return { headItem, items, sideItems };
   }
 
   /** History entries (and image references) the change adds or rewrites for one tag. */
@@ -553,6 +569,23 @@ export class StreamStore {
       }
     }
     return out;
+  }
+
+  /** Unconditional puts in batches of 25 (DynamoDB's limit), retrying what the table leaves unprocessed. */
+  private async batchPut(items: Array<Record<string, unknown>>): Promise<void> {
+    const batches: Array<Array<Record<string, unknown>>> = [];
+    for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+    await Promise.all(
+      batches.map(async (batch) => {
+        let pending = batch.map((Item) => ({ PutRequest: { Item } }));
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt >= 8) throw new Error('could not write history records: the table kept throttling');
+          if (attempt > 0) await sleep(25 * 2 ** attempt);
+          const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+          pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+        }
+      }),
+    );
   }
 
   private async transact(items: TransactItem[]): Promise<void> {
