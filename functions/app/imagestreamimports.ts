@@ -117,7 +117,7 @@ interface Entry {
 }
 
 /** Images imported per batch: the next batch is fetched from registries while this one is written. */
-const PIPELINE_BATCH = 40;
+const PIPELINE_BATCH = 100;
 
 /**
  * Imports entries in batches and, when `write` is given, writes each batch's outcomes while the next batch is
