@@ -150,8 +150,8 @@ async function main(): Promise<void> {
       `  ratio (median)                         ${ratio.toFixed(2)}x   budget <= 1.5x   ${ratio <= 1.5 ? 'within budget' : 'OVER BUDGET'}`,
     );
     db.destroy();
-    await importRows(service.url, h);
-    await bundleRow();
+    if (!process.env.BENCH_ROW1_ONLY) await importRows(service.url, h);
+    if (!process.env.BENCH_ROW1_ONLY) await bundleRow();
   } finally {
     service.stop();
     await ddb.stop();
