@@ -14,6 +14,7 @@ import {
   successStatus,
 } from '../core/errors';
 import { PREFER_ARCH, PREFER_OS, type TagImportOutcome } from '../core/imagestream/import-rules';
+import type { StreamHead } from '../core/imagestream/model';
 import { TAG_NAME, validateStreamName } from '../core/imagestream/validation';
 import { toImageStream } from '../core/imagestream/views';
 import { apiHost, parseNormalizedReference } from '../core/reference';
@@ -50,9 +51,9 @@ export async function createImageStreamImport(
   checkKind(body, 'ImageStreamImport');
   const name = body.metadata.name ?? '';
   const doImport = body.spec.import ?? false;
-  const planned = await plan(ctx, ns, name, body, identity);
-
   const head = await ctx.streams.getHead(ns, name);
+  const planned = await plan(ctx, ns, name, body, identity, head);
+
   const rv = body.metadata.resourceVersion;
   const uid = body.metadata.uid;
   if (!head && (rv || uid)) throw notFound(resources.imagestreams, name);
@@ -245,6 +246,7 @@ async function plan(
   name: string,
   body: DecodedImageStreamImport,
   identity: Identity | undefined,
+  head: StreamHead | undefined,
 ): Promise<{ images: PlannedImage[]; repository?: RepositoryPlan }> {
   const errors: FieldError[] = [...validateStreamName(ns, name)];
   const images = body.spec.images ?? [];
@@ -254,7 +256,6 @@ async function plan(
       FieldError.required('spec.images', 'you must specify at least one image or a repository import'),
     );
   const privileged = !!identity?.groups.some((g) => PRIVILEGED_GROUPS.includes(g));
-  const head = await ctx.streams.getHead(ns, name);
   const planned: PlannedImage[] = [];
 
   const policies = (

@@ -1,10 +1,10 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { importJobsFor, type TableChange } from '../app/change-processor';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { importJobsFor } from '../app/change-processor';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { readServiceConfig } from '../config';
 import { jsonLogger } from '../http/handler';
+import { toTableChange } from '../store/stream-records';
 
 /**
  * The table stream's consumer: tag changes that ask for an import become jobs on the import queue. Records are
@@ -16,16 +16,10 @@ if (!config.IMPORT_QUEUE_URL) throw new Error('invalid configuration:\n  IMPORT_
 const log = jsonLogger(config.LOG_LEVEL);
 const sink = new SqsJobSink(new SQSClient({}), config.IMPORT_QUEUE_URL);
 
-function toChange(r: DynamoDBRecord): TableChange {
-  const d = r.dynamodb ?? {};
-  const img = (x: unknown) => (x ? unmarshall(x as Parameters<typeof unmarshall>[0]) : undefined);
-  return { keys: img(d.Keys) ?? {}, oldImage: img(d.OldImage), newImage: img(d.NewImage) };
-}
-
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   for (const record of event.Records) {
     try {
-      const jobs = importJobsFor([toChange(record)]);
+      const jobs = importJobsFor([toTableChange(record)]);
       if (jobs.length) await sink.enqueue(jobs);
     } catch (e) {
       log({ level: 'error', msg: 'could not queue import jobs', error: (e as Error).message });

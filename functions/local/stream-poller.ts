@@ -1,15 +1,14 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  type _Record,
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { TableChange } from '../app/change-processor';
 import type { Log } from '../http/handler';
+import { toTableChange } from '../store/stream-records';
 
 const POLL_MS = 250;
 const MAX_SHARDS = 1_000;
@@ -76,7 +75,7 @@ export class StreamPoller {
           const records = out.Records ?? [];
           if (records.length) {
             busy = true;
-            await this.o.onChanges(records.map(toChange));
+            await this.o.onChanges(records.map(toTableChange));
             this.checkpoint[shard] = records.at(-1)!.dynamodb!.SequenceNumber!;
             this.saveCheckpoint();
           }
@@ -141,10 +140,4 @@ export class StreamPoller {
     await this.loop?.catch(() => undefined);
     this.streams.destroy();
   }
-}
-
-function toChange(r: _Record): TableChange {
-  const d = r.dynamodb ?? {};
-  const img = (x: unknown) => (x ? unmarshall(x as Parameters<typeof unmarshall>[0]) : undefined);
-  return { keys: img(d.Keys) ?? {}, oldImage: img(d.OldImage), newImage: img(d.NewImage) };
 }
