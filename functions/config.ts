@@ -41,6 +41,28 @@ const schema = z.object({
   REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
   /** SQS queue import jobs go to (change processor, import worker); unset in local mode. */
   IMPORT_QUEUE_URL: z.url().optional(),
+  /** `source` of published events (DESIGN §6). */
+  EVENT_SOURCE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,256}$/, 'must be 1-256 letters, digits, dots, dashes or underscores')
+    .refine((s) => !s.startsWith('aws.'), 'must not start with aws.')
+    .default('imagestreams'),
+  /** The custom EventBridge bus events go to (AWS mode; the change processor needs it). */
+  EVENT_BUS_NAME: z.string().optional(),
+  /** How often scheduled tags are re-checked (reference §6.2). */
+  IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  /** How often the scheduler looks for due tags; default a tenth of the interval, between 1 and 60 s. */
+  SCHEDULER_TICK_SECONDS: z.coerce.number().int().min(1).max(3600).optional(),
+  /** Global budget: scheduled stream imports started per minute (OpenShift's maxScheduledImageImportsPerMinute). */
+  SCHEDULED_IMPORTS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Per-registry budget, halved for each recent rate-limit answer from that registry. */
+  SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Shared secret registry webhooks authenticate with (local mode; in AWS from WEBHOOK_SECRET_ARN). */
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Secrets Manager secret holding the webhook secret (AWS mode). */
+  WEBHOOK_SECRET_ARN: z.string().optional(),
+  /** Notifications for one repository:tag within this window become one re-check. */
+  PUSH_COALESCE_SECONDS: z.coerce.number().min(0).max(300).default(2),
   /** Time one import request may take; API Gateway cuts requests at 30 s. */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
 });
@@ -57,4 +79,15 @@ export function readServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/** A setting a particular entry point cannot run without (checked at module load, so the function fails fast). */
+export function requireSetting<K extends keyof ServiceConfig>(
+  config: ServiceConfig,
+  key: K,
+): NonNullable<ServiceConfig[K]> {
+  const value = config[key];
+  if (value === undefined || value === null || value === '')
+    throw new Error(`invalid configuration:\n  ${String(key)}: is required`);
+  return value as NonNullable<ServiceConfig[K]>;
 }

@@ -2,7 +2,9 @@
 export const lambdaEntries = {
   api: 'functions/handlers/api.ts',
   'change-processor': 'functions/handlers/change-processor.ts',
-  'import-worker': 'functions/handlers/import-worker.ts',
+  'job-worker': 'functions/handlers/job-worker.ts',
+  'scheduler-tick': 'functions/handlers/scheduler-tick.ts',
+  'push-events': 'functions/handlers/push-events.ts',
 } as const;
 
 /** Environment a bundle needs to initialize outside Lambda (config is validated at module load). */
@@ -10,6 +12,7 @@ export const probeEnvironment = {
   TABLE_NAME: 'probe',
   AWS_REGION: 'us-east-1',
   IMPORT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/probe',
+  EVENT_BUS_NAME: 'probe',
 };
 
 /** Builds one entry exactly as the AppFunction construct bundles it (see bundlingDefaults). */

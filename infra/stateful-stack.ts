@@ -1,5 +1,5 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import { tableDefinition } from '../functions/store/table-definition';
 
@@ -23,7 +23,15 @@ export class StatefulStack extends Stack {
           partitionKey: { name: d.gsi1.partitionKey, type: AttributeType.STRING },
           sortKey: { name: d.gsi1.sortKey, type: AttributeType.STRING },
         },
+        ...[d.gsi2, d.gsi3].map((g) => ({
+          indexName: g.indexName,
+          partitionKey: { name: g.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: g.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.INCLUDE,
+          nonKeyAttributes: [...g.include],
+        })),
       ],
+      timeToLiveAttribute: d.timeToLiveAttribute,
       billing: Billing.onDemand(),
       dynamoStream: StreamViewType[d.streamViewType],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -4,6 +4,7 @@ import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
 import { createDocumentClient } from '../store/dynamodb-client';
 import { ImageStore } from '../store/image-store';
+import { ScheduleStore } from '../store/schedule-store';
 import { SecretStore } from '../store/secret-store';
 import { StreamStore } from '../store/stream-store';
 import { type AppContext, newTid, newUid } from './context';
@@ -18,6 +19,15 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
     streams: new StreamStore(db, cfg.TABLE_NAME),
     images: new ImageStore(db, cfg.TABLE_NAME),
     secrets: new SecretStore(db, cfg.TABLE_NAME),
+    schedule: new ScheduleStore(db, cfg.TABLE_NAME),
+    scheduling: {
+      intervalSeconds: cfg.IMPORT_INTERVAL_SECONDS,
+      tickSeconds:
+        cfg.SCHEDULER_TICK_SECONDS ?? Math.min(60, Math.max(1, Math.floor(cfg.IMPORT_INTERVAL_SECONDS / 10))),
+      perMinute: cfg.SCHEDULED_IMPORTS_PER_MINUTE,
+      perRegistryPerMinute: cfg.SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE,
+      pushCoalesceMs: cfg.PUSH_COALESCE_SECONDS * 1000,
+    },
     rules: {
       defaultImportMode: cfg.DEFAULT_IMPORT_MODE,
       ...(cfg.INTERNAL_REGISTRY_HOSTNAME ? { internalRegistryHostname: cfg.INTERNAL_REGISTRY_HOSTNAME } : {}),

@@ -1,44 +1,139 @@
+import {
+  deriveTagEvents,
+  type PullSpecResolver,
+  type TagEventEnvelope,
+  type TagSide,
+} from '../core/events/tag-events';
 import type { TagRecord } from '../core/imagestream/model';
-import { keys } from '../store/keys';
+import type { StreamRulesConfig } from '../core/imagestream/spec-rules';
+import { resolveEventReference } from '../core/imagestream/views';
+import { HEAD_SK, keys } from '../store/keys';
 import { itemToTag } from '../store/stream-store';
 import { type ImportJob, importNeededByChange } from './import-jobs';
+import type { Job } from './jobs';
 
 /** One table change as the stream delivers it, images already unmarshalled. */
 export interface TableChange {
   keys: { PK?: unknown; SK?: unknown };
   oldImage?: Record<string, unknown> | undefined;
   newImage?: Record<string, unknown> | undefined;
+  /** When the table recorded the change (ISO time), if the stream said. */
+  observedAt?: string | undefined;
+  /** The stream record's sequence number, to report where a batch must be retried from. */
+  sequence?: string | undefined;
 }
 
-/** Where import jobs go: an SQS queue in AWS, the in-process runner locally. */
-export interface ImportJobSink {
-  enqueue(jobs: ImportJob[], delayMs?: number): Promise<void>;
+/** Publishes derived events; throws when any event could not be published, so the change is processed again. */
+export interface EventPublisher {
+  publish(events: TagEventEnvelope[]): Promise<void>;
+}
+
+/** What one batch of table changes asks for: events to publish and jobs to queue. */
+export interface ChangeWork {
+  events: TagEventEnvelope[];
+  jobs: Job[];
+}
+
+/**
+ * The change processor's decisions over a batch of table changes (DESIGN §4): events for every change of a tag's
+ * resolved pull spec or import condition, import jobs for tags whose spec asks for one (reference §6.1), and the
+ * sweep of a deleted stream's records (whose removals in turn yield the `deleted` events). Only tag records and
+ * stream heads are read: other records (secrets among them) are never looked at.
+ */
+export function workForChanges(changes: TableChange[], resolve: PullSpecResolver): ChangeWork {
+  const events: TagEventEnvelope[] = [];
+  const jobs: Job[] = importJobsFor(changes).map((j) => ({ kind: 'import' as const, ...j }));
+  for (const c of changes) {
+    const stream = streamOf(c);
+    if (!stream) continue;
+    if (c.keys.SK === HEAD_SK) {
+      if (c.oldImage && !c.newImage)
+        jobs.push({ kind: 'sweep', namespace: stream.namespace, name: stream.name });
+      continue;
+    }
+    if (!isTagChange(c)) continue;
+    events.push(
+      ...deriveTagEvents(
+        {
+          namespace: stream.namespace,
+          stream: stream.name,
+          before: side(c.oldImage),
+          after: side(c.newImage),
+          observedAt: c.observedAt ?? new Date().toISOString(),
+        },
+        resolve,
+      ),
+    );
+  }
+  return { events, jobs };
+}
+
+/** The pull-spec resolution of GET imagestreamtag (reference §4.2), from the service's registry settings. */
+export function pullSpecResolver(rules: StreamRulesConfig): PullSpecResolver {
+  return (namespace, name, spec, event) =>
+    resolveEventReference(
+      {
+        namespace,
+        name,
+        uid: '',
+        resourceVersion: 0,
+        generation: 0,
+        creationTimestamp: '',
+        labels: {},
+        annotations: {},
+        lookupPolicy: { local: false },
+        dockerImageRepository: '',
+      },
+      spec,
+      event,
+      rules,
+    );
 }
 
 /**
  * The import controller's trigger (reference §6.1) over the table's stream: a tag record whose change makes it
  * need an import (new DockerImage tag, changed source, generation 0, new stream) yields a job, grouped per stream.
- * Only tag records are read: other records (secrets among them) are never looked at.
  */
 export function importJobsFor(changes: TableChange[]): ImportJob[] {
   const jobs = new Map<string, ImportJob>();
   for (const c of changes) {
-    const sk = c.keys.SK;
-    const pk = c.keys.PK;
-    if (typeof sk !== 'string' || !sk.startsWith(keys.tagPrefix) || typeof pk !== 'string') continue;
-    if (!pk.startsWith('IS#')) continue;
+    const stream = streamOf(c);
+    if (!stream || !isTagChange(c)) continue;
     const after = c.newImage ? itemToTag(c.newImage) : undefined;
     const before = c.oldImage ? itemToTag(c.oldImage) : undefined;
     // A record of another stream incarnation (re-created stream) is a different tag altogether.
     const sameTag = before && after && c.oldImage?.suid === c.newImage?.suid;
     if (!importNeededByChange(sameTag ? (before as TagRecord) : undefined, after)) continue;
     const uid = c.newImage?.suid as string;
-    const [namespace, ...rest] = pk.slice(3).split('/');
-    const name = rest.join('/');
-    const key = `${pk}|${uid}`;
-    const job = jobs.get(key) ?? { namespace: namespace!, name, uid, tags: [] };
+    const key = `${c.keys.PK}|${uid}`;
+    const job = jobs.get(key) ?? { namespace: stream.namespace, name: stream.name, uid, tags: [] };
     if (!job.tags.includes(after!.name)) job.tags.push(after!.name);
     jobs.set(key, job);
   }
   return [...jobs.values()];
+}
+
+interface StreamNames {
+  namespace: string;
+  name: string;
+}
+
+function streamOf(c: TableChange): StreamNames | undefined {
+  const pk = c.keys.PK;
+  if (typeof pk !== 'string' || !pk.startsWith('IS#')) return undefined;
+  const body = pk.slice(3);
+  const slash = body.indexOf('/');
+  if (slash <= 0) return undefined;
+  const namespace = body.slice(0, slash);
+  const name = body.slice(slash + 1);
+  return { namespace, name };
+}
+
+function isTagChange(c: TableChange): boolean {
+  return typeof c.keys.SK === 'string' && c.keys.SK.startsWith(keys.tagPrefix);
+}
+
+function side(item: Record<string, unknown> | undefined): TagSide | undefined {
+  if (!item || typeof item.suid !== 'string') return undefined;
+  return { streamUid: item.suid, tag: itemToTag(item) };
 }

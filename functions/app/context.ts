@@ -4,8 +4,10 @@ import type { StreamRulesConfig } from '../core/imagestream/spec-rules';
 import type { RegistryCredential } from '../registry/auth';
 import type { RegistryClient } from '../registry/client';
 import type { ImageStore } from '../store/image-store';
+import type { ScheduleStore } from '../store/schedule-store';
 import type { SecretStore } from '../store/secret-store';
 import type { StreamStore } from '../store/stream-store';
+import type { JobSink } from './jobs';
 import type { KeyedQueue } from './keyed-queue';
 
 /** How imports behave (validated configuration, see functions/config.ts). */
@@ -18,6 +20,16 @@ export interface ImportSettings {
   platform: { os: string; architecture: string };
   /** Time budget of one import request. */
   timeoutMs: number;
+}
+
+/** Scheduled re-import and push handling (reference §6.2; functions/config.ts documents each). */
+export interface ScheduleSettings {
+  intervalSeconds: number;
+  tickSeconds: number;
+  perMinute: number;
+  perRegistryPerMinute: number;
+  /** Notifications for one repository:tag within this window become one re-check. */
+  pushCoalesceMs: number;
 }
 
 /** Registry credentials that come from somewhere other than namespace secrets (ECR through IAM). */
@@ -39,6 +51,12 @@ export interface AppContext {
   tagWrites: KeyedQueue;
   registry: RegistryClient;
   imports: ImportSettings;
+  schedule: ScheduleStore;
+  scheduling: ScheduleSettings;
+  /** The job queue (SQS in AWS, the in-process runner locally); set once the runner exists. */
+  jobs?: JobSink;
+  /** The shared secret registry webhooks send; undefined disables them. */
+  webhookSecret?: () => Promise<string | undefined>;
   externalCredentials?: ExternalCredentials;
 }
 

@@ -1,5 +1,6 @@
 import { tagImportable, tagNeedsImport } from '../core/imagestream/import-rules';
 import type { TagRecord } from '../core/imagestream/model';
+import { sourceRegistry } from '../core/schedule/scheduling';
 import type { AppContext } from './context';
 import { outcomeOf } from './imagestreamimports';
 import { writeImportOutcomes } from './import-writes';
@@ -12,8 +13,10 @@ export interface ImportJob {
   /** The stream incarnation the job is for: a job for a deleted and re-created stream does nothing. */
   uid: string;
   tags: string[];
-  /** Import even when the tag's generation says it is up to date (scheduled re-import). */
+  /** Import even when the tag's generation says it is up to date (scheduled and push-driven re-import). */
   force?: boolean;
+  /** Set on scheduled re-imports: they take a budget token, and are dropped when their cycle has passed. */
+  scheduled?: { cycleEndsAt: number };
 }
 
 export interface ImportJobResult {
@@ -21,6 +24,16 @@ export interface ImportJobResult {
   wrote: boolean;
   /** The registry asked to come back later (pull quota); the caller re-queues the job for then. */
   retryAfterMs?: number;
+  /** Tags not imported because their registry rate-limited us, with the registry's host. */
+  rateLimited?: Array<{ tag: string; registry: string; retryAfterMs: number }>;
+}
+
+export interface ImportJobOptions {
+  /**
+   * Decides which of the due tags run now (the scheduler's budgets); tags left out are the admitter's to
+   * re-queue or drop.
+   */
+  admit?: (due: TagRecord[]) => Promise<TagRecord[]>;
 }
 
 /**
@@ -28,11 +41,16 @@ export interface ImportJobResult {
  * need it, and records success or failure on them. Idempotent, so at-least-once delivery is fine. A rate-limited
  * registry does not become a failure condition: the job is retried after the registry's window.
  */
-export async function runImportJob(ctx: AppContext, job: ImportJob): Promise<ImportJobResult> {
+export async function runImportJob(
+  ctx: AppContext,
+  job: ImportJob,
+  options: ImportJobOptions = {},
+): Promise<ImportJobResult> {
   const head = await ctx.streams.getHead(job.namespace, job.name);
   if (!head || head.uid !== job.uid) return { imported: [], wrote: false };
   const tags = await ctx.streams.getTags(head, [...new Set(job.tags)]);
-  const due = [...tags.values()].filter((t) => (job.force ? tagImportable(t.spec) : tagNeedsImport(t, true)));
+  let due = [...tags.values()].filter((t) => (job.force ? tagImportable(t.spec) : tagNeedsImport(t, true)));
+  if (due.length && options.admit) due = await options.admit(due);
   if (due.length === 0) return { imported: [], wrote: false };
 
   const importer = new Importer(ctx, job.namespace, Date.now() + ctx.imports.timeoutMs);
@@ -51,10 +69,17 @@ export async function runImportJob(ctx: AppContext, job: ImportJob): Promise<Imp
         childImages: importer.childImages(),
       })
     : { wrote: false };
+  const rateLimited = due.flatMap((t, i) => {
+    const wait = results[i]?.retryAfterMs;
+    return wait === undefined
+      ? []
+      : [{ tag: t.name, registry: sourceRegistry(requests[i]!.from), retryAfterMs: wait }];
+  });
   return {
     imported: due.map((t) => t.name),
     wrote: written.wrote,
     ...(retryAfterMs > 0 ? { retryAfterMs } : {}),
+    ...(rateLimited.length ? { rateLimited } : {}),
   };
 }
 

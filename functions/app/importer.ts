@@ -15,6 +15,9 @@ import { isRegistryError, RegistryError } from '../registry/errors';
 import { fetchImage, type ImportMode } from '../registry/image-fetcher';
 import type { AppContext } from './context';
 
+/** How long to leave a registry alone after a 429 that did not say how long. */
+const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
+
 /** One image to import: where from, how, and (for the caller) which tag it is for. */
 export interface ImportRequest {
   from: string;
@@ -137,7 +140,10 @@ export class Importer {
       return {
         tag,
         status: statusFor(e, display),
-        ...(e.details.retryAfterMs !== undefined ? { retryAfterMs: e.details.retryAfterMs } : {}),
+        // A rate limit is the registry asking to come back later, never a verdict on the image.
+        ...(e.kind === 'rate-limited' || e.details.retryAfterMs !== undefined
+          ? { retryAfterMs: e.details.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS }
+          : {}),
       };
     }
   }

@@ -1,18 +1,17 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { ImportJobSink } from '../app/change-processor';
-import type { ImportJob } from '../app/import-jobs';
+import type { Job, JobSink } from '../app/jobs';
 
 /** SQS caps a message delay at 15 minutes; longer waits (a Docker Hub quota window) take several hops. */
 const MAX_DELAY_SECONDS = 900;
 
-/** Import jobs as SQS messages, one job each, sent ten at a time. */
-export class SqsJobSink implements ImportJobSink {
+/** Jobs as SQS messages, one job each, sent ten at a time. */
+export class SqsJobSink implements JobSink {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(jobs: ImportJob[], delayMs = 0): Promise<void> {
+  async enqueue(jobs: Job[], delayMs = 0): Promise<void> {
     const delay = Math.min(MAX_DELAY_SECONDS, Math.ceil(delayMs / 1000));
     for (let i = 0; i < jobs.length; i += 10) {
       const batch = jobs.slice(i, i + 10);
@@ -27,9 +26,7 @@ export class SqsJobSink implements ImportJobSink {
         }),
       );
       if (out.Failed?.length)
-        throw new Error(
-          `SQS refused ${out.Failed.length} import jobs: ${out.Failed.map((f) => f.Code).join(', ')}`,
-        );
+        throw new Error(`SQS refused ${out.Failed.length} jobs: ${out.Failed.map((f) => f.Code).join(', ')}`);
     }
   }
 }

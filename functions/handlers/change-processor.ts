@@ -1,29 +1,44 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { importJobsFor } from '../app/change-processor';
+import { pullSpecResolver, type TableChange, workForChanges } from '../app/change-processor';
+import { EventBridgePublisher } from '../aws/eventbridge-publisher';
 import { SqsJobSink } from '../aws/sqs-job-sink';
-import { readServiceConfig } from '../config';
+import { readServiceConfig, requireSetting } from '../config';
 import { jsonLogger } from '../http/handler';
 import { toTableChange } from '../store/stream-records';
 
 /**
- * The table stream's consumer: tag changes that ask for an import become jobs on the import queue. Records are
- * handled in order; the first whose jobs cannot be queued is reported so the stream retries from there (jobs are
- * idempotent, so re-queuing earlier ones is harmless).
+ * The table stream's consumer: every change becomes its events (EventBridge) and jobs (SQS). Records are
+ * handled in order; the first that cannot be fully handled is reported, so the stream retries from there
+ * (bisecting, then the DLQ after bounded retries). Events that were already published are published again on a
+ * retry with the same `eventId`: delivery is at least once, consumers de-duplicate.
  */
 const config = readServiceConfig();
-if (!config.IMPORT_QUEUE_URL) throw new Error('invalid configuration:\n  IMPORT_QUEUE_URL: is required');
 const log = jsonLogger(config.LOG_LEVEL);
-const sink = new SqsJobSink(new SQSClient({}), config.IMPORT_QUEUE_URL);
+const publisher = new EventBridgePublisher(
+  new EventBridgeClient({}),
+  requireSetting(config, 'EVENT_BUS_NAME'),
+  config.EVENT_SOURCE,
+);
+const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
+const resolve = pullSpecResolver({
+  defaultImportMode: config.DEFAULT_IMPORT_MODE,
+  ...(config.INTERNAL_REGISTRY_HOSTNAME
+    ? { internalRegistryHostname: config.INTERNAL_REGISTRY_HOSTNAME }
+    : {}),
+});
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  for (const record of event.Records) {
+  const changes: TableChange[] = event.Records.map(toTableChange);
+  for (const change of changes) {
     try {
-      const jobs = importJobsFor([toTableChange(record)]);
-      if (jobs.length) await sink.enqueue(jobs);
+      const work = workForChanges([change], resolve);
+      if (work.events.length) await publisher.publish(work.events);
+      if (work.jobs.length) await sink.enqueue(work.jobs);
     } catch (e) {
-      log({ level: 'error', msg: 'could not queue import jobs', error: (e as Error).message });
-      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+      log({ level: 'error', msg: 'could not process a table change', error: (e as Error).message });
+      return { batchItemFailures: [{ itemIdentifier: change.sequence ?? '' }] };
     }
   }
   return { batchItemFailures: [] };

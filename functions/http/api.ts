@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { AppContext, Identity } from '../app/context';
+import { receiveWebhook } from '../app/webhooks';
 import { badRequest, methodNotAllowed, StatusError, unauthorized } from '../core/errors';
 import { encodeJson } from './encode';
 import { matchRoute } from './routes';
@@ -45,6 +46,19 @@ export async function dispatch(
   const path = event.rawPath;
   if (path === '/healthz' && method === 'GET')
     return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
+  const hook = /^\/webhooks\/([^/]+)$/.exec(path);
+  if (hook) {
+    // Registries authenticate with the shared webhook secret instead of a user identity.
+    if (method !== 'POST') throw methodNotAllowed(method, path);
+    const query = new URLSearchParams(event.rawQueryString ?? '');
+    const receipt = await receiveWebhook(ctx, {
+      format: decodeURIComponent(hook[1]!),
+      authorization: headers.authorization,
+      queryToken: query.get('token') ?? undefined,
+      body: parseBody(event),
+    });
+    return encodeJson(202, receipt, headers['accept-encoding']);
+  }
   const identity = identityOf(event);
   if (!identity) throw unauthorized();
   const match = matchRoute(method, path);

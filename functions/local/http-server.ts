@@ -101,7 +101,8 @@ async function handle(
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
 
   let identity: Identity | undefined;
-  if (pathname !== '/healthz') {
+  // Webhooks carry the registry's shared secret, which the handler checks; everything else needs a user token.
+  if (pathname !== '/healthz' && !pathname.startsWith('/webhooks/')) {
     const m = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '');
     identity = m ? opts.authenticate(m[1]!) : undefined;
     if (!identity) {

@@ -10,9 +10,27 @@ const schema = z.object({
   LOCAL_TOKENS: z.string().optional(),
   TABLE_NAME: z.string().default('imagestreams'),
   DYNAMODB_ENDPOINT: z.url().optional(),
-  IMPORT_INTERVAL_SECONDS: z.coerce.number().int().positive().default(900),
   /** Spec-driven imports (the import controller); `off` leaves only explicit imagestreamimports. */
   IMPORT_CONTROLLER: z.enum(['on', 'off']).default('on'),
+  /** Scheduled re-import on a timer; `off` for tests that want no background imports. */
+  SCHEDULER: z.enum(['on', 'off']).default('on'),
+  /** Where events are appended, one EventBridge event per line; default $DATA_DIR/events.ndjson. */
+  EVENTS_FILE: z.string().optional(),
+  /** Comma-separated URLs every event is POSTed to. */
+  EVENT_WEBHOOK_URLS: z
+    .string()
+    .optional()
+    .transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
+  /** When set, webhook POSTs carry `X-Imagestreams-Signature: sha256=<HMAC of the body>`. */
+  EVENT_WEBHOOK_SECRET: z.string().optional(),
+  /** How long the change processor sleeps when the table's stream is idle. */
+  STREAM_POLL_MS: z.coerce.number().int().min(10).max(600_000).default(250),
 });
 
 export type LocalConfig = z.infer<typeof schema> & { dataDir: string };

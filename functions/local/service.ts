@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { buildAppContext } from '../app/build-context';
-import { importJobsFor } from '../app/change-processor';
+import { pullSpecResolver, workForChanges } from '../app/change-processor';
 import { readServiceConfig } from '../config';
 import { createApiHandler, jsonLogger } from '../http/handler';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
+import { LocalEventSink } from './event-sink';
 import { serveApi } from './http-server';
-import { LocalImportRunner } from './import-runner';
+import { LocalJobRunner } from './job-runner';
 import type { LocalConfig } from './local-config';
+import { SchedulerTimer } from './scheduler-timer';
 import { StreamPoller } from './stream-poller';
 import { loadTokens } from './tokens';
 
@@ -54,22 +56,45 @@ export async function startLocalService(
     });
     const log = opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL);
     const ctx = buildAppContext(serviceConfig);
+    const webhookSecret = serviceConfig.WEBHOOK_SECRET;
+    ctx.webhookSecret = async () => webhookSecret;
+    const runner = new LocalJobRunner(ctx, log);
+    ctx.jobs = runner;
     const handler = createApiHandler(ctx, log);
-    // Spec-driven imports: the table's stream feeds the change processor, whose jobs run in this process.
-    const runner = new LocalImportRunner(ctx, log);
+    // The change processor: the table's stream yields events (file + webhooks) and jobs (run in this process).
+    // Events are flushed before the stream checkpoint moves, so a crash re-derives them instead of losing them.
+    const events = new LocalEventSink({
+      file: cfg.EVENTS_FILE ?? join(cfg.dataDir, 'events.ndjson'),
+      source: serviceConfig.EVENT_SOURCE,
+      webhookUrls: cfg.EVENT_WEBHOOK_URLS,
+      webhookSecret: cfg.EVENT_WEBHOOK_SECRET,
+      log,
+    });
+    const resolve = pullSpecResolver(ctx.rules);
     const streamClient = createDynamoDbClient(endpoint);
     const poller = new StreamPoller({
       endpoint,
       table: cfg.TABLE_NAME,
       dynamodb: streamClient,
       checkpointFile: join(cfg.dataDir, `stream-checkpoint-${cfg.TABLE_NAME}.json`),
-      onChanges: (changes) => runner.enqueue(importJobsFor(changes)),
+      pollMs: cfg.STREAM_POLL_MS,
+      onChanges: async (changes) => {
+        const work = workForChanges(changes, resolve);
+        await events.publish(work.events);
+        const jobs =
+          cfg.IMPORT_CONTROLLER === 'on' ? work.jobs : work.jobs.filter((j) => j.kind !== 'import');
+        await runner.enqueue(jobs);
+      },
       log,
     });
-    if (cfg.IMPORT_CONTROLLER === 'on') poller.start();
+    poller.start();
+    const scheduler = new SchedulerTimer(ctx, runner, log);
+    if (cfg.SCHEDULER === 'on') scheduler.start();
     stops.push(async () => {
+      scheduler.stop();
       await poller.stop();
       await runner.stop();
+      await events.stop();
       streamClient.destroy();
     });
     const api = await serveApi({ handler, authenticate: tokens.lookup, port: cfg.PORT, host: cfg.HOST });

@@ -19,6 +19,8 @@ export interface StreamPollerOptions {
   dynamodb: DynamoDBClient;
   /** Where the last processed sequence number per shard is kept, so a restart resumes there. */
   checkpointFile: string;
+  /** Sleep between polls of an idle stream. */
+  pollMs?: number;
   onChanges: (changes: TableChange[]) => Promise<void>;
   log: Log;
 }
@@ -82,7 +84,7 @@ export class StreamPoller {
           this.iterators.set(shard, out.NextShardIterator);
           if (!out.NextShardIterator) this.finished.add(shard);
         }
-        if (!busy) await this.pause(POLL_MS);
+        if (!busy) await this.pause(this.o.pollMs ?? POLL_MS);
       } catch (e) {
         if (this.stopped) break;
         this.o.log({ level: 'error', msg: 'stream poller error', error: (e as Error).message });

@@ -1,3 +1,7 @@
+import type { TagRecord } from '../core/imagestream/model';
+import { scheduleEligible, schedulePlace, slotKey, trackedSource } from '../core/schedule/scheduling';
+import { tableDefinition } from './table-definition';
+
 /** Key builders for the single table; the layout is documented in table-definition.ts and docs/architecture.md. */
 export const HEAD_SK = 'IS';
 export const IMAGE_SK = 'IMG';
@@ -16,7 +20,33 @@ export const keys = {
   secretSk: (name: string) => name,
   namespaceGsiPk: (ns: string) => `NS#${ns}`,
   namespaceGsiSk: (name: string) => `IS#${name}`,
+  schedulePk: (shard: number) => `SCHED#${shard}`,
+  scheduleSk: (slot: number, pk: string, tag: string) => `${slotKey(slot)}#${pk}#${tag}`,
+  sourcePk: (repository: string) => `SRC#${repository}`,
+  sourceSk: (sourceTag: string, pk: string, tag: string) => `${sourceTag}#${pk}#${tag}`,
+  budgetPk: (scope: string) => `BUDGET#${scope}`,
+  backoffPk: (registry: string) => `BACKOFF#${registry}`,
 };
+
+/**
+ * The sparse-index attributes a tag record carries: a place in the schedule (GSI2) when the scheduler re-checks
+ * it, and its source repository (GSI3) when pushes to that repository should re-check it. Computed on every
+ * write from the record itself, so the indexes can never disagree with the spec.
+ */
+export function scheduleIndexAttributes(pk: string, t: TagRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (scheduleEligible(t)) {
+    const place = schedulePlace(pk);
+    out[tableDefinition.gsi2.partitionKey] = keys.schedulePk(place.shard);
+    out[tableDefinition.gsi2.sortKey] = keys.scheduleSk(place.slot, pk, t.name);
+  }
+  const source = trackedSource(t);
+  if (source) {
+    out[tableDefinition.gsi3.partitionKey] = keys.sourcePk(source.repository);
+    out[tableDefinition.gsi3.sortKey] = keys.sourceSk(source.tag, pk, t.name);
+  }
+  return out;
+}
 
 export function seqFromHistorySk(sk: string): number {
   return Number(sk.slice(sk.lastIndexOf('#') + 1));

@@ -6,9 +6,31 @@ import type { TableChange } from '../app/change-processor';
  * plain change with unmarshalled keys and images.
  */
 export function toTableChange(record: {
-  dynamodb?: { Keys?: unknown; OldImage?: unknown; NewImage?: unknown } | undefined;
+  dynamodb?:
+    | {
+        Keys?: unknown;
+        OldImage?: unknown;
+        NewImage?: unknown;
+        SequenceNumber?: string | undefined;
+        /** Epoch seconds in a Lambda event; a Date from the Streams API. */
+        ApproximateCreationDateTime?: number | Date | undefined;
+      }
+    | undefined;
 }): TableChange {
   const d = record.dynamodb ?? {};
   const img = (x: unknown) => (x ? unmarshall(x as Parameters<typeof unmarshall>[0]) : undefined);
-  return { keys: img(d.Keys) ?? {}, oldImage: img(d.OldImage), newImage: img(d.NewImage) };
+  const at = d.ApproximateCreationDateTime;
+  const observedAt =
+    at instanceof Date
+      ? at.toISOString()
+      : typeof at === 'number'
+        ? new Date(at * 1000).toISOString()
+        : undefined;
+  return {
+    keys: img(d.Keys) ?? {},
+    oldImage: img(d.OldImage),
+    newImage: img(d.NewImage),
+    observedAt,
+    sequence: d.SequenceNumber,
+  };
 }

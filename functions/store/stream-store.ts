@@ -12,7 +12,7 @@ import {
 import type { TagEvent, TagEventCondition, TagReference } from '../core/api-types';
 import { tooLarge } from '../core/errors';
 import { isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
-import { HEAD_SK, keys, seqFromHistorySk } from './keys';
+import { HEAD_SK, keys, scheduleIndexAttributes, seqFromHistorySk } from './keys';
 import { tableDefinition } from './table-definition';
 
 type Item = Record<string, unknown>;
@@ -96,8 +96,9 @@ export function itemToHead(item: Item): StreamHead {
 }
 
 function tagToItem(h: StreamHead, t: TagRecord, version: number): Item {
+  const pk = keys.streamPk(h.namespace, h.name);
   return {
-    PK: keys.streamPk(h.namespace, h.name),
+    PK: pk,
     SK: keys.tagSk(t.name),
     kind: 'tag',
     suid: h.uid,
@@ -109,6 +110,7 @@ function tagToItem(h: StreamHead, t: TagRecord, version: number): Item {
     topSeq: t.topSeq,
     conds: t.conditions,
     aliases: t.aliases,
+    ...scheduleIndexAttributes(pk, t),
   };
 }
 

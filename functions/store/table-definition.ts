@@ -9,11 +9,21 @@
  *   image reference    PK = IS#<ns>/<name>   SK = R#<digest>#<tagIncarnation>
  *   image (by digest)  PK = IMG#<digest>     SK = IMG
  *   streams of a namespace: GSI1 (GSI1PK = NS#<ns>, GSI1SK = IS#<name>), sparse: only stream heads carry it.
+ *   scheduled tags: GSI2 (GSI2PK = SCHED#<shard>, GSI2SK = <slot>#<stream key>#<tag>), sparse: only tags the
+ *     scheduler re-checks carry it (core/schedule/scheduling.ts).
+ *   tracking tags by source: GSI3 (GSI3PK = SRC#<registry>/<repository>, GSI3SK = <source tag>#<stream key>#<tag>),
+ *     sparse: push notifications find the tags that follow a repository:tag.
+ *   scheduler bookkeeping: PK = BUDGET#<scope> SK = <minute>, PK = BACKOFF#<registry> SK = BACKOFF (expire by TTL).
  */
 export const tableDefinition = {
   partitionKey: 'PK',
   sortKey: 'SK',
   gsi1: { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+  /** Keys only plus the stream uid: the scheduler needs no more to queue an import job. */
+  gsi2: { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK', include: ['suid'] },
+  gsi3: { indexName: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK', include: ['suid'] },
+  /** Epoch seconds after which DynamoDB may delete a bookkeeping item. */
+  timeToLiveAttribute: 'expiresAt',
   /** Change processing (events, spec-driven imports) reads old and new images of every record. */
   streamViewType: 'NEW_AND_OLD_IMAGES',
   billingMode: 'PAY_PER_REQUEST',
@@ -30,6 +40,10 @@ export function createTableInput(tableName: string) {
       { AttributeName: d.sortKey, AttributeType: 'S' as const },
       { AttributeName: d.gsi1.partitionKey, AttributeType: 'S' as const },
       { AttributeName: d.gsi1.sortKey, AttributeType: 'S' as const },
+      { AttributeName: d.gsi2.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: d.gsi2.sortKey, AttributeType: 'S' as const },
+      { AttributeName: d.gsi3.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: d.gsi3.sortKey, AttributeType: 'S' as const },
     ],
     KeySchema: [
       { AttributeName: d.partitionKey, KeyType: 'HASH' as const },
@@ -44,6 +58,14 @@ export function createTableInput(tableName: string) {
         ],
         Projection: { ProjectionType: 'ALL' as const },
       },
+      ...[d.gsi2, d.gsi3].map((g) => ({
+        IndexName: g.indexName,
+        KeySchema: [
+          { AttributeName: g.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: g.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...g.include] },
+      })),
     ],
     StreamSpecification: { StreamEnabled: true, StreamViewType: d.streamViewType },
   };

@@ -1,22 +1,22 @@
-import type { ImportJobSink } from '../app/change-processor';
 import type { AppContext } from '../app/context';
-import { type ImportJob, runImportJob } from '../app/import-jobs';
+import { runJob } from '../app/job-runner';
+import { describeJob, type Job, type JobSink } from '../app/jobs';
 import type { Log } from '../http/handler';
 
 const MAX_ATTEMPTS = 5;
 const MAX_DELAY_MS = 15 * 60_000;
 
 interface Queued {
-  job: ImportJob;
+  job: Job;
   attempt: number;
 }
 
 /**
- * Local mode's import queue: what SQS and the import worker do in AWS, in process. Jobs for the same stream are
- * coalesced while they wait, run with bounded concurrency, re-queued after a registry's rate-limit window, and
- * retried with backoff when they throw; a job that keeps failing is logged and dropped (the DLQ's role).
+ * Local mode's job queue: what SQS and the job worker do in AWS, in process. Identical waiting jobs are
+ * coalesced (import jobs for one stream merge their tags), run with bounded concurrency, delayed when asked,
+ * and retried with backoff when they throw; a job that keeps failing is logged and dropped (the DLQ's role).
  */
-export class LocalImportRunner implements ImportJobSink {
+export class LocalJobRunner implements JobSink {
   private readonly waiting = new Map<string, Queued>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
@@ -29,7 +29,7 @@ export class LocalImportRunner implements ImportJobSink {
     private readonly concurrency = 4,
   ) {}
 
-  async enqueue(jobs: ImportJob[], delayMs = 0): Promise<void> {
+  async enqueue(jobs: Job[], delayMs = 0): Promise<void> {
     for (const job of jobs) this.schedule({ job, attempt: 0 }, delayMs);
   }
 
@@ -46,10 +46,11 @@ export class LocalImportRunner implements ImportJobSink {
       this.timers.add(t);
       return;
     }
-    const key = `${q.job.namespace}/${q.job.name}/${q.job.uid}`;
+    const key = coalescingKey(q.job);
     const existing = this.waiting.get(key);
-    if (existing) existing.job.tags = [...new Set([...existing.job.tags, ...q.job.tags])];
-    else this.waiting.set(key, { job: { ...q.job, tags: [...q.job.tags] }, attempt: q.attempt });
+    if (existing?.job.kind === 'import' && q.job.kind === 'import')
+      existing.job.tags = [...new Set([...existing.job.tags, ...q.job.tags])];
+    else if (!existing) this.waiting.set(key, { job: structuredClone(q.job), attempt: q.attempt });
     this.pump();
   }
 
@@ -67,35 +68,16 @@ export class LocalImportRunner implements ImportJobSink {
   }
 
   private async run(q: Queued): Promise<void> {
-    const { namespace, name, tags } = q.job;
     try {
-      const result = await runImportJob(this.ctx, q.job);
-      if (result.retryAfterMs !== undefined) {
-        this.log({
-          level: 'warn',
-          msg: 'import rate limited, re-queued',
-          namespace,
-          name,
-          tags,
-          retryAfterMs: result.retryAfterMs,
-        });
-        this.schedule({ job: q.job, attempt: q.attempt }, result.retryAfterMs);
-      } else if (result.imported.length)
-        this.log({
-          level: 'info',
-          msg: 'imported',
-          namespace,
-          name,
-          tags: result.imported,
-          wrote: result.wrote,
-        });
+      const summary = await runJob(this.ctx, q.job, this, this.log);
+      this.log({ level: 'debug', msg: 'job done', ...summary });
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
       if (q.attempt + 1 >= MAX_ATTEMPTS) {
-        this.log({ level: 'error', msg: 'import job failed, dropped', namespace, name, tags, error });
+        this.log({ level: 'error', msg: 'job failed, dropped', ...describeJob(q.job), error });
         return;
       }
-      this.log({ level: 'warn', msg: 'import job failed, will retry', namespace, name, tags, error });
+      this.log({ level: 'warn', msg: 'job failed, will retry', ...describeJob(q.job), error });
       this.schedule({ job: q.job, attempt: q.attempt + 1 }, Math.min(30_000, 500 * 2 ** q.attempt));
     }
   }
@@ -113,5 +95,18 @@ export class LocalImportRunner implements ImportJobSink {
     this.waiting.clear();
     if (this.running > 0)
       await Promise.race([this.whenIdle(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+}
+
+function coalescingKey(job: Job): string {
+  switch (job.kind) {
+    case 'import':
+      return `import/${job.namespace}/${job.name}/${job.uid}/${job.force ? 'f' : ''}${job.scheduled ? `s${job.scheduled.cycleEndsAt}` : ''}`;
+    case 'sweep':
+      return `sweep/${job.namespace}/${job.name}`;
+    case 'scan':
+      return `scan/${job.shard}/${job.from}/${job.to}`;
+    case 'push':
+      return `push/${job.hint.registry}/${job.hint.repository}:${job.hint.tag ?? ''}`;
   }
 }

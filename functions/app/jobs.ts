@@ -1,0 +1,73 @@
+import * as z from 'zod';
+import type { PushHint } from '../core/push/notifications';
+import type { ImportJob } from './import-jobs';
+
+/**
+ * Background work, as it travels on the job queue (SQS in AWS, the in-process runner locally). Every job is
+ * idempotent, so at-least-once delivery is safe.
+ */
+export type Job =
+  /** Bring some tags of a stream up to date with their sources (spec change, schedule or push). */
+  | ({ kind: 'import' } & ImportJob)
+  /** Remove what a deleted stream left behind; each removed tag record yields its `deleted` event. */
+  | { kind: 'sweep'; namespace: string; name: string }
+  /** Find the scheduled tags of one shard whose slots are due and queue their imports. */
+  | { kind: 'scan'; shard: number; from: number; to: number; cycleEndsAt: number }
+  /** A registry said a repository:tag changed: re-check the tags that follow it. */
+  | { kind: 'push'; hint: PushHint };
+
+/** Where jobs go: an SQS queue in AWS, the in-process runner locally. */
+export interface JobSink {
+  enqueue(jobs: Job[], delayMs?: number): Promise<void>;
+}
+
+const name = z.string().min(1).max(253);
+const importJob = z.object({
+  kind: z.literal('import'),
+  namespace: name,
+  name,
+  uid: z.string().min(1),
+  tags: z.array(z.string().min(1)).min(1).max(1000),
+  force: z.boolean().optional(),
+  scheduled: z.object({ cycleEndsAt: z.number() }).optional(),
+});
+
+/** Validates a job read from the queue; messages written before jobs had kinds are imports. */
+export const jobSchema = z.preprocess(
+  (v) => (v && typeof v === 'object' && !('kind' in v) ? { ...v, kind: 'import' } : v),
+  z.discriminatedUnion('kind', [
+    importJob,
+    z.object({ kind: z.literal('sweep'), namespace: name, name }),
+    z.object({
+      kind: z.literal('scan'),
+      shard: z.number().int().min(0),
+      from: z.number().int().min(0),
+      to: z.number().int().min(0),
+      cycleEndsAt: z.number(),
+    }),
+    z.object({
+      kind: z.literal('push'),
+      hint: z.object({
+        registry: z.string().min(1),
+        repository: z.string().min(1),
+        tag: z.string().min(1).optional(),
+        digest: z.string().optional(),
+        action: z.enum(['push', 'delete']),
+      }),
+    }),
+  ]),
+);
+
+/** A short description for logs (never credentials: jobs carry none). */
+export function describeJob(job: Job): Record<string, unknown> {
+  switch (job.kind) {
+    case 'import':
+      return { job: 'import', namespace: job.namespace, name: job.name, tags: job.tags.length };
+    case 'sweep':
+      return { job: 'sweep', namespace: job.namespace, name: job.name };
+    case 'scan':
+      return { job: 'scan', shard: job.shard, from: job.from, to: job.to };
+    case 'push':
+      return { job: 'push', repository: `${job.hint.registry}/${job.hint.repository}`, tag: job.hint.tag };
+  }
+}

@@ -1,0 +1,169 @@
+import type { TagRecord } from '../core/imagestream/model';
+import { SCHEDULE_SHARDS, slotWindow, sourceRegistry } from '../core/schedule/scheduling';
+import type { Log } from '../http/handler';
+import type { AppContext } from './context';
+import { type ImportJob, type ImportJobResult, runImportJob } from './import-jobs';
+import type { Job, JobSink } from './jobs';
+
+/** Tags per scheduled import job: big streams are re-checked by several jobs side by side. */
+const TAGS_PER_JOB = 500;
+/** Jobs are queued in batches while a scan pages through the index, so memory stays flat. */
+const FLUSH_TAGS = 2_000;
+
+/**
+ * One scheduler tick (EventBridge Scheduler in AWS, a timer locally): a scan job for every shard and slot range
+ * that came due since the previous tick. The tick itself reads nothing, so it costs the same for 10 or 100,000
+ * scheduled tags; the scans run in parallel on the job queue.
+ */
+export function scanJobsForTick(ctx: AppContext, tickAtMs: number): Job[] {
+  const s = ctx.scheduling;
+  const cycleEndsAt = tickAtMs + s.intervalSeconds * 1000;
+  return slotWindow(tickAtMs, s.tickSeconds, s.intervalSeconds).flatMap((range) =>
+    Array.from({ length: SCHEDULE_SHARDS }, (_, shard) => ({
+      kind: 'scan' as const,
+      shard,
+      from: range.from,
+      to: range.to,
+      cycleEndsAt,
+    })),
+  );
+}
+
+/** A scan: the due tags of one shard become import jobs, one per stream (split when a stream has many). */
+export async function runScan(
+  ctx: AppContext,
+  job: Extract<Job, { kind: 'scan' }>,
+  sink: JobSink,
+): Promise<{ tags: number; jobs: number }> {
+  let tags = 0;
+  let jobs = 0;
+  let pending = new Map<string, ImportJob>();
+  let pendingTags = 0;
+  const flush = async () => {
+    const out: Job[] = [];
+    for (const j of pending.values())
+      for (let i = 0; i < j.tags.length; i += TAGS_PER_JOB)
+        out.push({ kind: 'import', ...j, tags: j.tags.slice(i, i + TAGS_PER_JOB) });
+    if (out.length) await sink.enqueue(out);
+    jobs += out.length;
+    pending = new Map();
+    pendingTags = 0;
+  };
+  for await (const page of ctx.schedule.dueTags(job.shard, job.from, job.to)) {
+    for (const t of page) {
+      const key = `${t.namespace}/${t.name}/${t.uid}`;
+      const j = pending.get(key) ?? {
+        namespace: t.namespace,
+        name: t.name,
+        uid: t.uid,
+        tags: [],
+        force: true,
+        scheduled: { cycleEndsAt: job.cycleEndsAt },
+      };
+      j.tags.push(t.tag);
+      pending.set(key, j);
+      tags++;
+      pendingTags++;
+    }
+    if (pendingTags >= FLUSH_TAGS) await flush();
+  }
+  await flush();
+  return { tags, jobs };
+}
+
+/**
+ * A scheduled re-import under the budgets (reference §6.2): one token from the global per-minute budget per job,
+ * one from each registry's budget, and none at all for a registry that is backing off after rate limiting. What
+ * cannot run now is re-queued for when it can, within its cycle; past the cycle it is dropped, since the next
+ * cycle re-checks it anyway (OpenShift skips such a stream for the round).
+ */
+export async function runScheduledImport(
+  ctx: AppContext,
+  job: ImportJob & { scheduled: { cycleEndsAt: number } },
+  sink: JobSink,
+  log: Log,
+): Promise<ImportJobResult & { deferred: number; dropped: number }> {
+  const s = ctx.scheduling;
+  const now = Date.now();
+  let deferred = 0;
+  let dropped = 0;
+  const later = async (tags: string[], atMs: number) => {
+    if (atMs >= job.scheduled.cycleEndsAt) {
+      dropped += tags.length;
+      return;
+    }
+    deferred += tags.length;
+    await sink.enqueue([{ kind: 'import', ...job, tags }], Math.max(0, atMs - Date.now()));
+  };
+  if (now >= job.scheduled.cycleEndsAt) {
+    log({
+      level: 'warn',
+      msg: 'scheduled import past its cycle, skipped',
+      namespace: job.namespace,
+      name: job.name,
+    });
+    return { imported: [], wrote: false, deferred: 0, dropped: job.tags.length };
+  }
+  const nextMinute = (Math.floor(now / 60_000) + 1) * 60_000 + Math.floor(Math.random() * 5_000);
+  const strikes = new Map<string, number>();
+  const result = await runImportJob(ctx, job, {
+    admit: async (due) => {
+      if (!(await ctx.schedule.takeTokens('scheduled', s.perMinute, now))) {
+        await later(
+          due.map((t) => t.name),
+          nextMinute,
+        );
+        return [];
+      }
+      const admitted: TagRecord[] = [];
+      for (const [registry, tags] of groupByRegistry(due)) {
+        const names = tags.map((t) => t.name);
+        const backoff = await ctx.schedule.getBackoff(registry);
+        if (backoff && backoff.until > now) {
+          await later(names, backoff.until);
+          continue;
+        }
+        const limit = Math.max(1, Math.floor(s.perRegistryPerMinute / 2 ** (backoff?.strikes ?? 0)));
+        if (!(await ctx.schedule.takeTokens(`registry#${registry}`, limit, now))) {
+          await later(names, nextMinute);
+          continue;
+        }
+        strikes.set(registry, backoff?.strikes ?? 0);
+        admitted.push(...tags);
+      }
+      return admitted;
+    },
+  });
+  const limited = new Map<string, { wait: number; tags: string[] }>();
+  for (const r of result.rateLimited ?? []) {
+    const e = limited.get(r.registry) ?? { wait: 0, tags: [] };
+    e.wait = Math.max(e.wait, r.retryAfterMs);
+    e.tags.push(r.tag);
+    limited.set(r.registry, e);
+  }
+  for (const [registry, { wait, tags }] of limited) {
+    const b = await ctx.schedule.recordRateLimit(registry, wait, Date.now(), s.intervalSeconds * 1000);
+    log({
+      level: 'warn',
+      msg: 'registry rate limited, backing off',
+      registry,
+      untilMs: b.until,
+      strikes: b.strikes,
+    });
+    await later(tags, b.until);
+  }
+  for (const [registry, n] of strikes)
+    if (n > 0 && !limited.has(registry)) await ctx.schedule.clearBackoff(registry);
+  // Rate-limited tags were handled above (back-off and re-queue); the caller has nothing left to retry.
+  const { retryAfterMs: _handled, ...rest } = result;
+  return { ...rest, deferred, dropped };
+}
+
+function groupByRegistry(tags: TagRecord[]): Map<string, TagRecord[]> {
+  const out = new Map<string, TagRecord[]>();
+  for (const t of tags) {
+    const r = sourceRegistry(t.spec?.from?.name ?? '');
+    out.set(r, [...(out.get(r) ?? []), t]);
+  }
+  return out;
+}

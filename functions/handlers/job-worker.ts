@@ -1,0 +1,39 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { buildAppContext } from '../app/build-context';
+import { runJob } from '../app/job-runner';
+import { describeJob, type Job, jobSchema } from '../app/jobs';
+import { SqsJobSink } from '../aws/sqs-job-sink';
+import { readServiceConfig, requireSetting } from '../config';
+import { jsonLogger } from '../http/handler';
+
+const config = readServiceConfig();
+const log = jsonLogger(config.LOG_LEVEL);
+const ctx = buildAppContext(config);
+const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
+ctx.jobs = sink;
+
+/**
+ * Runs jobs from the queue (imports, scans, pushes, sweeps). A malformed message is dropped (retrying cannot fix
+ * it); a job that throws is reported so SQS redelivers it (then the dead-letter queue); work a job defers (rate
+ * limits, budgets) goes back on the queue with a delay instead of failing.
+ */
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    let job: Job;
+    try {
+      job = jobSchema.parse(JSON.parse(record.body)) as Job;
+    } catch {
+      log({ level: 'error', msg: 'dropped a malformed job', messageId: record.messageId });
+      continue;
+    }
+    try {
+      log({ level: 'info', msg: 'job done', ...(await runJob(ctx, job, sink, log)) });
+    } catch (e) {
+      log({ level: 'error', msg: 'job failed', ...describeJob(job), error: (e as Error).message });
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures };
+};

@@ -1,0 +1,25 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { buildAppContext } from '../app/build-context';
+import { scanJobsForTick } from '../app/scheduler';
+import { SqsJobSink } from '../aws/sqs-job-sink';
+import { readServiceConfig, requireSetting } from '../config';
+import { jsonLogger } from '../http/handler';
+
+const config = readServiceConfig();
+const log = jsonLogger(config.LOG_LEVEL);
+const ctx = buildAppContext(config);
+const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
+
+/**
+ * EventBridge Scheduler's target, once per tick: queues one scan job per shard for the slots that came due. It
+ * reads nothing, so its cost does not grow with the number of scheduled tags. The schedule passes its nominal
+ * time, so a retried invocation covers the same slots.
+ */
+export const handler = async (event: { scheduledTime?: string } | undefined): Promise<{ scans: number }> => {
+  const nominal = event?.scheduledTime ? Date.parse(event.scheduledTime) : Number.NaN;
+  const tickAt = Number.isFinite(nominal) ? nominal : Date.now();
+  const jobs = scanJobsForTick(ctx, tickAt);
+  await sink.enqueue(jobs);
+  log({ level: 'info', msg: 'scheduler tick', tickAt: new Date(tickAt).toISOString(), scans: jobs.length });
+  return { scans: jobs.length };
+};

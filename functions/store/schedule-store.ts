@@ -1,0 +1,197 @@
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { slotKey } from '../core/schedule/scheduling';
+import { keys } from './keys';
+import { tableDefinition } from './table-definition';
+
+/** A tag found through one of the sparse schedule indexes. */
+export interface IndexedTag {
+  namespace: string;
+  name: string;
+  uid: string;
+  tag: string;
+}
+
+/** A registry's recent rate limiting: leave it alone until `until`; its budget is halved per strike. */
+export interface Backoff {
+  until: number;
+  strikes: number;
+}
+
+const PAGE = 1_000;
+/** Bound on one lookup: a repository followed by more tags than this is re-checked on the next schedule. */
+const MAX_TRACKING_TAGS = 20_000;
+
+/**
+ * The scheduler's view of the table: the sparse GSI2 (tags due in a slot range of a shard), GSI3 (tags that
+ * follow a source repository:tag), and small bookkeeping items for budgets and registry back-off.
+ */
+export class ScheduleStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Tags of one shard whose slot lies in [from, to), page by page (GSI reads: eventually consistent). */
+  async *dueTags(shard: number, from: number, to: number): AsyncGenerator<IndexedTag[]> {
+    const g = tableDefinition.gsi2;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: g.indexName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :a AND :b',
+          ExpressionAttributeNames: { '#pk': g.partitionKey, '#sk': g.sortKey },
+          ExpressionAttributeValues: {
+            ':pk': keys.schedulePk(shard),
+            ':a': slotKey(from),
+            // '#' follows every slot key inside the range; '$' sorts right after it.
+            ':b': `${slotKey(to - 1)}$`,
+          },
+          ExclusiveStartKey: start,
+          Limit: PAGE,
+        }),
+      );
+      yield (res.Items ?? []).flatMap(indexedTag);
+      start = res.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** Tags that follow `repository:tag` (or any tag of the repository when `tag` is undefined). */
+  async trackingTags(repository: string, tag: string | undefined): Promise<IndexedTag[]> {
+    const g = tableDefinition.gsi3;
+    const out: IndexedTag[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: g.indexName,
+          KeyConditionExpression: tag ? '#pk = :pk AND begins_with(#sk, :t)' : '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': g.partitionKey, ...(tag ? { '#sk': g.sortKey } : {}) },
+          ExpressionAttributeValues: {
+            ':pk': keys.sourcePk(repository),
+            ...(tag ? { ':t': `${tag}#` } : {}),
+          },
+          ExclusiveStartKey: start,
+          Limit: PAGE,
+        }),
+      );
+      out.push(...(res.Items ?? []).flatMap(indexedTag));
+      start = res.LastEvaluatedKey;
+    } while (start && out.length < MAX_TRACKING_TAGS);
+    return out;
+  }
+
+  /**
+   * Takes `n` tokens from a per-minute budget; false when the minute's budget is spent. One conditional update
+   * on a counter item per scope and minute (expired by TTL).
+   */
+  async takeTokens(scope: string, limit: number, nowMs: number, n = 1): Promise<boolean> {
+    if (n > limit) return false;
+    const minute = Math.floor(nowMs / 60_000);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: keys.budgetPk(scope), SK: String(minute) },
+          UpdateExpression: 'ADD used :n SET expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(used) OR used <= :max',
+          ExpressionAttributeValues: { ':n': n, ':max': limit - n, ':exp': minute * 60 + 3_600 },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Claims a time window for a key: true for the first caller, false while the window is open (expired by TTL).
+   * Used to coalesce bursts of notifications into one job.
+   */
+  async claimWindow(key: string, nowMs: number, windowMs: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: `WINDOW#${key}`, SK: 'WINDOW' },
+          UpdateExpression: 'SET #u = :u, expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(#u) OR #u <= :now',
+          ExpressionAttributeNames: { '#u': 'until' },
+          ExpressionAttributeValues: {
+            ':u': nowMs + windowMs,
+            ':now': nowMs,
+            ':exp': Math.ceil((nowMs + windowMs) / 1000) + 3_600,
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
+  }
+
+  async getBackoff(registry: string): Promise<Backoff | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { PK: keys.backoffPk(registry), SK: 'BACKOFF' } }),
+    );
+    if (!res.Item) return undefined;
+    return { until: Number(res.Item.until ?? 0), strikes: Number(res.Item.strikes ?? 0) };
+  }
+
+  /**
+   * Records a rate-limit answer: one more strike, and no scheduled import to the registry before
+   * max(the registry's Retry-After, 5 s × 2^strikes), capped at `maxMs`.
+   */
+  async recordRateLimit(
+    registry: string,
+    retryAfterMs: number,
+    nowMs: number,
+    maxMs: number,
+  ): Promise<Backoff> {
+    const prev = await this.getBackoff(registry);
+    const strikes = Math.min((prev?.strikes ?? 0) + 1, 10);
+    const wait = Math.min(maxMs, Math.max(retryAfterMs, 5_000 * 2 ** (strikes - 1)));
+    const until = Math.max(prev?.until ?? 0, nowMs + wait);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { PK: keys.backoffPk(registry), SK: 'BACKOFF' },
+        UpdateExpression: 'SET #u = :u, strikes = :s, expiresAt = :exp',
+        ExpressionAttributeNames: { '#u': 'until' },
+        ExpressionAttributeValues: { ':u': until, ':s': strikes, ':exp': Math.ceil(until / 1000) + 86_400 },
+      }),
+    );
+    return { until, strikes };
+  }
+
+  /** A registry that answered normally again loses its strikes (only written when it had some). */
+  async clearBackoff(registry: string): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: keys.backoffPk(registry), SK: 'BACKOFF' },
+          UpdateExpression: 'SET strikes = :z',
+          ConditionExpression: 'strikes > :z',
+          ExpressionAttributeValues: { ':z': 0 },
+        }),
+      )
+      .catch((e: Error) => {
+        if (e.name !== 'ConditionalCheckFailedException') throw e;
+      });
+  }
+}
+
+function indexedTag(item: Record<string, unknown>): IndexedTag[] {
+  const pk = item.PK;
+  const sk = item.SK;
+  if (typeof pk !== 'string' || typeof sk !== 'string' || typeof item.suid !== 'string') return [];
+  const body = pk.slice(3);
+  const slash = body.indexOf('/');
+  if (!pk.startsWith('IS#') || slash <= 0 || !sk.startsWith(keys.tagPrefix)) return [];
+  return [{ namespace: body.slice(0, slash), name: body.slice(slash + 1), uid: item.suid, tag: sk.slice(2) }];
+}
