@@ -1,0 +1,1 @@
+export * from './image-stream-tag-trigger';
