@@ -18,6 +18,7 @@ import {
   ListTablesCommand,
   ResourceInUseException,
   ResourceNotFoundException,
+  UpdateTableCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '../store/table-definition';
@@ -161,6 +162,25 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     { client, maxWaitTime: 120, minDelay: 1, maxDelay: 2 },
     { TableName: tableName },
   );
+  await addMissingIndexes(client, tableName);
+}
+
+/** A data dir from an older version lacks indexes added since: they are created in place, data kept. */
+async function addMissingIndexes(client: DynamoDBClient, tableName: string): Promise<void> {
+  const desired = createTableInput(tableName);
+  const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const have = new Set((table.Table?.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
+  for (const index of desired.GlobalSecondaryIndexes) {
+    if (have.has(index.IndexName)) continue;
+    const keys = new Set<string>(index.KeySchema.map((k) => k.AttributeName));
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: desired.AttributeDefinitions.filter((a) => keys.has(a.AttributeName)),
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+  }
 }
 
 async function launch(

@@ -17,6 +17,10 @@ export interface LocalService {
   adminToken: string;
   adminTokenGenerated: boolean;
   dynamodbEndpoint: string;
+  /** Where events are appended (one EventBridge event per line). */
+  eventsFile: string;
+  /** Resolves when no background job is queued or running. */
+  jobsIdle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,8 +67,9 @@ export async function startLocalService(
     const handler = createApiHandler(ctx, log);
     // The change processor: the table's stream yields events (file + webhooks) and jobs (run in this process).
     // Events are flushed before the stream checkpoint moves, so a crash re-derives them instead of losing them.
+    const eventsFile = cfg.EVENTS_FILE ?? join(cfg.dataDir, 'events.ndjson');
     const events = new LocalEventSink({
-      file: cfg.EVENTS_FILE ?? join(cfg.dataDir, 'events.ndjson'),
+      file: eventsFile,
       source: serviceConfig.EVENT_SOURCE,
       webhookUrls: cfg.EVENT_WEBHOOK_URLS,
       webhookSecret: cfg.EVENT_WEBHOOK_SECRET,
@@ -104,6 +109,8 @@ export async function startLocalService(
       adminToken: tokens.adminToken,
       adminTokenGenerated: tokens.generated,
       dynamodbEndpoint: endpoint,
+      eventsFile,
+      jobsIdle: () => runner.whenIdle(),
       stop: stopAll,
     };
   } catch (e) {
