@@ -3,7 +3,7 @@ import type { AppContext } from './context';
 import { runImportJob } from './import-jobs';
 import { describeJob, type Job, type JobSink } from './jobs';
 import { runPush } from './push';
-import { runScan, runScheduledImport } from './scheduler';
+import { MAX_BACKOFF_MS, runScan, runScheduledImport } from './scheduler';
 
 /** How long one sweep job may delete before it hands the rest to a follow-up job. */
 const SWEEP_BUDGET_MS = 20_000;
@@ -31,6 +31,14 @@ export async function runJob(
         };
       }
       const r = await runImportJob(ctx, job);
+      // The scheduler learns about rate limits from any import, so it backs off the registry too.
+      for (const limited of r.rateLimited ?? [])
+        await ctx.schedule.recordRateLimit(
+          limited.registry,
+          limited.retryAfterMs,
+          Date.now(),
+          MAX_BACKOFF_MS,
+        );
       if (r.retryAfterMs !== undefined) await sink.enqueue([job], r.retryAfterMs);
       return {
         ...describeJob(job),

@@ -5,6 +5,9 @@ import type { AppContext } from './context';
 import { type ImportJob, type ImportJobResult, runImportJob } from './import-jobs';
 import type { Job, JobSink } from './jobs';
 
+/** The longest a rate-limited registry is left alone (a Docker Hub quota window can be six hours). */
+export const MAX_BACKOFF_MS = 60 * 60_000;
+
 /** Tags per scheduled import job: big streams are re-checked by several jobs side by side. */
 const TAGS_PER_JOB = 500;
 /** Jobs are queued in batches while a scan pages through the index, so memory stays flat. */
@@ -142,7 +145,7 @@ export async function runScheduledImport(
     limited.set(r.registry, e);
   }
   for (const [registry, { wait, tags }] of limited) {
-    const b = await ctx.schedule.recordRateLimit(registry, wait, Date.now(), s.intervalSeconds * 1000);
+    const b = await ctx.schedule.recordRateLimit(registry, wait, Date.now(), MAX_BACKOFF_MS);
     log({
       level: 'warn',
       msg: 'registry rate limited, backing off',

@@ -279,6 +279,8 @@ export const SCENARIOS = {
   'rate/retry-after': { manifestFault: firstN(tooManyRequests('1'), tooManyRequests('1')) },
   'rate/no-retry-after': { manifestFault: firstN(tooManyRequests(), tooManyRequests()) },
   'rate/hub-quota': { manifestFault: always(hubQuota) },
+  // Manifest requests: always 429 without Retry-After (a registry that stays overloaded).
+  'rate/always': { manifestFault: always(tooManyRequests()) },
   // Manifest requests: 503 (JSON) then 502 (HTML) then normal; or always 503.
   'flaky/5xx': { manifestFault: firstN(unavailable, badGateway) },
   'flaky/always-503': { manifestFault: always(unavailable) },
