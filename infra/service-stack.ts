@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import {
   type CfnStage,
   HttpApi,
@@ -10,11 +10,21 @@ import {
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import {
+  ContextAttribute,
+  Schedule,
+  ScheduleExpression,
+  ScheduleTargetInput,
+} from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AppFunction } from './constructs/app-function';
 
@@ -22,6 +32,18 @@ export interface ServiceStackProps extends StackProps {
   table: ITableV2;
   internalRegistryHostname?: string;
   externalRegistryHostname?: string;
+  /** `source` of the events the service publishes (env EVENT_SOURCE). Default `imagestreams`. */
+  eventSource?: string;
+  /** Physical name of the event bus; default a name CloudFormation generates (see the EventBusName output). */
+  eventBusName?: string;
+  /** How often scheduled tags are re-checked (env IMPORT_INTERVAL_SECONDS). Default 900. */
+  importIntervalSeconds?: number;
+  /** Global budget of scheduled imports per minute (env SCHEDULED_IMPORTS_PER_MINUTE). Default 60. */
+  scheduledImportsPerMinute?: number;
+  /** Per-registry budget (env SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE). Default 60. */
+  scheduledImportsPerRegistryPerMinute?: number;
+  /** Push notifications for one repository:tag within this window coalesce (env PUSH_COALESCE_SECONDS). Default 2. */
+  pushCoalesceSeconds?: number;
 }
 
 const entry = (path: string) => fileURLToPath(new URL(`../functions/${path}`, import.meta.url));
@@ -42,60 +64,151 @@ const ECR_PULL_ACTIONS = [
   'ecr:ListImages',
 ];
 
-/** How long one import job may run in the worker; the queue hides a message for six times that. */
-const IMPORT_WORKER_TIMEOUT = Duration.minutes(5);
+/** How long one job may run in the worker; the queue hides a message for six times that. */
+const JOB_WORKER_TIMEOUT = Duration.minutes(5);
 
-/** The stateless part: the HTTP API, its function, and the spec-driven import pipeline. */
+/** The scheduler's rate; the tick function is told the same (SCHEDULER_TICK_SECONDS), or it would skip slots. */
+const SCHEDULER_TICK = Duration.minutes(1);
+
+/** Route of registry webhooks: no IAM (registries cannot sign), the handler checks the shared secret. */
+const WEBHOOK_ROUTE = { path: '/webhooks/{format}', method: HttpMethod.POST } as const;
+
+/** Every queue of the stack: SQS-managed encryption, TLS only. */
+const queueDefaults = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true } satisfies QueueProps;
+
+/** A dead-letter queue: kept as long as SQS allows, so failures can be inspected and replayed. */
+const dlqProps = { ...queueDefaults, retentionPeriod: Duration.days(14) } satisfies QueueProps;
+
+/** Fails synth (not the first cold start) on a setting the functions' config schema would reject. */
+function checkInt(name: string, value: number, min: number, max: number): number {
+  if (!Token.isUnresolved(value) && !(Number.isInteger(value) && value >= min && value <= max))
+    throw new Error(`ServiceStack: ${name} must be an integer from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function checkEventSource(source: string): string {
+  if (!Token.isUnresolved(source) && (!/^[A-Za-z0-9._-]{1,256}$/.test(source) || source.startsWith('aws.')))
+    throw new Error(
+      `ServiceStack: eventSource must be 1-256 letters, digits, dots, dashes or underscores and not start with "aws.", got "${source}"`,
+    );
+  return source;
+}
+
+/**
+ * The stateless part: the HTTP API, the change processor (table stream → events and jobs), the job queue and its
+ * worker, the scheduler tick, and ECR push events.
+ */
 export class ServiceStack extends Stack {
   readonly api: HttpApi;
   readonly apiFunction: AppFunction;
+  readonly eventBus: EventBus;
   readonly importQueue: Queue;
   readonly importDeadLetterQueue: Queue;
+  /** Stream batches the change processor gave up on (pointers to the records, not their data). */
+  readonly streamDeadLetterQueue: Queue;
   readonly changeProcessor: AppFunction;
-  readonly importWorker: AppFunction;
+  readonly jobWorker: AppFunction;
+  readonly schedulerTick: AppFunction;
+  readonly schedule: Schedule;
+  readonly schedulerDeadLetterQueue: Queue;
+  readonly pushEvents: AppFunction;
+  readonly ecrPushRule: Rule;
+  readonly pushEventsDeadLetterQueue: Queue;
+  readonly webhookSecret: Secret;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
+    const eventSource = checkEventSource(props.eventSource ?? 'imagestreams');
+
+    const registryHosts = {
+      ...(props.internalRegistryHostname
+        ? { INTERNAL_REGISTRY_HOSTNAME: props.internalRegistryHostname }
+        : {}),
+      ...(props.externalRegistryHostname
+        ? { EXTERNAL_REGISTRY_HOSTNAME: props.externalRegistryHostname }
+        : {}),
+    };
+    /**
+     * Settings of every function that builds an app context (api, job worker, scheduler tick, push events): they
+     * must agree, e.g. the tick computes slot windows with the same interval the worker budgets cycles with.
+     */
+    const appSettings = {
+      RUNTIME_MODE: 'aws',
+      ...registryHosts,
+      IMPORT_INTERVAL_SECONDS: String(
+        checkInt('importIntervalSeconds', props.importIntervalSeconds ?? 900, 1, 86_400),
+      ),
+      SCHEDULER_TICK_SECONDS: String(SCHEDULER_TICK.toSeconds()),
+      SCHEDULED_IMPORTS_PER_MINUTE: String(
+        checkInt('scheduledImportsPerMinute', props.scheduledImportsPerMinute ?? 60, 1, 1_000_000),
+      ),
+      SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE: String(
+        checkInt(
+          'scheduledImportsPerRegistryPerMinute',
+          props.scheduledImportsPerRegistryPerMinute ?? 60,
+          1,
+          1_000_000,
+        ),
+      ),
+      PUSH_COALESCE_SECONDS: String(checkInt('pushCoalesceSeconds', props.pushCoalesceSeconds ?? 2, 0, 300)),
+    };
+
+    // Events out: a bus of the service's own, archived so a consumer can replay what it missed.
+    this.eventBus = new EventBus(this, 'event-bus', {
+      ...(props.eventBusName ? { eventBusName: props.eventBusName } : {}),
+      description: 'imagestreams: image stream tag events',
+    });
+    this.eventBus.archive('event-archive', {
+      description: 'imagestreams events, for replay by consumers',
+      eventPattern: { source: [eventSource] },
+      retention: Duration.days(14),
+    });
+
+    // The job queue: imports (spec changes), scans (scheduler), pushes (ECR, webhooks), sweeps (deleted streams).
+    // Construct ids keep their import-* names so the deployed queues are not replaced.
+    this.importDeadLetterQueue = new Queue(this, 'import-dlq', dlqProps);
+    this.importQueue = new Queue(this, 'import-queue', {
+      ...queueDefaults,
+      visibilityTimeout: Duration.seconds(JOB_WORKER_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.importDeadLetterQueue, maxReceiveCount: 5 },
+    });
+
     this.apiFunction = new AppFunction(this, 'api-fn', {
       entry: entry('handlers/api.ts'),
-      description: 'imagestreams HTTP API (image.openshift.io/v1)',
-      environment: {
-        RUNTIME_MODE: 'aws',
-        ...(props.internalRegistryHostname
-          ? { INTERNAL_REGISTRY_HOSTNAME: props.internalRegistryHostname }
-          : {}),
-        ...(props.externalRegistryHostname
-          ? { EXTERNAL_REGISTRY_HOSTNAME: props.externalRegistryHostname }
-          : {}),
-      },
+      description: 'imagestreams HTTP API (image.openshift.io/v1) and registry webhooks',
+      environment: { ...appSettings, IMPORT_QUEUE_URL: this.importQueue.queueUrl },
     });
     this.apiFunction.bindTable(props.table, 'RW');
     this.apiFunction.addToRolePolicy(new PolicyStatement({ actions: ECR_PULL_ACTIONS, resources: ['*'] }));
+    // Webhooks queue push jobs.
+    this.importQueue.grantSendMessages(this.apiFunction);
+    this.webhookSecret = new Secret(this, 'webhook-secret', {
+      description: 'imagestreams: shared secret registry webhooks authenticate with',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    this.webhookSecret.grantRead(this.apiFunction);
+    this.apiFunction.addEnvironment('WEBHOOK_SECRET_ARN', this.webhookSecret.secretArn);
 
-    // Spec-driven import: table stream (tag records only) → change processor → queue → import worker.
-    this.importDeadLetterQueue = new Queue(this, 'import-dlq', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    this.importQueue = new Queue(this, 'import-queue', {
-      visibilityTimeout: Duration.seconds(IMPORT_WORKER_TIMEOUT.toSeconds() * 6),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.importDeadLetterQueue, maxReceiveCount: 5 },
-    });
+    // Table stream → change processor → events on the bus, jobs on the queue. It reads only the stream (the
+    // event source grants that); it never reads or writes table items, so it gets no table data actions.
+    this.streamDeadLetterQueue = new Queue(this, 'stream-dlq', dlqProps);
     this.changeProcessor = new AppFunction(this, 'change-processor-fn', {
       entry: entry('handlers/change-processor.ts'),
-      description: 'imagestreams change processor: tag changes that need an import become import jobs',
+      description: 'imagestreams change processor: table changes become events and jobs',
       timeout: Duration.seconds(60),
       memorySize: 512,
       environment: {
         RUNTIME_MODE: 'aws',
+        // Config requires it; the processor itself never touches the table.
         TABLE_NAME: props.table.tableName,
+        ...registryHosts,
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
+        EVENT_BUS_NAME: this.eventBus.eventBusName,
+        EVENT_SOURCE: eventSource,
       },
     });
     this.importQueue.grantSendMessages(this.changeProcessor);
+    this.eventBus.grantPutEventsTo(this.changeProcessor);
     this.changeProcessor.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -103,33 +216,98 @@ export class ServiceStack extends Stack {
         bisectBatchOnError: true,
         retryAttempts: 10,
         reportBatchItemFailures: true,
-        // Only tag records can ask for an import; secrets and history never reach the function.
-        filters: [FilterCriteria.filter({ dynamodb: { Keys: { SK: { S: FilterRule.beginsWith('T#') } } } })],
+        // Below the stream's 24 h retention: a batch given up on is reported to the DLQ while the records it
+        // points at can still be read from the stream (the DLQ message holds shard and sequence numbers, not data),
+        // leaving half a day to replay them. Unbounded (the default) would lose them silently when they expire.
+        maxRecordAge: Duration.hours(12),
+        onFailure: new SqsDlq(this.streamDeadLetterQueue),
+        filters: [
+          // Tag records (events, import jobs); secrets and history never reach the function.
+          FilterCriteria.filter({ dynamodb: { Keys: { SK: { S: FilterRule.beginsWith('T#') } } } }),
+          // A removed stream head: the processor queues the sweep of the stream's records, whose tag removals in
+          // turn yield the `deleted` events.
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('REMOVE'),
+            dynamodb: { Keys: { SK: { S: FilterRule.isEqual('IS') } } },
+          }),
+        ],
       }),
     );
-    this.importWorker = new AppFunction(this, 'import-worker-fn', {
-      entry: entry('handlers/import-worker.ts'),
-      description: 'imagestreams import worker: runs import jobs from the queue',
-      timeout: IMPORT_WORKER_TIMEOUT,
+
+    this.jobWorker = new AppFunction(this, 'job-worker-fn', {
+      entry: entry('handlers/job-worker.ts'),
+      description: 'imagestreams job worker: runs import, scan, push and sweep jobs from the queue',
+      timeout: JOB_WORKER_TIMEOUT,
       memorySize: 512,
       environment: {
-        RUNTIME_MODE: 'aws',
+        ...appSettings,
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
-        IMPORT_TIMEOUT_SECONDS: String(IMPORT_WORKER_TIMEOUT.toSeconds() - 60),
-        ...(props.internalRegistryHostname
-          ? { INTERNAL_REGISTRY_HOSTNAME: props.internalRegistryHostname }
-          : {}),
-        ...(props.externalRegistryHostname
-          ? { EXTERNAL_REGISTRY_HOSTNAME: props.externalRegistryHostname }
-          : {}),
+        IMPORT_TIMEOUT_SECONDS: String(JOB_WORKER_TIMEOUT.toSeconds() - 60),
       },
     });
-    this.importWorker.bindTable(props.table, 'RW');
-    this.importWorker.addToRolePolicy(new PolicyStatement({ actions: ECR_PULL_ACTIONS, resources: ['*'] }));
-    this.importQueue.grantSendMessages(this.importWorker);
-    this.importWorker.addEventSource(
+    this.jobWorker.bindTable(props.table, 'RW');
+    this.jobWorker.addToRolePolicy(new PolicyStatement({ actions: ECR_PULL_ACTIONS, resources: ['*'] }));
+    // Jobs queue follow-up jobs and re-queue deferred work.
+    this.importQueue.grantSendMessages(this.jobWorker);
+    this.jobWorker.addEventSource(
       new SqsEventSource(this.importQueue, { batchSize: 5, reportBatchItemFailures: true }),
     );
+
+    // Scheduled re-import: EventBridge Scheduler → tick function → scan jobs. The tick reads nothing (it only
+    // computes slot ranges), so it gets the queue and no table access.
+    this.schedulerTick = new AppFunction(this, 'scheduler-tick-fn', {
+      entry: entry('handlers/scheduler-tick.ts'),
+      description: 'imagestreams scheduler tick: queues scan jobs for the schedule slots that came due',
+      timeout: Duration.seconds(30),
+      memorySize: 512,
+      environment: {
+        ...appSettings,
+        TABLE_NAME: props.table.tableName,
+        IMPORT_QUEUE_URL: this.importQueue.queueUrl,
+      },
+    });
+    this.importQueue.grantSendMessages(this.schedulerTick);
+    this.schedulerDeadLetterQueue = new Queue(this, 'scheduler-dlq', dlqProps);
+    this.schedule = new Schedule(this, 'scheduler-tick-schedule', {
+      description: 'imagestreams: scheduled re-import tick',
+      schedule: ScheduleExpression.rate(SCHEDULER_TICK),
+      target: new LambdaInvoke(this.schedulerTick, {
+        // The nominal time, so a retried invocation covers the same slots.
+        input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
+        retryAttempts: 3,
+        maxEventAge: Duration.minutes(5),
+        deadLetterQueue: this.schedulerDeadLetterQueue,
+      }),
+    });
+
+    // Push-driven re-import from ECR (this account and region): image actions on the default bus.
+    this.pushEvents = new AppFunction(this, 'push-events-fn', {
+      entry: entry('handlers/push-events.ts'),
+      description: 'imagestreams push events: ECR pushes and deletes become coalesced re-check jobs',
+      memorySize: 512,
+      environment: { ...appSettings, IMPORT_QUEUE_URL: this.importQueue.queueUrl },
+    });
+    // Coalescing claims a window with a conditional update of a bookkeeping item.
+    this.pushEvents.bindTable(props.table, 'RW');
+    this.importQueue.grantSendMessages(this.pushEvents);
+    this.pushEventsDeadLetterQueue = new Queue(this, 'push-events-dlq', dlqProps);
+    this.ecrPushRule = new Rule(this, 'ecr-push-rule', {
+      description:
+        'imagestreams: ECR image pushes and deletes trigger re-checks of the tags that follow them',
+      eventPattern: {
+        source: ['aws.ecr'],
+        detailType: ['ECR Image Action'],
+        detail: { result: ['SUCCESS'], 'action-type': ['PUSH', 'DELETE'] },
+      },
+      targets: [
+        new LambdaFunction(this.pushEvents, {
+          retryAttempts: 3,
+          // A late re-check is still worth running; the scheduled re-import covers anything dropped.
+          maxEventAge: Duration.hours(1),
+          deadLetterQueue: this.pushEventsDeadLetterQueue,
+        }),
+      ],
+    });
 
     this.api = new HttpApi(this, 'http-api', {
       description: 'imagestreams API',
@@ -148,6 +326,12 @@ export class ServiceStack extends Stack {
       integration,
       authorizer: new HttpNoneAuthorizer(),
     });
+    const webhookRoutes = this.api.addRoutes({
+      path: WEBHOOK_ROUTE.path,
+      methods: [WEBHOOK_ROUTE.method],
+      integration,
+      authorizer: new HttpNoneAuthorizer(),
+    });
 
     const accessLogs = new LogGroup(this, 'api-access-logs', { retention: RetentionDays.ONE_MONTH });
     const stage = this.api.defaultStage?.node.defaultChild as CfnStage;
@@ -163,6 +347,24 @@ export class ServiceStack extends Stack {
         latencyMs: '$context.responseLatency',
       }),
     };
+    // The webhook route is open to the internet: anyone can make the function run (and, on a cold container, read
+    // the secret) before the shared secret is checked. A route-level throttle caps what a flood costs and keeps it
+    // from eating the account's Lambda concurrency the signed routes need; registries send far less than this.
+    stage.routeSettings = {
+      [`${WEBHOOK_ROUTE.method} ${WEBHOOK_ROUTE.path}`]: {
+        throttlingRateLimit: 50,
+        throttlingBurstLimit: 100,
+      },
+    };
+    // Route settings name a route key that must exist before the stage is updated.
+    for (const route of webhookRoutes) stage.node.addDependency(route);
+
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn });
+    new CfnOutput(this, 'WebhookSecretArn', {
+      value: this.webhookSecret.secretArn,
+      description: 'Secrets Manager secret registry webhooks must present (read it; it is not in any output)',
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition as d } from '../../functions/store/table-definition';
 import { tableActions } from '../../infra/constructs/app-function';
@@ -21,6 +21,82 @@ beforeAll(() => {
   service = Template.fromStack(svc);
 });
 
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DependsOn?: string[];
+}
+
+const resources = (type: string) => Object.entries(service.findResources(type) as Record<string, Resource>);
+const actionsOf = (statements: Statement[]) => statements.flatMap((s) => [s.Action].flat());
+
+/** The logical id of the one function whose description contains `text`. */
+function fn(text: string): string {
+  const found = resources('AWS::Lambda::Function').filter(([, r]) =>
+    String(r.Properties.Description).includes(text),
+  );
+  expect(found, `one function described as "${text}"`).toHaveLength(1);
+  return found[0]![0];
+}
+
+function fnProps(text: string): Record<string, unknown> {
+  return service.toJSON().Resources[fn(text)].Properties;
+}
+
+function envOf(text: string): Record<string, unknown> {
+  return (fnProps(text).Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** Every statement of the inline policies attached to `roleId`. */
+function roleStatements(roleId: string): Statement[] {
+  return resources('AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+/** Every statement of the function's execution role. */
+function fnStatements(text: string): Statement[] {
+  const role = fnProps(text).Role as { 'Fn::GetAtt': [string, string] };
+  return roleStatements(role['Fn::GetAtt'][0]);
+}
+
+const ref = (id: string) => ({ Ref: id });
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const only = (type: string) => {
+  const all = resources(type);
+  expect(all, type).toHaveLength(1);
+  return all[0]!;
+};
+const queueId = (pattern: RegExp) => {
+  const ids = resources('AWS::SQS::Queue')
+    .map(([id]) => id)
+    .filter((id) => pattern.test(id));
+  expect(ids, String(pattern)).toHaveLength(1);
+  return ids[0]!;
+};
+
+const SHARED_SETTINGS = {
+  RUNTIME_MODE: 'aws',
+  INTERNAL_REGISTRY_HOSTNAME: 'registry.example:5000',
+  IMPORT_INTERVAL_SECONDS: '900',
+  SCHEDULER_TICK_SECONDS: '60',
+  SCHEDULED_IMPORTS_PER_MINUTE: '60',
+  SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE: '60',
+  PUSH_COALESCE_SECONDS: '2',
+};
+const TABLE_NAME = { 'Fn::ImportValue': Match.stringLikeRegexp('Stateful') };
+const STREAM_ACTIONS = [
+  'dynamodb:ListStreams',
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+];
+
 describe('StatefulStack', () => {
   it('derives the table from the shared definition, with streams, PITR, deletion protection and retain', () => {
     stateful.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
@@ -36,6 +112,8 @@ describe('StatefulStack', () => {
         AttributeDefinitions: Match.arrayWith([
           { AttributeName: d.partitionKey, AttributeType: 'S' },
           { AttributeName: d.gsi1.partitionKey, AttributeType: 'S' },
+          { AttributeName: d.gsi2.partitionKey, AttributeType: 'S' },
+          { AttributeName: d.gsi3.partitionKey, AttributeType: 'S' },
         ]),
         GlobalSecondaryIndexes: [
           {
@@ -46,7 +124,16 @@ describe('StatefulStack', () => {
             ],
             Projection: { ProjectionType: 'ALL' },
           },
+          ...[d.gsi2, d.gsi3].map((g) => ({
+            IndexName: g.indexName,
+            KeySchema: [
+              { AttributeName: g.partitionKey, KeyType: 'HASH' },
+              { AttributeName: g.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.include] },
+          })),
         ],
+        TimeToLiveSpecification: { AttributeName: d.timeToLiveAttribute, Enabled: true },
         StreamSpecification: { StreamViewType: d.streamViewType },
         Replicas: [
           Match.objectLike({
@@ -60,40 +147,49 @@ describe('StatefulStack', () => {
 });
 
 describe('ServiceStack', () => {
-  it('runs the API as a Node 22 arm64 ESM bundle with its environment', () => {
+  it('runs every function as a Node 22 arm64 bundle with its own log group', () => {
+    const fns = resources('AWS::Lambda::Function');
+    expect(fns).toHaveLength(5);
+    for (const [, f] of fns) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogGroup: expect.anything() },
+      });
+    }
+    service.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('runs the API with its environment', () => {
     service.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
-      Architectures: ['arm64'],
-      Handler: 'index.handler',
+      Description: Match.stringLikeRegexp('HTTP API'),
       Timeout: 29,
       MemorySize: 1024,
       Environment: {
         Variables: {
           NODE_OPTIONS: '--enable-source-maps',
-          RUNTIME_MODE: 'aws',
-          INTERNAL_REGISTRY_HOSTNAME: 'registry.example:5000',
-          TABLE_NAME: { 'Fn::ImportValue': Match.stringLikeRegexp('Stateful') },
+          ...SHARED_SETTINGS,
+          TABLE_NAME,
+          IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
+          WEBHOOK_SECRET_ARN: ref(only('AWS::SecretsManager::Secret')[0]),
         },
       },
-      LoggingConfig: { LogGroup: Match.anyValue() },
     });
-    service.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
   it('grants the API function exactly the DynamoDB actions the store uses, on the table and its indexes', () => {
-    const statements = new Capture();
-    service.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: statements } });
-    const all = statements.asArray() as Array<{ Action: string | string[]; Resource: unknown }>;
-    const dynamo = all.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    const all = fnStatements('HTTP API');
+    const dynamo = all.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo).toHaveLength(1);
-    expect([dynamo[0]!.Action].flat().sort()).toEqual([...tableActions.RW].sort());
+    expect(actionsOf(dynamo).sort()).toEqual([...tableActions.RW].sort());
     const resources = JSON.stringify(dynamo[0]!.Resource);
     expect(resources).toContain('/index/*');
     expect(resources).not.toContain('"*"');
-    expect(JSON.stringify(all)).not.toContain('dynamodb:*');
+    expect(JSON.stringify(service.toJSON())).not.toContain('dynamodb:*');
   });
 
-  it('protects every route with IAM except the health check, on payload format 2.0', () => {
+  it('protects every route with IAM except the health check and the webhooks, on payload format 2.0', () => {
     service.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: 'ANY /{proxy+}',
       AuthorizationType: 'AWS_IAM',
@@ -102,30 +198,64 @@ describe('ServiceStack', () => {
       RouteKey: 'GET /healthz',
       AuthorizationType: 'NONE',
     });
-    service.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    service.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /webhooks/{format}',
+      AuthorizationType: 'NONE',
+      AuthorizerId: Match.absent(),
+    });
+    service.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
     service.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
     });
-    service.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
-    });
     service.hasOutput('ApiUrl', {});
   });
 
-  it('queues spec-driven imports: encrypted queue with a dead-letter queue, visibility above the worker timeout', () => {
-    service.resourceCountIs('AWS::SQS::Queue', 2);
-    service.hasResourceProperties('AWS::SQS::Queue', {
-      MessageRetentionPeriod: 14 * 24 * 3600,
-      SqsManagedSseEnabled: true,
+  it('logs access and throttles the unauthenticated webhook route on the stage, created after the route', () => {
+    const [webhookRoute] = resources('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === 'POST /webhooks/{format}',
+    )!;
+    service.hasResource('AWS::ApiGatewayV2::Stage', {
+      DependsOn: Match.arrayWith([webhookRoute]),
+      Properties: Match.objectLike({
+        StageName: '$default',
+        AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+        RouteSettings: {
+          'POST /webhooks/{format}': { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+        },
+      }),
     });
+  });
+
+  it('keeps a generated webhook secret the API may read, and outputs its ARN only', () => {
+    const [secretId] = only('AWS::SecretsManager::Secret');
+    service.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+    });
+    const reads = fnStatements('HTTP API').filter((s) =>
+      actionsOf([s]).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.Resource).toEqual(ref(secretId));
+    for (const other of ['change processor', 'job worker', 'scheduler tick', 'push events'])
+      expect(actionsOf(fnStatements(other)).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    service.hasOutput('WebhookSecretArn', { Value: ref(secretId) });
+    expect(JSON.stringify(service.toJSON().Outputs)).not.toContain('SecretString');
+  });
+
+  it('queues jobs: encrypted, TLS-only queues; the job queue has a DLQ and visibility above the worker timeout', () => {
+    service.resourceCountIs('AWS::SQS::Queue', 5);
+    for (const [, q] of resources('AWS::SQS::Queue')) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    for (const id of ['importdlq', 'streamdlq', 'schedulerdlq', 'pusheventsdlq'])
+      expect(service.toJSON().Resources[queueId(new RegExp(`^${id}[0-9A-F]{8}$`))].Properties).toMatchObject({
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
     service.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 1800,
-      SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: arnOf(queueId(/^importdlq/)), maxReceiveCount: 5 },
     });
-    service.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    service.resourceCountIs('AWS::SQS::QueuePolicy', 5);
+    service.allResourcesProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -134,42 +264,233 @@ describe('ServiceStack', () => {
     });
   });
 
-  it('feeds only tag records of the table stream to the change processor, and the queue to the worker', () => {
+  it('publishes to its own event bus, archived for replay, with name and ARN as outputs', () => {
+    const [busId] = only('AWS::Events::EventBus');
+    service.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: arnOf(busId),
+      EventPattern: { source: ['imagestreams'] },
+      RetentionDays: Match.anyValue(),
+    });
+    const days = only('AWS::Events::Archive')[1].Properties.RetentionDays as number;
+    expect(days).toBeGreaterThanOrEqual(7);
+    expect(days).toBeLessThanOrEqual(30);
+    service.hasOutput('EventBusName', { Value: ref(busId) });
+    service.hasOutput('EventBusArn', { Value: arnOf(busId) });
+  });
+
+  it('gives the change processor the bus, the source, the queue and the registry hostnames', () => {
+    expect(envOf('change processor')).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      RUNTIME_MODE: 'aws',
+      TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringContaining('Stateful') }),
+      INTERNAL_REGISTRY_HOSTNAME: 'registry.example:5000',
+      IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
+      EVENT_BUS_NAME: ref(only('AWS::Events::EventBus')[0]),
+      EVENT_SOURCE: 'imagestreams',
+    });
+  });
+
+  it('lets the change processor put events on the bus and send jobs, read the stream, and nothing of the table', () => {
+    const statements = fnStatements('change processor');
+    const put = statements.filter((s) => actionsOf([s]).includes('events:PutEvents'));
+    expect(put).toHaveLength(1);
+    expect(put[0]!.Resource).toEqual(arnOf(only('AWS::Events::EventBus')[0]));
+    const dynamo = actionsOf(statements).filter((a) => a.startsWith('dynamodb:'));
+    expect(dynamo.sort()).toEqual([...STREAM_ACTIONS].sort());
+    for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:'))))
+      expect(JSON.stringify(s.Resource)).toContain('StreamArn');
+    const sends = statements.filter((s) => actionsOf([s]).includes('sqs:SendMessage')).map((s) => s.Resource);
+    expect(sends).toEqual(
+      expect.arrayContaining([arnOf(queueId(/^importqueue/)), arnOf(queueId(/^streamdlq/))]),
+    );
+  });
+
+  it('feeds tag records and stream-head removals to the change processor, failures to the stream DLQ', () => {
     service.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: ref(fn('change processor')),
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 100,
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: Match.anyValue(),
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: arnOf(queueId(/^streamdlq/)) } },
       FilterCriteria: {
-        Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { SK: { S: [{ prefix: 'T#' }] } } } }) }],
+        Filters: [
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { SK: { S: [{ prefix: 'T#' }] } } } }) },
+          { Pattern: JSON.stringify({ eventName: ['REMOVE'], dynamodb: { Keys: { SK: { S: ['IS'] } } } }) },
+        ],
       },
     });
+    const [, mapping] = resources('AWS::Lambda::EventSourceMapping').find(
+      ([, m]) => JSON.stringify(m.Properties.FunctionName) === JSON.stringify(ref(fn('change processor'))),
+    )!;
+    // Under the stream's 24 h retention, so the DLQ's pointers still name readable records.
+    expect(mapping.Properties.MaximumRecordAgeInSeconds as number).toBeLessThan(24 * 3600);
+  });
+
+  it('runs jobs from the queue in the job worker, with the shared settings', () => {
     service.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: ref(fn('job worker')),
+      EventSourceArn: arnOf(queueId(/^importqueue/)),
       BatchSize: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    service.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('import worker'),
-      Timeout: 300,
-      Runtime: 'nodejs22.x',
-      Environment: {
-        Variables: Match.objectLike({ IMPORT_QUEUE_URL: Match.anyValue(), IMPORT_TIMEOUT_SECONDS: '240' }),
-      },
+    expect(fnProps('job worker')).toMatchObject({ Timeout: 300 });
+    expect(envOf('job worker')).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      ...SHARED_SETTINGS,
+      TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringContaining('Stateful') }),
+      IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
+      IMPORT_TIMEOUT_SECONDS: '240',
     });
+    const actions = actionsOf(fnStatements('job worker'));
+    expect(actions).toEqual(
+      expect.arrayContaining([...tableActions.RW, 'sqs:SendMessage', 'ecr:BatchGetImage']),
+    );
   });
 
-  it('lets the change processor and worker send to the queue, and API and worker pull from ECR', () => {
-    const policies = service.findResources('AWS::IAM::Policy');
-    const statements = Object.values(policies).flatMap(
-      (p) =>
-        (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } })
-          .Properties.PolicyDocument.Statement,
+  it('ticks the scheduler every minute with the nominal time, retries, and a DLQ', () => {
+    const tick = fn('scheduler tick');
+    const [, schedule] = only('AWS::Scheduler::Schedule');
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Target: {
+        Arn: arnOf(tick),
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 300 },
+        DeadLetterConfig: { Arn: arnOf(queueId(/^schedulerdlq/)) },
+      },
+    });
+    const target = schedule.Properties.Target as {
+      Input: string;
+      RoleArn: { 'Fn::GetAtt': [string, string] };
+    };
+    expect(JSON.parse(target.Input)).toEqual({ scheduledTime: '<aws.scheduler.scheduled-time>' });
+
+    const role = target.RoleArn['Fn::GetAtt'][0];
+    service.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })],
+      },
+    });
+    const statements = roleStatements(role);
+    const invoke = statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]!.Resource).toEqual([
+      arnOf(tick),
+      { 'Fn::Join': ['', [arnOf(tick), ':*']] }, // the function's versions and aliases
+    ]);
+    expect(actionsOf(statements).sort()).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
+  });
+
+  it('gives the scheduler tick the queue and the shared settings, and no table access', () => {
+    expect(fnProps('scheduler tick')).toMatchObject({ Timeout: 30 });
+    expect(envOf('scheduler tick')).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      ...SHARED_SETTINGS,
+      TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringContaining('Stateful') }),
+      IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
+    });
+    const statements = fnStatements('scheduler tick');
+    expect(actionsOf(statements).filter((a) => !a.startsWith('sqs:'))).toEqual([]);
+    for (const s of statements) expect(s.Resource).toEqual(arnOf(queueId(/^importqueue/)));
+    expect(actionsOf(statements)).toContain('sqs:SendMessage');
+    expect(actionsOf(statements)).not.toContain('sqs:ReceiveMessage');
+  });
+
+  it('sends successful ECR pushes and deletes on the default bus to the push-events function', () => {
+    const push = fn('push events');
+    const [, rule] = only('AWS::Events::Rule');
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.ecr'],
+      'detail-type': ['ECR Image Action'],
+      detail: { result: ['SUCCESS'], 'action-type': ['PUSH', 'DELETE'] },
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: arnOf(push),
+        RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: expect.any(Number) }),
+        DeadLetterConfig: { Arn: arnOf(queueId(/^pusheventsdlq/)) },
+      }),
+    ]);
+    service.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: arnOf(push),
+      Principal: 'events.amazonaws.com',
+    });
+    expect(envOf('push events')).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      ...SHARED_SETTINGS,
+      TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringContaining('Stateful') }),
+      IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
+    });
+    const actions = actionsOf(fnStatements('push events'));
+    expect(actions).toEqual(expect.arrayContaining([...tableActions.RW, 'sqs:SendMessage']));
+    expect(actions.filter((a) => a.startsWith('ecr:'))).toEqual([]);
+  });
+
+  it('lets only the functions that queue jobs send to the queue, and only API and worker pull from ECR', () => {
+    const queue = JSON.stringify(arnOf(queueId(/^importqueue/)));
+    const senders = ['HTTP API', 'change processor', 'job worker', 'scheduler tick', 'push events'];
+    for (const f of senders) {
+      const sends = fnStatements(f).filter((s) => actionsOf([s]).includes('sqs:SendMessage'));
+      expect(
+        sends.map((s) => JSON.stringify(s.Resource)),
+        f,
+      ).toContain(queue);
+    }
+    const all = resources('AWS::IAM::Policy').flatMap(
+      ([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
     );
-    const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => a === 'sqs:SendMessage').length).toBeGreaterThanOrEqual(2);
-    expect(actions.filter((a) => a === 'ecr:GetAuthorizationToken')).toHaveLength(2);
-    expect(actions).toContain('dynamodb:GetRecords');
-    expect(actions).not.toContain('sqs:*');
+    expect(actionsOf(all).filter((a) => a === 'ecr:GetAuthorizationToken')).toHaveLength(2);
+    expect(actionsOf(fnStatements('HTTP API'))).toContain('ecr:BatchGetImage');
+    expect(actionsOf(all)).not.toContain('sqs:*');
+  });
+});
+
+describe('ServiceStack settings', () => {
+  const synth = (props: Partial<ConstructorParameters<typeof ServiceStack>[2]>) => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const s = new StatefulStack(app, 'Stateful');
+    return new ServiceStack(app, 'Service', { table: s.table, ...props });
+  };
+
+  it('passes the event source and the scheduling settings to the functions', () => {
+    const t = Template.fromStack(
+      synth({
+        eventSource: 'example.imagestreams',
+        eventBusName: 'imagestreams',
+        importIntervalSeconds: 300,
+        scheduledImportsPerMinute: 120,
+        scheduledImportsPerRegistryPerMinute: 30,
+        pushCoalesceSeconds: 5,
+      }),
+    );
+    t.hasResourceProperties('AWS::Events::EventBus', { Name: 'imagestreams' });
+    t.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['example.imagestreams'] } });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ EVENT_SOURCE: 'example.imagestreams' }) },
+    });
+    const settings = Match.objectLike({
+      IMPORT_INTERVAL_SECONDS: '300',
+      SCHEDULER_TICK_SECONDS: '60',
+      SCHEDULED_IMPORTS_PER_MINUTE: '120',
+      SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE: '30',
+      PUSH_COALESCE_SECONDS: '5',
+    });
+    const withSettings = t.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: settings } },
+    });
+    expect(Object.keys(withSettings)).toHaveLength(4);
+  });
+
+  it('refuses settings the functions would reject at start', () => {
+    expect(() => synth({ eventSource: 'aws.ecr' })).toThrow(/eventSource/);
+    expect(() => synth({ eventSource: 'has space' })).toThrow(/eventSource/);
+    expect(() => synth({ importIntervalSeconds: 0 })).toThrow(/importIntervalSeconds/);
+    expect(() => synth({ pushCoalesceSeconds: 301 })).toThrow(/pushCoalesceSeconds/);
+    expect(() => synth({ scheduledImportsPerMinute: 1.5 })).toThrow(/scheduledImportsPerMinute/);
   });
 });
