@@ -57,6 +57,8 @@ export interface RegistryOptions {
   tokenExpiresIn?: number;
   /** Keep the temp dir (storage, config, log) after stop(), to look at a failure. */
   keepDir?: boolean;
+  /** Send distribution notifications (one event per POST) to this endpoint, with these headers. */
+  notify?: { url: string; headers?: Record<string, string[]> };
 }
 
 export interface Registry {
@@ -343,6 +345,22 @@ export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = 
         },
         http: { addr: `127.0.0.1:${port}`, secret: 'test-only' },
         ...(auth ? { auth } : {}),
+        ...(opts.notify
+          ? {
+              notifications: {
+                endpoints: [
+                  {
+                    name: 'imagestreams',
+                    url: opts.notify.url,
+                    headers: opts.notify.headers ?? {},
+                    timeout: '2s',
+                    threshold: 5,
+                    backoff: '1s',
+                  },
+                ],
+              },
+            }
+          : {}),
       };
       await writeFile(configFile, JSON.stringify(config, null, 2));
       const out = openSync(logFile, 'a');
