@@ -49,7 +49,7 @@ function hook(format: string, body: unknown, auth: string | null = `Bearer ${SEC
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
     body: typeof body === 'string' ? body : JSON.stringify(body),
-  }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => undefined) }));
+  }).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => undefined)) as any }));
 }
 
 async function trackingStream(ns: string, name: string, repo: string, tags: string[], registry = reg) {
