@@ -3,6 +3,8 @@
  * Row 1: resolve a tag (GET imagestreamtag through the local API) vs a raw GetItem on the same DynamoDB Local.
  * Row 2: re-check an unchanged tag: registry requests (from the registry's own log) and table writes.
  * Row 3: import 200 tags (distinct images) from a loopback registry vs a `skopeo inspect` loop over the same tags.
+ * Row 4: one scheduled cycle over 10,000 unchanged tags: registry requests, writes, wall time and peak memory,
+ *        at concurrency 1 and 4 (bench/scheduled-cycle.ts, its own process).
  * Row 5: each Lambda bundle's size and module init time (fresh processes).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -73,6 +75,8 @@ async function startServiceProcess(
       TABLE_NAME: 'bench',
       DYNAMODB_ENDPOINT: endpoint,
       LOG_LEVEL: 'warn',
+      // Row 4 runs its cycle explicitly; the service's own timer would add cycles of its own.
+      SCHEDULER: 'off',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -151,6 +155,7 @@ async function main(): Promise<void> {
     );
     db.destroy();
     if (!process.env.BENCH_ROW1_ONLY) await importRows(service.url, h);
+    if (!process.env.BENCH_ROW1_ONLY) await scheduledCycleRow(service.url, h, ddb.endpoint);
     if (!process.env.BENCH_ROW1_ONLY) await bundleRow();
   } finally {
     service.stop();
@@ -299,6 +304,101 @@ async function importRows(url: string, h: Record<string, string>): Promise<void>
     console.log(`  requests by kind: ${kinds(importRequests)}`);
     console.log(
       `  ${SHARED_TAGS} more tags sharing already-imported images: ${sharedRequests.length} requests (${kinds(sharedRequests)}), ${(sharedRequests.length / SHARED_TAGS).toFixed(1)} per tag`,
+    );
+  } finally {
+    await reg.stop();
+  }
+}
+
+const CYCLE_TAGS = Number(process.env.BENCH_CYCLE_TAGS ?? 10_000);
+const TAGS_PER_STREAM = 500;
+
+/** Row 4: a scheduled cycle over CYCLE_TAGS unchanged tags (streams of 500 tracking tags, distinct sources). */
+async function scheduledCycleRow(url: string, h: Record<string, string>, endpoint: string): Promise<void> {
+  const reg: Registry = await startRegistry('anonymous');
+  try {
+    // Distinct source tags (8 images, so the registry is not the bottleneck of the setup).
+    const names = Array.from({ length: CYCLE_TAGS }, (_, i) => `c${String(i).padStart(5, '0')}`);
+    await pushDistinctTags(reg, 'bench/cycle', CYCLE_TAGS, {
+      name: (i) => names[i]!,
+      label: (i) => `img${i % 8}`,
+    });
+    const isiUrl = `${url}/apis/image.openshift.io/v1/namespaces/cycle/imagestreamimports`;
+    for (let s = 0; s * TAGS_PER_STREAM < CYCLE_TAGS; s++) {
+      const tags = names.slice(s * TAGS_PER_STREAM, (s + 1) * TAGS_PER_STREAM);
+      const res = await fetch(isiUrl, {
+        method: 'POST',
+        headers: h,
+        body: JSON.stringify({
+          kind: 'ImageStreamImport',
+          metadata: { name: `s${s}` },
+          spec: {
+            import: true,
+            images: tags.map((t) => ({
+              from: { kind: 'DockerImage', name: `${reg.host}/bench/cycle:${t}` },
+              to: { name: t },
+              importPolicy: { insecure: true, scheduled: true },
+            })),
+          },
+        }),
+      });
+      if (res.status !== 201) throw new Error(`cycle setup import failed: ${res.status}`);
+    }
+    const run = promisify(execFile);
+    const cycle = async (concurrency: number) => {
+      const mark = reg.requests().length;
+      const { stdout } = await run(
+        join(process.cwd(), 'node_modules/.bin/tsx'),
+        ['bench/scheduled-cycle.ts'],
+        {
+          env: {
+            ...process.env,
+            TABLE_NAME: 'bench',
+            DYNAMODB_ENDPOINT: endpoint,
+            IMPORT_INTERVAL_SECONDS: '900',
+            SCHEDULER_TICK_SECONDS: '900',
+            SCHEDULED_IMPORTS_PER_MINUTE: '100000',
+            SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE: '100000',
+            CYCLE_CONCURRENCY: String(concurrency),
+            LOG_LEVEL: 'warn',
+          },
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      );
+      const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        wallMs: number;
+        writes: Record<string, number>;
+        maxRssMb: number;
+      };
+      const requests = reg.requests().slice(mark);
+      return { ...out, requests };
+    };
+    const one = await cycle(1);
+    const four = await cycle(4);
+    console.log(
+      `\nDESIGN §9 row 4: one scheduled cycle over ${CYCLE_TAGS} unchanged tags (${Math.ceil(CYCLE_TAGS / TAGS_PER_STREAM)} streams)`,
+    );
+    console.log(
+      '  concurrency   wall (ms)   registry requests (HEAD)   stream writes   bookkeeping writes   peak RSS (MB)',
+    );
+    for (const [n, r] of [
+      [1, one],
+      [4, four],
+    ] as const) {
+      const heads = r.requests.filter((q) => q.method === 'HEAD').length;
+      const bookkeeping = (r.writes['budget counters'] ?? 0) + (r.writes['back-off'] ?? 0);
+      console.log(
+        `  ${String(n).padStart(11)}   ${r.wallMs.toFixed(0).padStart(9)}   ${`${r.requests.length} (${heads})`.padStart(24)}   ${String(r.writes.streams ?? 0).padStart(13)}   ${String(bookkeeping).padStart(18)}   ${r.maxRssMb.toFixed(0).padStart(13)}`,
+      );
+    }
+    const ok =
+      !one.writes.streams &&
+      !four.writes.streams &&
+      Math.max(one.maxRssMb, four.maxRssMb) < 256 &&
+      one.requests.every((q) => q.method === 'HEAD') &&
+      one.requests.length === CYCLE_TAGS;
+    console.log(
+      `  speed-up at 4x concurrency ${(one.wallMs / four.wallMs).toFixed(2)}x; budget: 0 writes, < 256 MB, 1 HEAD per tag   ${ok ? 'within budget' : 'OVER BUDGET'}`,
     );
   } finally {
     await reg.stop();

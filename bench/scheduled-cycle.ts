@@ -1,0 +1,65 @@
+/**
+ * One scheduled re-import cycle, run in its own process so its memory can be measured alone (DESIGN §9 row 4).
+ * Builds the same app context and job runner as `npm start`, queues the scan jobs of a tick that covers the whole
+ * interval, waits until every job is done, and prints one JSON line: wall time, table writes by kind, peak RSS.
+ */
+import { buildAppContext } from '../functions/app/build-context';
+import { scanJobsForTick } from '../functions/app/scheduler';
+import { readServiceConfig } from '../functions/config';
+import { LocalJobRunner } from '../functions/local/job-runner';
+
+const WRITES = new Set([
+  'PutCommand',
+  'UpdateCommand',
+  'DeleteCommand',
+  'TransactWriteCommand',
+  'BatchWriteCommand',
+]);
+
+async function main(): Promise<void> {
+  const concurrency = Number(process.env.CYCLE_CONCURRENCY ?? 4);
+  const config = readServiceConfig({ ...process.env, RUNTIME_MODE: 'local' });
+  const ctx = buildAppContext(config);
+  const writes: Record<string, number> = {};
+  // Every store shares one document client; count the writes it sends, by the kind of record written.
+  type Sent = { constructor: { name: string }; input: unknown };
+  const db = (ctx.streams as unknown as { db: { send: (c: Sent) => Promise<unknown> } }).db;
+  const send = db.send.bind(db);
+  db.send = (command) => {
+    const name = command.constructor.name;
+    if (WRITES.has(name)) {
+      const key = (command.input as { Key?: { PK?: string } }).Key?.PK ?? '';
+      const kind = key.startsWith('BUDGET#')
+        ? 'budget counters'
+        : key.startsWith('BACKOFF#')
+          ? 'back-off'
+          : 'streams';
+      writes[kind] = (writes[kind] ?? 0) + 1;
+    }
+    return send(command);
+  };
+  const log = (e: { level?: string }) => {
+    if (e.level === 'error' || e.level === 'warn') console.error(JSON.stringify(e));
+  };
+  const runner = new LocalJobRunner(ctx, log, concurrency);
+  ctx.jobs = runner;
+  const t0 = performance.now();
+  await runner.enqueue(scanJobsForTick(ctx, Date.now()));
+  await runner.whenIdle();
+  const wallMs = performance.now() - t0;
+  await runner.stop();
+  console.log(
+    JSON.stringify({
+      concurrency,
+      wallMs,
+      writes,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
