@@ -111,6 +111,11 @@ describe('rate limits and 5xx', () => {
       expect(res.headers.get('ratelimit-remaining')).toBe('0;w=21600');
       expect(res.json().errors[0].message).toMatch(/You have reached your pull rate limit/);
     }
+    for (let i = 0; i < 5; i++) {
+      const res = await get('/v2/rate/always/manifests/v1');
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBeNull();
+    }
   });
 
   it('flaky/5xx: 503, 502, then 200', async () => {
@@ -272,7 +277,7 @@ describe('auth and redirects', () => {
 
 describe('lifecycle', () => {
   it('every scenario answers (or deliberately hangs) on its own repository', () => {
-    expect(SCENARIO_NAMES).toHaveLength(21);
+    expect(SCENARIO_NAMES).toHaveLength(22);
   });
 
   it('slow/body and slow/headers hang; stop() still returns promptly', async () => {
