@@ -10,7 +10,7 @@ import { resolveEventReference } from '../core/imagestream/views';
 import { HEAD_SK, keys } from '../store/keys';
 import { itemToTag } from '../store/stream-store';
 import { type ImportJob, importNeededByChange } from './import-jobs';
-import type { Job } from './jobs';
+import type { Job, JobSink } from './jobs';
 
 /** One table change as the stream delivers it, images already unmarshalled. */
 export interface TableChange {
@@ -136,4 +136,60 @@ function isTagChange(c: TableChange): boolean {
 function side(item: Record<string, unknown> | undefined): TagSide | undefined {
   if (!item || typeof item.suid !== 'string') return undefined;
   return { streamUid: item.suid, tag: itemToTag(item) };
+}
+
+/** PutEvents and SendMessageBatch both take ten entries per call. */
+const BATCH = 10;
+
+/**
+ * One batch of stream records, in order: events published ten at a time, then the jobs of the records whose
+ * events all went out (import jobs of one stream merged). Returns the index of the first record that must be
+ * processed again (and why), or undefined when all are done. Anything before that index has been published and queued;
+ * re-processing from it may repeat some events and jobs, which consumers and workers tolerate (at least once).
+ */
+export async function processBatch(
+  changes: TableChange[],
+  resolve: PullSpecResolver,
+  publisher: EventPublisher,
+  sink: Pick<JobSink, 'enqueue'>,
+): Promise<{ failedAt: number; error: string } | undefined> {
+  const work = changes.map((c) => workForChanges([c], resolve));
+  let failedAt = changes.length;
+  let error = '';
+  const events = work.flatMap((w, i) => w.events.map((e) => ({ i, e })));
+  for (let k = 0; k < events.length; k += BATCH) {
+    const chunk = events.slice(k, k + BATCH);
+    try {
+      await publisher.publish(chunk.map((x) => x.e));
+    } catch (e) {
+      failedAt = chunk[0]!.i;
+      error = `publishing events: ${(e as Error).message}`;
+      break;
+    }
+  }
+  const merged = new Map<string, { i: number; job: Job }>();
+  work.slice(0, failedAt).forEach((w, i) => {
+    for (const job of w.jobs) {
+      const key =
+        job.kind === 'import'
+          ? `import|${job.namespace}/${job.name}|${job.uid}`
+          : `${merged.size}|${job.kind}`;
+      const prev = merged.get(key);
+      if (prev && prev.job.kind === 'import' && job.kind === 'import')
+        prev.job.tags = [...new Set([...prev.job.tags, ...job.tags])];
+      else merged.set(key, { i, job: structuredClone(job) });
+    }
+  });
+  const jobs = [...merged.values()].sort((a, b) => a.i - b.i);
+  for (let k = 0; k < jobs.length; k += BATCH) {
+    const chunk = jobs.slice(k, k + BATCH);
+    try {
+      await sink.enqueue(chunk.map((x) => x.job));
+    } catch (e) {
+      failedAt = Math.min(failedAt, chunk[0]!.i);
+      error = `queuing jobs: ${(e as Error).message}`;
+      break;
+    }
+  }
+  return failedAt < changes.length ? { failedAt, error } : undefined;
 }

@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { pullSpecResolver, type TableChange, workForChanges } from '../app/change-processor';
+import { processBatch, pullSpecResolver, type TableChange } from '../app/change-processor';
 import { EventBridgePublisher } from '../aws/eventbridge-publisher';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { readServiceConfig, requireSetting } from '../config';
@@ -31,15 +31,13 @@ const resolve = pullSpecResolver({
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const changes: TableChange[] = event.Records.map(toTableChange);
-  for (const change of changes) {
-    try {
-      const work = workForChanges([change], resolve);
-      if (work.events.length) await publisher.publish(work.events);
-      if (work.jobs.length) await sink.enqueue(work.jobs);
-    } catch (e) {
-      log({ level: 'error', msg: 'could not process a table change', error: (e as Error).message });
-      return { batchItemFailures: [{ itemIdentifier: change.sequence ?? '' }] };
-    }
-  }
-  return { batchItemFailures: [] };
+  const failure = await processBatch(changes, resolve, publisher, sink);
+  if (!failure) return { batchItemFailures: [] };
+  log({
+    level: 'error',
+    msg: 'the stream retries from a record',
+    record: failure.failedAt,
+    error: failure.error,
+  });
+  return { batchItemFailures: [{ itemIdentifier: changes[failure.failedAt]?.sequence ?? '' }] };
 };

@@ -1,7 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pullSpecResolver, type TableChange, workForChanges } from '../../../functions/app/change-processor';
+import {
+  processBatch,
+  pullSpecResolver,
+  type TableChange,
+  workForChanges,
+} from '../../../functions/app/change-processor';
 import type { TagEvent, TagReference } from '../../../functions/core/api-types';
 import {
   DETAIL_TYPES,
@@ -222,5 +227,62 @@ describe('the documented contract', () => {
     expect(contractErrors({ ...good, detail: { ...good.detail, current: null } })).not.toEqual([]);
     expect(contractErrors({ ...good, detail: { ...good.detail, extra: 1 } })).not.toEqual([]);
     expect(contractErrors({ ...good, id: 'other' })).not.toEqual([]);
+  });
+});
+
+describe('processBatch (the Lambda consumer of the table stream)', () => {
+  const item = (name: string, n: number, version = 1) => ({
+    PK: 'IS#ns/app',
+    SK: `T#${name}`,
+    kind: 'tag',
+    suid: 'u1',
+    tag: name,
+    tid: 't1',
+    ver: version,
+    spec: { name, from: { kind: 'DockerImage', name: `quay.io/x/${name}:1` }, generation: 1 },
+    recent: n ? [ev(n)] : [],
+    topSeq: n ? 1 : 0,
+    conds: [],
+    aliases: [],
+  });
+  const records = (count: number): TableChange[] =>
+    Array.from({ length: count }, (_, i) => ({
+      keys: { PK: 'IS#ns/app', SK: `T#t${i}` },
+      newImage: i % 2 ? item(`t${i}`, i + 1) : item(`t${i}`, 0),
+      sequence: String(100 + i),
+    }));
+
+  it('publishes ten at a time and merges the import jobs of one stream', async () => {
+    const published: number[] = [];
+    const queued: unknown[][] = [];
+    const failure = await processBatch(
+      records(40),
+      source,
+      { publish: async (e) => void published.push(e.length) },
+      { enqueue: async (j) => void queued.push(j) },
+    );
+    expect(failure).toBeUndefined();
+    expect(published).toEqual([10, 10]);
+    // 20 new tags without history need an import: one job for the stream.
+    expect(queued).toHaveLength(1);
+    expect((queued[0]![0] as { tags: string[] }).tags).toHaveLength(20);
+  });
+
+  it('reports the first record of a chunk that could not be published, and queues only what came before', async () => {
+    let calls = 0;
+    const queued: Array<{ tags: string[] }> = [];
+    const failure = await processBatch(
+      records(40),
+      source,
+      {
+        publish: async () => {
+          if (++calls === 2) throw new Error('ThrottlingException');
+        },
+      },
+      { enqueue: async (j) => void queued.push(...(j as Array<{ tags: string[] }>)) },
+    );
+    // Events come from odd records: the second chunk starts at the 11th event, record 21.
+    expect(failure).toEqual({ failedAt: 21, error: 'publishing events: ThrottlingException' });
+    expect(queued.flatMap((j) => j.tags).every((t) => Number(t.slice(1)) < 21)).toBe(true);
   });
 });
