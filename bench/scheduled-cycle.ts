@@ -41,19 +41,34 @@ async function main(): Promise<void> {
   const log = (e: { level?: string }) => {
     if (e.level === 'error' || e.level === 'warn') console.error(JSON.stringify(e));
   };
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const rssBeforeMb = process.memoryUsage().rss / 2 ** 20;
   const runner = new LocalJobRunner(ctx, log, concurrency);
   ctx.jobs = runner;
+  const heaps: number[] = [];
   const t0 = performance.now();
   await runner.enqueue(scanJobsForTick(ctx, Date.now()));
   await runner.whenIdle();
   const wallMs = performance.now() - t0;
+  for (let extra = Number(process.env.CYCLE_EXTRA ?? 0); extra > 0; extra--) {
+    gc?.();
+    heaps.push(Math.round(process.memoryUsage().heapUsed / 2 ** 20));
+    await runner.enqueue(scanJobsForTick(ctx, Date.now() + 3_600_000 * extra));
+    await runner.whenIdle();
+  }
   await runner.stop();
+  gc?.();
+  if (process.env.HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
   console.log(
     JSON.stringify({
       concurrency,
       wallMs,
       writes,
+      rssBeforeMb,
       maxRssMb: process.resourceUsage().maxRSS / 1024,
+      heapAfterGcMb: process.memoryUsage().heapUsed / 2 ** 20,
+      ...(heaps.length ? { heapsAfterEachCycleMb: heaps } : {}),
     }),
   );
   process.exit(0);

@@ -1,4 +1,4 @@
-import { tagImportable, tagNeedsImport } from '../core/imagestream/import-rules';
+import { importWouldChange, tagImportable, tagNeedsImport } from '../core/imagestream/import-rules';
 import type { TagRecord } from '../core/imagestream/model';
 import { sourceRegistry } from '../core/schedule/scheduling';
 import type { AppContext } from './context';
@@ -62,8 +62,10 @@ export async function runImportJob(
     .filter(({ r }) => r.retryAfterMs === undefined)
     .map(({ t, req, r }) => outcomeOf(t.name, req, r));
   await importer.storeImages();
-  const written = outcomes.length
-    ? await writeImportOutcomes(ctx, job.namespace, job.name, outcomes, {
+  // Most re-checks find nothing new: those skip the write path (and its second read of the tags).
+  const changing = outcomes.filter((o) => importWouldChange(head, tags.get(o.tag), o));
+  const written = changing.length
+    ? await writeImportOutcomes(ctx, job.namespace, job.name, changing, {
         create: false,
         expectedUid: job.uid,
         childImages: importer.childImages(),

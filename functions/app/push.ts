@@ -1,5 +1,7 @@
+import type { TagRecord } from '../core/imagestream/model';
 import type { PushHint } from '../core/push/notifications';
 import { parseNormalizedReference, repositoryKey } from '../core/reference';
+import { trackedSource } from '../core/schedule/scheduling';
 import type { AppContext } from './context';
 import { type ImportJobResult, runImportJob } from './import-jobs';
 import type { JobSink } from './jobs';
@@ -53,7 +55,15 @@ export async function runPush(
     byStream.set(key, j);
   }
   const results: ImportJobResult[] = [];
-  for (const job of byStream.values()) results.push(await runImportJob(ctx, { ...job, force: true }));
+  // The index is read eventually consistently: re-check only tags that still follow this repository:tag.
+  const follows = (t: TagRecord) => {
+    const src = trackedSource(t);
+    return src?.repository === repository && src.tag === hint.tag;
+  };
+  for (const job of byStream.values())
+    results.push(
+      await runImportJob(ctx, { ...job, force: true }, { admit: async (due) => due.filter(follows) }),
+    );
   return { streams: byStream.size, tags: found.length, results };
 }
 

@@ -1,5 +1,5 @@
 import type { TagRecord } from '../core/imagestream/model';
-import { SCHEDULE_SHARDS, slotWindow, sourceRegistry } from '../core/schedule/scheduling';
+import { SCHEDULE_SHARDS, scheduleEligible, slotWindow, sourceRegistry } from '../core/schedule/scheduling';
 import type { Log } from '../http/handler';
 import type { AppContext } from './context';
 import { type ImportJob, type ImportJobResult, runImportJob } from './import-jobs';
@@ -110,7 +110,10 @@ export async function runScheduledImport(
   const nextMinute = (Math.floor(now / 60_000) + 1) * 60_000 + Math.floor(Math.random() * 5_000);
   const strikes = new Map<string, number>();
   const result = await runImportJob(ctx, job, {
-    admit: async (due) => {
+    admit: async (candidates) => {
+      // The index is read eventually consistently: a tag may have stopped being scheduled since.
+      const due = candidates.filter(scheduleEligible);
+      if (due.length === 0) return [];
       if (!(await ctx.schedule.takeTokens('scheduled', s.perMinute, now))) {
         await later(
           due.map((t) => t.name),

@@ -1,6 +1,6 @@
 import type { TagEventCondition, TagImportPolicy, TagReference, TagReferencePolicy } from '../api-types';
 import { addTagEvent } from './history';
-import { emptyTagRecord, type StreamState, type TagRecord } from './model';
+import { emptyTagRecord, type StreamHead, type StreamState, type TagRecord } from './model';
 
 export const DOCKER_REPOSITORY_CHECK = 'openshift.io/image.dockerRepositoryCheck';
 export const PREFER_ARCH = 'importer.image.openshift.io/prefer-arch';
@@ -116,4 +116,18 @@ export function applyImportOutcome(
   const changed = JSON.stringify(record) !== before;
   if (changed) state.tags.set(o.tag, record);
   return changed;
+}
+
+/**
+ * Whether applying `o` would change the tag at all (an unchanged re-check changes nothing). Lets a re-import
+ * that found nothing new skip the write path (and its second read of the tags) altogether.
+ */
+export function importWouldChange(
+  head: StreamHead,
+  tag: TagRecord | undefined,
+  o: TagImportOutcome,
+): boolean {
+  if (!tag || !head.annotations[DOCKER_REPOSITORY_CHECK]) return true;
+  const state: StreamState = { head, tags: new Map([[tag.name, structuredClone(tag)]]), complete: false };
+  return applyImportOutcome(state, o, head.generation + 1, '', () => tag.tid);
 }
