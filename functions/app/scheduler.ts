@@ -85,9 +85,10 @@ export async function runScheduledImport(
   job: ImportJob & { scheduled: { cycleEndsAt: number } },
   sink: JobSink,
   log: Log,
+  clock: () => number = Date.now,
 ): Promise<ImportJobResult & { deferred: number; dropped: number }> {
   const s = ctx.scheduling;
-  const now = Date.now();
+  const now = clock();
   let deferred = 0;
   let dropped = 0;
   const later = async (tags: string[], atMs: number) => {
@@ -96,7 +97,7 @@ export async function runScheduledImport(
       return;
     }
     deferred += tags.length;
-    await sink.enqueue([{ kind: 'import', ...job, tags }], Math.max(0, atMs - Date.now()));
+    await sink.enqueue([{ kind: 'import', ...job, tags }], Math.max(0, atMs - clock()));
   };
   if (now >= job.scheduled.cycleEndsAt) {
     log({
@@ -148,7 +149,7 @@ export async function runScheduledImport(
     limited.set(r.registry, e);
   }
   for (const [registry, { wait, tags }] of limited) {
-    const b = await ctx.schedule.recordRateLimit(registry, wait, Date.now(), MAX_BACKOFF_MS);
+    const b = await ctx.schedule.recordRateLimit(registry, wait, clock(), MAX_BACKOFF_MS);
     log({
       level: 'warn',
       msg: 'registry rate limited, backing off',
