@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { EventPublisher } from '../app/change-processor';
 import { type DeliveredEvent, deliveredEvent, type TagEventEnvelope } from '../core/events/tag-events';
@@ -34,6 +34,18 @@ export class LocalEventSink implements EventPublisher {
 
   constructor(private readonly o: LocalEventSinkOptions) {
     this.seen = readIds(o.file);
+    // A crash mid-append can leave a torn last line: end it, so the next event starts on a line of its own.
+    if (existsSync(o.file)) {
+      const size = statSync(o.file).size;
+      const last = Buffer.alloc(1);
+      const fd = openSync(o.file, 'r');
+      try {
+        if (size > 0) readSync(fd, last, 0, 1, size - 1);
+      } finally {
+        closeSync(fd);
+      }
+      if (size > 0 && last[0] !== 0x0a) appendFileSync(o.file, '\n');
+    }
   }
 
   async publish(events: TagEventEnvelope[]): Promise<void> {
