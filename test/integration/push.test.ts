@@ -39,6 +39,24 @@ async function eventually<T>(f: () => Promise<T | undefined>, what: string, ms: 
   }
 }
 
+/** Pushes an image of the test OCI layout with skopeo, as a user would. */
+async function skopeoCopy(layoutTag: string, dest: string, extra: string[] = []) {
+  const oci = await testLayout();
+  await promisify(execFile)(
+    'skopeo',
+    [
+      '--insecure-policy',
+      'copy',
+      '-q',
+      ...extra,
+      '--dest-tls-verify=false',
+      `oci:${oci}:${layoutTag}`,
+      `docker://${reg.host}/${dest}`,
+    ],
+    { timeout: 60_000 },
+  );
+}
+
 async function topImage(ns: string, stream: string, tag: string): Promise<string | undefined> {
   const s = (await api.get(IS(ns, stream))).body;
   return s.status?.tags?.find((t: any) => t.tag === tag)?.items?.[0]?.image;
@@ -68,14 +86,26 @@ async function trackingStream(ns: string, name: string, repo: string, tags: stri
 }
 
 describe('push-driven re-import', () => {
-  it('a push to a real registry moves the tracking tag and emits its event within seconds', {
+  it('a skopeo push to a real registry moves the tracking tag and emits its event within seconds', {
     timeout: 60_000,
   }, async () => {
     const ns = 'push1';
     const d1 = await pushImage(reg, 'push/app', 'v1', { label: 'one' });
     await trackingStream(ns, 'app', 'push/app', ['v1']);
+    await skopeoCopy('arm64', 'push/app:v1');
     const pushedAt = Date.now();
-    const d2 = await pushImage(reg, 'push/app', 'v1', { label: 'two' });
+    const d2 = await eventually(
+      async () => {
+        const r = await fetch(`${reg.url}/v2/push/app/manifests/v1`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        });
+        const d = r.headers.get('docker-content-digest');
+        return d && d !== d1 ? d : undefined;
+      },
+      'the registry to serve the pushed image',
+      2_000,
+    );
     const moved = await eventually(
       async () =>
         readEvents(eventsFile).find((e) => e.detail.namespace === ns && e.detail.change === 'moved'),
@@ -98,20 +128,7 @@ describe('push-driven re-import', () => {
 
     // skopeo pushes the index's children by digest, then the index by tag: three manifest notifications.
     const mark = reg.mark();
-    const oci = await testLayout();
-    await promisify(execFile)(
-      'skopeo',
-      [
-        '--insecure-policy',
-        'copy',
-        '-q',
-        '--all',
-        '--dest-tls-verify=false',
-        `oci:${oci}:multi`,
-        `docker://${reg.host}/push/multi:v1`,
-      ],
-      { timeout: 60_000 },
-    );
+    await skopeoCopy('multi', 'push/multi:v1', ['--all']);
     const index = await eventually(
       async () => {
         const top = await topImage(ns, 'multi', 'v1');

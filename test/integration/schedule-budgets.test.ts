@@ -151,6 +151,13 @@ describe('scheduler budgets', () => {
       },
     });
     expect(created.status).toBe(201);
+    // Let the spec-driven import (not budgeted: a user asked for it) finish first.
+    for (let i = 0; i < 100; i++) {
+      const st = (await api.get(IS('budget', 'other'))).body;
+      if (st.status?.tags?.[0]?.items?.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300));
     const until = Date.now() + 30_000;
     await ctx.schedule.recordRateLimit(reg.host, 30_000, Date.now(), 3_600_000);
     const sink = new RecordingSink();
