@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEvents } from '../support/events';
+import { eventually, sleep } from '../support/eventually';
 import { type Api, IS, startStack } from '../support/local-stack';
 import { pushImage, type Registry, startRegistry, testLayout } from '../support/registries';
 
@@ -27,17 +28,6 @@ afterAll(async () => {
   await reg?.stop();
   await stop?.();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually<T>(f: () => Promise<T | undefined>, what: string, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Pushes an image of the test OCI layout with skopeo, as a user would. */
 async function skopeoCopy(layoutTag: string, dest: string, extra: string[] = []) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEvents } from '../support/events';
+import { eventually, sleep } from '../support/eventually';
 import { type FaultRegistry, startFaultRegistry } from '../support/fault-registry';
 import { type Api, IS, startStack } from '../support/local-stack';
 import { pushImage, type Registry, startRegistry } from '../support/registries';
@@ -26,18 +27,6 @@ afterAll(async () => {
   await reg?.stop();
   await faults?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(f: () => Promise<T | undefined>, what: string, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 const source = (name: string, from: string, scheduled: boolean) => ({
   name,

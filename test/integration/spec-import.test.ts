@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually';
 import { type Api, IS, ISIMAGE, ISTAG, startStack } from '../support/local-stack';
 import {
   type PushedContent,
@@ -24,16 +25,6 @@ afterAll(async () => {
   await stop?.();
   await reg?.stop();
 });
-
-async function eventually<T>(f: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const tag = (name: string, from: string, extra: Record<string, unknown> = {}) => ({
   name,
