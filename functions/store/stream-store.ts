@@ -358,7 +358,15 @@ export class StreamStore {
       );
     await this.batchPut(sideItems);
     if (items.length + 1 <= MAX_ITEMS_PER_TRANSACTION) {
-      await this.transact([headItem, ...items]);
+      try {
+        await this.transact([headItem, ...items]);
+      } catch (e) {
+        // A cancelled transaction (not an unknown outcome such as a timeout, which may have committed): the history
+        // and references written ahead belong to tag incarnations that now never existed, since a retry makes new
+        // ones. Remove them rather than leave them for a sweep that may never come.
+        if (e instanceof ConcurrentWriteError) await this.batchDelete(sideItems).catch(() => undefined);
+        throw e;
+      }
       return;
     }
     await this.commitLargeCreate(plan.after, items);
@@ -582,6 +590,22 @@ export class StreamStore {
         let pending = batch.map((Item) => ({ PutRequest: { Item } }));
         for (let attempt = 0; pending.length > 0; attempt++) {
           if (attempt >= 8) throw new Error('could not write history records: the table kept throttling');
+          if (attempt > 0) await sleep(25 * 2 ** attempt);
+          const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+          pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+        }
+      }),
+    );
+  }
+
+  /** Deletes in batches of 25; used only for records no committed tag refers to. */
+  private async batchDelete(items: Array<Record<string, unknown>>): Promise<void> {
+    const batches: Array<Array<Record<string, unknown>>> = [];
+    for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+    await Promise.all(
+      batches.map(async (batch) => {
+        let pending = batch.map((i) => ({ DeleteRequest: { Key: { PK: i.PK, SK: i.SK } } }));
+        for (let attempt = 0; pending.length > 0 && attempt < 8; attempt++) {
           if (attempt > 0) await sleep(25 * 2 ** attempt);
           const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
           pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;

@@ -1,9 +1,12 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../functions/store/dynamodb-client';
 import { type Api, digest, HISTORY, IS, ISM, ISTAG, startStack } from '../support/local-stack';
 
 /** DESIGN §5: parallel writers on one tag lose nothing; parallel writers on different tags all succeed. */
 let api: Api;
 let api2: Api;
+let records: (pk: string) => Promise<Array<Record<string, unknown>>>;
 const stops: Array<() => Promise<void>> = [];
 
 // Two API processes on one table, as two Lambda containers would be: writers in one process queue per tag, and
@@ -14,6 +17,18 @@ beforeAll(async () => {
   const b = await startStack({ TABLE_NAME: table });
   api = a.api;
   api2 = b.api;
+  const db = createDocumentClient({ endpoint: a.service.dynamodbEndpoint });
+  stops.push(async () => db.destroy());
+  records = async (pk) =>
+    (
+      await db.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+        }),
+      )
+    ).Items ?? [];
   stops.push(a.stop, b.stop);
 });
 afterAll(async () => {
@@ -43,6 +58,13 @@ describe('parallel writers', () => {
     expect(is.status.tags[0].items.map((e: any) => e.image)).toEqual(
       history.body.items.slice(0, 10).map((e: any) => e.image),
     );
+    // Writers that lost the race to create the tag leave nothing behind: every history and image-reference
+    // record belongs to the tag incarnation that won.
+    const all = await records(`IS#${ns}/s`);
+    const live = all.find((r) => r.SK === 'T#hot')?.tid;
+    const side = all.filter((r) => String(r.SK).startsWith('H#') || String(r.SK).startsWith('R#'));
+    expect(side).toHaveLength(100);
+    expect(side.filter((r) => r.tid !== live).map((r) => r.SK)).toEqual([]);
   });
 
   it('200 writers on 200 different tags of one stream all succeed', async () => {
