@@ -7,6 +7,8 @@ import type { Log } from '../http/handler';
 
 /** Ids remembered from an existing file; older events than this are assumed never to be re-derived. */
 const REMEMBERED_BYTES = 64 * 1024 * 1024;
+/** Ids remembered in memory (oldest forgotten first): far more than one stream batch can re-derive after a crash. */
+const REMEMBERED_IDS = 200_000;
 const WEBHOOK_ATTEMPTS = 5;
 const WEBHOOK_TIMEOUT_MS = 5_000;
 const WEBHOOK_QUEUE_LIMIT = 10_000;
@@ -52,7 +54,7 @@ export class LocalEventSink implements EventPublisher {
     const fresh: DeliveredEvent[] = [];
     for (const e of events) {
       if (this.seen.has(e.detail.eventId)) continue;
-      this.seen.add(e.detail.eventId);
+      this.remember(e.detail.eventId);
       fresh.push(deliveredEvent(e, { source: this.o.source, account: '000000000000', region: 'local' }));
     }
     if (!fresh.length) return;
@@ -70,6 +72,12 @@ export class LocalEventSink implements EventPublisher {
       throw e;
     }
     for (const e of fresh) for (const url of this.o.webhookUrls) this.deliver(url, e);
+  }
+
+  private remember(id: string): void {
+    this.seen.add(id);
+    // A Set iterates in insertion order: the first id is the oldest.
+    if (this.seen.size > REMEMBERED_IDS) this.seen.delete(this.seen.values().next().value as string);
   }
 
   private deliver(url: string, event: DeliveredEvent): void {

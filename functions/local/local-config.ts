@@ -29,6 +29,8 @@ const schema = z.object({
     .pipe(z.array(z.url())),
   /** When set, webhook POSTs carry `X-Imagestreams-Signature: sha256=<HMAC of the body>`. */
   EVENT_WEBHOOK_SECRET: z.string().optional(),
+  /** Background jobs (imports, scans, pushes, sweeps) run at once in this process. */
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** How long the change processor sleeps when the table's stream is idle. */
   STREAM_POLL_MS: z.coerce.number().int().min(10).max(600_000).default(250),
 });

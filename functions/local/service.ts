@@ -62,7 +62,7 @@ export async function startLocalService(
     const ctx = buildAppContext(serviceConfig);
     const webhookSecret = serviceConfig.WEBHOOK_SECRET;
     ctx.webhookSecret = async () => webhookSecret;
-    const runner = new LocalJobRunner(ctx, log);
+    const runner = new LocalJobRunner(ctx, log, cfg.JOB_CONCURRENCY);
     ctx.jobs = runner;
     const handler = createApiHandler(ctx, log);
     // The change processor: the table's stream yields events (file + webhooks) and jobs (run in this process).
