@@ -1,4 +1,5 @@
 import type { TagRecord } from '../core/imagestream/model';
+import { apiHost } from '../core/reference';
 import { SCHEDULE_SHARDS, scheduleEligible, slotWindow, sourceRegistry } from '../core/schedule/scheduling';
 import type { Log } from '../http/handler';
 import type { AppContext } from './context';
@@ -159,11 +160,31 @@ export async function runScheduledImport(
     });
     await later(tags, b.until);
   }
-  for (const [registry, n] of strikes)
-    if (n > 0 && !limited.has(registry)) await ctx.schedule.clearBackoff(registry);
+  for (const [registry, n] of strikes) {
+    if (limited.has(registry)) continue;
+    if (n > 0) await ctx.schedule.clearBackoff(registry);
+    // The registry answered, but said its quota is nearly spent: pause it until the window refills, before it
+    // starts answering 429 (Docker Hub's `ratelimit-remaining`, the IETF RateLimit headers).
+    const quota = ctx.registry.transport.quota(apiHost(registry));
+    if (quota && quota.remaining <= lowWater(quota.limit)) {
+      await ctx.schedule.pause(registry, quota.resetAtMs);
+      log({
+        level: 'warn',
+        msg: 'registry quota nearly spent, pausing',
+        registry,
+        remaining: quota.remaining,
+        untilMs: quota.resetAtMs,
+      });
+    }
+  }
   // Rate-limited tags were handled above (back-off and re-queue); the caller has nothing left to retry.
   const { retryAfterMs: _handled, ...rest } = result;
   return { ...rest, deferred, dropped };
+}
+
+/** Requests left at which scheduled imports stop until the quota window refills: 5 % of the limit, at least 5. */
+function lowWater(limit: number | undefined): number {
+  return Math.max(5, Math.ceil((limit ?? 0) * 0.05));
 }
 
 function groupByRegistry(tags: TagRecord[]): Map<string, TagRecord[]> {

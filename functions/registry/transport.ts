@@ -65,8 +65,24 @@ class Semaphore {
  * `Authorization` never reaches another origin), and retries that respect the registry: `Retry-After` when it fits
  * the time left, full-jitter backoff otherwise, GET/HEAD only, and never for a Docker Hub pull-quota 429.
  */
+/**
+ * What a registry last said about its request quota: Docker Hub's `ratelimit-remaining: N;w=SECONDS`, or the IETF
+ * draft's `ratelimit-remaining: N` with `ratelimit-reset: SECONDS`. Kept per host so callers that pace themselves
+ * (the scheduler) can slow down before the registry answers 429.
+ */
+export interface QuotaHint {
+  remaining: number;
+  limit?: number;
+  /** When the window is expected to refill (ms since epoch). */
+  resetAtMs: number;
+}
+
+/** Hosts whose quota was seen are remembered up to this many (oldest forgotten first). */
+const MAX_QUOTA_HOSTS = 1_000;
+
 export class RegistryTransport {
   private readonly hosts = new Map<string, Semaphore>();
+  private readonly quotas = new Map<string, QuotaHint>();
   private readonly o: Required<Omit<TransportOptions, 'onExchange' | 'resolve'>> &
     Pick<TransportOptions, 'onExchange' | 'resolve'>;
 
@@ -89,9 +105,23 @@ export class RegistryTransport {
     return this.o.network;
   }
 
+  /** The quota a host's last answer announced, if it announced one. */
+  quota(host: string): QuotaHint | undefined {
+    return this.quotas.get(host);
+  }
+
+  private noteQuota(res: RegistryResponse): void {
+    const hint = parseQuota(res.headers, Date.now());
+    if (!hint) return;
+    this.quotas.delete(res.url.host);
+    this.quotas.set(res.url.host, hint);
+    if (this.quotas.size > MAX_QUOTA_HOSTS) this.quotas.delete(this.quotas.keys().next().value as string);
+  }
+
   async request(req: RegistryRequest): Promise<RegistryResponse> {
     for (let attempt = 1; ; attempt++) {
       const res = await this.once(req);
+      this.noteQuota(res);
       if (!RETRYABLE.has(res.status)) return res;
       if (res.status === 429 && isPullQuota(res))
         throw new RegistryError(
@@ -263,6 +293,22 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
  * Docker Hub's pull quota (as opposed to its abuse limit): retrying spends more quota, so the caller re-queues
  * for after the window instead.
  */
+/** Reads quota headers (see {@link QuotaHint}); undefined when the answer carries none. */
+export function parseQuota(headers: Headers, nowMs: number): QuotaHint | undefined {
+  const remaining = headers.get('ratelimit-remaining');
+  if (remaining === null) return undefined;
+  const m = /^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?/.exec(remaining);
+  if (!m) return undefined;
+  const limit = /^\s*(\d+)/.exec(headers.get('ratelimit-limit') ?? '');
+  const reset = /^\s*(\d+)\s*$/.exec(headers.get('ratelimit-reset') ?? '');
+  const seconds = reset ? Number(reset[1]) : m[2] ? Number(m[2]) : 60;
+  return {
+    remaining: Number(m[1]),
+    ...(limit ? { limit: Number(limit[1]) } : {}),
+    resetAtMs: nowMs + Math.min(seconds, 86_400) * 1000,
+  };
+}
+
 function isPullQuota(res: RegistryResponse): boolean {
   const remaining = res.headers.get('ratelimit-remaining');
   return (

@@ -168,6 +168,27 @@ export class ScheduleStore {
     return { until, strikes };
   }
 
+  /**
+   * Leaves a registry alone until `untilMs` without counting a strike: it said its quota is nearly spent, but has
+   * not refused anything yet.
+   */
+  async pause(registry: string, untilMs: number): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: keys.backoffPk(registry), SK: 'BACKOFF' },
+          UpdateExpression: 'SET #u = :u, strikes = if_not_exists(strikes, :z), expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(#u) OR #u < :u',
+          ExpressionAttributeNames: { '#u': 'until' },
+          ExpressionAttributeValues: { ':u': untilMs, ':z': 0, ':exp': Math.ceil(untilMs / 1000) + 86_400 },
+        }),
+      )
+      .catch((e: Error) => {
+        if (e.name !== 'ConditionalCheckFailedException') throw e;
+      });
+  }
+
   /** A registry that answered normally again loses its strikes (only written when it had some). */
   async clearBackoff(registry: string): Promise<void> {
     await this.db

@@ -116,6 +116,9 @@ describe('rate limits and 5xx', () => {
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toBeNull();
     }
+    const low = await get('/v2/rate/low-remaining/manifests/v1');
+    expect(low.status).toBe(200);
+    expect(low.headers.get('ratelimit-remaining')).toBe('2;w=60');
   });
 
   it('flaky/5xx: 503, 502, then 200', async () => {
@@ -277,7 +280,7 @@ describe('auth and redirects', () => {
 
 describe('lifecycle', () => {
   it('every scenario answers (or deliberately hangs) on its own repository', () => {
-    expect(SCENARIO_NAMES).toHaveLength(22);
+    expect(SCENARIO_NAMES).toHaveLength(23);
   });
 
   it('slow/body and slow/headers hang; stop() still returns promptly', async () => {

@@ -4,6 +4,7 @@ import type { AppContext } from '../../functions/app/context';
 import type { Job } from '../../functions/app/jobs';
 import { runScheduledImport } from '../../functions/app/scheduler';
 import { readServiceConfig } from '../../functions/config';
+import { type FaultRegistry, startFaultRegistry } from '../support/fault-registry';
 import { type Api, IS, startStack } from '../support/local-stack';
 import { pushImage, type Registry, startRegistry } from '../support/registries';
 
@@ -15,9 +16,11 @@ let api: Api;
 let stop: () => Promise<void>;
 let ctx: AppContext;
 let reg: Registry;
+let faults: FaultRegistry;
 
 beforeAll(async () => {
   reg = await startRegistry('anonymous');
+  faults = await startFaultRegistry();
   const stack = await startStack({ SCHEDULER: 'off' });
   ({ api, stop } = stack);
   ctx = buildAppContext(
@@ -33,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stop?.();
   await reg?.stop();
+  await faults?.stop();
 });
 
 class RecordingSink {
@@ -180,5 +184,47 @@ describe('scheduler budgets', () => {
     expect(sink.queued[0]!.delayMs).toBeGreaterThan(25_000);
     expect(sink.queued[0]!.delayMs).toBeLessThanOrEqual(until - Date.now() + 1_000);
     await ctx.schedule.clearBackoff(reg.host);
+  });
+
+  it('a registry that says its quota is nearly spent is paused until its window refills, without a strike', async () => {
+    const created = await api.post(IS('budget'), {
+      metadata: { name: 'quota' },
+      spec: {
+        tags: [
+          {
+            name: 'v1',
+            from: { kind: 'DockerImage', name: `${faults.host}/rate/low-remaining:v1` },
+            importPolicy: { insecure: true, scheduled: true },
+          },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    for (let i = 0; i < 100; i++) {
+      const st = (await api.get(IS('budget', 'quota'))).body;
+      if (st.status?.tags?.[0]?.items?.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const job = {
+      namespace: 'budget',
+      name: 'quota',
+      uid: created.body.metadata.uid,
+      tags: ['v1'],
+      force: true,
+      scheduled: { cycleEndsAt: Date.now() + 900_000 },
+    };
+    const before = faults.hits('rate/low-remaining');
+    const first = await runScheduledImport(ctx, job, new RecordingSink(), quiet);
+    expect(first.imported).toEqual(['v1']);
+    expect(faults.hits('rate/low-remaining')).toBe(before + 1);
+    const pause = await ctx.schedule.getBackoff(faults.host);
+    expect(pause?.strikes).toBe(0);
+    expect(pause!.until).toBeGreaterThan(Date.now() + 50_000);
+    expect(pause!.until).toBeLessThanOrEqual(Date.now() + 60_000);
+    // The next scheduled import leaves it alone until then.
+    const sink = new RecordingSink();
+    const second = await runScheduledImport(ctx, job, sink, quiet);
+    expect(second).toMatchObject({ imported: [], deferred: 1 });
+    expect(faults.hits('rate/low-remaining')).toBe(before + 1);
   });
 });

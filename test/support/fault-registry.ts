@@ -236,6 +236,8 @@ interface Scenario {
   tags?: 'paged' | 'loop';
   /** Accept the request and never answer it. */
   hang?: boolean;
+  /** Extra headers on every manifest served normally (rate-limit headers of a registry near its quota). */
+  manifestHeaders?: Record<string, string>;
 }
 
 const firstN =
@@ -281,6 +283,10 @@ export const SCENARIOS = {
   'rate/hub-quota': { manifestFault: always(hubQuota) },
   // Manifest requests: always 429 without Retry-After (a registry that stays overloaded).
   'rate/always': { manifestFault: always(tooManyRequests()) },
+  // Normal answers that say the pull quota is nearly spent (Docker Hub's headers): 2 left in a 60 s window.
+  'rate/low-remaining': {
+    manifestHeaders: { 'ratelimit-limit': '100;w=60', 'ratelimit-remaining': '2;w=60' },
+  },
   // Manifest requests: 503 (JSON) then 502 (HTML) then normal; or always 503.
   'flaky/5xx': { manifestFault: firstN(unavailable, badGateway) },
   'flaky/always-503': { manifestFault: always(unavailable) },
@@ -698,8 +704,12 @@ function serveManifest(env: Env, scenario: Scenario, ctx: Ctx, repo: string, ref
       ctx.res.end();
       return undefined;
     }
-    default:
-      return docReply(found);
+    default: {
+      const reply = docReply(found);
+      return scenario.manifestHeaders
+        ? { ...reply, headers: { ...reply.headers, ...scenario.manifestHeaders } }
+        : reply;
+    }
   }
 }
 

@@ -105,3 +105,24 @@ describe('network policy', () => {
     });
   });
 });
+
+describe('quota headers', () => {
+  it("reads Docker Hub's and the IETF draft's rate-limit headers", async () => {
+    const { parseQuota } = await import('../../../functions/registry/transport');
+    const h = (o: Record<string, string>) => new Headers(o);
+    expect(
+      parseQuota(h({ 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '7;w=21600' }), 1_000),
+    ).toEqual({
+      remaining: 7,
+      limit: 100,
+      resetAtMs: 1_000 + 21_600_000,
+    });
+    expect(parseQuota(h({ 'ratelimit-remaining': '3', 'ratelimit-reset': '30' }), 0)).toEqual({
+      remaining: 3,
+      resetAtMs: 30_000,
+    });
+    expect(parseQuota(h({ 'ratelimit-remaining': '0' }), 0)?.resetAtMs).toBe(60_000);
+    expect(parseQuota(h({}), 0)).toBeUndefined();
+    expect(parseQuota(h({ 'ratelimit-remaining': 'lots' }), 0)).toBeUndefined();
+  });
+});
