@@ -63,6 +63,10 @@ const schema = z.object({
   WEBHOOK_SECRET_ARN: z.string().optional(),
   /** Notifications for one repository:tag within this window become one re-check. */
   PUSH_COALESCE_SECONDS: z.coerce.number().min(0).max(300).default(2),
+  /** JWT claim naming the user (AWS, JWT authorizer); functions/http/identity.ts falls back to `sub` without it. */
+  JWT_USER_CLAIM: z.string().min(1).default('sub'),
+  /** JWT claim holding the user's groups (e.g. `cognito:groups`); read by functions/http/identity.ts. */
+  JWT_GROUPS_CLAIM: z.string().min(1).default('groups'),
   /** Time one import request may take; API Gateway cuts requests at 30 s. */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
 });

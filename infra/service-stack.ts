@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import {
   type CfnStage,
   HttpApi,
@@ -7,7 +7,7 @@ import {
   HttpNoneAuthorizer,
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
@@ -49,12 +49,46 @@ export interface ServiceStackProps extends StackProps {
 const entry = (path: string) => fileURLToPath(new URL(`../functions/${path}`, import.meta.url));
 
 /**
- * Who may call the API. One place, so the access-control work can swap in a JWT authorizer (keeping IAM for
- * machines) without touching the routes.
+ * Who may call the API, as stack parameters (so one template serves Cognito, Okta, GitHub Actions OIDC, ...):
+ * people and OIDC workloads send a JWT on `/{proxy+}`; machines with AWS credentials sign (SigV4) requests to
+ * `/iam/{proxy+}`, since an HTTP API route takes one authorizer. The handler strips `/iam` (functions/http/identity.ts).
  */
-function apiAuthorizer(): IHttpRouteAuthorizer {
-  return new HttpIamAuthorizer();
+function oidcParameters(scope: Construct) {
+  const issuer = new CfnParameter(scope, 'OidcIssuer', {
+    type: 'String',
+    description:
+      'OIDC issuer URL whose JWTs the API accepts (its /.well-known/openid-configuration must be public), e.g. https://cognito-idp.<region>.amazonaws.com/<poolId> or https://token.actions.githubusercontent.com',
+    allowedPattern: '^https://[^\\s]+$',
+    constraintDescription: 'must be an https:// URL',
+  });
+  const audience = new CfnParameter(scope, 'OidcAudience', {
+    type: 'CommaDelimitedList',
+    description: 'Accepted JWT audiences (aud or client_id), comma-separated, e.g. a Cognito app client id',
+  });
+  const groupsClaim = new CfnParameter(scope, 'OidcGroupsClaim', {
+    type: 'String',
+    default: 'groups',
+    minLength: 1,
+    description: "JWT claim holding the caller's groups (cognito:groups for Cognito)",
+  });
+  const userClaim = new CfnParameter(scope, 'OidcUserClaim', {
+    type: 'String',
+    default: 'sub',
+    minLength: 1,
+    description: 'JWT claim naming the caller (falls back to sub when a token lacks it)',
+  });
+  return {
+    authorizer: (): IHttpRouteAuthorizer =>
+      new HttpJwtAuthorizer('jwt-authorizer', issuer.valueAsString, {
+        jwtAudience: audience.valueAsList,
+        identitySource: ['$request.header.Authorization'],
+      }),
+    environment: { JWT_USER_CLAIM: userClaim.valueAsString, JWT_GROUPS_CLAIM: groupsClaim.valueAsString },
+  };
 }
+
+/** Path of the route machines call with SigV4; the handler routes `/iam/x` as `/x`. */
+const IAM_ROUTE_PATH = '/iam/{proxy+}';
 
 /** Registries are reached through IAM only for ECR; these are the pull-side actions (registry-protocol.md §2.5). */
 const ECR_PULL_ACTIONS = [
@@ -70,7 +104,7 @@ const JOB_WORKER_TIMEOUT = Duration.minutes(5);
 /** The scheduler's rate; the tick function is told the same (SCHEDULER_TICK_SECONDS), or it would skip slots. */
 const SCHEDULER_TICK = Duration.minutes(1);
 
-/** Route of registry webhooks: no IAM (registries cannot sign), the handler checks the shared secret. */
+/** Route of registry webhooks: no authorizer (registries cannot sign or get tokens), the handler checks the shared secret. */
 const WEBHOOK_ROUTE = { path: '/webhooks/{format}', method: HttpMethod.POST } as const;
 
 /** Every queue of the stack: SQS-managed encryption, TLS only. */
@@ -119,6 +153,7 @@ export class ServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
     const eventSource = checkEventSource(props.eventSource ?? 'imagestreams');
+    const oidc = oidcParameters(this);
 
     const registryHosts = {
       ...(props.internalRegistryHostname
@@ -176,7 +211,7 @@ export class ServiceStack extends Stack {
     this.apiFunction = new AppFunction(this, 'api-fn', {
       entry: entry('handlers/api.ts'),
       description: 'imagestreams HTTP API (image.openshift.io/v1) and registry webhooks',
-      environment: { ...appSettings, IMPORT_QUEUE_URL: this.importQueue.queueUrl },
+      environment: { ...appSettings, ...oidc.environment, IMPORT_QUEUE_URL: this.importQueue.queueUrl },
     });
     this.apiFunction.bindTable(props.table, 'RW');
     this.apiFunction.addToRolePolicy(new PolicyStatement({ actions: ECR_PULL_ACTIONS, resources: ['*'] }));
@@ -318,7 +353,13 @@ export class ServiceStack extends Stack {
       path: '/{proxy+}',
       methods: [HttpMethod.ANY],
       integration,
-      authorizer: apiAuthorizer(),
+      authorizer: oidc.authorizer(),
+    });
+    this.api.addRoutes({
+      path: IAM_ROUTE_PATH,
+      methods: [HttpMethod.ANY],
+      integration,
+      authorizer: new HttpIamAuthorizer(),
     });
     this.api.addRoutes({
       path: '/healthz',
@@ -341,6 +382,7 @@ export class ServiceStack extends Stack {
         requestId: '$context.requestId',
         ip: '$context.identity.sourceIp',
         caller: '$context.identity.userArn',
+        subject: '$context.authorizer.claims.sub',
         method: '$context.httpMethod',
         path: '$context.path',
         status: '$context.status',

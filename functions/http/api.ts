@@ -1,23 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { AppContext, Identity } from '../app/context';
+import type { AppContext } from '../app/context';
 import { receiveWebhook } from '../app/webhooks';
 import { badRequest, methodNotAllowed, StatusError, unauthorized } from '../core/errors';
 import { encodeJson } from './encode';
+import { identityOf, routePath } from './identity';
 import { matchRoute } from './routes';
 
-/** The identity the edge authenticated: the local server's token check, or API Gateway's IAM/JWT authorizer. */
-export function identityOf(event: APIGatewayProxyEventV2): Identity | undefined {
-  const auth = (event.requestContext as { authorizer?: Record<string, unknown> }).authorizer;
-  const lambda = auth?.lambda as { user?: string; groups?: string[] | string } | undefined;
-  if (lambda?.user)
-    return {
-      user: lambda.user,
-      groups: Array.isArray(lambda.groups) ? lambda.groups : lambda.groups ? JSON.parse(lambda.groups) : [],
-    };
-  const iam = auth?.iam as { userArn?: string; userId?: string } | undefined;
-  if (iam?.userArn) return { user: iam.userArn, groups: ['system:authenticated'] };
-  return undefined;
-}
+/** The identity the edge authenticated (local token check, or API Gateway's JWT or IAM authorizer). */
+export { identityOf } from './identity';
 
 function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (!event.body) return undefined;
@@ -43,7 +33,8 @@ export async function dispatch(
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const headers = lowerHeaders(event.headers);
   const method = event.requestContext.http.method.toUpperCase();
-  const path = event.rawPath;
+  // `/iam/...` (SigV4 callers) routes as the path without the prefix.
+  const path = routePath(event);
   if (path === '/healthz' && method === 'GET')
     return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
   const hook = /^\/webhooks\/([^/]+)$/.exec(path);

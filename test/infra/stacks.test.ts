@@ -189,26 +189,54 @@ describe('ServiceStack', () => {
     expect(JSON.stringify(service.toJSON())).not.toContain('dynamodb:*');
   });
 
-  it('protects every route with IAM except the health check and the webhooks, on payload format 2.0', () => {
+  it('authorizes /{proxy+} with a JWT from the stack parameters, /iam/{proxy+} with IAM, on payload format 2.0', () => {
+    service.hasParameter('OidcIssuer', { Type: 'String', AllowedPattern: Match.stringLikeRegexp('https') });
+    service.hasParameter('OidcAudience', { Type: 'CommaDelimitedList' });
+    service.hasParameter('OidcGroupsClaim', { Type: 'String', Default: 'groups' });
+    service.hasParameter('OidcUserClaim', { Type: 'String', Default: 'sub' });
+    const [authorizerId] = only('AWS::ApiGatewayV2::Authorizer');
+    service.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: { Ref: 'OidcIssuer' }, Audience: { Ref: 'OidcAudience' } },
+    });
     service.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: 'ANY /{proxy+}',
+      AuthorizationType: 'JWT',
+      AuthorizerId: ref(authorizerId),
+    });
+    service.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'ANY /iam/{proxy+}',
       AuthorizationType: 'AWS_IAM',
-    });
-    service.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: 'GET /healthz',
-      AuthorizationType: 'NONE',
-    });
-    service.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: 'POST /webhooks/{format}',
-      AuthorizationType: 'NONE',
       AuthorizerId: Match.absent(),
     });
-    service.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
     service.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
     });
     service.hasOutput('ApiUrl', {});
+  });
+
+  it('leaves only the health check and the webhooks without an authorizer', () => {
+    const byKey = Object.fromEntries(
+      resources('AWS::ApiGatewayV2::Route').map(([, r]) => [
+        r.Properties.RouteKey,
+        [r.Properties.AuthorizationType ?? 'NONE', r.Properties.AuthorizerId === undefined ? 'no id' : 'id'],
+      ]),
+    );
+    expect(byKey).toEqual({
+      'ANY /{proxy+}': ['JWT', 'id'],
+      'ANY /iam/{proxy+}': ['AWS_IAM', 'no id'],
+      'GET /healthz': ['NONE', 'no id'],
+      'POST /webhooks/{format}': ['NONE', 'no id'],
+    });
+  });
+
+  it('tells the API function the JWT claim names from the parameters', () => {
+    expect(envOf('HTTP API')).toMatchObject({
+      JWT_USER_CLAIM: { Ref: 'OidcUserClaim' },
+      JWT_GROUPS_CLAIM: { Ref: 'OidcGroupsClaim' },
+    });
   });
 
   it('logs access and throttles the unauthenticated webhook route on the stage, created after the route', () => {

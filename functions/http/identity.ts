@@ -1,0 +1,116 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Identity } from '../app/context';
+
+/**
+ * Who the caller is, from what the edge authenticated. Three shapes of `requestContext.authorizer`:
+ * - `lambda`: the local server's bearer-token check (`{ user, groups }`, groups an array or a JSON array string);
+ * - `jwt`: API Gateway's JWT authorizer on `/{proxy+}` (`claims`, see {@link identityOf});
+ * - `iam`: API Gateway's IAM (SigV4) authorizer on `/iam/{proxy+}` (`userArn`).
+ * API Gateway has already verified the credential; nothing here checks signatures.
+ */
+
+/** The JWT claims that name the user and their groups (stack parameters OidcUserClaim / OidcGroupsClaim). */
+export interface JwtClaimNames {
+  user: string;
+  groups: string;
+}
+
+/** Every authenticated caller is in this group; IAM callers are in {@link IAM_GROUP} too. */
+export const AUTHENTICATED_GROUP = 'system:authenticated';
+export const IAM_GROUP = 'system:iam';
+/** The prefix of groups only the service grants; a token's groups claim cannot bring them in. */
+const RESERVED_GROUP_PREFIX = 'system:';
+/** The path prefix of the IAM-authorized route (`ANY /iam/{proxy+}`). */
+const IAM_PREFIX = '/iam';
+
+let configured: JwtClaimNames | undefined;
+
+/**
+ * The claim names from env JWT_USER_CLAIM (default `sub`) and JWT_GROUPS_CLAIM (default `groups`), read on first
+ * use and kept (the config schema in functions/config.ts validates the same variables at start).
+ */
+export function configuredClaimNames(): JwtClaimNames {
+  configured ??= {
+    user: process.env.JWT_USER_CLAIM || 'sub',
+    groups: process.env.JWT_GROUPS_CLAIM || 'groups',
+  };
+  return configured;
+}
+
+type Authorizer = {
+  lambda?: { user?: unknown; groups?: unknown };
+  jwt?: { claims?: Record<string, unknown> };
+  iam?: { userArn?: unknown };
+};
+
+const authorizerOf = (event: APIGatewayProxyEventV2) =>
+  (event.requestContext as { authorizer?: Authorizer } | undefined)?.authorizer;
+
+/**
+ * A groups claim as API Gateway delivers it: an array; a JSON array string; an array flattened to `"[a b]"`
+ * (how the JWT authorizer passes array claims, e.g. Cognito's `cognito:groups`); or a space- or comma-separated
+ * string.
+ */
+export function parseGroups(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value.filter((g) => typeof g === 'string' && g !== '') as string[];
+  if (typeof value !== 'string') return [];
+  const text = value.trim();
+  if (text.startsWith('[') && text.endsWith(']')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) return parseGroups(parsed);
+    } catch {
+      // Not JSON: API Gateway's `[a b]`.
+    }
+    return splitGroups(text.slice(1, -1));
+  }
+  return splitGroups(text);
+}
+
+const splitGroups = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
+const withGroups = (user: string, groups: string[], extra: string[] = []): Identity => ({
+  user,
+  groups: [...new Set([...groups, AUTHENTICATED_GROUP, ...extra])],
+});
+
+/** The identity the edge authenticated, or undefined when it authenticated none (healthz, webhooks, no token). */
+export function identityOf(
+  event: APIGatewayProxyEventV2,
+  claims: JwtClaimNames = configuredClaimNames(),
+): Identity | undefined {
+  const auth = authorizerOf(event);
+  const lambda = auth?.lambda;
+  if (lambda && typeof lambda.user === 'string' && lambda.user) {
+    // Local tokens are configured by the operator, so their groups are taken as they are (system: ones too).
+    return withGroups(lambda.user, parseGroups(lambda.groups));
+  }
+  const jwt = auth?.jwt?.claims;
+  if (jwt) {
+    const user = claimString(jwt[claims.user]) ?? claimString(jwt.sub);
+    if (!user) return undefined;
+    const groups = parseGroups(jwt[claims.groups]).filter((g) => !g.startsWith(RESERVED_GROUP_PREFIX));
+    return withGroups(user, groups);
+  }
+  const iam = auth?.iam;
+  if (iam && typeof iam.userArn === 'string' && iam.userArn) return withGroups(iam.userArn, [], [IAM_GROUP]);
+  return undefined;
+}
+
+function claimString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() || undefined;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/**
+ * The path to route: the raw path, less the `/iam` prefix when the request came in through the IAM route (only
+ * then: a JWT or local caller's `/iam/...` is routed as it is, and is not found).
+ */
+export function routePath(event: APIGatewayProxyEventV2): string {
+  const path = event.rawPath;
+  if (!authorizerOf(event)?.iam) return path;
+  if (path === IAM_PREFIX) return '/';
+  return path.startsWith(`${IAM_PREFIX}/`) ? path.slice(IAM_PREFIX.length) : path;
+}
