@@ -36,8 +36,10 @@ export class LocalEventSink implements EventPublisher {
 
   constructor(private readonly o: LocalEventSinkOptions) {
     this.seen = readIds(o.file);
+    // Created at start, so `tail -f` works before the first event.
+    if (!existsSync(o.file)) appendFileSync(o.file, '');
     // A crash mid-append can leave a torn last line: end it, so the next event starts on a line of its own.
-    if (existsSync(o.file)) {
+    else {
       const size = statSync(o.file).size;
       const last = Buffer.alloc(1);
       const fd = openSync(o.file, 'r');
