@@ -4,6 +4,7 @@ import type { AppContext } from '../../functions/app/context';
 import type { Job } from '../../functions/app/jobs';
 import { runScheduledImport } from '../../functions/app/scheduler';
 import { readServiceConfig } from '../../functions/config';
+import { eventually } from '../support/eventually';
 import { type FaultRegistry, startFaultRegistry } from '../support/fault-registry';
 import { type Api, IS, startStack } from '../support/local-stack';
 import { pushImage, type Registry, startRegistry } from '../support/registries';
@@ -38,6 +39,14 @@ afterAll(async () => {
   await reg?.stop();
   await faults?.stop();
 });
+
+/** Waits (bounded) until the spec-driven import of a one-tag stream has run. */
+async function imported(ns: string, name: string): Promise<void> {
+  await eventually(
+    async () => ((await api.get(IS(ns, name))).body.status?.tags?.[0]?.items?.length ? true : undefined),
+    `${ns}/${name} imported`,
+  );
+}
 
 class RecordingSink {
   readonly queued: Array<{ job: Job; delayMs: number }> = [];
@@ -88,11 +97,7 @@ describe('scheduler budgets', () => {
     expect(created.status).toBe(201);
     const uid = created.body.metadata.uid;
     // Wait until the spec-driven import has run, so the scheduled re-check below is a plain HEAD.
-    for (let i = 0; i < 100; i++) {
-      const s = (await api.get(IS('budget', 'app'))).body;
-      if (s.status?.tags?.[0]?.items?.length) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await imported('budget', 'app');
     const job = { namespace: 'budget', name: 'app', uid, tags: ['v1'], force: true };
     // A fixed clock 10 s into a minute; that minute's global budget (2) is already used up.
     const minute = Math.floor(Date.now() / 60_000) * 60_000 + 3 * 60_000;
@@ -156,11 +161,7 @@ describe('scheduler budgets', () => {
     });
     expect(created.status).toBe(201);
     // Let the spec-driven import (not budgeted: a user asked for it) finish first.
-    for (let i = 0; i < 100; i++) {
-      const st = (await api.get(IS('budget', 'other'))).body;
-      if (st.status?.tags?.[0]?.items?.length) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await imported('budget', 'other');
     await new Promise((r) => setTimeout(r, 300));
     const until = Date.now() + 30_000;
     await ctx.schedule.recordRateLimit(reg.host, 30_000, Date.now(), 3_600_000);
@@ -200,11 +201,7 @@ describe('scheduler budgets', () => {
       },
     });
     expect(created.status).toBe(201);
-    for (let i = 0; i < 100; i++) {
-      const st = (await api.get(IS('budget', 'quota'))).body;
-      if (st.status?.tags?.[0]?.items?.length) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await imported('budget', 'quota');
     const job = {
       namespace: 'budget',
       name: 'quota',
