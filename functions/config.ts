@@ -4,7 +4,8 @@ import * as z from 'zod';
  * Service configuration, read once from the environment and validated; a bad value stops the process at start
  * instead of surfacing as odd behaviour later. Every variable is documented in the README.
  */
-const hostList = z
+/** A comma-separated list (blank entries dropped), e.g. `a.io, b.io:5000`. */
+export const commaList = z
   .string()
   .optional()
   .transform((s) =>
@@ -24,11 +25,11 @@ const schema = z.object({
   DEFAULT_IMPORT_MODE: z.enum(['Legacy', 'PreserveOriginal']).default('Legacy'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Registries (`host`, `host:port`, `*.domain`) imports may use; empty allows all (reference §1.12). */
-  ALLOWED_REGISTRIES_FOR_IMPORT: hostList,
+  ALLOWED_REGISTRIES_FOR_IMPORT: commaList,
   /** Registries that may be reached over plain HTTP without importPolicy.insecure. */
-  INSECURE_REGISTRIES: hostList,
+  INSECURE_REGISTRIES: commaList,
   /** Registries allowed although they resolve to loopback/private addresses (always allowed in local mode). */
-  ALLOWED_PRIVATE_REGISTRIES: hostList,
+  ALLOWED_PRIVATE_REGISTRIES: commaList,
   MAX_IMAGES_BULK_IMPORTED_PER_REPOSITORY: z.coerce.number().int().min(-1).default(50),
   /** Platform a Legacy import picks from a manifest list when the tag has no prefer-os/prefer-arch annotations. */
   IMPORT_PLATFORM: z

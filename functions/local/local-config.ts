@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import { commaList } from '../config';
 
 /** Local-mode settings (DESIGN §7), on top of the service configuration. */
 const schema = z.object({
@@ -17,16 +18,7 @@ const schema = z.object({
   /** Where events are appended, one EventBridge event per line; default $DATA_DIR/events.ndjson. */
   EVENTS_FILE: z.string().optional(),
   /** Comma-separated URLs every event is POSTed to. */
-  EVENT_WEBHOOK_URLS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((u) => u.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.url())),
+  EVENT_WEBHOOK_URLS: commaList.pipe(z.array(z.url())),
   /** When set, webhook POSTs carry `X-Imagestreams-Signature: sha256=<HMAC of the body>`. */
   EVENT_WEBHOOK_SECRET: z.string().optional(),
   /** Background jobs (imports, scans, pushes, sweeps) run at once in this process. */

@@ -32,22 +32,44 @@ export class ScheduleStore {
   ) {}
 
   /** Tags of one shard whose slot lies in [from, to), page by page (GSI reads: eventually consistent). */
-  async *dueTags(shard: number, from: number, to: number): AsyncGenerator<IndexedTag[]> {
-    const g = tableDefinition.gsi2;
+  dueTags(shard: number, from: number, to: number): AsyncGenerator<IndexedTag[]> {
+    return this.pages(tableDefinition.gsi2, '#sk BETWEEN :a AND :b', {
+      ':pk': keys.schedulePk(shard),
+      ':a': slotKey(from),
+      // '#' follows every slot key inside the range; '$' sorts right after it.
+      ':b': `${slotKey(to - 1)}$`,
+    });
+  }
+
+  /** Tags that follow `repository:tag` (or any tag of the repository when `tag` is undefined). */
+  async trackingTags(repository: string, tag: string | undefined): Promise<IndexedTag[]> {
+    const out: IndexedTag[] = [];
+    const pages = this.pages(tableDefinition.gsi3, tag ? 'begins_with(#sk, :t)' : undefined, {
+      ':pk': keys.sourcePk(repository),
+      ...(tag ? { ':t': `${tag}#` } : {}),
+    });
+    for await (const page of pages) {
+      out.push(...page);
+      if (out.length >= MAX_TRACKING_TAGS) break;
+    }
+    return out;
+  }
+
+  /** Pages of one sparse index partition (`:pk`), optionally narrowed by a condition on the sort key (`#sk`). */
+  private async *pages(
+    g: { indexName: string; partitionKey: string; sortKey: string },
+    sortCondition: string | undefined,
+    values: Record<string, unknown>,
+  ): AsyncGenerator<IndexedTag[]> {
     let start: Record<string, unknown> | undefined;
     do {
       const res = await this.db.send(
         new QueryCommand({
           TableName: this.table,
           IndexName: g.indexName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :a AND :b',
-          ExpressionAttributeNames: { '#pk': g.partitionKey, '#sk': g.sortKey },
-          ExpressionAttributeValues: {
-            ':pk': keys.schedulePk(shard),
-            ':a': slotKey(from),
-            // '#' follows every slot key inside the range; '$' sorts right after it.
-            ':b': `${slotKey(to - 1)}$`,
-          },
+          KeyConditionExpression: sortCondition ? `#pk = :pk AND ${sortCondition}` : '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': g.partitionKey, ...(sortCondition ? { '#sk': g.sortKey } : {}) },
+          ExpressionAttributeValues: values,
           ExclusiveStartKey: start,
           Limit: PAGE,
         }),
@@ -55,32 +77,6 @@ export class ScheduleStore {
       yield (res.Items ?? []).flatMap(indexedTag);
       start = res.LastEvaluatedKey;
     } while (start);
-  }
-
-  /** Tags that follow `repository:tag` (or any tag of the repository when `tag` is undefined). */
-  async trackingTags(repository: string, tag: string | undefined): Promise<IndexedTag[]> {
-    const g = tableDefinition.gsi3;
-    const out: IndexedTag[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: g.indexName,
-          KeyConditionExpression: tag ? '#pk = :pk AND begins_with(#sk, :t)' : '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': g.partitionKey, ...(tag ? { '#sk': g.sortKey } : {}) },
-          ExpressionAttributeValues: {
-            ':pk': keys.sourcePk(repository),
-            ...(tag ? { ':t': `${tag}#` } : {}),
-          },
-          ExclusiveStartKey: start,
-          Limit: PAGE,
-        }),
-      );
-      out.push(...(res.Items ?? []).flatMap(indexedTag));
-      start = res.LastEvaluatedKey;
-    } while (start && out.length < MAX_TRACKING_TAGS);
-    return out;
   }
 
   /**
