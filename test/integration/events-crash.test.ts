@@ -1,21 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { contractErrors, readEvents } from '../support/events';
 import { ADMIN_TOKEN, Api, IS, mapImage } from '../support/local-stack';
-import { freePort } from '../support/registries';
+import { killAllServiceProcesses, killServiceProcess, startServiceProcess } from '../support/service-process';
 
 /**
  * At-least-once delivery through a crash (DESIGN §6): the service is a separate process (the `npm start` entry
  * point) killed with SIGKILL between a write and its publication. Events come from the table's stream, so the
  * restarted process derives them again from its checkpoint; ids already in the sink are not written twice.
  */
-const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 afterAll(() => {
-  for (const c of children) killGroup(c);
+  killAllServiceProcesses();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -25,63 +24,19 @@ dirs.push(dataDir);
 const eventsFile = join(dataDir, 'events.ndjson');
 
 async function start(env: Record<string, string> = {}): Promise<{ api: Api; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['functions/local/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      ADMIN_TOKEN,
-      TABLE_NAME: table,
-      DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
-      SCHEDULER: 'off',
-      LOG_LEVEL: 'error',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: tsx runs the service in a child process, and SIGKILL must reach that one too.
-    detached: true,
+  const svc = await startServiceProcess({
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN,
+    TABLE_NAME: table,
+    DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
+    SCHEDULER: 'off',
+    LOG_LEVEL: 'error',
+    ...env,
   });
-  children.add(child);
-  let output = '';
-  child.stdout?.on('data', (b) => (output += b));
-  child.stderr?.on('data', (b) => (output += b));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { api: new Api(url), child };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`local service did not start:\n${output}`);
+  return { api: new Api(svc.url), child: svc.child };
 }
 
-function killGroup(child: ChildProcess): void {
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-/** SIGKILL to the whole process group, then wait until no process of it is left. */
-async function kill(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  killGroup(child);
-  await exited;
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(-child.pid!, 0);
-    } catch {
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  children.delete(child);
-}
+const kill = killServiceProcess;
 
 async function waitForEvents(n: number, ms = 15_000): Promise<any[]> {
   const deadline = Date.now() + ms;

@@ -1,64 +1,25 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { killAllServiceProcesses, startServiceProcess, stopServiceProcess } from '../support/service-process';
 
 /**
  * DESIGN §7 through the real entry point (`npm start` runs functions/local/main.ts): each copy manages its own
  * DynamoDB Local, keeps data in its DATA_DIR across restarts, and two copies run side by side.
  */
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
 afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
+  killAllServiceProcesses();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+function start(dataDir: string, env: Record<string, string> = {}) {
+  return startServiceProcess({ DATA_DIR: dataDir, ADMIN_TOKEN: '', DYNAMODB_ENDPOINT: '', ...env });
 }
 
-async function start(dataDir: string, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['functions/local/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      ADMIN_TOKEN: '',
-      DYNAMODB_ENDPOINT: '',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (b) => (output += b));
-  child.stderr?.on('data', (b) => (output += b));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { url, child, output: () => output };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`local service did not start:\n${output}`);
-}
-
-async function stopChild(child: ChildProcess): Promise<number | null> {
-  child.kill('SIGTERM');
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
+const stopChild = stopServiceProcess;
 
 describe('npm start', () => {
   it('runs two copies side by side and keeps each copy data across restarts', {
