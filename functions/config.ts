@@ -68,6 +68,10 @@ const schema = z.object({
   JWT_USER_CLAIM: z.string().min(1).default('sub'),
   /** JWT claim holding the user's groups (e.g. `cognito:groups`); read by functions/http/identity.ts. */
   JWT_GROUPS_CLAIM: z.string().min(1).default('groups'),
+  /** Groups whose members are cluster administrators (all namespaces, every verb, /images). */
+  CLUSTER_ADMIN_GROUPS: commaList.transform((l) => (l.length ? l : ['system:cluster-admins'])),
+  /** Groups whose members may create projects through projectrequests (OpenShift's self-provisioners). */
+  PROJECT_REQUESTER_GROUPS: commaList.transform((l) => (l.length ? l : ['system:authenticated'])),
   /** Time one import request may take; API Gateway cuts requests at 30 s. */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
 });

@@ -4,6 +4,7 @@ import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
 import { createDocumentClient } from '../store/dynamodb-client';
 import { ImageStore } from '../store/image-store';
+import { ProjectStore } from '../store/project-store';
 import { ScheduleStore } from '../store/schedule-store';
 import { SecretStore } from '../store/secret-store';
 import { StreamStore } from '../store/stream-store';
@@ -19,6 +20,11 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
     streams: new StreamStore(db, cfg.TABLE_NAME),
     images: new ImageStore(db, cfg.TABLE_NAME),
     secrets: new SecretStore(db, cfg.TABLE_NAME),
+    projects: new ProjectStore(db, cfg.TABLE_NAME),
+    access: {
+      clusterAdminGroups: cfg.CLUSTER_ADMIN_GROUPS,
+      projectRequesterGroups: cfg.PROJECT_REQUESTER_GROUPS,
+    },
     schedule: new ScheduleStore(db, cfg.TABLE_NAME),
     scheduling: {
       intervalSeconds: cfg.IMPORT_INTERVAL_SECONDS,

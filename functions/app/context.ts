@@ -4,6 +4,7 @@ import type { StreamRulesConfig } from '../core/imagestream/spec-rules';
 import type { RegistryCredential } from '../registry/auth';
 import type { RegistryClient } from '../registry/client';
 import type { ImageStore } from '../store/image-store';
+import type { ProjectStore } from '../store/project-store';
 import type { ScheduleStore } from '../store/schedule-store';
 import type { SecretStore } from '../store/secret-store';
 import type { StreamStore } from '../store/stream-store';
@@ -58,6 +59,52 @@ export interface AppContext {
   /** The shared secret registry webhooks send; undefined disables them. */
   webhookSecret?: () => Promise<string | undefined>;
   externalCredentials?: ExternalCredentials;
+  /** Who may do what (functions/core/access); the HTTP layer checks every call with it, and T22 checks sources. */
+  access: AccessSettings;
+  /** Projects and role bindings (functions/store/project-store.ts). */
+  projects: ProjectStore;
+  /**
+   * The caller a request-scoped context acts for (see {@link forCaller}). Background work (jobs, scheduler,
+   * push) leaves it unset and acts as one of {@link SYSTEM_ACTORS}.
+   */
+  caller?: Identity;
+  /** The system actor background work records when there is no caller. */
+  systemActor?: string;
+}
+
+/** Access-control configuration (validated in functions/config.ts). */
+export interface AccessSettings {
+  /** Members of any of these groups are cluster administrators (every verb, every namespace, /images). */
+  clusterAdminGroups: string[];
+  /** Members of any of these groups may request projects (OpenShift's self-provisioners). */
+  projectRequesterGroups: string[];
+}
+
+/** The names audit records carry for work no user asked for directly. */
+export const SYSTEM_ACTORS = {
+  /** Spec-driven imports queued by the change processor after a user's write. */
+  importer: 'system:imagestreams:importer',
+  /** Scheduled re-imports (importPolicy.scheduled). */
+  scheduler: 'system:imagestreams:scheduler',
+  /** Re-checks a registry push notification caused. */
+  push: 'system:imagestreams:push',
+  /** Anything else the service does on its own (sweeps, project deletion). */
+  controller: 'system:imagestreams:controller',
+} as const;
+
+/** A context that acts for `caller`: audit records name them, access checks (T22) use their rights. */
+export function forCaller(ctx: AppContext, caller: Identity): AppContext {
+  return { ...ctx, caller };
+}
+
+/** A context for background work done as one of {@link SYSTEM_ACTORS}. */
+export function asSystem(ctx: AppContext, actor: string): AppContext {
+  return { ...ctx, caller: undefined, systemActor: actor };
+}
+
+/** The name a write records as its author. */
+export function actorOf(ctx: AppContext): string {
+  return ctx.caller?.user ?? ctx.systemActor ?? SYSTEM_ACTORS.controller;
 }
 
 export function newUid(): string {
@@ -69,7 +116,7 @@ export function newTid(): string {
   return randomBytes(6).toString('base64url');
 }
 
-/** The authenticated caller (same shape in AWS and local mode; authorization comes with the access-control issue). */
+/** The authenticated caller (same shape in AWS and local mode). */
 export interface Identity {
   user: string;
   groups: string[];

@@ -26,6 +26,16 @@ export const keys = {
   sourceSk: (sourceTag: string, pk: string, tag: string) => `${sourceTag}#${pk}#${tag}`,
   budgetPk: (scope: string) => `BUDGET#${scope}`,
   backoffPk: (registry: string) => `BACKOFF#${registry}`,
+  /** A project and its role bindings share one partition, so an access check is one Query. */
+  projectPk: (ns: string) => `PRJ#${ns}`,
+  projectSk: 'PRJ',
+  bindingSk: (name: string) => `RB#${name}`,
+  bindingPrefix: 'RB#',
+  /** GSI1 partition of every project (listing for cluster administrators). */
+  projectsGsiPk: 'PROJECTS',
+  /** Subject index: the bindings naming a user or group, one item per (subject, binding). */
+  subjectPk: (subject: string) => `SUBJ#${subject}`,
+  subjectSk: (ns: string, binding: string) => `${ns}#${binding}`,
 };
 
 /**

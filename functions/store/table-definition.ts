@@ -13,6 +13,9 @@
  *     scheduler re-checks carry it (core/schedule/scheduling.ts).
  *   tracking tags by source: GSI3 (GSI3PK = SRC#<registry>/<repository>, GSI3SK = <source tag>#<stream key>#<tag>),
  *     sparse: push notifications find the tags that follow a repository:tag.
+ *   project            PK = PRJ#<ns>           SK = PRJ   (GSI1PK = PROJECTS, GSI1SK = <ns>: every project)
+ *   role binding       PK = PRJ#<ns>           SK = RB#<name>
+ *   subject index      PK = SUBJ#<kind>:<name> SK = <ns>#<binding>   (which projects a user or group is bound in)
  *   scheduler bookkeeping: PK = BUDGET#<scope> SK = <minute>, PK = BACKOFF#<registry> SK = BACKOFF (expire by TTL).
  */
 export const tableDefinition = {

@@ -1,0 +1,452 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Binding, Subject } from '../core/access/rules';
+import { keys } from './keys';
+import { tableDefinition } from './table-definition';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+export type ProjectPhase = 'Active' | 'Terminating';
+
+/** A project (namespace) as stored: PK `PRJ#<ns>`, SK `PRJ`; its role bindings share the partition. */
+export interface ProjectRecord {
+  name: string;
+  uid: string;
+  resourceVersion: number;
+  creationTimestamp: string;
+  /** Who requested it (OpenShift's `openshift.io/requester`). */
+  requester: string;
+  displayName: string;
+  description: string;
+  phase: ProjectPhase;
+  /** Who last changed the record (audit). */
+  by: string;
+}
+
+/** A RoleBinding as stored: PK `PRJ#<ns>`, SK `RB#<name>`. */
+export interface BindingRecord extends Binding {
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: number;
+  creationTimestamp: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  by: string;
+}
+
+/** Thrown when a conditional write lost: `reason` says which precondition failed. */
+export class ProjectWriteConflict extends Error {
+  constructor(readonly reason: 'exists' | 'changed' | 'missing' | 'terminating') {
+    super(`project store write lost: ${reason}`);
+  }
+}
+
+/** A subject as the key of the subject index (`SUBJ#User:alice`). */
+export const subjectKey = (s: Subject) => `${s.kind}:${s.name}`;
+
+/** Bounds reading one project's bindings (a Query page is 1 MB, so this is far beyond any real project). */
+const MAX_PAGES = 50;
+
+/**
+ * Projects and RoleBindings in the single table. One consistent Query of `PRJ#<ns>` returns a project and all
+ * its bindings, which is what an access check needs. A subject index (PK `SUBJ#<kind>:<name>`, SK
+ * `<ns>#<binding>`, written in the same transaction as its binding) answers "which projects can this caller
+ * see" without a scan; GSI1 (`PROJECTS` / `<ns>`) lists every project for cluster administrators.
+ */
+export class ProjectStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** The project and its bindings in one consistent read; project undefined when it does not exist. */
+  async access(ns: string): Promise<{ project?: ProjectRecord; bindings: BindingRecord[] }> {
+    let project: ProjectRecord | undefined;
+    const bindings: BindingRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': keys.projectPk(ns) },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (item.SK === keys.projectSk) project = toProject(item);
+        else if (String(item.SK).startsWith(keys.bindingPrefix)) bindings.push(toBinding(item));
+      }
+      start = out.LastEvaluatedKey;
+      if (!start) break;
+    }
+    return { ...(project ? { project } : {}), bindings };
+  }
+
+  async getProject(ns: string): Promise<ProjectRecord | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toProject(out.Item) : undefined;
+  }
+
+  /** Creates a project together with its first bindings (the requester's admin binding). */
+  async createProject(p: ProjectRecord, bindings: BindingRecord[]): Promise<void> {
+    await this.transact(
+      [
+        {
+          Put: {
+            TableName: this.table,
+            Item: projectItem(p),
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+        ...bindings.flatMap((b) => this.bindingPuts(b)),
+      ],
+      'exists',
+    );
+  }
+
+  /**
+   * One page of every project in name order (GSI1, eventually consistent like any list), for cluster
+   * administrators.
+   */
+  async listAll(opts: {
+    limit: number;
+    after?: string | undefined;
+  }): Promise<{ items: ProjectRecord[]; more: boolean }> {
+    const g = tableDefinition.gsi1;
+    const items: ProjectRecord[] = [];
+    let start: Record<string, unknown> | undefined = opts.after
+      ? {
+          PK: keys.projectPk(opts.after),
+          SK: keys.projectSk,
+          [g.partitionKey]: keys.projectsGsiPk,
+          [g.sortKey]: opts.after,
+        }
+      : undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: g.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': g.partitionKey },
+          ExpressionAttributeValues: { ':pk': keys.projectsGsiPk },
+          Limit: opts.limit + 1 - items.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []).map(toProject));
+      start = out.LastEvaluatedKey;
+      if (!start || items.length > opts.limit) break;
+    }
+    const more = items.length > opts.limit;
+    if (more) items.length = opts.limit;
+    return { items, more };
+  }
+
+  /** The namespaces where any of `subjects` is bound, with the roles bound there. */
+  async bindingsOf(subjects: Subject[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    await Promise.all(
+      subjects.map(async (s) => {
+        let start: Record<string, unknown> | undefined;
+        for (let page = 0; page < MAX_PAGES; page++) {
+          const res = await this.db.send(
+            new QueryCommand({
+              TableName: this.table,
+              KeyConditionExpression: 'PK = :pk',
+              ExpressionAttributeValues: { ':pk': keys.subjectPk(subjectKey(s)) },
+              ...(start ? { ExclusiveStartKey: start } : {}),
+            }),
+          );
+          for (const item of res.Items ?? []) {
+            const ns = item.ns as string;
+            if (!out.has(ns)) out.set(ns, new Set());
+            out.get(ns)!.add(item.role as string);
+          }
+          start = res.LastEvaluatedKey;
+          if (!start) break;
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Marks a project Terminating (from then on nothing new may be created in it); returns the new record. */
+  async markTerminating(ns: string, by: string): Promise<ProjectRecord> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
+          UpdateExpression: 'SET phase = :t, rv = rv + :one, #by = :by',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#by': 'by' },
+          ExpressionAttributeValues: { ':t': 'Terminating', ':one': 1, ':by': by },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toProject(out.Attributes!);
+    } catch (e) {
+      if ((e as Error).name === 'ConditionalCheckFailedException') throw new ProjectWriteConflict('missing');
+      throw e;
+    }
+  }
+
+  /** The last step of a project's deletion: its bindings, their subject index entries, then the project. */
+  async removeProject(ns: string): Promise<void> {
+    const { project, bindings } = await this.access(ns);
+    for (const b of bindings) await this.deleteBinding(b).catch(ignoreConflict);
+    if (!project) return;
+    await this.transact(
+      [
+        {
+          Delete: {
+            TableName: this.table,
+            Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
+            ConditionExpression: 'phase = :t',
+            ExpressionAttributeValues: { ':t': 'Terminating' },
+          },
+        },
+      ],
+      'changed',
+    ).catch(ignoreConflict);
+  }
+
+  /** A ConditionCheck that the project exists and is Active, for writes that create content in it. */
+  activeProjectCheck(ns: string): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
+        ConditionExpression: 'phase = :active',
+        ExpressionAttributeValues: { ':active': 'Active' },
+      },
+    };
+  }
+
+  async getBinding(ns: string, name: string): Promise<BindingRecord | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { PK: keys.projectPk(ns), SK: keys.bindingSk(name) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toBinding(out.Item) : undefined;
+  }
+
+  /** A new binding in an Active project; ProjectWriteConflict('exists') when the name is taken. */
+  async createBinding(b: BindingRecord): Promise<void> {
+    await this.transact([this.activeProjectCheck(b.namespace), ...this.bindingPuts(b, true)], 'exists');
+  }
+
+  /** Replaces `old` (still at its resourceVersion) with `next`, moving the subject index entries. */
+  async updateBinding(old: BindingRecord, next: BindingRecord): Promise<void> {
+    const kept = new Set(next.subjects.map(subjectKey));
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: bindingItem(next),
+          ConditionExpression: 'rv = :rv',
+          ExpressionAttributeValues: { ':rv': old.resourceVersion },
+        },
+      },
+      ...uniqueSubjects(old.subjects)
+        .filter((s) => !kept.has(subjectKey(s)))
+        .map(
+          (s): TransactItem => ({
+            Delete: { TableName: this.table, Key: subjectIndexKey(s, old.namespace, old.name) },
+          }),
+        ),
+      ...uniqueSubjects(next.subjects).map(
+        (s): TransactItem => ({ Put: { TableName: this.table, Item: subjectItem(s, next) } }),
+      ),
+    ];
+    await this.transact(items, 'changed');
+  }
+
+  /** Removes a binding (at its resourceVersion) and its subject index entries. */
+  async deleteBinding(b: BindingRecord): Promise<void> {
+    await this.transact(
+      [
+        {
+          Delete: {
+            TableName: this.table,
+            Key: { PK: keys.projectPk(b.namespace), SK: keys.bindingSk(b.name) },
+            ConditionExpression: 'rv = :rv',
+            ExpressionAttributeValues: { ':rv': b.resourceVersion },
+          },
+        },
+        ...uniqueSubjects(b.subjects).map(
+          (s): TransactItem => ({
+            Delete: { TableName: this.table, Key: subjectIndexKey(s, b.namespace, b.name) },
+          }),
+        ),
+      ],
+      'changed',
+    );
+  }
+
+  /** A page of a project's bindings in name order. */
+  async listBindings(
+    ns: string,
+    opts: { limit: number; after?: string | undefined },
+  ): Promise<{ items: BindingRecord[]; more: boolean }> {
+    const items: BindingRecord[] = [];
+    let start: Record<string, unknown> | undefined = opts.after
+      ? { PK: keys.projectPk(ns), SK: keys.bindingSk(opts.after) }
+      : undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :rb)',
+          ExpressionAttributeValues: { ':pk': keys.projectPk(ns), ':rb': keys.bindingPrefix },
+          ConsistentRead: true,
+          Limit: opts.limit + 1 - items.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []).map(toBinding));
+      start = out.LastEvaluatedKey;
+      if (!start || items.length > opts.limit) break;
+    }
+    const more = items.length > opts.limit;
+    if (more) items.length = opts.limit;
+    return { items, more };
+  }
+
+  private bindingPuts(b: BindingRecord, mustBeNew = true): TransactItem[] {
+    return [
+      {
+        Put: {
+          TableName: this.table,
+          Item: bindingItem(b),
+          ...(mustBeNew ? { ConditionExpression: 'attribute_not_exists(PK)' } : {}),
+        },
+      },
+      ...uniqueSubjects(b.subjects).map(
+        (s): TransactItem => ({ Put: { TableName: this.table, Item: subjectItem(s, b) } }),
+      ),
+    ];
+  }
+
+  private async transact(items: TransactItem[], onConflict: ProjectWriteConflict['reason']): Promise<void> {
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (e) {
+      if (e instanceof TransactionCanceledException || (e as Error).name === 'TransactionCanceledException') {
+        const reasons = (e as TransactionCanceledException).CancellationReasons ?? [];
+        // A failed ConditionCheck on the project (the first item of binding writes) means it is not Active.
+        if (items[0]?.ConditionCheck && reasons[0]?.Code === 'ConditionalCheckFailed')
+          throw new ProjectWriteConflict('terminating');
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed'))
+          throw new ProjectWriteConflict(onConflict);
+      }
+      throw e;
+    }
+  }
+}
+
+function ignoreConflict(e: unknown): void {
+  if (!(e instanceof ProjectWriteConflict)) throw e;
+}
+
+function uniqueSubjects(subjects: Subject[]): Subject[] {
+  const seen = new Map<string, Subject>();
+  for (const s of subjects) seen.set(subjectKey(s), s);
+  return [...seen.values()];
+}
+
+function projectItem(p: ProjectRecord): Record<string, unknown> {
+  const g = tableDefinition.gsi1;
+  return {
+    PK: keys.projectPk(p.name),
+    SK: keys.projectSk,
+    [g.partitionKey]: keys.projectsGsiPk,
+    [g.sortKey]: p.name,
+    kind: 'project',
+    name: p.name,
+    uid: p.uid,
+    rv: p.resourceVersion,
+    created: p.creationTimestamp,
+    requester: p.requester,
+    displayName: p.displayName,
+    description: p.description,
+    phase: p.phase,
+    by: p.by,
+  };
+}
+
+function toProject(item: Record<string, unknown>): ProjectRecord {
+  return {
+    name: item.name as string,
+    uid: item.uid as string,
+    resourceVersion: item.rv as number,
+    creationTimestamp: item.created as string,
+    requester: (item.requester as string) ?? '',
+    displayName: (item.displayName as string) ?? '',
+    description: (item.description as string) ?? '',
+    phase: (item.phase as ProjectPhase) ?? 'Active',
+    by: (item.by as string) ?? '',
+  };
+}
+
+function bindingItem(b: BindingRecord): Record<string, unknown> {
+  return {
+    PK: keys.projectPk(b.namespace),
+    SK: keys.bindingSk(b.name),
+    kind: 'rolebinding',
+    ns: b.namespace,
+    name: b.name,
+    uid: b.uid,
+    rv: b.resourceVersion,
+    created: b.creationTimestamp,
+    role: b.role,
+    subjects: b.subjects,
+    labels: b.labels,
+    annotations: b.annotations,
+    by: b.by,
+  };
+}
+
+function toBinding(item: Record<string, unknown>): BindingRecord {
+  return {
+    namespace: item.ns as string,
+    name: item.name as string,
+    uid: item.uid as string,
+    resourceVersion: item.rv as number,
+    creationTimestamp: item.created as string,
+    role: item.role as string,
+    subjects: (item.subjects as Subject[]) ?? [],
+    labels: (item.labels as Record<string, string>) ?? {},
+    annotations: (item.annotations as Record<string, string>) ?? {},
+    by: (item.by as string) ?? '',
+  };
+}
+
+const subjectIndexKey = (s: Subject, ns: string, binding: string) => ({
+  PK: keys.subjectPk(subjectKey(s)),
+  SK: keys.subjectSk(ns, binding),
+});
+
+function subjectItem(s: Subject, b: BindingRecord): Record<string, unknown> {
+  return { ...subjectIndexKey(s, b.namespace, b.name), kind: 'subject', ns: b.namespace, role: b.role };
+}
