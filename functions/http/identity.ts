@@ -5,8 +5,13 @@ import type { Identity } from '../app/context';
  * Who the caller is, from what the edge authenticated. Three shapes of `requestContext.authorizer`:
  * - `lambda`: the local server's bearer-token check (`{ user, groups }`, groups an array or a JSON array string);
  * - `jwt`: API Gateway's JWT authorizer on `/{proxy+}` (`claims`, see {@link identityOf});
- * - `iam`: API Gateway's IAM (SigV4) authorizer on `/iam/{proxy+}` (`userArn`).
+ * - `iam`: API Gateway's IAM (SigV4) authorizer on `/iam/{proxy+}` (`userArn`; an assumed role's caller is also in
+ *   a group named by the role's ARN, see {@link iamRoleGroup}).
  * API Gateway has already verified the credential; nothing here checks signatures.
+ *
+ * Names starting with `arn:` belong to IAM: only a SigV4 caller is ever named or grouped by one. A JWT whose user
+ * claim starts with `arn:` authenticates nobody, and `arn:` groups in a token are dropped, so that no OIDC provider
+ * (a self-chosen username, a user-managed group) can pass for an IAM user or role a RoleBinding trusts.
  */
 
 /** The JWT claims that name the user and their groups (stack parameters OidcUserClaim / OidcGroupsClaim). */
@@ -20,6 +25,8 @@ export const AUTHENTICATED_GROUP = 'system:authenticated';
 export const IAM_GROUP = 'system:iam';
 /** The prefix of groups only the service grants; a token's groups claim cannot bring them in. */
 const RESERVED_GROUP_PREFIX = 'system:';
+/** The prefix of names only IAM (SigV4) callers get: their ARN, their role's ARN. */
+const IAM_NAME_PREFIX = 'arn:';
 /** The path prefix of the IAM-authorized route (`ANY /iam/{proxy+}`). */
 const IAM_PREFIX = '/iam';
 
@@ -89,13 +96,33 @@ export function identityOf(
   const jwt = auth?.jwt?.claims;
   if (jwt) {
     const user = claimString(jwt[claims.user]) ?? claimString(jwt.sub);
-    if (!user) return undefined;
-    const groups = parseGroups(jwt[claims.groups]).filter((g) => !g.startsWith(RESERVED_GROUP_PREFIX));
+    if (!user || user.startsWith(IAM_NAME_PREFIX)) return undefined;
+    const groups = parseGroups(jwt[claims.groups]).filter(
+      (g) => !g.startsWith(RESERVED_GROUP_PREFIX) && !g.startsWith(IAM_NAME_PREFIX),
+    );
     return withGroups(user, groups);
   }
   const iam = auth?.iam;
-  if (iam && typeof iam.userArn === 'string' && iam.userArn) return withGroups(iam.userArn, [], [IAM_GROUP]);
+  if (iam && typeof iam.userArn === 'string' && iam.userArn) {
+    const role = iamRoleGroup(iam.userArn);
+    return withGroups(iam.userArn, role ? [role] : [], [IAM_GROUP]);
+  }
   return undefined;
+}
+
+/** `arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>` (names contain no `/`). */
+const ASSUMED_ROLE_ARN = /^arn:([a-z][a-z0-9-]*):sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/;
+
+/**
+ * The group of an assumed-role caller: its role's ARN, `arn:<partition>:iam::<account>:role/<role name>`. The
+ * session name in the caller's ARN changes per CodeBuild build, Lambda container or CI job, so RoleBindings name
+ * the role. An assumed-role ARN carries no role path, so neither does the group: a role created at
+ * `/service-role/` (CodeBuild's default) is `arn:aws:iam::<account>:role/<role name>` here, not its IAM ARN (role
+ * names are unique in an account, paths or not). IAM users, the root user and federated users get no group.
+ */
+export function iamRoleGroup(userArn: string): string | undefined {
+  const m = ASSUMED_ROLE_ARN.exec(userArn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
 }
 
 function claimString(value: unknown): string | undefined {

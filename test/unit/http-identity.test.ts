@@ -1,7 +1,13 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { identityOf as reexported } from '../../functions/http/api';
-import { configuredClaimNames, identityOf, parseGroups, routePath } from '../../functions/http/identity';
+import {
+  configuredClaimNames,
+  iamRoleGroup,
+  identityOf,
+  parseGroups,
+  routePath,
+} from '../../functions/http/identity';
 
 function event(authorizer?: Record<string, unknown>, rawPath = '/apis/image.openshift.io/v1/imagestreams') {
   return {
@@ -16,7 +22,7 @@ function event(authorizer?: Record<string, unknown>, rawPath = '/apis/image.open
 }
 
 const jwt = (claims: Record<string, unknown>) => event({ jwt: { claims, scopes: null } });
-const iam = (rawPath?: string) =>
+const iam = (rawPath?: string, userArn = 'arn:aws:sts::123456789012:assumed-role/codebuild/build') =>
   event(
     {
       iam: {
@@ -25,7 +31,7 @@ const iam = (rawPath?: string) =>
         callerId: 'AROA:codebuild',
         cognitoIdentity: null,
         principalOrgId: '',
-        userArn: 'arn:aws:sts::123456789012:assumed-role/codebuild/build',
+        userArn,
         userId: 'AROA:codebuild',
       },
     },
@@ -85,11 +91,45 @@ describe('identityOf', () => {
     ]);
   });
 
-  it('takes an IAM caller by ARN, in system:authenticated and system:iam', () => {
+  it('takes an assumed-role caller by ARN, in its role, system:authenticated and system:iam', () => {
     expect(identityOf(iam())).toEqual({
       user: 'arn:aws:sts::123456789012:assumed-role/codebuild/build',
-      groups: ['system:authenticated', 'system:iam'],
+      groups: ['arn:aws:iam::123456789012:role/codebuild', 'system:authenticated', 'system:iam'],
     });
+  });
+
+  it('puts every session of one role (a CodeBuild build each) in the same role group', () => {
+    const builds = ['AWSCodeBuild-0b1f7c2e', 'AWSCodeBuild-9d3a51aa'].map((session) =>
+      identityOf(iam(undefined, `arn:aws:sts::123456789012:assumed-role/my-codebuild-role/${session}`)),
+    );
+    expect(builds[0]?.user).not.toBe(builds[1]?.user);
+    for (const b of builds) expect(b?.groups).toContain('arn:aws:iam::123456789012:role/my-codebuild-role');
+  });
+
+  it('gives an IAM user, the root user and a federated user no role group', () => {
+    for (const userArn of [
+      'arn:aws:iam::123456789012:user/ci',
+      'arn:aws:iam::123456789012:user/division/ci',
+      'arn:aws:iam::123456789012:root',
+      'arn:aws:sts::123456789012:federated-user/bob',
+    ])
+      expect(identityOf(iam(undefined, userArn)), userArn).toEqual({
+        user: userArn,
+        groups: ['system:authenticated', 'system:iam'],
+      });
+  });
+
+  it('refuses a JWT user in the IAM namespace and drops arn: groups a token claims', () => {
+    expect(identityOf(jwt({ sub: 'arn:aws:iam::123456789012:user/ci' }))).toBeUndefined();
+    expect(
+      identityOf(jwt({ sub: 'u', username: 'arn:aws:iam::123456789012:user/ci' }), {
+        user: 'username',
+        groups: 'groups',
+      }),
+    ).toBeUndefined();
+    expect(
+      identityOf(jwt({ sub: 'u', groups: ['arn:aws:iam::123456789012:role/my-codebuild-role', 'devs'] })),
+    ).toEqual({ user: 'u', groups: ['devs', 'system:authenticated'] });
   });
 
   it('finds no identity without an authorizer, or without a user', () => {
@@ -103,6 +143,33 @@ describe('identityOf', () => {
   it('defaults the claim names to sub and groups (env JWT_USER_CLAIM / JWT_GROUPS_CLAIM unset)', () => {
     expect(configuredClaimNames()).toEqual({ user: 'sub', groups: 'groups' });
     expect(identityOf(jwt({ sub: 'u', groups: '[devs]' }))?.groups).toEqual(['devs', 'system:authenticated']);
+  });
+});
+
+describe('iamRoleGroup', () => {
+  it.each([
+    ['arn:aws:sts::123456789012:assumed-role/r/s', 'arn:aws:iam::123456789012:role/r'],
+    ['arn:aws-cn:sts::123456789012:assumed-role/r/s', 'arn:aws-cn:iam::123456789012:role/r'],
+    [
+      'arn:aws-us-gov:sts::123456789012:assumed-role/codebuild-app-service-role/AWSCodeBuild-1234',
+      'arn:aws-us-gov:iam::123456789012:role/codebuild-app-service-role',
+    ],
+    ['arn:aws:sts::123456789012:assumed-role/a+=,.@-_b/s+=,.@-_', 'arn:aws:iam::123456789012:role/a+=,.@-_b'],
+  ])('names %s by its role: %s', (userArn, group) => {
+    expect(iamRoleGroup(userArn)).toBe(group);
+  });
+
+  it.each([
+    'arn:aws:iam::123456789012:user/ci',
+    'arn:aws:iam::123456789012:role/r',
+    'arn:aws:sts::123456789012:assumed-role/r',
+    'arn:aws:sts::123456789012:assumed-role//s',
+    'arn:aws:sts::12345:assumed-role/r/s',
+    'arn:aws:sts:us-east-1:123456789012:assumed-role/r/s',
+    'arn:aws:sts::123456789012:assumed-role/r/s/extra',
+    'xarn:aws:sts::123456789012:assumed-role/r/s',
+  ])('gives %s no role group', (userArn) => {
+    expect(iamRoleGroup(userArn)).toBeUndefined();
   });
 });
 
