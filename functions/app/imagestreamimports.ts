@@ -1,3 +1,4 @@
+import { isClusterAdmin } from '../core/access/rules';
 import type {
   ImageStreamImport,
   RepositoryImportStatus,
@@ -19,7 +20,7 @@ import { TAG_NAME, validateStreamName } from '../core/imagestream/validation';
 import { toImageStream } from '../core/imagestream/views';
 import { apiHost, parseNormalizedReference } from '../core/reference';
 import { isRegistryError } from '../registry/errors';
-import type { AppContext, Identity } from './context';
+import type { AppContext } from './context';
 import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from './decode';
 import { requireNamespace } from './imagestreams';
 import { writeImportOutcomes } from './import-writes';
@@ -27,8 +28,6 @@ import { Importer, type ImportRequest, type ImportResult, statusFor, toImportSta
 
 const IMPORT_MODES = ['Legacy', 'PreserveOriginal'];
 const REFERENCE_POLICIES = ['Source', 'Local'];
-/** Groups whose members may import from any registry (OpenShift: whoever may create images). */
-const PRIVILEGED_GROUPS = ['system:cluster-admins', 'system:masters'];
 
 interface PlannedImage {
   request: ImportRequest;
@@ -44,7 +43,6 @@ export async function createImageStreamImport(
   ctx: AppContext,
   ns: string,
   rawBody: unknown,
-  identity?: Identity,
 ): Promise<ImageStreamImport> {
   requireNamespace(ns);
   const body = decodeImageStreamImport(rawBody);
@@ -52,7 +50,7 @@ export async function createImageStreamImport(
   const name = body.metadata.name ?? '';
   const doImport = body.spec.import ?? false;
   const head = await ctx.streams.getHead(ns, name);
-  const planned = await plan(ctx, ns, name, body, identity, head);
+  const planned = await plan(ctx, ns, name, body, head);
 
   const rv = body.metadata.resourceVersion;
   const uid = body.metadata.uid;
@@ -245,7 +243,6 @@ async function plan(
   ns: string,
   name: string,
   body: DecodedImageStreamImport,
-  identity: Identity | undefined,
   head: StreamHead | undefined,
 ): Promise<{ images: PlannedImage[]; repository?: RepositoryPlan }> {
   const errors: FieldError[] = [...validateStreamName(ns, name)];
@@ -255,7 +252,8 @@ async function plan(
     errors.push(
       FieldError.required('spec.images', 'you must specify at least one image or a repository import'),
     );
-  const privileged = !!identity?.groups.some((g) => PRIVILEGED_GROUPS.includes(g));
+  // Cluster administrators may import from any registry (OpenShift: whoever may create images).
+  const privileged = !!ctx.caller && isClusterAdmin(ctx.caller, ctx.access);
   const planned: PlannedImage[] = [];
 
   const policies = (

@@ -15,7 +15,8 @@ import { validateObjectMeta } from '../core/imagestream/validation';
 import { parseLabelSelector } from '../core/label-selector';
 import { type DockerConfig, parseDockerConfig } from '../registry/credentials';
 import type { SecretMeta, StoredSecret } from '../store/secret-store';
-import type { AppContext } from './context';
+import { namespaceTerminating } from './access';
+import { type AppContext, actorOf } from './context';
 import { requireNamespace } from './imagestreams';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
@@ -220,8 +221,11 @@ export async function createSecret(ctx: AppContext, ns: string, rawBody: unknown
     annotations: body.metadata.annotations ?? {},
     type,
     config,
+    by: actorOf(ctx),
   };
-  if (!(await ctx.secrets.create(secret))) throw alreadyExists(secretResource, name);
+  const outcome = await ctx.secrets.create(secret);
+  if (outcome === 'exists') throw alreadyExists(secretResource, name);
+  if (outcome === 'no-project') throw namespaceTerminating(ns);
   return view(secret);
 }
 

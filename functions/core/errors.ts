@@ -31,9 +31,11 @@ export type CauseReason =
   | 'FieldValueForbidden'
   | 'FieldValueNotFound'
   | 'FieldValueTooLong'
+  | 'FieldValueTooMany'
   | 'FieldValueNotSupported'
   | 'FieldValueDuplicate'
   | 'FieldValueTypeInvalid'
+  | 'NamespaceTerminating'
   | 'InternalError';
 
 export interface StatusCause {
@@ -237,6 +239,9 @@ export class FieldError {
       field,
       `Unsupported value: ${renderValue(value)}: supported values: ${valid.map((v) => `"${v}"`).join(', ')}`,
     );
+  }
+  static tooMany(field: string, actual: number, max: number): FieldError {
+    return new FieldError('FieldValueTooMany', field, `Too many: ${actual}: must have at most ${max} items`);
   }
   static internal(detail: string): FieldError {
     return new FieldError('InternalError', '', `Internal error: ${detail}`);

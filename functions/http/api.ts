@@ -1,10 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { AppContext } from '../app/context';
+import { enforce, isReadOnly, requireActiveProject } from '../app/access';
+import { type AppContext, forCaller, type Identity } from '../app/context';
 import { receiveWebhook } from '../app/webhooks';
+import { type Attributes, isClusterAdmin } from '../core/access/rules';
 import { badRequest, methodNotAllowed, StatusError, unauthorized } from '../core/errors';
 import { encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
-import { matchRoute } from './routes';
+import type { HttpResult } from './request';
+import { attributesOf, matchRoute, type Route } from './routes';
 
 /** The identity the edge authenticated (local token check, or API Gateway's JWT or IAM authorizer). */
 export { identityOf } from './identity';
@@ -56,16 +59,52 @@ export async function dispatch(
   if (match.kind === 'not-found')
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
   if (match.kind === 'method-not-allowed') throw methodNotAllowed(method, path);
-  const result = await match.route.handle(ctx, {
+  const { route, params } = match;
+  const request = {
     method,
     path,
-    params: match.params,
+    params,
     query: new URLSearchParams(event.rawQueryString ?? ''),
     headers,
     body: parseBody(event),
     identity,
-  });
+  };
+  const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) =>
+    route.handle(reqCtx, request),
+  );
   return encodeJson(result.status, result.body, headers['accept-encoding']);
+}
+
+/**
+ * The one access check every route passes (functions/core/access/rules.ts): the caller's verb on the route's
+ * resource, in the route's namespace. A namespaced call reads the project and its bindings once (cluster
+ * administrators only when they create content, which needs an Active project). Reads run alongside that read,
+ * so a check costs no extra round trip; their result is dropped when the check denies. Writes wait for it.
+ */
+async function authorized(
+  ctx: AppContext,
+  caller: Identity,
+  route: Route,
+  attrs: Attributes,
+  run: (reqCtx: AppContext) => Promise<HttpResult>,
+): Promise<HttpResult> {
+  const reqCtx = forCaller(ctx, caller);
+  const ns = attrs.namespace;
+  const admin = isClusterAdmin(caller, ctx.access);
+  const readAccess = ns !== undefined && (!admin || route.createsContent);
+  const check = async () => {
+    const access = readAccess ? await ctx.projects.access(ns!) : undefined;
+    enforce(ctx, caller, attrs, access);
+    if (route.createsContent) requireActiveProject(ns!, access);
+  };
+  if (!isReadOnly(attrs.verb)) {
+    await check();
+    return run(reqCtx);
+  }
+  const [allowed, result] = await Promise.allSettled([check(), run(reqCtx)]);
+  if (allowed.status === 'rejected') throw allowed.reason;
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /** The one place errors become HTTP answers: StatusErrors as they are, anything else as a bare 500. */

@@ -18,8 +18,23 @@ import {
   listImageStreamTags,
   updateImageStreamTag,
 } from '../app/imagestreamtags';
+import {
+  canRequestProjects,
+  createProjectRequest,
+  deleteProject,
+  getProject,
+  listProjects,
+} from '../app/projects';
+import {
+  createRoleBinding,
+  deleteRoleBinding,
+  getRoleBinding,
+  listRoleBindings,
+  updateRoleBinding,
+} from '../app/rolebindings';
 import { createSecret, deleteSecret, getSecret, listSecrets } from '../app/secrets';
 import { getTagHistory } from '../app/tag-history';
+import { API_GROUPS, type Attributes, type Verb } from '../core/access/rules';
 import { EXTENSION_API_GROUP, IMAGE_API_GROUP } from '../core/api-types';
 import { badRequest } from '../core/errors';
 import { created, type HttpRequest, type HttpResult, ok } from './request';
@@ -31,15 +46,35 @@ import { created, type HttpRequest, type HttpResult, ok } from './request';
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
-  verb: 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
+  verb: Verb;
   resource: string;
   group: string;
+  /**
+   * Where the check applies: the `{ns}` of the path, the project the path names (`/projects/{name}`), or the
+   * cluster (no namespace).
+   */
+  scope: 'namespace' | 'project' | 'cluster';
+  /** True for creates that bring new content into the namespace, which needs an Active project. */
+  createsContent?: boolean;
   handle: (ctx: AppContext, req: HttpRequest) => Promise<HttpResult>;
+}
+
+/** The authorization attributes of one call to `route`. */
+export function attributesOf(route: Route, params: Record<string, string>): Attributes {
+  return {
+    verb: route.verb,
+    group: route.group,
+    resource: route.resource,
+    namespace: route.scope === 'namespace' ? params.ns : route.scope === 'project' ? params.name : undefined,
+    name: params.name,
+  };
 }
 
 const IMG = `/apis/${IMAGE_API_GROUP}/v1/namespaces/{ns}`;
 const EXT = `/apis/${EXTENSION_API_GROUP}/v1/namespaces/{ns}`;
 const CORE = '/api/v1/namespaces/{ns}';
+const RBAC = `/apis/${API_GROUPS.rbac}/v1/namespaces/{ns}`;
+const PROJECT = `/apis/${API_GROUPS.project}/v1`;
 
 /** Creates through the collection take the object name from the body, as Kubernetes clients send them. */
 function nameFromBody(req: HttpRequest): string {
@@ -56,6 +91,7 @@ export const routes: Route[] = [
     verb: 'list',
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await listImageStreams(c, r.params.ns!, r.query)),
   },
   {
@@ -64,6 +100,8 @@ export const routes: Route[] = [
     verb: 'create',
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
+    createsContent: true,
     handle: async (c, r) => created(await createImageStream(c, r.params.ns!, r.body)),
   },
   {
@@ -72,6 +110,7 @@ export const routes: Route[] = [
     verb: 'get',
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await getImageStream(c, r.params.ns!, r.params.name!, r.query)),
   },
   {
@@ -80,6 +119,7 @@ export const routes: Route[] = [
     verb: 'update',
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await updateImageStream(c, r.params.ns!, r.params.name!, r.body)),
   },
   {
@@ -88,6 +128,7 @@ export const routes: Route[] = [
     verb: 'patch',
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) =>
       ok(await patchImageStream(c, r.params.ns!, r.params.name!, r.headers['content-type'] ?? '', r.body)),
   },
@@ -97,6 +138,7 @@ export const routes: Route[] = [
     verb: 'delete',
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await deleteImageStream(c, r.params.ns!, r.params.name!, r.body)),
   },
   {
@@ -105,6 +147,7 @@ export const routes: Route[] = [
     verb: 'list',
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await listImageStreamTags(c, r.params.ns!, r.query)),
   },
   {
@@ -113,6 +156,8 @@ export const routes: Route[] = [
     verb: 'create',
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
+    createsContent: true,
     handle: async (c, r) => created(await createImageStreamTag(c, r.params.ns!, nameFromBody(r), r.body)),
   },
   {
@@ -121,6 +166,7 @@ export const routes: Route[] = [
     verb: 'get',
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await getImageStreamTag(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -129,6 +175,8 @@ export const routes: Route[] = [
     verb: 'create',
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
+    createsContent: true,
     handle: async (c, r) => created(await createImageStreamTag(c, r.params.ns!, r.params.name!, r.body)),
   },
   {
@@ -137,6 +185,7 @@ export const routes: Route[] = [
     verb: 'update',
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => {
       const { result, created: isNew } = await updateImageStreamTag(c, r.params.ns!, r.params.name!, r.body);
       return { status: isNew ? 201 : 200, body: result };
@@ -148,6 +197,7 @@ export const routes: Route[] = [
     verb: 'delete',
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await deleteImageStreamTag(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -156,6 +206,7 @@ export const routes: Route[] = [
     verb: 'get',
     resource: 'imagestreamimages',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await getImageStreamImage(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -164,6 +215,8 @@ export const routes: Route[] = [
     verb: 'create',
     resource: 'imagestreammappings',
     group: IMAGE_API_GROUP,
+    scope: 'namespace',
+    createsContent: true,
     handle: async (c, r) => created(await createImageStreamMapping(c, r.params.ns!, r.body)),
   },
   {
@@ -172,7 +225,9 @@ export const routes: Route[] = [
     verb: 'create',
     resource: 'imagestreamimports',
     group: IMAGE_API_GROUP,
-    handle: async (c, r) => created(await createImageStreamImport(c, r.params.ns!, r.body, r.identity)),
+    scope: 'namespace',
+    createsContent: true,
+    handle: async (c, r) => created(await createImageStreamImport(c, r.params.ns!, r.body)),
   },
   {
     method: 'GET',
@@ -180,7 +235,8 @@ export const routes: Route[] = [
     verb: 'get',
     resource: 'images',
     group: IMAGE_API_GROUP,
-    handle: async (c, r) => ok(await getImage(c, r.params.name!, r.identity)),
+    scope: 'cluster',
+    handle: async (c, r) => ok(await getImage(c, r.params.name!)),
   },
   {
     method: 'GET',
@@ -188,6 +244,7 @@ export const routes: Route[] = [
     verb: 'list',
     resource: 'secrets',
     group: '',
+    scope: 'namespace',
     handle: async (c, r) => ok(await listSecrets(c, r.params.ns!, r.query)),
   },
   {
@@ -196,6 +253,8 @@ export const routes: Route[] = [
     verb: 'create',
     resource: 'secrets',
     group: '',
+    scope: 'namespace',
+    createsContent: true,
     handle: async (c, r) => created(await createSecret(c, r.params.ns!, r.body)),
   },
   {
@@ -204,6 +263,7 @@ export const routes: Route[] = [
     verb: 'get',
     resource: 'secrets',
     group: '',
+    scope: 'namespace',
     handle: async (c, r) => ok(await getSecret(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -212,6 +272,7 @@ export const routes: Route[] = [
     verb: 'delete',
     resource: 'secrets',
     group: '',
+    scope: 'namespace',
     handle: async (c, r) => ok(await deleteSecret(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -220,7 +281,102 @@ export const routes: Route[] = [
     verb: 'get',
     resource: 'imagestreamtaghistories',
     group: EXTENSION_API_GROUP,
+    scope: 'namespace',
     handle: async (c, r) => ok(await getTagHistory(c, r.params.ns!, r.params.name!, r.query)),
+  },
+  {
+    method: 'GET',
+    path: `${RBAC}/rolebindings`,
+    verb: 'list',
+    resource: 'rolebindings',
+    group: API_GROUPS.rbac,
+    scope: 'namespace',
+    handle: async (c, r) => ok(await listRoleBindings(c, r.params.ns!, r.query)),
+  },
+  {
+    method: 'POST',
+    path: `${RBAC}/rolebindings`,
+    verb: 'create',
+    resource: 'rolebindings',
+    group: API_GROUPS.rbac,
+    scope: 'namespace',
+    createsContent: true,
+    handle: async (c, r) => created(await createRoleBinding(c, r.params.ns!, r.body)),
+  },
+  {
+    method: 'GET',
+    path: `${RBAC}/rolebindings/{name}`,
+    verb: 'get',
+    resource: 'rolebindings',
+    group: API_GROUPS.rbac,
+    scope: 'namespace',
+    handle: async (c, r) => ok(await getRoleBinding(c, r.params.ns!, r.params.name!)),
+  },
+  {
+    method: 'PUT',
+    path: `${RBAC}/rolebindings/{name}`,
+    verb: 'update',
+    resource: 'rolebindings',
+    group: API_GROUPS.rbac,
+    scope: 'namespace',
+    handle: async (c, r) => {
+      const { result, created: isNew } = await updateRoleBinding(c, r.params.ns!, r.params.name!, r.body);
+      return { status: isNew ? 201 : 200, body: result };
+    },
+  },
+  {
+    method: 'DELETE',
+    path: `${RBAC}/rolebindings/{name}`,
+    verb: 'delete',
+    resource: 'rolebindings',
+    group: API_GROUPS.rbac,
+    scope: 'namespace',
+    handle: async (c, r) => ok(await deleteRoleBinding(c, r.params.ns!, r.params.name!)),
+  },
+  {
+    method: 'POST',
+    path: `${PROJECT}/projectrequests`,
+    verb: 'create',
+    resource: 'projectrequests',
+    group: API_GROUPS.project,
+    scope: 'cluster',
+    handle: async (c, r) => created(await createProjectRequest(c, r.body)),
+  },
+  {
+    method: 'GET',
+    path: `${PROJECT}/projectrequests`,
+    verb: 'list',
+    resource: 'projectrequests',
+    group: API_GROUPS.project,
+    scope: 'cluster',
+    handle: async () => ok(canRequestProjects()),
+  },
+  {
+    method: 'GET',
+    path: `${PROJECT}/projects`,
+    verb: 'list',
+    resource: 'projects',
+    group: API_GROUPS.project,
+    scope: 'cluster',
+    handle: async (c, r) => ok(await listProjects(c, r.query)),
+  },
+  {
+    method: 'GET',
+    path: `${PROJECT}/projects/{name}`,
+    verb: 'get',
+    resource: 'projects',
+    group: API_GROUPS.project,
+    scope: 'project',
+    handle: async (c, r) => ok(await getProject(c, r.params.name!)),
+  },
+  {
+    method: 'DELETE',
+    path: `${PROJECT}/projects/{name}`,
+    verb: 'delete',
+    resource: 'projects',
+    group: API_GROUPS.project,
+    scope: 'project',
+    handle: async (c, r) => ok(await deleteProject(c, r.params.name!)),
   },
 ];
 

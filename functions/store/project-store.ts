@@ -7,7 +7,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Binding, Subject } from '../core/access/rules';
+import { type Binding, type Subject, serviceAccountUser } from '../core/access/rules';
 import { keys } from './keys';
 import { tableDefinition } from './table-definition';
 
@@ -49,8 +49,14 @@ export class ProjectWriteConflict extends Error {
   }
 }
 
-/** A subject as the key of the subject index (`SUBJ#User:alice`). */
-export const subjectKey = (s: Subject) => `${s.kind}:${s.name}`;
+/**
+ * A subject as the key of the subject index (`SUBJ#User:alice`). A service account is keyed as the user it
+ * authenticates as, so one lookup by user name finds both kinds of binding.
+ */
+export const subjectKey = (s: Subject) =>
+  s.kind === 'ServiceAccount'
+    ? `User:${serviceAccountUser(s.namespace ?? '', s.name)}`
+    : `${s.kind}:${s.name}`;
 
 /** Bounds reading one project's bindings (a Query page is 1 MB, so this is far beyond any real project). */
 const MAX_PAGES = 50;

@@ -1,9 +1,11 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { DockerConfig } from '../registry/credentials';
 import { keys } from './keys';
@@ -23,9 +25,11 @@ export interface StoredSecret {
   annotations: Record<string, string>;
   type: string;
   config: DockerConfig;
+  /** Who created it (audit; not shown by the API). */
+  by: string;
 }
 
-export type SecretMeta = Omit<StoredSecret, 'config'>;
+export type SecretMeta = Omit<StoredSecret, 'config' | 'by'>;
 
 /** OpenShift's rule (imagestreams/secrets): a secret with this annotation set to "true" is not used by imports. */
 export const EXCLUDE_SECRET_ANNOTATION = 'openshift.io/image.excludeSecret';
@@ -52,32 +56,81 @@ export class SecretStore {
     private readonly table: string,
   ) {}
 
-  /** Writes a new secret; false (and nothing written) when one with that name exists. */
-  async create(s: StoredSecret): Promise<boolean> {
+  /**
+   * Writes a new secret in an Active project: 'exists' (nothing written) when one with that name exists,
+   * 'no-project' when the project is gone or being deleted (the check and the write are one transaction, so a
+   * project deletion cannot miss a secret created while it runs).
+   */
+  async create(s: StoredSecret): Promise<'created' | 'exists' | 'no-project'> {
     try {
       await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            PK: keys.secretPk(s.namespace),
-            SK: keys.secretSk(s.name),
-            namespace: s.namespace,
-            name: s.name,
-            uid: s.uid,
-            rv: s.resourceVersion,
-            created: s.creationTimestamp,
-            labels: s.labels,
-            annotations: s.annotations,
-            type: s.type,
-            config: JSON.stringify(s.config),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: { PK: keys.projectPk(s.namespace), SK: keys.projectSk },
+                ConditionExpression: 'phase = :active',
+                ExpressionAttributeValues: { ':active': 'Active' },
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  PK: keys.secretPk(s.namespace),
+                  SK: keys.secretSk(s.name),
+                  namespace: s.namespace,
+                  name: s.name,
+                  uid: s.uid,
+                  rv: s.resourceVersion,
+                  created: s.creationTimestamp,
+                  labels: s.labels,
+                  annotations: s.annotations,
+                  type: s.type,
+                  config: JSON.stringify(s.config),
+                  by: s.by,
+                },
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+          ],
         }),
       );
-      return true;
+      return 'created';
     } catch (e) {
-      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+      if (e instanceof TransactionCanceledException || (e as Error).name === 'TransactionCanceledException') {
+        const reasons = (e as TransactionCanceledException).CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'no-project';
+        if (reasons[1]?.Code === 'ConditionalCheckFailed') return 'exists';
+      }
       throw e;
+    }
+  }
+
+  /** Removes every secret of a namespace (project deletion), a batch of 25 at a time. */
+  async deleteAll(ns: string): Promise<void> {
+    for (let round = 0; round < MAX_CONFIG_PAGES; round++) {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': keys.secretPk(ns) },
+          ProjectionExpression: 'PK, SK',
+          Limit: 25,
+        }),
+      );
+      const items = out.Items ?? [];
+      if (items.length === 0) return;
+      let requests: Array<Record<string, unknown>> = items.map((k) => ({
+        DeleteRequest: { Key: { PK: k.PK, SK: k.SK } },
+      }));
+      for (let attempt = 0; requests.length > 0 && attempt < 10; attempt++) {
+        const res = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.table]: requests as never } }),
+        );
+        requests = (res.UnprocessedItems?.[this.table] as Array<Record<string, unknown>> | undefined) ?? [];
+      }
     }
   }
 

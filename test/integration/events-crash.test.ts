@@ -33,7 +33,7 @@ async function start(env: Record<string, string> = {}): Promise<{ api: Api; chil
     LOG_LEVEL: 'error',
     ...env,
   });
-  return { api: new Api(svc.url), child: svc.child };
+  return { api: new Api(svc.url, ADMIN_TOKEN, true), child: svc.child };
 }
 
 const kill = killServiceProcess;

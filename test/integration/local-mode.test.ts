@@ -37,6 +37,12 @@ describe('npm start', () => {
     const auth = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' });
     expect((await fetch(one.url + path)).status).toBe(401);
     expect((await fetch(one.url + path, { headers: auth(tokenB) })).status).toBe(401);
+    const project = await fetch(`${one.url}/apis/project.openshift.io/v1/projectrequests`, {
+      method: 'POST',
+      headers: auth(tokenA),
+      body: JSON.stringify({ metadata: { name: 'demo' } }),
+    });
+    expect(project.status).toBe(201);
     const created = await fetch(one.url + path, {
       method: 'POST',
       headers: auth(tokenA),
@@ -63,10 +69,21 @@ describe('npm start', () => {
     const svc = await start(d, {
       LOCAL_TOKENS: JSON.stringify({ 'dev-token-123': { user: 'dev', groups: ['team'] } }),
     });
-    const res = await fetch(`${svc.url}/apis/image.openshift.io/v1/namespaces/demo/imagestreams`, {
-      headers: { authorization: 'Bearer dev-token-123' },
+    const dev = { authorization: 'Bearer dev-token-123', 'content-type': 'application/json' };
+    const project = await fetch(`${svc.url}/apis/project.openshift.io/v1/projectrequests`, {
+      method: 'POST',
+      headers: dev,
+      body: JSON.stringify({ metadata: { name: 'dev-project' } }),
+    });
+    expect(project.status).toBe(201);
+    const res = await fetch(`${svc.url}/apis/image.openshift.io/v1/namespaces/dev-project/imagestreams`, {
+      headers: dev,
     });
     expect(res.status).toBe(200);
+    const elsewhere = await fetch(`${svc.url}/apis/image.openshift.io/v1/namespaces/demo/imagestreams`, {
+      headers: dev,
+    });
+    expect(elsewhere.status).toBe(403);
     await stopChild(svc.child);
     const bad = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['functions/local/main.ts'], {
       env: { ...process.env, PORT: 'not-a-port', DATA_DIR: d },

@@ -14,16 +14,49 @@ export interface ApiResponse<T = any> {
   headers: Headers;
 }
 
-/** An HTTP client for the local API, authenticated as the bootstrap admin unless told otherwise. */
+/** Projects the auto-provisioning admin client has already requested, per service URL. */
+const provisioned = new Map<string, Set<string>>();
+
+/**
+ * An HTTP client for the local API, authenticated as the bootstrap admin unless told otherwise.
+ *
+ * Streams, secrets and bindings can only be created in an existing project. Most tests are about image streams,
+ * not projects, so the admin client of {@link startStack} provisions the project of any namespace it writes to
+ * (one `projectrequests` call per namespace, first write only). Clients made with {@link Api.as} never do: tests
+ * of projects and access control see exactly what they send.
+ */
 export class Api {
   constructor(
     readonly url: string,
     private readonly token: string | null = ADMIN_TOKEN,
+    private readonly autoProject = false,
   ) {}
 
-  /** The same client with another bearer token, or none (null). */
+  /** The same client with another bearer token, or none (null); it never provisions projects. */
   as(token: string | null): Api {
     return new Api(this.url, token);
+  }
+
+  /** Creates a project (POST projectrequests) as this client's user; returns the response. */
+  newProject(name: string) {
+    return this.call('POST', '/apis/project.openshift.io/v1/projectrequests', {
+      kind: 'ProjectRequest',
+      apiVersion: 'project.openshift.io/v1',
+      metadata: { name },
+    });
+  }
+
+  private async provision(method: string, path: string): Promise<void> {
+    if (!this.autoProject || method === 'GET' || method === 'DELETE') return;
+    const ns = /^\/api[s]?\/(?:[^/]+\/)?v1\/namespaces\/([^/]+)\//.exec(path)?.[1];
+    if (!ns) return;
+    const seen = provisioned.get(this.url) ?? new Set<string>();
+    provisioned.set(this.url, seen);
+    if (seen.has(ns)) return;
+    seen.add(ns);
+    const res = await this.newProject(decodeURIComponent(ns));
+    // 409: it exists already; 422/403: not a valid project name, so the write itself shows the error.
+    if (res.status >= 500) throw new Error(`provisioning project ${ns} failed: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
   async call<T = any>(
@@ -32,6 +65,7 @@ export class Api {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse<T>> {
+    await this.provision(method, path);
     const res = await fetch(this.url + path, {
       method,
       headers: {
@@ -91,7 +125,7 @@ export async function startStack(
   const service = await startLocalService(cfg, { log: () => undefined });
   process.env = prior;
   return {
-    api: new Api(service.url),
+    api: new Api(service.url, ADMIN_TOKEN, true),
     service,
     table: cfg.TABLE_NAME,
     stop: async () => {
