@@ -56,7 +56,8 @@ export class Api {
     seen.add(ns);
     const res = await this.newProject(decodeURIComponent(ns));
     // 409: it exists already; 422/403: not a valid project name, so the write itself shows the error.
-    if (res.status >= 500) throw new Error(`provisioning project ${ns} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status >= 500)
+      throw new Error(`provisioning project ${ns} failed: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
   async call<T = any>(
