@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, CfnParameter, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnParameter, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import {
   type CfnStage,
   HttpApi,
@@ -12,7 +12,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -24,7 +24,7 @@ import {
 } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AppFunction } from './constructs/app-function';
 
@@ -87,16 +87,71 @@ function oidcParameters(scope: Construct) {
   };
 }
 
+/**
+ * A comma-separated list of group names as a stack parameter. Names hold no whitespace or commas: API Gateway hands
+ * a token's groups to the API as one string (`[a b]`) that identity.ts splits on them, so such a name never matches.
+ */
+const GROUP_LIST = '[^\\s,]+(\\s*,\\s*[^\\s,]+)*';
+
+/**
+ * Who administers the service and who may create projects, as stack parameters (env CLUSTER_ADMIN_GROUPS /
+ * PROJECT_REQUESTER_GROUPS of every function that builds an app context; functions/config.ts).
+ */
+function accessParameters(scope: Construct) {
+  const clusterAdmins = new CfnParameter(scope, 'ClusterAdminGroups', {
+    type: 'String',
+    default: '',
+    allowedPattern: `^(\\s*${GROUP_LIST}\\s*)?$`,
+    constraintDescription:
+      'must be a comma-separated list of group names (no whitespace in a name), or empty',
+    description:
+      "Comma-separated groups whose members are cluster administrators (every verb in every namespace, /images): groups from the OIDC provider's groups claim, or IAM role ARNs (arn:aws:iam::<account>:role/<name>) of SigV4 callers. Empty (the default): no caller is a cluster administrator (tokens cannot carry system: groups).",
+  });
+  const projectRequesters = new CfnParameter(scope, 'ProjectRequesterGroups', {
+    type: 'String',
+    default: 'system:authenticated',
+    allowedPattern: `^\\s*${GROUP_LIST}\\s*$`,
+    constraintDescription:
+      'must be a comma-separated list of one or more group names (no whitespace in a name)',
+    description:
+      'Comma-separated groups whose members may create projects (projectrequests). system:authenticated (the default): every authenticated caller; system:iam: every SigV4 caller.',
+  });
+  return {
+    CLUSTER_ADMIN_GROUPS: clusterAdmins.valueAsString,
+    PROJECT_REQUESTER_GROUPS: projectRequesters.valueAsString,
+  };
+}
+
 /** Path of the route machines call with SigV4; the handler routes `/iam/x` as `/x`. */
 const IAM_ROUTE_PATH = '/iam/{proxy+}';
 
-/** Registries are reached through IAM only for ECR; these are the pull-side actions (registry-protocol.md §2.5). */
-const ECR_PULL_ACTIONS = [
-  'ecr:GetAuthorizationToken',
-  'ecr:BatchGetImage',
-  'ecr:GetDownloadUrlForLayer',
-  'ecr:ListImages',
-];
+/**
+ * Registries are reached through IAM only for ECR; these are the pull-side actions (registry-protocol.md §2.5).
+ * GetAuthorizationToken exists only on `*`; the others are repository actions, on any repository (of any account
+ * and region: which ones a caller may import from is the service's decision, and other accounts' repository
+ * policies still have to allow the pull).
+ */
+function allowEcrPull(fn: IGrantable): void {
+  fn.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+  );
+  fn.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:ListImages'],
+      resources: [`arn:${Aws.PARTITION}:ecr:*:*:repository/*`],
+    }),
+  );
+}
+
+/**
+ * Lets `fn` send (SendMessage, SendMessageBatch) to `queue`, nothing more: the functions have the queue's URL, so
+ * they need neither GetQueueUrl nor GetQueueAttributes (which `grantSendMessages` adds).
+ */
+function allowSend(queue: IQueue, fn: IGrantable): void {
+  fn.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+  );
+}
 
 /** How long one job may run in the worker; the queue hides a message for six times that. */
 const JOB_WORKER_TIMEOUT = Duration.minutes(5);
@@ -154,6 +209,7 @@ export class ServiceStack extends Stack {
     super(scope, id, props);
     const eventSource = checkEventSource(props.eventSource ?? 'imagestreams');
     const oidc = oidcParameters(this);
+    const access = accessParameters(this);
 
     const registryHosts = {
       ...(props.internalRegistryHostname
@@ -186,6 +242,8 @@ export class ServiceStack extends Stack {
         ),
       ),
       PUSH_COALESCE_SECONDS: String(checkInt('pushCoalesceSeconds', props.pushCoalesceSeconds ?? 2, 0, 300)),
+      // Empty parameter values reach the functions as empty strings, which the config reads as unset (defaults).
+      ...access,
     };
 
     // Events out: a bus of the service's own, archived so a consumer can replay what it missed.
@@ -214,14 +272,21 @@ export class ServiceStack extends Stack {
       environment: { ...appSettings, ...oidc.environment, IMPORT_QUEUE_URL: this.importQueue.queueUrl },
     });
     this.apiFunction.bindTable(props.table, 'RW');
-    this.apiFunction.addToRolePolicy(new PolicyStatement({ actions: ECR_PULL_ACTIONS, resources: ['*'] }));
+    // Synchronous imagestreamimports pull from ECR.
+    allowEcrPull(this.apiFunction);
     // Webhooks queue push jobs.
-    this.importQueue.grantSendMessages(this.apiFunction);
+    allowSend(this.importQueue, this.apiFunction);
     this.webhookSecret = new Secret(this, 'webhook-secret', {
       description: 'imagestreams: shared secret registry webhooks authenticate with',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
-    this.webhookSecret.grantRead(this.apiFunction);
+    // GetSecretValue only (grantRead adds DescribeSecret, which the handler never calls).
+    this.apiFunction.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.webhookSecret.secretArn],
+      }),
+    );
     this.apiFunction.addEnvironment('WEBHOOK_SECRET_ARN', this.webhookSecret.secretArn);
 
     // Table stream → change processor → events on the bus, jobs on the queue. It reads only the stream (the
@@ -242,7 +307,7 @@ export class ServiceStack extends Stack {
         EVENT_SOURCE: eventSource,
       },
     });
-    this.importQueue.grantSendMessages(this.changeProcessor);
+    allowSend(this.importQueue, this.changeProcessor);
     this.eventBus.grantPutEventsTo(this.changeProcessor);
     this.changeProcessor.addEventSource(
       new DynamoEventSource(props.table, {
@@ -281,9 +346,9 @@ export class ServiceStack extends Stack {
       },
     });
     this.jobWorker.bindTable(props.table, 'RW');
-    this.jobWorker.addToRolePolicy(new PolicyStatement({ actions: ECR_PULL_ACTIONS, resources: ['*'] }));
+    allowEcrPull(this.jobWorker);
     // Jobs queue follow-up jobs and re-queue deferred work.
-    this.importQueue.grantSendMessages(this.jobWorker);
+    allowSend(this.importQueue, this.jobWorker);
     this.jobWorker.addEventSource(
       new SqsEventSource(this.importQueue, { batchSize: 5, reportBatchItemFailures: true }),
     );
@@ -301,7 +366,7 @@ export class ServiceStack extends Stack {
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
       },
     });
-    this.importQueue.grantSendMessages(this.schedulerTick);
+    allowSend(this.importQueue, this.schedulerTick);
     this.schedulerDeadLetterQueue = new Queue(this, 'scheduler-dlq', dlqProps);
     this.schedule = new Schedule(this, 'scheduler-tick-schedule', {
       description: 'imagestreams: scheduled re-import tick',
@@ -322,9 +387,10 @@ export class ServiceStack extends Stack {
       memorySize: 512,
       environment: { ...appSettings, IMPORT_QUEUE_URL: this.importQueue.queueUrl },
     });
-    // Coalescing claims a window with a conditional update of a bookkeeping item.
-    this.pushEvents.bindTable(props.table, 'RW');
-    this.importQueue.grantSendMessages(this.pushEvents);
+    // Coalescing claims a window with a conditional update of a bookkeeping item; that is all it does with the
+    // table (the push jobs it queues read and write in the job worker).
+    this.pushEvents.bindTable(props.table, ['dynamodb:UpdateItem'], { indexes: false });
+    allowSend(this.importQueue, this.pushEvents);
     this.pushEventsDeadLetterQueue = new Queue(this, 'push-events-dlq', dlqProps);
     this.ecrPushRule = new Rule(this, 'ecr-push-rule', {
       description:

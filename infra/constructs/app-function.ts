@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import {
   type BundlingOptions,
@@ -43,21 +43,38 @@ export const tableActions = {
   ],
 } as const;
 
+/** One DynamoDB action the store may use. */
+export type TableAction = (typeof tableActions.RW)[number];
+
+export interface BindTableOptions {
+  /** Grant the actions on the table's indexes too (`<table ARN>/index/*`). @default true */
+  indexes?: boolean;
+}
+
 export interface AppFunctionProps
   extends Omit<NodejsFunctionProps, 'runtime' | 'architecture' | 'bundling' | 'logGroup'> {
   entry: string;
   logRetention?: RetentionDays;
 }
 
-/** A Lambda function of this service: Node 22 on arm64, an ESM bundle, its own log group, env merged not replaced. */
+/**
+ * A Lambda function of this service: Node 22 on arm64, an ESM bundle, its own log group, env merged not replaced.
+ * Its role starts empty but for writing that log group (no AWSLambdaBasicExecutionRole, whose log actions are on
+ * every log group); everything else is granted by the stack.
+ */
 export class AppFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}-logs`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const role =
+      props.role ??
+      new Role(scope, `${id}-role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
     super(scope, id, {
       ...props,
+      role,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       handler: props.handler ?? 'handler',
@@ -69,12 +86,21 @@ export class AppFunction extends NodejsFunction {
     });
   }
 
-  /** Grants exactly the table actions of `mode` (table and indexes) and tells the function the table's name. */
-  bindTable(table: ITableV2, mode: keyof typeof tableActions): void {
+  /**
+   * Grants exactly the table actions of `access` (a mode, or the few actions a function uses) on the table and,
+   * unless `indexes: false`, its indexes, and tells the function the table's name.
+   */
+  bindTable(
+    table: ITableV2,
+    access: keyof typeof tableActions | readonly TableAction[],
+    options: BindTableOptions = {},
+  ): void {
+    const actions = typeof access === 'string' ? tableActions[access] : access;
+    if (actions.length === 0) throw new Error(`${this.node.path}: bindTable needs at least one action`);
     this.addToRolePolicy(
       new PolicyStatement({
-        actions: [...tableActions[mode]],
-        resources: [table.tableArn, `${table.tableArn}/index/*`],
+        actions: [...actions],
+        resources: [table.tableArn, ...(options.indexes === false ? [] : [`${table.tableArn}/index/*`])],
       }),
     );
     this.addEnvironment('TABLE_NAME', table.tableName);

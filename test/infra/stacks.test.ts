@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readServiceConfig } from '../../functions/config';
 import { tableDefinition as d } from '../../functions/store/table-definition';
 import { tableActions } from '../../infra/constructs/app-function';
 import { ServiceStack } from '../../infra/service-stack';
@@ -88,8 +89,11 @@ const SHARED_SETTINGS = {
   SCHEDULED_IMPORTS_PER_MINUTE: '60',
   SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE: '60',
   PUSH_COALESCE_SECONDS: '2',
+  CLUSTER_ADMIN_GROUPS: { Ref: 'ClusterAdminGroups' },
+  PROJECT_REQUESTER_GROUPS: { Ref: 'ProjectRequesterGroups' },
 };
 const TABLE_NAME = { 'Fn::ImportValue': Match.stringLikeRegexp('Stateful') };
+const TABLE_ARN = { 'Fn::ImportValue': expect.stringMatching(/^Stateful:.*table[0-9A-F]{8}Arn/) };
 const STREAM_ACTIONS = [
   'dynamodb:ListStreams',
   'dynamodb:DescribeStream',
@@ -230,6 +234,54 @@ describe('ServiceStack', () => {
       'GET /healthz': ['NONE', 'no id'],
       'POST /webhooks/{format}': ['NONE', 'no id'],
     });
+  });
+
+  it('takes cluster administrators and project requesters from parameters, for every function with an app context', () => {
+    service.hasParameter('ClusterAdminGroups', { Type: 'String', Default: '' });
+    service.hasParameter('ProjectRequesterGroups', { Type: 'String', Default: 'system:authenticated' });
+    for (const f of ['HTTP API', 'job worker', 'scheduler tick', 'push events'])
+      expect(envOf(f), f).toMatchObject({
+        CLUSTER_ADMIN_GROUPS: { Ref: 'ClusterAdminGroups' },
+        PROJECT_REQUESTER_GROUPS: { Ref: 'ProjectRequesterGroups' },
+      });
+    // The change processor builds no app context (it makes no access decisions).
+    expect(envOf('change processor')).not.toHaveProperty('CLUSTER_ADMIN_GROUPS');
+  });
+
+  it('makes no token holder a cluster administrator by default: an empty ClusterAdminGroups is a reserved group', () => {
+    const config = (env: Record<string, string>) => readServiceConfig({ TABLE_NAME: 't', ...env });
+    // CloudFormation hands the functions the parameter's default as an empty string; the config reads it as unset.
+    expect(
+      config({ CLUSTER_ADMIN_GROUPS: '', PROJECT_REQUESTER_GROUPS: 'system:authenticated' }),
+    ).toMatchObject({
+      CLUSTER_ADMIN_GROUPS: ['system:cluster-admins'],
+      PROJECT_REQUESTER_GROUPS: ['system:authenticated'],
+    });
+    expect(
+      config({
+        CLUSTER_ADMIN_GROUPS: 'platform-admins, arn:aws:iam::123456789012:role/ops',
+        PROJECT_REQUESTER_GROUPS: 'developers',
+      }),
+    ).toMatchObject({
+      CLUSTER_ADMIN_GROUPS: ['platform-admins', 'arn:aws:iam::123456789012:role/ops'],
+      PROJECT_REQUESTER_GROUPS: ['developers'],
+    });
+  });
+
+  it.each([
+    ['ClusterAdminGroups', '', true],
+    ['ClusterAdminGroups', 'platform-admins', true],
+    ['ClusterAdminGroups', 'platform-admins, arn:aws:iam::123456789012:role/ops', true],
+    ['ClusterAdminGroups', 'Domain Admins', false],
+    ['ClusterAdminGroups', 'a,,b', false],
+    ['ProjectRequesterGroups', 'system:authenticated', true],
+    ['ProjectRequesterGroups', 'developers,system:iam', true],
+    ['ProjectRequesterGroups', '', false],
+    ['ProjectRequesterGroups', ' ', false],
+  ])('parameter %s accepts "%s": %s', (name, value, accepted) => {
+    // CloudFormation's patterns are Java regular expressions; this one means the same in JavaScript.
+    const pattern = service.toJSON().Parameters[name].AllowedPattern as string;
+    expect(new RegExp(pattern).test(value)).toBe(accepted);
   });
 
   it('tells the API function the JWT claim names from the parameters', () => {
@@ -420,11 +472,12 @@ describe('ServiceStack', () => {
       TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringContaining('Stateful') }),
       IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
     });
-    const statements = fnStatements('scheduler tick');
-    expect(actionsOf(statements).filter((a) => !a.startsWith('sqs:'))).toEqual([]);
-    for (const s of statements) expect(s.Resource).toEqual(arnOf(queueId(/^importqueue/)));
-    expect(actionsOf(statements)).toContain('sqs:SendMessage');
-    expect(actionsOf(statements)).not.toContain('sqs:ReceiveMessage');
+    const statements = fnStatements('scheduler tick').filter(
+      (s) => !actionsOf([s]).every((a) => a.startsWith('logs:')),
+    );
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(queueId(/^importqueue/)) },
+    ]);
   });
 
   it('sends successful ECR pushes and deletes on the default bus to the push-events function', () => {
@@ -454,9 +507,13 @@ describe('ServiceStack', () => {
       TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringContaining('Stateful') }),
       IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
     });
-    const actions = actionsOf(fnStatements('push events'));
-    expect(actions).toEqual(expect.arrayContaining([...tableActions.RW, 'sqs:SendMessage']));
-    expect(actions.filter((a) => a.startsWith('ecr:'))).toEqual([]);
+    // Only the coalescing window's conditional update, on the table (no index); test/infra/least-privilege.test.ts
+    // has every function's exact grants.
+    const statements = fnStatements('push events');
+    const dynamo = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toEqual([{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: TABLE_ARN }]);
+    expect(actionsOf(statements)).toContain('sqs:SendMessage');
+    expect(actionsOf(statements).filter((a) => a.startsWith('ecr:'))).toEqual([]);
   });
 
   it('lets only the functions that queue jobs send to the queue, and only API and worker pull from ECR', () => {
