@@ -37,7 +37,8 @@ export interface ChangeWork {
 /**
  * The change processor's decisions over a batch of table changes (DESIGN §4): events for every change of a tag's
  * resolved pull spec or import condition, import jobs for tags whose spec asks for one (reference §6.1), and the
- * sweep of a deleted stream's records (whose removals in turn yield the `deleted` events). Only tag records and
+ * sweep of a deleted stream's records (whose removals in turn yield the `deleted` events, naming the stream's
+ * deleter, which the head's old image carries as `by`). Only tag records and
  * stream heads are read: other records (secrets among them) are never looked at.
  */
 export function workForChanges(changes: TableChange[], resolve: PullSpecResolver): ChangeWork {
@@ -47,8 +48,14 @@ export function workForChanges(changes: TableChange[], resolve: PullSpecResolver
     const stream = streamOf(c);
     if (!stream) continue;
     if (c.keys.SK === HEAD_SK) {
+      // The deleter stamped the head before removing it; the sweep stamps each tag record it removes with them.
       if (c.oldImage && !c.newImage)
-        jobs.push({ kind: 'sweep', namespace: stream.namespace, name: stream.name });
+        jobs.push({
+          kind: 'sweep',
+          namespace: stream.namespace,
+          name: stream.name,
+          ...(typeof c.oldImage.by === 'string' ? { deletedBy: c.oldImage.by } : {}),
+        });
       continue;
     }
     if (!isTagChange(c)) continue;
@@ -135,7 +142,11 @@ function isTagChange(c: TableChange): boolean {
 
 function side(item: Record<string, unknown> | undefined): TagSide | undefined {
   if (!item || typeof item.suid !== 'string') return undefined;
-  return { streamUid: item.suid, tag: itemToTag(item) };
+  return {
+    streamUid: item.suid,
+    tag: itemToTag(item),
+    by: typeof item.by === 'string' ? item.by : undefined,
+  };
 }
 
 /** PutEvents and SendMessageBatch both take ten entries per call. */

@@ -26,7 +26,7 @@ import { toImageStream } from '../core/imagestream/views';
 import { parseLabelSelector } from '../core/label-selector';
 import { mergePatch, strategicMergePatch } from '../core/patch';
 import { ConcurrentWriteError } from '../store/stream-store';
-import type { AppContext } from './context';
+import { type AppContext, actorOf } from './context';
 import { checkKind, decodeDeleteOptions, decodeImageStream } from './decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 import { commit, resolveAndTrack, retryOnConflict, snapshot, streamConflict } from './stream-writes';
@@ -345,10 +345,14 @@ export async function deleteImageStream(
       `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${head.resourceVersion}`,
     );
   try {
-    await ctx.streams.deleteHead(head, {
-      uid: head.uid,
-      ...(pre?.resourceVersion ? { resourceVersion: Number(pre.resourceVersion) } : {}),
-    });
+    await ctx.streams.deleteHead(
+      head,
+      {
+        uid: head.uid,
+        ...(pre?.resourceVersion ? { resourceVersion: Number(pre.resourceVersion) } : {}),
+      },
+      actorOf(ctx),
+    );
   } catch (e) {
     if (e instanceof ConcurrentWriteError) {
       if (e.headMissing) throw notFound(resources.imagestreams, name);
@@ -357,6 +361,6 @@ export async function deleteImageStream(
     throw e;
   }
   // Tags and history are unreachable now; removing them is housekeeping with a bounded budget.
-  await ctx.streams.sweep(ns, name, 3_000).catch(() => false);
+  await ctx.streams.sweep(ns, name, 3_000, actorOf(ctx)).catch(() => false);
   return successStatus({ name, group: 'image.openshift.io', kind: 'imagestreams', uid: head.uid });
 }

@@ -1,5 +1,5 @@
 import type { Log } from '../http/handler';
-import type { AppContext } from './context';
+import { type AppContext, asSystem, SYSTEM_ACTORS } from './context';
 import { runImportJob } from './import-jobs';
 import { describeJob, type Job, type JobSink } from './jobs';
 import { runPush } from './push';
@@ -9,15 +9,35 @@ import { MAX_BACKOFF_MS, runScan, runScheduledImport } from './scheduler';
 const SWEEP_BUDGET_MS = 20_000;
 
 /**
- * Runs one job of any kind, the same way in the AWS worker and the local runner. Work the job cannot finish now
- * (a rate-limited registry, a big sweep) is re-queued through `sink`; an exception means "retry this job".
+ * The system actor a job's writes record (audit): no user asked for background work directly. A sweep acts as
+ * the controller but stamps the records it removes with the user who deleted the stream (`deletedBy`).
+ */
+export function jobActor(job: Job): string {
+  switch (job.kind) {
+    case 'import':
+      // Scheduled imports come from scans; the others from the change processor (a spec change) or a retry of one.
+      return job.scheduled ? SYSTEM_ACTORS.scheduler : SYSTEM_ACTORS.importer;
+    case 'scan':
+      return SYSTEM_ACTORS.scheduler;
+    case 'push':
+      return SYSTEM_ACTORS.push;
+    case 'sweep':
+      return SYSTEM_ACTORS.controller;
+  }
+}
+
+/**
+ * Runs one job of any kind, the same way in the AWS worker and the local runner, as the job's system actor.
+ * Work the job cannot finish now (a rate-limited registry, a big sweep) is re-queued through `sink`; an exception
+ * means "retry this job".
  */
 export async function runJob(
-  ctx: AppContext,
+  requestCtx: AppContext,
   job: Job,
   sink: JobSink,
   log: Log,
 ): Promise<Record<string, unknown>> {
+  const ctx = asSystem(requestCtx, jobActor(job));
   switch (job.kind) {
     case 'import': {
       if (job.scheduled) {
@@ -48,7 +68,12 @@ export async function runJob(
       };
     }
     case 'sweep': {
-      const done = await ctx.streams.sweep(job.namespace, job.name, SWEEP_BUDGET_MS);
+      const done = await ctx.streams.sweep(
+        job.namespace,
+        job.name,
+        SWEEP_BUDGET_MS,
+        job.deletedBy ?? SYSTEM_ACTORS.controller,
+      );
       if (!done) await sink.enqueue([job]);
       return { ...describeJob(job), done };
     }

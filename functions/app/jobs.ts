@@ -9,8 +9,11 @@ import type { ImportJob } from './import-jobs';
 export type Job =
   /** Bring some tags of a stream up to date with their sources (spec change, schedule or push). */
   | ({ kind: 'import' } & ImportJob)
-  /** Remove what a deleted stream left behind; each removed tag record yields its `deleted` event. */
-  | { kind: 'sweep'; namespace: string; name: string }
+  /**
+   * Remove what a deleted stream left behind; each removed tag record yields its `deleted` event, naming
+   * `deletedBy` (who deleted the stream; absent in jobs queued before the audit existed).
+   */
+  | { kind: 'sweep'; namespace: string; name: string; deletedBy?: string }
   /** Find the scheduled tags of one shard whose slots are due and queue their imports. */
   | { kind: 'scan'; shard: number; from: number; to: number; cycleEndsAt: number }
   /** A registry said a repository:tag changed: re-check the tags that follow it. */
@@ -37,7 +40,7 @@ export const jobSchema = z.preprocess(
   (v) => (v && typeof v === 'object' && !('kind' in v) ? { ...v, kind: 'import' } : v),
   z.discriminatedUnion('kind', [
     importJob,
-    z.object({ kind: z.literal('sweep'), namespace: name, name }),
+    z.object({ kind: z.literal('sweep'), namespace: name, name, deletedBy: z.string().min(1).optional() }),
     z.object({
       kind: z.literal('scan'),
       shard: z.number().int().min(0),

@@ -9,7 +9,7 @@ import {
 import { resolveChangedTags, type TagSourceResolver } from '../core/imagestream/resolution';
 import { relatedTags, topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
 import { type CommitMode, ConcurrentWriteError, sleep } from '../store/stream-store';
-import type { AppContext } from './context';
+import { type AppContext, actorOf } from './context';
 
 /** Store-backed implementation of the rules' view of other streams. */
 export function storeResolver(ctx: AppContext): TagSourceResolver {
@@ -98,7 +98,7 @@ export async function retryOnConflict<T>(
   }
 }
 
-/** Commit with the store, translating a vanished head into the stream's 404. */
+/** Commit with the store as the context's actor (audit), translating a vanished head into the stream's 404. */
 export async function commit(
   ctx: AppContext,
   mode: CommitMode,
@@ -108,7 +108,15 @@ export async function commit(
   childImages?: Map<string, string[]>,
 ): Promise<void> {
   try {
-    await ctx.streams.commit({ mode, before, after, specChanged, ...(childImages ? { childImages } : {}) });
+    await ctx.streams.commit({
+      mode,
+      before,
+      after,
+      specChanged,
+      actor: actorOf(ctx),
+      at: ctx.clock(),
+      ...(childImages ? { childImages } : {}),
+    });
   } catch (e) {
     if (e instanceof ConcurrentWriteError && e.target === 'head' && e.headMissing && mode !== 'create')
       throw notFound(resources.imagestreams, after.head.name);

@@ -8,6 +8,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TagEvent, TagEventCondition, TagReference } from '../core/api-types';
 import { tooLarge } from '../core/errors';
@@ -17,6 +18,13 @@ import { tableDefinition } from './table-definition';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+/** An audit stamp (`by`, optionally `at`) written onto a record just before it is deleted, under the delete's condition. */
+interface Stamp {
+  key: Item;
+  condition: string;
+  values: Record<string, unknown>;
+  set: { by: string; at?: string };
+}
 
 /** DynamoDB's limit on items in one TransactWriteItems call. */
 export const MAX_ITEMS_PER_TRANSACTION = 100;
@@ -49,18 +57,36 @@ export interface CommitPlan {
   after: StreamState;
   specChanged: boolean;
   /**
+   * Who makes this write (a user name or one of the system actors): every record the commit writes carries it as
+   * `by`, and a tag record the commit deletes is stamped with it first (see {@link AUDIT}).
+   */
+  actor: string;
+  /** When the write happens (ISO time), recorded as the tag records' `at`; defaults to now. */
+  at?: string;
+  /**
    * Children of manifest lists the new events point at: they get image references too, so a PreserveOriginal
    * import's platform images are reachable as imagestreamimages (reference §1.7 layers index).
    */
   childImages?: Map<string, string[]>;
 }
 
+/**
+ * Audit attributes. `by` (who wrote the record last) is on stream heads, tag records, history entries and image
+ * references; `at` (when) on tag records. Both are DynamoDB reserved words, so expressions name them through
+ * these placeholders. A record about to be deleted is first stamped with its deleter (a MODIFY that moves no pull
+ * spec, hence no event), because the table stream's REMOVE record carries only the old image: the change
+ * processor reads the deleter from there.
+ */
+export const AUDIT = {
+  names: { '#by': 'by', '#at': 'at' },
+} as const;
+
 export interface ImageRefMatch {
   image: string;
   dockerImageReference: string;
 }
 
-function headToItem(h: StreamHead): Item {
+function headToItem(h: StreamHead, by: string): Item {
   return {
     PK: keys.streamPk(h.namespace, h.name),
     SK: HEAD_SK,
@@ -77,6 +103,7 @@ function headToItem(h: StreamHead): Item {
     annotations: h.annotations,
     lookupLocal: h.lookupPolicy.local,
     repo: h.dockerImageRepository,
+    by,
   };
 }
 
@@ -95,7 +122,7 @@ export function itemToHead(item: Item): StreamHead {
   };
 }
 
-function tagToItem(h: StreamHead, t: TagRecord, version: number): Item {
+function tagToItem(h: StreamHead, t: TagRecord, version: number, audit: { by: string; at: string }): Item {
   const pk = keys.streamPk(h.namespace, h.name);
   return {
     PK: pk,
@@ -110,6 +137,8 @@ function tagToItem(h: StreamHead, t: TagRecord, version: number): Item {
     topSeq: t.topSeq,
     conds: t.conditions,
     aliases: t.aliases,
+    by: audit.by,
+    at: audit.at,
     ...scheduleIndexAttributes(pk, t),
   };
 }
@@ -278,7 +307,7 @@ export class StreamStore {
     head: StreamHead,
     tag: TagRecord,
     opts: { limit: number; beforeSeq?: number },
-  ): Promise<{ events: Array<{ seq: number; event: TagEvent }> }> {
+  ): Promise<{ events: Array<{ seq: number; event: TagEvent; by?: string }> }> {
     const pk = keys.streamPk(head.namespace, head.name);
     const upper = opts.beforeSeq ?? tag.topSeq + 1;
     const res = await this.db.send(
@@ -299,6 +328,7 @@ export class StreamStore {
       events: (res.Items ?? []).map((i) => ({
         seq: seqFromHistorySk(i.SK as string),
         event: i.ev as TagEvent,
+        ...(typeof i.by === 'string' ? { by: i.by } : {}),
       })),
     };
   }
@@ -351,11 +381,17 @@ export class StreamStore {
 
   /** Writes the difference between `before` and `after` atomically, or throws ConcurrentWriteError. */
   async commit(plan: CommitPlan): Promise<void> {
-    const { items, headItem, sideItems } = this.planItems(plan);
+    const { items, headItem, sideItems, stamps } = this.planItems(plan);
     if (items.length + 1 > MAX_ITEMS_PER_TRANSACTION && plan.mode !== 'create')
       throw tooLarge(
         `this change writes ${items.length + 1} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
       );
+    // The deleter goes onto each tag record this commit deletes, under the delete's own condition: a record
+    // someone else moved in the meantime is left alone (and the commit then loses the race anyway).
+    const stamped = await Promise.all(
+      stamps.map((s) => this.stampIfStill(s.key, s.condition, s.values, s.set)),
+    );
+    if (stamped.includes(false)) throw new ConcurrentWriteError('tag');
     await this.batchPut(sideItems);
     if (items.length + 1 <= MAX_ITEMS_PER_TRANSACTION) {
       try {
@@ -369,15 +405,15 @@ export class StreamStore {
       }
       return;
     }
-    await this.commitLargeCreate(plan.after, items);
+    await this.commitLargeCreate(plan.after, items, plan.actor);
   }
 
   /**
    * A create too large for one transaction: claim the name with a pending head (invisible to readers), write the
    * tag records in chunks that each re-check the claim, then reveal the head. A crash leaves only invisible records.
    */
-  private async commitLargeCreate(after: StreamState, items: TransactItem[]): Promise<void> {
-    const head = headToItem({ ...after.head, resourceVersion: 1 });
+  private async commitLargeCreate(after: StreamState, items: TransactItem[], actor: string): Promise<void> {
+    const head = headToItem({ ...after.head, resourceVersion: 1 }, actor);
     const pk = head.PK as string;
     const token = after.head.uid;
     const existing = await this.db.send(
@@ -425,8 +461,10 @@ export class StreamStore {
     headItem: TransactItem;
     items: TransactItem[];
     sideItems: Array<Record<string, unknown>>;
+    stamps: Stamp[];
   } {
-    const { before, after, mode } = plan;
+    const { before, after, mode, actor } = plan;
+    const at = plan.at ?? new Date().toISOString();
     const h = after.head;
     const pk = keys.streamPk(h.namespace, h.name);
     let headItem: TransactItem;
@@ -434,7 +472,7 @@ export class StreamStore {
       headItem = {
         Put: {
           TableName: this.table,
-          Item: headToItem({ ...h, resourceVersion: 1 }),
+          Item: headToItem({ ...h, resourceVersion: 1 }, actor),
           ConditionExpression: 'attribute_not_exists(PK)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
@@ -443,7 +481,7 @@ export class StreamStore {
       headItem = {
         Put: {
           TableName: this.table,
-          Item: headToItem({ ...h, resourceVersion: (before?.head.resourceVersion ?? 0) + 1 }),
+          Item: headToItem({ ...h, resourceVersion: (before?.head.resourceVersion ?? 0) + 1 }, actor),
           ConditionExpression: 'rv = :rv AND uid = :uid AND attribute_not_exists(pending)',
           ExpressionAttributeValues: { ':rv': before?.head.resourceVersion, ':uid': h.uid },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -452,9 +490,9 @@ export class StreamStore {
     } else {
       // Tag-level writes count themselves on the head without comparing it, so writers of different tags never
       // conflict; the generation moves by one when the spec changed (reference §3.1).
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = { ':one': 1, ':uid': h.uid };
-      const sets = ['rv = rv + :one'];
+      const names: Record<string, string> = { '#by': AUDIT.names['#by'] };
+      const values: Record<string, unknown> = { ':one': 1, ':uid': h.uid, ':by': actor };
+      const sets = ['rv = rv + :one', '#by = :by'];
       if (plan.specChanged) sets.push('gen = gen + :one');
       const prevAnn = before?.head.annotations ?? {};
       let n = 0;
@@ -471,7 +509,7 @@ export class StreamStore {
           Key: { PK: pk, SK: HEAD_SK },
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: 'uid = :uid AND attribute_not_exists(pending)',
-          ...(n > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
@@ -480,6 +518,7 @@ export class StreamStore {
 
     const items: TransactItem[] = [];
     const sideItems: Array<Record<string, unknown>> = [];
+    const stamps: Stamp[] = [];
     const names = new Set([...after.tags.keys(), ...(before?.tags.keys() ?? [])]);
     for (const name of names) {
       const old = mode === 'create' ? undefined : before?.tags.get(name);
@@ -493,21 +532,32 @@ export class StreamStore {
               ExpressionAttributeValues: { ':uid': h.uid },
             };
       if (!next || isVacant(next)) {
-        if (oldVersion > 0)
-          items.push({
-            Delete: { TableName: this.table, Key: { PK: pk, SK: keys.tagSk(name) }, ...versionCondition },
+        if (oldVersion > 0) {
+          const key = { PK: pk, SK: keys.tagSk(name) };
+          stamps.push({
+            key,
+            condition: versionCondition.ConditionExpression,
+            values: versionCondition.ExpressionAttributeValues,
+            set: { by: actor, at },
           });
+          items.push({ Delete: { TableName: this.table, Key: key, ...versionCondition } });
+        }
         continue;
       }
       if (old && JSON.stringify(old) === JSON.stringify(next)) continue;
       items.push({
-        Put: { TableName: this.table, Item: tagToItem(h, next, oldVersion + 1), ...versionCondition },
+        Put: {
+          TableName: this.table,
+          Item: tagToItem(h, next, oldVersion + 1, { by: actor, at }),
+          ...versionCondition,
+        },
       });
       const history = this.historyItems(
         pk,
         h.uid,
         old?.tid === next.tid ? old : undefined,
         next,
+        actor,
         plan.childImages,
       );
       // A record never stored before has a tag incarnation id no other writer can hold, so its history and image
@@ -516,7 +566,7 @@ export class StreamStore {
       if (oldVersion === 0) sideItems.push(...history.map((i) => i.Put!.Item as Record<string, unknown>));
       else items.push(...history);
     }
-    return { headItem, items, sideItems };
+    return { headItem, items, sideItems, stamps };
   }
 
   /** History entries (and image references) the change adds or rewrites for one tag. */
@@ -525,6 +575,7 @@ export class StreamStore {
     suid: string,
     old: TagRecord | undefined,
     next: TagRecord,
+    by: string,
     childImages?: Map<string, string[]>,
   ): TransactItem[] {
     const out: TransactItem[] = [];
@@ -550,6 +601,7 @@ export class StreamStore {
             tid: next.tid,
             tag: next.name,
             ev,
+            by,
           },
           ...cond,
         },
@@ -572,6 +624,7 @@ export class StreamStore {
                 tag: next.name,
                 image,
                 ref,
+                by,
               },
               ...cond,
             },
@@ -639,6 +692,7 @@ export class StreamStore {
   async deleteHead(
     head: StreamHead,
     preconditions: { uid?: string; resourceVersion?: number },
+    actor: string,
   ): Promise<void> {
     const values: Record<string, unknown> = { ':uid': preconditions.uid ?? head.uid };
     let cond = 'uid = :uid AND attribute_not_exists(pending)';
@@ -646,17 +700,66 @@ export class StreamStore {
       cond += ' AND rv = :rv';
       values[':rv'] = preconditions.resourceVersion;
     }
+    const key = { PK: keys.streamPk(head.namespace, head.name), SK: HEAD_SK };
+    // The head's REMOVE record (old image only) is what queues the sweep: it names the deleter through `by`,
+    // stamped under the delete's own condition (no rv change, so a resourceVersion precondition still holds).
+    await this.transact([
+      {
+        Update: {
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: 'SET #by = :by',
+          ConditionExpression: cond,
+          ExpressionAttributeNames: { '#by': AUDIT.names['#by'] },
+          ExpressionAttributeValues: { ...values, ':by': actor },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+    ]);
     await this.transact([
       {
         Delete: {
           TableName: this.table,
-          Key: { PK: keys.streamPk(head.namespace, head.name), SK: HEAD_SK },
+          Key: key,
           ConditionExpression: cond,
           ExpressionAttributeValues: values,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
     ]);
+  }
+
+  /**
+   * Writes an audit stamp onto a record if `condition` still holds (never creates one). Returns false when the
+   * record changed or vanished meanwhile.
+   */
+  private async stampIfStill(
+    key: Item,
+    condition: string,
+    values: Record<string, unknown>,
+    set: Stamp['set'],
+  ): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression:
+            set.at !== undefined ? 'SET #by = :stampBy, #at = :stampAt' : 'SET #by = :stampBy',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: set.at !== undefined ? { ...AUDIT.names } : { '#by': AUDIT.names['#by'] },
+          ExpressionAttributeValues: {
+            ...values,
+            ':stampBy': set.by,
+            ...(set.at !== undefined ? { ':stampAt': set.at } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
   }
 
   /** A housekeeping delete that loses gracefully: if the record changed since it was judged garbage, keep it. */
@@ -710,9 +813,11 @@ export class StreamStore {
 
   /**
    * Deletes records no live head or tag incarnation reaches any more, within a time budget. Returns true when
-   * the partition is clean. Each delete is conditional on the record still being the unreachable one.
+   * the partition is clean. Each delete is conditional on the record still being the unreachable one. Tag
+   * records are first stamped with `deletedBy` (who deleted the stream), under the same condition, so the
+   * `deleted` event each removal yields names them.
    */
-  async sweep(ns: string, name: string, budgetMs = 5_000): Promise<boolean> {
+  async sweep(ns: string, name: string, budgetMs: number, deletedBy: string): Promise<boolean> {
     const deadline = Date.now() + budgetMs;
     const pk = keys.streamPk(ns, name);
     const headRes = await this.db.send(
@@ -732,7 +837,8 @@ export class StreamStore {
           TableName: this.table,
           KeyConditionExpression: 'PK = :pk',
           ExpressionAttributeValues: { ':pk': pk },
-          ProjectionExpression: 'PK, SK, suid, tid, kind',
+          ProjectionExpression: 'PK, SK, suid, tid, kind, #by',
+          ExpressionAttributeNames: { '#by': AUDIT.names['#by'] },
           ExclusiveStartKey: start,
           Limit: 500,
         }),
@@ -742,17 +848,20 @@ export class StreamStore {
         if (i.suid !== uid) return true;
         return (i.kind === 'history' || i.kind === 'ref') && !liveTids.has(i.tid as string);
       });
+      const at = new Date().toISOString();
       await Promise.all(
-        garbage.map((i) =>
-          this.deleteIfStill(
-            { PK: i.PK, SK: i.SK },
-            'suid = :s AND (attribute_not_exists(tid) OR tid = :t)',
-            {
-              ':s': i.suid,
-              ':t': i.tid ?? '',
-            },
-          ),
-        ),
+        garbage.map(async (i) => {
+          const key = { PK: i.PK, SK: i.SK };
+          const cond = 'suid = :s AND (attribute_not_exists(tid) OR tid = :t)';
+          const values = { ':s': i.suid, ':t': i.tid ?? '' };
+          if (
+            i.kind === 'tag' &&
+            i.by !== deletedBy &&
+            !(await this.stampIfStill(key, cond, values, { by: deletedBy, at }))
+          )
+            return;
+          await this.deleteIfStill(key, cond, values);
+        }),
       );
       start = res.LastEvaluatedKey;
     } while (start);

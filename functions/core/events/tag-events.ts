@@ -18,6 +18,12 @@ export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
 export type ChangeKind = 'created' | 'moved' | 'rolledBack' | 'deleted';
 
+/**
+ * The actor of a change whose record names none (written before records carried `by`): the service's own
+ * controller, `SYSTEM_ACTORS.controller` of functions/app/context.ts.
+ */
+export const DEFAULT_ACTOR = 'system:imagestreams:controller';
+
 /** Where a tag points: the image digest and the exact pull spec its reference policy resolves to. */
 export interface ImagePointer {
   image: string;
@@ -35,6 +41,12 @@ interface DetailBase {
   streamUid: string;
   /** When the change happened (the tag event's `created`, or the write time for deletions and conditions). */
   time: string;
+  /**
+   * Who made the change: a user name, or a `system:imagestreams:*` actor for background work (imports queued
+   * after a spec change, scheduled and push-driven re-imports, the controller). The `by` of the record the change
+   * wrote; for a deletion, of the record deleted (stamped with its deleter first).
+   */
+  actor: string;
 }
 
 export interface TagChangedDetail extends DetailBase {
@@ -73,6 +85,8 @@ export type TagEventEnvelope =
 export interface TagSide {
   streamUid: string;
   tag: TagRecord;
+  /** Who wrote this version of the record (its `by`); absent on records written before the audit existed. */
+  by?: string | undefined;
 }
 
 export interface TagRecordChange {
@@ -82,6 +96,17 @@ export interface TagRecordChange {
   after?: TagSide | undefined;
   /** When the table recorded the change (the stream record's time); used when the records carry no time. */
   observedAt: string;
+  /** Who made the change, when known otherwise than from the records (see {@link actorOfChange}). */
+  actor?: string | undefined;
+}
+
+/**
+ * Who made a change: the new record's `by`, or the old record's when the record was deleted (a delete stamps it
+ * with the deleter first); {@link DEFAULT_ACTOR} when that record has none. Not part of the event id: the records'
+ * versions already identify the change, and the same change always has the same actor.
+ */
+export function actorOfChange(change: Pick<TagRecordChange, 'before' | 'after' | 'actor'>): string {
+  return change.actor ?? (change.after ? change.after.by : change.before?.by) ?? DEFAULT_ACTOR;
 }
 
 /** How a history entry becomes a pull spec (reference §4.2; needs the registry configuration for `Local`). */
@@ -105,10 +130,12 @@ export type PullSpecResolver = (
  */
 export function deriveTagEvents(change: TagRecordChange, resolve: PullSpecResolver): TagEventEnvelope[] {
   const { before, after } = change;
+  const actor = actorOfChange(change);
   if (before && after && (before.streamUid !== after.streamUid || before.tag.tid !== after.tag.tid)) {
+    // One write replaced the old incarnation's record: its author is the actor of both halves.
     return [
-      ...deriveTagEvents({ ...change, after: undefined }, resolve),
-      ...deriveTagEvents({ ...change, before: undefined }, resolve),
+      ...deriveTagEvents({ ...change, actor, after: undefined }, resolve),
+      ...deriveTagEvents({ ...change, actor, before: undefined }, resolve),
     ];
   }
   const side = (after ?? before)!;
@@ -124,7 +151,7 @@ export function deriveTagEvents(change: TagRecordChange, resolve: PullSpecResolv
       String(after?.tag.version ?? 'gone'),
       kind,
     ]);
-  const base = (kind: string): Omit<DetailBase, 'time'> => ({
+  const base = (kind: string): Omit<DetailBase, 'time' | 'actor'> => ({
     version: EVENTS_SCHEMA_VERSION,
     eventId: id(kind),
     namespace: change.namespace,
@@ -148,6 +175,7 @@ export function deriveTagEvents(change: TagRecordChange, resolve: PullSpecResolv
       detail: {
         ...base(kind),
         time: current ? after!.tag.recent[0]!.created : change.observedAt,
+        actor,
         change: kind,
         previous,
         current,
@@ -165,6 +193,7 @@ export function deriveTagEvents(change: TagRecordChange, resolve: PullSpecResolv
       detail: {
         ...base('importFailed'),
         time: failedAfter.lastTransitionTime ?? change.observedAt,
+        actor,
         from,
         reason: failedAfter.reason ?? '',
         message: failedAfter.message ?? '',
@@ -181,6 +210,7 @@ export function deriveTagEvents(change: TagRecordChange, resolve: PullSpecResolv
           current && previous?.pullSpec !== current.pullSpec
             ? after.tag.recent[0]!.created
             : change.observedAt,
+        actor,
         from,
         previousFailure: { reason: failedBefore.reason ?? '', message: failedBefore.message ?? '' },
         generation: after.tag.recent[0]?.generation ?? null,
