@@ -1,13 +1,14 @@
 import { EXTENSION_API_VERSION, type ImageStreamTagHistory } from '../core/api-types';
 import { notFound, resources } from '../core/errors';
-import type { AppContext } from './context';
+import { type AppContext, SYSTEM_ACTORS } from './context';
 import { requireNamespace } from './imagestreams';
 import { splitTagName } from './imagestreamtags';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
 /**
  * GET imagestreams.io/v1 imagestreamtaghistories/<stream>:<tag>: a tag's whole history, newest first, in pages
- * (the stream view shows only the newest events of each tag).
+ * (the stream view shows only the newest events of each tag). Each entry is an OpenShift TagEvent plus `by`, the
+ * user or system actor whose write recorded it.
  */
 export async function getTagHistory(
   ctx: AppContext,
@@ -47,6 +48,7 @@ export async function getTagHistory(
         : {}),
     },
     total: record.topSeq,
-    items: events.map((e) => e.event),
+    // Who wrote each entry; entries recorded before the audit existed name the controller, as events do.
+    items: events.map((e) => ({ ...e.event, by: e.by ?? SYSTEM_ACTORS.controller })),
   };
 }

@@ -176,7 +176,13 @@ export interface ImageStreamTagHistory {
   metadata: ObjectMeta & { continue?: string };
   /** Number of events in the whole history. */
   total: number;
-  items: TagEvent[];
+  items: TagHistoryEntry[];
+}
+
+/** A history entry of the extension API: OpenShift's TagEvent plus who wrote it (audit). */
+export interface TagHistoryEntry extends TagEvent {
+  /** The user (or `system:imagestreams:*` actor) whose write recorded this entry. */
+  by: string;
 }
 
 export interface ImageImportSpec {
