@@ -7,7 +7,7 @@ import {
   type Verb,
 } from '../core/access/rules';
 import type { TagReference } from '../core/api-types';
-import { FieldError, StatusError } from '../core/errors';
+import { FieldError, namespaceNotFound, namespaceTerminating, StatusError } from '../core/errors';
 import type { StreamState } from '../core/imagestream/model';
 import type { BindingRecord, ProjectRecord } from '../store/project-store';
 import type { AppContext, Identity } from './context';
@@ -27,30 +27,7 @@ export function forbiddenFor(caller: Identity | undefined, attrs: Attributes): S
   });
 }
 
-/** Kubernetes' answer for content created in a namespace that does not exist. */
-export function namespaceNotFound(ns: string): StatusError {
-  return new StatusError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
-}
-
-/** Kubernetes' answer for content created in a namespace being deleted. */
-export function namespaceTerminating(ns: string): StatusError {
-  return new StatusError(
-    403,
-    'Forbidden',
-    `unable to create new content in namespace ${ns} because it is being terminated`,
-    {
-      name: ns,
-      kind: 'namespaces',
-      causes: [
-        {
-          reason: 'NamespaceTerminating',
-          message: `namespace ${ns} is being terminated`,
-          field: 'metadata.namespace',
-        },
-      ],
-    },
-  );
-}
+export { namespaceNotFound, namespaceTerminating };
 
 /** Verbs that read: their handlers may run while the access check is still in flight. */
 export function isReadOnly(verb: Verb): boolean {

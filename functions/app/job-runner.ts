@@ -2,6 +2,7 @@ import type { Log } from '../http/handler';
 import { type AppContext, asSystem, SYSTEM_ACTORS } from './context';
 import { runImportJob } from './import-jobs';
 import { describeJob, type Job, type JobSink } from './jobs';
+import { finishProjectDeletion } from './projects';
 import { runPush } from './push';
 import { MAX_BACKOFF_MS, runScan, runScheduledImport } from './scheduler';
 
@@ -23,6 +24,9 @@ export function jobActor(job: Job): string {
       return SYSTEM_ACTORS.push;
     case 'sweep':
       return SYSTEM_ACTORS.controller;
+    case 'project':
+      // What the deletion removes is recorded as removed by whoever deleted the project.
+      return job.by;
   }
 }
 
@@ -74,6 +78,11 @@ export async function runJob(
         SWEEP_BUDGET_MS,
         job.deletedBy ?? SYSTEM_ACTORS.controller,
       );
+      if (!done) await sink.enqueue([job]);
+      return { ...describeJob(job), done };
+    }
+    case 'project': {
+      const done = await finishProjectDeletion(ctx, job.namespace);
       if (!done) await sink.enqueue([job]);
       return { ...describeJob(job), done };
     }

@@ -14,6 +14,8 @@ export type Job =
    * `deletedBy` (who deleted the stream; absent in jobs queued before the audit existed).
    */
   | { kind: 'sweep'; namespace: string; name: string; deletedBy?: string }
+  /** Delete what a Terminating project holds (streams, secrets, bindings), then the project itself. */
+  | { kind: 'project'; namespace: string; by: string }
   /** Find the scheduled tags of one shard whose slots are due and queue their imports. */
   | { kind: 'scan'; shard: number; from: number; to: number; cycleEndsAt: number }
   /** A registry said a repository:tag changed: re-check the tags that follow it. */
@@ -41,6 +43,7 @@ export const jobSchema = z.preprocess(
   z.discriminatedUnion('kind', [
     importJob,
     z.object({ kind: z.literal('sweep'), namespace: name, name, deletedBy: z.string().min(1).optional() }),
+    z.object({ kind: z.literal('project'), namespace: name, by: z.string().min(1) }),
     z.object({
       kind: z.literal('scan'),
       shard: z.number().int().min(0),
@@ -68,6 +71,8 @@ export function describeJob(job: Job): Record<string, unknown> {
       return { job: 'import', namespace: job.namespace, name: job.name, tags: job.tags.length };
     case 'sweep':
       return { job: 'sweep', namespace: job.namespace, name: job.name };
+    case 'project':
+      return { job: 'project', namespace: job.namespace };
     case 'scan':
       return { job: 'scan', shard: job.shard, from: job.from, to: job.to };
     case 'push':

@@ -236,7 +236,7 @@ export async function finishProjectDeletion(ctx: AppContext, ns: string): Promis
   if (project?.phase !== 'Terminating') return true;
   const page = await ctx.streams.listHeads(ns, { limit: STREAMS_PER_JOB });
   for (const head of page.heads)
-    await ctx.streams.deleteHead(head, { uid: head.uid }).catch((e: unknown) => {
+    await ctx.streams.deleteHead(head, { uid: head.uid }, actorOf(ctx)).catch((e: unknown) => {
       // Someone else deleted or replaced it meanwhile: the next page sees the current state.
       if ((e as Error).name !== 'ConcurrentWriteError') throw e;
     });

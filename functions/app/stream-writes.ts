@@ -9,6 +9,7 @@ import {
 import { resolveChangedTags, type TagSourceResolver } from '../core/imagestream/resolution';
 import { relatedTags, topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
 import { type CommitMode, ConcurrentWriteError, sleep } from '../store/stream-store';
+import { verifyTagSources } from './access';
 import { type AppContext, actorOf } from './context';
 
 /** Store-backed implementation of the rules' view of other streams. */
@@ -54,8 +55,9 @@ async function loadRelated(ctx: AppContext, head: StreamHead, tags: Map<string, 
 }
 
 /**
- * The tail every spec write shares (reference §12 Q1 order): resolve new or re-pointed tags, propagate to
- * aliases, and report resolution problems as one 422.
+ * The tail every spec write shares (reference §12 Q1 order): check the caller may pull from other projects'
+ * sources (T22; before anything of those sources is read), resolve new or re-pointed tags, propagate to aliases,
+ * and report problems as one 422.
  */
 export async function resolveAndTrack(
   ctx: AppContext,
@@ -66,6 +68,8 @@ export async function resolveAndTrack(
   invalidKind = 'ImageStream',
   invalidName = after.head.name,
 ): Promise<void> {
+  const forbidden = await verifyTagSources(ctx, after, changedTags);
+  if (forbidden.length > 0) throw invalid(invalidKind, 'image.openshift.io', invalidName, forbidden);
   const errors = await resolveChangedTags(after, changedTags, storeResolver(ctx), ctx.rules, now);
   if (errors.length > 0) throw invalid(invalidKind, 'image.openshift.io', invalidName, errors);
   const tops = before ? topsOf(before) : new Map();

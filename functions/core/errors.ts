@@ -157,6 +157,31 @@ export function conflict(r: GroupResource, name: string, why: string): StatusErr
 export const OBJECT_MODIFIED =
   'the object has been modified; please apply your changes to the latest version and try again';
 
+/** Kubernetes' answer for content created in a namespace (project) that does not exist. */
+export function namespaceNotFound(ns: string): StatusError {
+  return new StatusError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
+}
+
+/** Kubernetes' answer for content created in a namespace (project) being deleted. */
+export function namespaceTerminating(ns: string): StatusError {
+  return new StatusError(
+    403,
+    'Forbidden',
+    `unable to create new content in namespace ${ns} because it is being terminated`,
+    {
+      name: ns,
+      kind: 'namespaces',
+      causes: [
+        {
+          reason: 'NamespaceTerminating',
+          message: `namespace ${ns} is being terminated`,
+          field: 'metadata.namespace',
+        },
+      ],
+    },
+  );
+}
+
 export function forbidden(message: string): StatusError {
   return new StatusError(403, 'Forbidden', message);
 }

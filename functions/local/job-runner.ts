@@ -104,6 +104,8 @@ function coalescingKey(job: Job): string {
       return `import/${job.namespace}/${job.name}/${job.uid}/${job.force ? 'f' : ''}${job.scheduled ? `s${job.scheduled.cycleEndsAt}` : ''}`;
     case 'sweep':
       return `sweep/${job.namespace}/${job.name}`;
+    case 'project':
+      return `project/${job.namespace}`;
     case 'scan':
       return `scan/${job.shard}/${job.from}/${job.to}`;
     case 'push':

@@ -11,7 +11,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TagEvent, TagEventCondition, TagReference } from '../core/api-types';
-import { tooLarge } from '../core/errors';
+import { namespaceNotFound, namespaceTerminating, tooLarge } from '../core/errors';
 import { isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
 import { HEAD_SK, keys, scheduleIndexAttributes, seqFromHistorySk } from './keys';
 import { tableDefinition } from './table-definition';
@@ -382,6 +382,9 @@ export class StreamStore {
   /** Writes the difference between `before` and `after` atomically, or throws ConcurrentWriteError. */
   async commit(plan: CommitPlan): Promise<void> {
     const { items, headItem, sideItems, stamps } = this.planItems(plan);
+    // A create also checks its project (one more item).
+    const guard = plan.mode === 'create' ? [this.projectGuard(plan.after.head.namespace)] : [];
+    const ns = plan.mode === 'create' ? plan.after.head.namespace : undefined;
     if (items.length + 1 > MAX_ITEMS_PER_TRANSACTION && plan.mode !== 'create')
       throw tooLarge(
         `this change writes ${items.length + 1} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
@@ -393,9 +396,9 @@ export class StreamStore {
     );
     if (stamped.includes(false)) throw new ConcurrentWriteError('tag');
     await this.batchPut(sideItems);
-    if (items.length + 1 <= MAX_ITEMS_PER_TRANSACTION) {
+    if (items.length + 1 + guard.length <= MAX_ITEMS_PER_TRANSACTION) {
       try {
-        await this.transact([headItem, ...items]);
+        await this.transact([headItem, ...items, ...guard], ns);
       } catch (e) {
         // A cancelled transaction (not an unknown outcome such as a timeout, which may have committed): the history
         // and references written ahead belong to tag incarnations that now never existed, since a retry makes new
@@ -422,17 +425,21 @@ export class StreamStore {
     const abandoned =
       existing.Item?.pending !== undefined &&
       Date.now() - Number(existing.Item.pendingSince ?? 0) > ABANDONED_CREATE_MS;
-    await this.transact([
-      {
-        Put: {
-          TableName: this.table,
-          Item: { ...head, pending: token, pendingSince: Date.now() },
-          ConditionExpression: abandoned ? 'pending = :old' : 'attribute_not_exists(PK)',
-          ...(abandoned ? { ExpressionAttributeValues: { ':old': existing.Item?.pending } } : {}),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    await this.transact(
+      [
+        {
+          Put: {
+            TableName: this.table,
+            Item: { ...head, pending: token, pendingSince: Date.now() },
+            ConditionExpression: abandoned ? 'pending = :old' : 'attribute_not_exists(PK)',
+            ...(abandoned ? { ExpressionAttributeValues: { ':old': existing.Item?.pending } } : {}),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
         },
-      },
-    ]);
+        this.projectGuard(after.head.namespace),
+      ],
+      after.head.namespace,
+    );
     const check: TransactItem = {
       ConditionCheck: {
         TableName: this.table,
@@ -444,17 +451,22 @@ export class StreamStore {
     for (let i = 0; i < items.length; i += MAX_ITEMS_PER_TRANSACTION - 1) {
       await this.transact([check, ...items.slice(i, i + MAX_ITEMS_PER_TRANSACTION - 1)]);
     }
-    await this.transact([
-      {
-        Update: {
-          TableName: this.table,
-          Key: { PK: pk, SK: HEAD_SK },
-          UpdateExpression: 'REMOVE pending, pendingSince',
-          ConditionExpression: 'pending = :t',
-          ExpressionAttributeValues: { ':t': token },
+    await this.transact(
+      [
+        {
+          Update: {
+            TableName: this.table,
+            Key: { PK: pk, SK: HEAD_SK },
+            UpdateExpression: 'REMOVE pending, pendingSince',
+            ConditionExpression: 'pending = :t',
+            ExpressionAttributeValues: { ':t': token },
+          },
         },
-      },
-    ]);
+        // Revealed only into a project that is still Active (deletion jobs do not see pending heads).
+        this.projectGuard(after.head.namespace),
+      ],
+      after.head.namespace,
+    );
   }
 
   private planItems(plan: CommitPlan): {
@@ -667,12 +679,32 @@ export class StreamStore {
     );
   }
 
-  private async transact(items: TransactItem[]): Promise<void> {
+  /**
+   * The ConditionCheck that makes a stream's creation and its project's state one transaction: a project being
+   * deleted (or gone) cannot gain a stream its deletion job will never see.
+   */
+  private projectGuard(ns: string): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
+        ConditionExpression: 'phase = :active',
+        ExpressionAttributeValues: { ':active': 'Active' },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+  }
+
+  private async transact(items: TransactItem[], guardedNamespace?: string): Promise<void> {
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;
       const reasons = err.CancellationReasons ?? [];
+      // The project guard is always the last item.
+      const guard = guardedNamespace === undefined ? undefined : reasons[items.length - 1];
+      if (guard?.Code === 'ConditionalCheckFailed')
+        throw guard.Item ? namespaceTerminating(guardedNamespace!) : namespaceNotFound(guardedNamespace!);
       const headReason = reasons[0];
       if (headReason?.Code === 'ConditionalCheckFailed') {
         const item = headReason.Item;

@@ -78,11 +78,11 @@ function requestFor(route: Route): { path: string; body?: unknown } {
     'PATCH imagestreams': { metadata: { labels: { touched: 'yes' } } },
     'POST imagestreamtags': {
       metadata: { name: `fixture:t${Math.random().toString(36).slice(2, 8)}` },
-      tag: { from: { kind: 'ImageStreamTag', name: 'fixture:latest' } },
+      tag: { name: 'x', from: { kind: 'ImageStreamTag', name: 'fixture:latest' } },
     },
     'PUT imagestreamtags': {
       metadata: { name: 'fixture:latest' },
-      tag: { from: { kind: 'ImageStreamImage', name: `fixture@${imageDigest}` } },
+      tag: { name: 'latest', from: { kind: 'ImageStreamImage', name: `fixture@${imageDigest}` } },
     },
     'POST imagestreammappings': {
       metadata: { name: 'fixture' },

@@ -450,6 +450,9 @@ describe('allowedRegistriesForImport and administrator-only images', () => {
     });
     restricted = s.api;
     stopRestricted = s.stop;
+    // dev owns the project: allowed to import, but not past the allow-list.
+    const dev = restricted.as('dev-token-0123456789');
+    expect((await dev.newProject('allow')).status).toBe(201);
   }, 60_000);
   afterAll(() => stopRestricted?.());
 
