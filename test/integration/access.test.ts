@@ -1,6 +1,9 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyTagRecord, type StreamState } from '../../functions/core/imagestream/model';
 import { createDocumentClient } from '../../functions/store/dynamodb-client';
+import { ProjectStore } from '../../functions/store/project-store';
+import { StreamStore } from '../../functions/store/stream-store';
 import { readEvents } from '../support/events';
 import { eventually } from '../support/eventually';
 import { type Api, digest, IS, ISIMAGE, ISTAG, mapImage, startStack } from '../support/local-stack';
@@ -133,6 +136,76 @@ describe('projects', () => {
       'unable to create new content in namespace closing because it is being terminated',
     );
     expect((await alice.get(`${PROJECTS}/closing`)).body.status.phase).toBe('Terminating');
+  });
+
+  it('a stream is created only in an Active project, in the same transaction (store level, small and large creates)', async () => {
+    expect((await alice.newProject('guarded')).status).toBe(201);
+    const db = createDocumentClient({ endpoint: stack.service.dynamodbEndpoint });
+    const streams = new StreamStore(db, stack.table);
+    const projects = new ProjectStore(db, stack.table);
+    const state = (ns: string, name: string, tags: number): StreamState => ({
+      head: {
+        namespace: ns,
+        name,
+        uid: `uid-${name}`,
+        resourceVersion: 1,
+        generation: 1,
+        creationTimestamp: new Date().toISOString(),
+        labels: {},
+        annotations: {},
+        lookupPolicy: { local: false },
+        dockerImageRepository: '',
+      },
+      tags: new Map(
+        Array.from({ length: tags }, (_, i) => [
+          `t${i}`,
+          {
+            ...emptyTagRecord(`t${i}`, `tid${i}`),
+            spec: { name: `t${i}`, from: { kind: 'DockerImage', name: 'quay.io/x/y:1' } },
+          },
+        ]),
+      ),
+      complete: true,
+    });
+    const create = (ns: string, name: string, tags = 1) =>
+      streams.commit({
+        mode: 'create',
+        before: undefined,
+        after: state(ns, name, tags),
+        specChanged: true,
+        actor: 'alice',
+      });
+    await create('guarded', 'ok');
+    expect(await streams.getHead('guarded', 'ok')).toBeDefined();
+    await expect(create('no-such-project', 'x')).rejects.toMatchObject({
+      code: 404,
+      message: 'namespaces "no-such-project" not found',
+    });
+    await projects.markTerminating('guarded', 'alice');
+    await expect(create('guarded', 'late')).rejects.toMatchObject({ code: 403, reason: 'Forbidden' });
+    // a create too large for one transaction claims and reveals under the same guard
+    await expect(create('guarded', 'late-large', 150)).rejects.toMatchObject({ code: 403 });
+    expect(await streams.getHead('guarded', 'late')).toBeUndefined();
+    expect(await streams.getHead('guarded', 'late-large')).toBeUndefined();
+  });
+
+  it('streams created while the project is deleted never outlive it', { timeout: 60_000 }, async () => {
+    expect((await alice.newProject('racing')).status).toBe(201);
+    const creates = Array.from({ length: 30 }, (_, i) =>
+      alice.post(IS('racing'), { metadata: { name: `s${i}` } }).then((r) => r.status),
+    );
+    const deletion = alice.delete(`${PROJECTS}/racing`);
+    const statuses = await Promise.all(creates);
+    expect((await deletion).status).toBe(200);
+    // each create either landed before the project turned Terminating, or was refused
+    for (const st of statuses) expect([201, 403, 404]).toContain(st);
+    await eventually(
+      async () => ((await admin.get(`${PROJECTS}/racing`)).status === 404 ? true : undefined),
+      'the racing project to be gone',
+      30_000,
+    );
+    await stack.service.jobsIdle();
+    expect((await admin.get(IS('racing'))).body.items).toEqual([]);
   });
 
   it('deleting a project removes its streams (with their events), secrets and bindings; the name can be reused', async () => {
