@@ -72,6 +72,11 @@ const schema = z.object({
   CLUSTER_ADMIN_GROUPS: commaList.transform((l) => (l.length ? l : ['system:cluster-admins'])),
   /** Groups whose members may create projects through projectrequests (OpenShift's self-provisioners). */
   PROJECT_REQUESTER_GROUPS: commaList.transform((l) => (l.length ? l : ['system:authenticated'])),
+  /**
+   * How long a read (GET, list) may rely on this process's previous read of a project's bindings; 0 reads them
+   * on every request. Writes always read them afresh.
+   */
+  ACCESS_CACHE_SECONDS: z.coerce.number().min(0).max(60).default(1),
   /** Time one import request may take; API Gateway cuts requests at 30 s. */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
 });

@@ -24,6 +24,7 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
     access: {
       clusterAdminGroups: cfg.CLUSTER_ADMIN_GROUPS,
       projectRequesterGroups: cfg.PROJECT_REQUESTER_GROUPS,
+      cacheMs: cfg.ACCESS_CACHE_SECONDS * 1000,
     },
     schedule: new ScheduleStore(db, cfg.TABLE_NAME),
     scheduling: {

@@ -78,6 +78,8 @@ export interface AccessSettings {
   clusterAdminGroups: string[];
   /** Members of any of these groups may request projects (OpenShift's self-provisioners). */
   projectRequesterGroups: string[];
+  /** How old a remembered read of a project's bindings a read-only request may use (0: none). */
+  cacheMs: number;
 }
 
 /** The names audit records carry for work no user asked for directly. */

@@ -78,8 +78,9 @@ export async function dispatch(
 /**
  * The one access check every route passes (functions/core/access/rules.ts): the caller's verb on the route's
  * resource, in the route's namespace. A namespaced call reads the project and its bindings once (cluster
- * administrators only when they create content, which needs an Active project). Reads run alongside that read,
- * so a check costs no extra round trip; their result is dropped when the check denies. Writes wait for it.
+ * administrators only when they create content, which needs an Active project). Reads run alongside that read
+ * (which may be a remembered one, ACCESS_CACHE_SECONDS), and their result is dropped when the check denies.
+ * Writes wait for a fresh read.
  */
 async function authorized(
   ctx: AppContext,
@@ -92,8 +93,10 @@ async function authorized(
   const ns = attrs.namespace;
   const admin = isClusterAdmin(caller, ctx.access);
   const readAccess = ns !== undefined && (!admin || route.createsContent);
+  // Reads may use a read of the bindings up to ACCESS_CACHE_SECONDS old; writes always read them afresh.
+  const maxAgeMs = isReadOnly(attrs.verb) ? ctx.access.cacheMs : 0;
   const check = async () => {
-    const access = readAccess ? await ctx.projects.access(ns!) : undefined;
+    const access = readAccess ? await ctx.projects.access(ns!, { maxAgeMs }) : undefined;
     enforce(ctx, caller, attrs, access);
     if (route.createsContent) requireActiveProject(ns!, access);
   };

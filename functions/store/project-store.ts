@@ -67,14 +67,56 @@ const MAX_PAGES = 50;
  * `<ns>#<binding>`, written in the same transaction as its binding) answers "which projects can this caller
  * see" without a scan; GSI1 (`PROJECTS` / `<ns>`) lists every project for cluster administrators.
  */
+export interface ProjectAccessRecord {
+  project?: ProjectRecord;
+  bindings: BindingRecord[];
+}
+
+/** Namespaces whose access reads are remembered at once (least recently read are dropped first). */
+const ACCESS_CACHE_ENTRIES = 1000;
+
 export class ProjectStore {
+  /** Recent access reads by namespace, for reads that accept {@link access}'s `maxAgeMs`. */
+  private readonly recent = new Map<string, { at: number; value: Promise<ProjectAccessRecord> }>();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
 
-  /** The project and its bindings in one consistent read; project undefined when it does not exist. */
-  async access(ns: string): Promise<{ project?: ProjectRecord; bindings: BindingRecord[] }> {
+  /**
+   * The project and its bindings in one consistent read; project undefined when it does not exist. With
+   * `maxAgeMs`, a read made by this process within that time may answer instead (Kubernetes' authorizers cache
+   * the same way); this process's own binding and project writes drop the namespace's entry at once.
+   */
+  async access(ns: string, opts: { maxAgeMs?: number } = {}): Promise<ProjectAccessRecord> {
+    const maxAge = opts.maxAgeMs ?? 0;
+    if (maxAge <= 0) return this.readAccess(ns);
+    const now = Date.now();
+    const hit = this.recent.get(ns);
+    if (hit && now - hit.at <= maxAge) return hit.value;
+    const value = this.readAccess(ns);
+    this.recent.delete(ns);
+    this.recent.set(ns, { at: now, value });
+    if (this.recent.size > ACCESS_CACHE_ENTRIES) this.recent.delete(this.recent.keys().next().value!);
+    // A failed read is not remembered.
+    value.catch(() => {
+      if (this.recent.get(ns)?.value === value) this.recent.delete(ns);
+    });
+    return value;
+  }
+
+  /** Runs a write to `ns`'s project or bindings; no read remembered from before it survives it. */
+  private async changing<T>(ns: string, write: () => Promise<T>): Promise<T> {
+    this.recent.delete(ns);
+    try {
+      return await write();
+    } finally {
+      this.recent.delete(ns);
+    }
+  }
+
+  private async readAccess(ns: string): Promise<ProjectAccessRecord> {
     let project: ProjectRecord | undefined;
     const bindings: BindingRecord[] = [];
     let start: Record<string, unknown> | undefined;
@@ -111,19 +153,21 @@ export class ProjectStore {
 
   /** Creates a project together with its first bindings (the requester's admin binding). */
   async createProject(p: ProjectRecord, bindings: BindingRecord[]): Promise<void> {
-    await this.transact(
-      [
-        {
-          Put: {
-            TableName: this.table,
-            Item: projectItem(p),
-            ConditionExpression: 'attribute_not_exists(PK)',
+    return this.changing(p.name, async () => {
+      await this.transact(
+        [
+          {
+            Put: {
+              TableName: this.table,
+              Item: projectItem(p),
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
           },
-        },
-        ...bindings.flatMap((b) => this.bindingPuts(b)),
-      ],
-      'exists',
-    );
+          ...bindings.flatMap((b) => this.bindingPuts(b)),
+        ],
+        'exists',
+      );
+    });
   }
 
   /**
@@ -195,43 +239,48 @@ export class ProjectStore {
 
   /** Marks a project Terminating (from then on nothing new may be created in it); returns the new record. */
   async markTerminating(ns: string, by: string): Promise<ProjectRecord> {
-    try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
-          UpdateExpression: 'SET phase = :t, rv = rv + :one, #by = :by',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#by': 'by' },
-          ExpressionAttributeValues: { ':t': 'Terminating', ':one': 1, ':by': by },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toProject(out.Attributes!);
-    } catch (e) {
-      if ((e as Error).name === 'ConditionalCheckFailedException') throw new ProjectWriteConflict('missing');
-      throw e;
-    }
+    return this.changing(ns, async () => {
+      try {
+        const out = await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
+            UpdateExpression: 'SET phase = :t, rv = rv + :one, #by = :by',
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeNames: { '#by': 'by' },
+            ExpressionAttributeValues: { ':t': 'Terminating', ':one': 1, ':by': by },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return toProject(out.Attributes!);
+      } catch (e) {
+        if ((e as Error).name === 'ConditionalCheckFailedException')
+          throw new ProjectWriteConflict('missing');
+        throw e;
+      }
+    });
   }
 
   /** The last step of a project's deletion: its bindings, their subject index entries, then the project. */
   async removeProject(ns: string): Promise<void> {
-    const { project, bindings } = await this.access(ns);
-    for (const b of bindings) await this.deleteBinding(b).catch(ignoreConflict);
-    if (!project) return;
-    await this.transact(
-      [
-        {
-          Delete: {
-            TableName: this.table,
-            Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
-            ConditionExpression: 'phase = :t',
-            ExpressionAttributeValues: { ':t': 'Terminating' },
+    return this.changing(ns, async () => {
+      const { project, bindings } = await this.access(ns);
+      for (const b of bindings) await this.deleteBinding(b).catch(ignoreConflict);
+      if (!project) return;
+      await this.transact(
+        [
+          {
+            Delete: {
+              TableName: this.table,
+              Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
+              ConditionExpression: 'phase = :t',
+              ExpressionAttributeValues: { ':t': 'Terminating' },
+            },
           },
-        },
-      ],
-      'changed',
-    ).catch(ignoreConflict);
+        ],
+        'changed',
+      ).catch(ignoreConflict);
+    });
   }
 
   /** A ConditionCheck that the project exists and is Active, for writes that create content in it. */
@@ -259,55 +308,61 @@ export class ProjectStore {
 
   /** A new binding in an Active project; ProjectWriteConflict('exists') when the name is taken. */
   async createBinding(b: BindingRecord): Promise<void> {
-    await this.transact([this.activeProjectCheck(b.namespace), ...this.bindingPuts(b, true)], 'exists');
+    return this.changing(b.namespace, async () => {
+      await this.transact([this.activeProjectCheck(b.namespace), ...this.bindingPuts(b, true)], 'exists');
+    });
   }
 
   /** Replaces `old` (still at its resourceVersion) with `next`, moving the subject index entries. */
   async updateBinding(old: BindingRecord, next: BindingRecord): Promise<void> {
-    const kept = new Set(next.subjects.map(subjectKey));
-    const items: TransactItem[] = [
-      {
-        Put: {
-          TableName: this.table,
-          Item: bindingItem(next),
-          ConditionExpression: 'rv = :rv',
-          ExpressionAttributeValues: { ':rv': old.resourceVersion },
+    return this.changing(old.namespace, async () => {
+      const kept = new Set(next.subjects.map(subjectKey));
+      const items: TransactItem[] = [
+        {
+          Put: {
+            TableName: this.table,
+            Item: bindingItem(next),
+            ConditionExpression: 'rv = :rv',
+            ExpressionAttributeValues: { ':rv': old.resourceVersion },
+          },
         },
-      },
-      ...uniqueSubjects(old.subjects)
-        .filter((s) => !kept.has(subjectKey(s)))
-        .map(
-          (s): TransactItem => ({
-            Delete: { TableName: this.table, Key: subjectIndexKey(s, old.namespace, old.name) },
-          }),
+        ...uniqueSubjects(old.subjects)
+          .filter((s) => !kept.has(subjectKey(s)))
+          .map(
+            (s): TransactItem => ({
+              Delete: { TableName: this.table, Key: subjectIndexKey(s, old.namespace, old.name) },
+            }),
+          ),
+        ...uniqueSubjects(next.subjects).map(
+          (s): TransactItem => ({ Put: { TableName: this.table, Item: subjectItem(s, next) } }),
         ),
-      ...uniqueSubjects(next.subjects).map(
-        (s): TransactItem => ({ Put: { TableName: this.table, Item: subjectItem(s, next) } }),
-      ),
-    ];
-    await this.transact(items, 'changed');
+      ];
+      await this.transact(items, 'changed');
+    });
   }
 
   /** Removes a binding (at its resourceVersion) and its subject index entries. */
   async deleteBinding(b: BindingRecord): Promise<void> {
-    await this.transact(
-      [
-        {
-          Delete: {
-            TableName: this.table,
-            Key: { PK: keys.projectPk(b.namespace), SK: keys.bindingSk(b.name) },
-            ConditionExpression: 'rv = :rv',
-            ExpressionAttributeValues: { ':rv': b.resourceVersion },
+    return this.changing(b.namespace, async () => {
+      await this.transact(
+        [
+          {
+            Delete: {
+              TableName: this.table,
+              Key: { PK: keys.projectPk(b.namespace), SK: keys.bindingSk(b.name) },
+              ConditionExpression: 'rv = :rv',
+              ExpressionAttributeValues: { ':rv': b.resourceVersion },
+            },
           },
-        },
-        ...uniqueSubjects(b.subjects).map(
-          (s): TransactItem => ({
-            Delete: { TableName: this.table, Key: subjectIndexKey(s, b.namespace, b.name) },
-          }),
-        ),
-      ],
-      'changed',
-    );
+          ...uniqueSubjects(b.subjects).map(
+            (s): TransactItem => ({
+              Delete: { TableName: this.table, Key: subjectIndexKey(s, b.namespace, b.name) },
+            }),
+          ),
+        ],
+        'changed',
+      );
+    });
   }
 
   /** A page of a project's bindings in name order. */
