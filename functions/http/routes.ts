@@ -353,6 +353,22 @@ export const routes: Route[] = [
   },
   {
     method: 'GET',
+    path: `/apis/${API_GROUPS.user}/v1/users/~`,
+    verb: 'get',
+    resource: 'users',
+    group: API_GROUPS.user,
+    scope: 'cluster',
+    // OpenShift's "who am I": the caller's own user and groups.
+    handle: async (_c, r) =>
+      ok({
+        kind: 'User',
+        apiVersion: 'user.openshift.io/v1',
+        metadata: { name: r.identity.user },
+        groups: r.identity.groups,
+      }),
+  },
+  {
+    method: 'GET',
     path: `${PROJECT}/projects`,
     verb: 'list',
     resource: 'projects',

@@ -22,6 +22,7 @@ export const API_GROUPS = {
   core: '',
   rbac: 'rbac.authorization.k8s.io',
   project: 'project.openshift.io',
+  user: 'user.openshift.io',
 } as const;
 
 /** What one request does: Kubernetes' authorization attributes. */
@@ -138,7 +139,11 @@ export interface AccessPolicy {
  * list is filtered to what the caller may see) and, for the configured groups, requesting a project.
  */
 function clusterRulesFor(caller: Caller, policy: AccessPolicy): Rule[] {
-  const rules: Rule[] = [{ groups: [API_GROUPS.project], resources: ['projects'], verbs: ['list'] }];
+  const rules: Rule[] = [
+    { groups: [API_GROUPS.project], resources: ['projects'], verbs: ['list'] },
+    // `users/~` (who am I) answers every caller about themselves.
+    { groups: [API_GROUPS.user], resources: ['users'], verbs: ['get'] },
+  ];
   if (caller.groups.some((g) => policy.projectRequesterGroups.includes(g)))
     rules.push({ groups: [API_GROUPS.project], resources: ['projectrequests'], verbs: ['create', 'list'] });
   return rules;
