@@ -1,5 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { registerGetCommands } from './commands/get';
+import { registerImportCommands } from './commands/import-image';
+import { registerManageCommands } from './commands/manage';
 import { registerSessionCommands } from './commands/session';
+import { registerTagCommands } from './commands/tag';
 import { CliError, EXIT } from './errors';
 import { type Io, processIo } from './runtime';
 
@@ -21,6 +25,10 @@ export function buildProgram(io: Io = processIo): Command {
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
   registerSessionCommands(program, io);
+  registerGetCommands(program, io);
+  registerTagCommands(program, io);
+  registerImportCommands(program, io);
+  registerManageCommands(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

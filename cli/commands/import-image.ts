@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+import type { Io } from '../runtime';
+
+export function registerImportCommands(_program: Command, _io: Io): void {}
