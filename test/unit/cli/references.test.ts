@@ -376,6 +376,28 @@ describe('import-image planning (reference §9.2)', () => {
     );
   });
 
+  it("takes insecure from the flag, else from the stream's annotation or the old tag", () => {
+    const s = stream({ 1: { spec: { from: { kind: 'DockerImage', name: 'quay.io/x/app:1' } } } }, {});
+    s.metadata.annotations = { 'openshift.io/image.insecureRepository': 'true' };
+    const policy = (flags: object) =>
+      planImport({ name: 'app', tag: '1' }, 'app:1', flags, s, 'p').isi.spec.images![0]!.importPolicy;
+    expect(policy({})).toEqual({ insecure: true, scheduled: false, importMode: 'Legacy' });
+    expect(policy({ insecure: false, importMode: 'PreserveOriginal' })).toEqual({
+      insecure: false,
+      scheduled: false,
+      importMode: 'PreserveOriginal',
+    });
+    s.metadata.annotations = {};
+    s.spec.tags![0]!.importPolicy = { insecure: true };
+    expect(policy({ insecure: false })?.insecure).toBe(true);
+    expect(
+      planImport({ name: 'app', tag: '1' }, 'app:1', { referencePolicy: 'LOCAL' }, s, 'p').isi.spec
+        .images![0],
+    ).toMatchObject({
+      referencePolicy: { type: 'Local' },
+    });
+  });
+
   it('tells failures and resolves pull specs by reference policy', () => {
     const ok = { status: { status: 'Success' } };
     const bad = { status: { status: 'Failure' } };
