@@ -119,6 +119,8 @@ export function registerTagCommands(program: Command, io: Io): void {
       let source: Source | undefined;
       let destArgs = args;
       if (opts.delete) {
+        // oc's order: --alias first, then the source kind
+        if (opts.alias) throw new UsageError('--alias and --delete may not be both specified');
         if (opts.source !== undefined) throw new UsageError('cannot specify a source kind when deleting');
       } else {
         flags.source = opts.source !== undefined ? parseSourceKind(opts.source) : undefined;

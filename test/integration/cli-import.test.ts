@@ -372,7 +372,11 @@ describe('isctl import-image --all', () => {
       '--confirm',
     ]);
     expect(r.code, r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/\r\x1b\[K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Importing all tags of .* \d+\.\ds/);
+    // each frame is drawn over the last: carriage return, erase the line, spinner, text, elapsed time
+    expect(r.stdout).toContain('\r\u001b[K⠋ Importing all tags of ');
+    expect(r.stdout).toMatch(
+      /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Importing all tags of \S+ into a new imagestream imp\/tty; .* \d+\.\ds/,
+    );
     expect(r.stdout).toContain('imported 4 of 4 tags');
     expect(await top('tty:edge')).toBe(many.edge);
   });
