@@ -13,7 +13,6 @@ import {
   sameRoleBinding,
   sameTag,
 } from './merge';
-import { SECRET_FINGERPRINT, sameSecretContent, secretFingerprint } from './secret-content';
 
 /**
  * The kinds `create`, `apply` and `delete` handle, and what each does against the API. Names print as kubectl
@@ -158,10 +157,7 @@ export function cleanObject(obj: JsonMap, kind: KindName): JsonMap {
   delete out.status;
   const meta = isMap(out.metadata) ? out.metadata : {};
   for (const f of SERVER_METADATA) delete meta[f];
-  if (isMap(meta.annotations)) {
-    delete meta.annotations[LAST_APPLIED];
-    if (kind === 'Secret') delete meta.annotations[SECRET_FINGERPRINT];
-  }
+  if (isMap(meta.annotations)) delete meta.annotations[LAST_APPLIED];
   if (kind === 'ImageStreamTag')
     for (const f of ['image', 'conditions', 'generation', 'lookupPolicy']) delete out[f];
   out.metadata = meta;
@@ -383,41 +379,21 @@ async function applyImageStreamTag(client: ApiClient, t: Target): Promise<ApplyO
 }
 
 /**
- * Secrets cannot be updated (the server keeps registry credentials write-only), so a changed secret is deleted
- * and created again. Whether it changed is told by a salted scrypt fingerprint of its content kept in an
- * annotation: the content itself is never read back, stored elsewhere or printed.
+ * Secrets: PUT replaces an existing one in place (the server never returns a secret's content, so there is nothing
+ * to compare it with: applying a Secret that exists always reports `configured`), POST creates a missing one.
+ * Nothing about the content is kept anywhere else, not even a hash of it.
  */
 async function applySecret(client: ApiClient, t: Target): Promise<ApplyOutcome> {
-  const path = t.info.path(t.namespace, t.name);
-  const live = await getOrUndefined(client, path);
-  if (live) {
-    const liveMeta = metaOf(live);
-    const liveAnnotations = { ...((liveMeta.annotations as Record<string, string>) ?? {}) };
-    const stored = liveAnnotations[SECRET_FINGERPRINT];
-    delete liveAnnotations[SECRET_FINGERPRINT];
-    const fileMeta = metaOf(t.object);
-    const same =
-      stored !== undefined &&
-      live.type === (t.object.type || 'Opaque') &&
-      JSON.stringify(sortMap(liveMeta.labels)) === JSON.stringify(sortMap(fileMeta.labels)) &&
-      JSON.stringify(sortMap(liveAnnotations)) === JSON.stringify(sortMap(fileMeta.annotations)) &&
-      sameSecretContent(stored, t.object);
-    if (same) return 'unchanged';
-    try {
-      await client.delete(path);
-    } catch (e) {
-      if (reasonOf(e) !== 'NotFound') throw e;
-    }
+  const live = await getOrUndefined(client, t.info.path(t.namespace, t.name));
+  if (!live) {
+    await client.post(t.info.path(t.namespace), body(t));
+    return 'created';
   }
-  await client.post(
-    t.info.path(t.namespace),
-    body(t, { annotations: { [SECRET_FINGERPRINT]: secretFingerprint(t.object) } }),
-  );
-  return live ? 'configured' : 'created';
-}
-
-function sortMap(m: unknown): Array<[string, unknown]> {
-  return isMap(m) ? Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+  const rv = metaOf(live).resourceVersion;
+  const next = body(t);
+  if (rv) (next.metadata as JsonMap).resourceVersion = rv;
+  await client.put(t.info.path(t.namespace, t.name), next);
+  return 'configured';
 }
 
 /** DELETE; with `ignoreNotFound` a missing object is no error. Returns whether something was deleted. */

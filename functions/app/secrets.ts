@@ -4,10 +4,12 @@ import type { List } from '../core/api-types';
 import {
   alreadyExists,
   badRequest,
+  conflict,
   FieldError,
   type GroupResource,
   invalid,
   notFound,
+  OBJECT_MODIFIED,
   type Status,
   successStatus,
 } from '../core/errors';
@@ -22,8 +24,8 @@ import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
 /**
  * Kubernetes v1 Secrets, limited to registry credentials for image imports. They are write-only: create, get,
- * list and delete show metadata and type, never `data`, and no message ever echoes the content. There is no
- * update; to rotate a credential, delete the secret and create it again.
+ * list and delete show metadata and type, never `data`, and no message ever echoes the content. PUT replaces a
+ * secret's content in place (rotation without a window in which imports find no credential).
  */
 
 /** The core API group is empty, so messages read `secrets "x" not found`, as Kubernetes prints them. */
@@ -227,6 +229,51 @@ export async function createSecret(ctx: AppContext, ns: string, rawBody: unknown
   if (outcome === 'exists') throw alreadyExists(secretResource, name);
   if (outcome === 'no-project') throw namespaceTerminating(ns);
   return view(secret);
+}
+
+/**
+ * PUT /api/v1/namespaces/{ns}/secrets/{name}: replaces labels, annotations and content. The secret must exist
+ * (404), its type cannot change (422, as in Kubernetes), and a given resourceVersion must be current (409).
+ */
+export async function updateSecret(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  rawBody: unknown,
+): Promise<SecretView> {
+  requireNamespace(ns);
+  const body = decodeSecret(rawBody);
+  if (body.metadata.namespace && body.metadata.namespace !== ns)
+    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  if (body.metadata.name && body.metadata.name !== name)
+    throw badRequest(
+      `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+    );
+  const live = await ctx.secrets.get(ns, name);
+  if (!live) throw notFound(secretResource, name);
+  const type = body.type || live.type;
+  const errors: FieldError[] = validateObjectMeta({
+    ...(body.metadata.labels ? { labels: body.metadata.labels } : {}),
+    ...(body.metadata.annotations ? { annotations: body.metadata.annotations } : {}),
+  });
+  if (type !== live.type) errors.push(FieldError.invalid('type', type, 'field is immutable'));
+  const config = dockerConfigOf(body, type, errors);
+  if (errors.length || !config) throw invalid('Secret', '', name, errors);
+  const rv = (body.metadata as { resourceVersion?: unknown }).resourceVersion;
+  if (rv !== undefined && String(rv) !== String(live.resourceVersion))
+    throw conflict(secretResource, name, OBJECT_MODIFIED);
+  const next: StoredSecret = {
+    ...live,
+    resourceVersion: live.resourceVersion + 1,
+    labels: body.metadata.labels ?? {},
+    annotations: body.metadata.annotations ?? {},
+    type,
+    config,
+    by: actorOf(ctx),
+  };
+  if (!(await ctx.secrets.replace(next, live.resourceVersion)))
+    throw conflict(secretResource, name, OBJECT_MODIFIED);
+  return view(next);
 }
 
 function generateName(prefix: string): string {

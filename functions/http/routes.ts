@@ -32,7 +32,7 @@ import {
   listRoleBindings,
   updateRoleBinding,
 } from '../app/rolebindings';
-import { createSecret, deleteSecret, getSecret, listSecrets } from '../app/secrets';
+import { createSecret, deleteSecret, getSecret, listSecrets, updateSecret } from '../app/secrets';
 import { getTagHistory } from '../app/tag-history';
 import { API_GROUPS, type Attributes, type Verb } from '../core/access/rules';
 import { EXTENSION_API_GROUP, IMAGE_API_GROUP } from '../core/api-types';
@@ -265,6 +265,15 @@ export const routes: Route[] = [
     group: '',
     scope: 'namespace',
     handle: async (c, r) => ok(await getSecret(c, r.params.ns!, r.params.name!)),
+  },
+  {
+    method: 'PUT',
+    path: `${CORE}/secrets/{name}`,
+    verb: 'update',
+    resource: 'secrets',
+    group: '',
+    scope: 'namespace',
+    handle: async (c, r) => ok(await updateSecret(c, r.params.ns!, r.params.name!, r.body)),
   },
   {
     method: 'DELETE',

@@ -4,6 +4,7 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -104,6 +105,37 @@ export class SecretStore {
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'no-project';
         if (reasons[1]?.Code === 'ConditionalCheckFailed') return 'exists';
       }
+      throw e;
+    }
+  }
+
+  /** Replaces a secret still at `expectedRv`; false (nothing written) when it changed or is gone meanwhile. */
+  async replace(s: StoredSecret, expectedRv: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            PK: keys.secretPk(s.namespace),
+            SK: keys.secretSk(s.name),
+            namespace: s.namespace,
+            name: s.name,
+            uid: s.uid,
+            rv: s.resourceVersion,
+            created: s.creationTimestamp,
+            labels: s.labels,
+            annotations: s.annotations,
+            type: s.type,
+            config: JSON.stringify(s.config),
+            by: s.by,
+          },
+          ConditionExpression: 'rv = :rv AND uid = :uid',
+          ExpressionAttributeValues: { ':rv': expectedRv, ':uid': s.uid },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
       throw e;
     }
   }

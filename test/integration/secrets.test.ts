@@ -188,6 +188,52 @@ describe('create, get, list, delete', () => {
     expect((await api.post(SECRETS(ns), dockerSecret('legacy'))).status).toBe(201);
   });
 
+  it('PUT replaces the content in place (rotation), keeping uid; type is immutable; stale or missing is refused', async () => {
+    expect((await api.post(SECRETS(ns), dockerSecret('rotate'))).status).toBe(201);
+    const before = (await api.get(SECRETS(ns, 'rotate'))).body;
+    const NEW_PASSWORD = 'n3w-pa55-that-must-never-leak';
+    const newConfig = JSON.stringify({ auths: { 'quay.io': { auth: b64(`${USER}:${NEW_PASSWORD}`) } } });
+    const put = await api.put(SECRETS(ns, 'rotate'), {
+      ...dockerSecret('rotate'),
+      metadata: {
+        name: 'rotate',
+        labels: { rotated: 'yes' },
+        resourceVersion: before.metadata.resourceVersion,
+      },
+      data: undefined,
+      stringData: { '.dockerconfigjson': newConfig },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expectNoSecrets(put, NEW_PASSWORD, newConfig);
+    expect(put.body.metadata).toMatchObject({
+      uid: before.metadata.uid,
+      resourceVersion: '2',
+      labels: { rotated: 'yes' },
+    });
+    const row = (await rows(ns)).find((r) => r.SK === 'rotate');
+    expect(row!.config).toContain(b64(`${USER}:${NEW_PASSWORD}`));
+    expect(row!.config).not.toContain(AUTH);
+
+    const stale = await api.put(SECRETS(ns, 'rotate'), {
+      ...dockerSecret('rotate'),
+      metadata: { name: 'rotate', resourceVersion: '1' },
+    });
+    expectStatus(stale, 409, 'Conflict');
+    const retype = await api.put(SECRETS(ns, 'rotate'), {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'rotate' },
+      type: 'kubernetes.io/dockercfg',
+      data: { '.dockercfg': b64(JSON.stringify({ 'quay.io': { auth: AUTH } })) },
+    });
+    expectStatus(retype, 422, 'Invalid');
+    expect(retype.body.details.causes[0].field).toBe('type');
+    expectNoSecrets(retype);
+    expectStatus(await api.put(SECRETS(ns, 'absent'), dockerSecret('absent')), 404, 'NotFound');
+    expect((await rows(ns)).map((r) => r.SK)).not.toContain('absent');
+    expect((await rows(ns)).find((r) => r.SK === 'rotate')!.rv).toBe(2);
+  });
+
   it('unknown names are 404 NotFound', async () => {
     const res = await api.get(SECRETS(ns, 'nope'));
     expectStatus(res, 404, 'NotFound');

@@ -5,13 +5,7 @@ import { age } from '../../../cli/manage/age';
 import { bashCompletion, describeCommands, zshCompletion } from '../../../cli/manage/completion';
 import { quoteNames, sameSubject, subjectFor, uniqueBindingName } from '../../../cli/manage/policy';
 import { describeFailure } from '../../../cli/manage/report';
-import {
-  dockerConfigJson,
-  dockerConfigType,
-  dockerSecret,
-  sameSecretContent,
-  secretFingerprint,
-} from '../../../cli/manage/secret-content';
+import { dockerConfigJson, dockerConfigType, dockerSecret } from '../../../cli/manage/secret-content';
 import { redact } from '../../../cli/manage/secrets';
 
 describe('secret content', () => {
@@ -49,27 +43,6 @@ describe('secret content', () => {
       /^c\.json is not a Docker config: it is not valid JSON$/,
     );
     expect(() => dockerConfigType('{}', 'c.json')).toThrow(/empty/);
-  });
-
-  it('fingerprints match the same content (data or stringData), not other content, and hold no content', () => {
-    const a = {
-      type: 'kubernetes.io/dockerconfigjson',
-      stringData: { '.dockerconfigjson': '{"p":"hunter2"}' },
-    };
-    const b = {
-      type: 'kubernetes.io/dockerconfigjson',
-      data: { '.dockerconfigjson': Buffer.from('{"p":"hunter2"}').toString('base64') },
-    };
-    const fp = secretFingerprint(a);
-    expect(fp).toMatch(/^scrypt:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
-    expect(fp).not.toContain(Buffer.from('hunter2').toString('base64'));
-    expect(sameSecretContent(fp, a)).toBe(true);
-    expect(sameSecretContent(fp, b)).toBe(true);
-    expect(sameSecretContent(fp, { ...a, stringData: { '.dockerconfigjson': '{"p":"other"}' } })).toBe(false);
-    expect(sameSecretContent(fp, { ...a, type: 'kubernetes.io/dockercfg' })).toBe(false);
-    // Salted: the same content fingerprints differently each time.
-    expect(secretFingerprint(a)).not.toBe(fp);
-    expect(sameSecretContent('garbage', a)).toBe(false);
   });
 
   it('redact hides the value of an echoed --flag=value', () => {

@@ -4,7 +4,6 @@ import { CliError, UsageError } from '../../../cli/errors';
 import { type Manifest, parseSource } from '../../../cli/manage/manifests';
 import { LAST_APPLIED } from '../../../cli/manage/merge';
 import { cleanObject, KINDS, resolveTargets } from '../../../cli/manage/objects';
-import { SECRET_FINGERPRINT } from '../../../cli/manage/secret-content';
 
 const parse = (text: string, source = 'f.yaml') => parseSource({ source, text });
 const kinds = (ms: Manifest[]) => ms.map((m) => `${m.object.kind}/${(m.object.metadata as any)?.name}`);
@@ -182,12 +181,6 @@ describe('resolveTargets', () => {
       'ImageStreamTag',
     );
     expect(istag).toEqual({ kind: 'ImageStreamTag', metadata: { name: 'a:b' }, tag: {} });
-    expect(
-      cleanObject(
-        { kind: 'Secret', metadata: { name: 's', annotations: { [SECRET_FINGERPRINT]: 'x' } } },
-        'Secret',
-      ),
-    ).toEqual({ kind: 'Secret', metadata: { name: 's', annotations: {} } });
   });
 });
 
