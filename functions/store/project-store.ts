@@ -3,6 +3,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -11,7 +12,7 @@ import { type Binding, type Subject, serviceAccountUser } from '../core/access/r
 import { keys } from './keys';
 import { tableDefinition } from './table-definition';
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export type ProjectPhase = 'Active' | 'Terminating';
 
@@ -47,6 +48,23 @@ export class ProjectWriteConflict extends Error {
   constructor(readonly reason: 'exists' | 'changed' | 'missing' | 'terminating') {
     super(`project store write lost: ${reason}`);
   }
+}
+
+/**
+ * The ConditionCheck every write that creates content in a project carries (streams, secrets, bindings): the
+ * project exists and is Active, in the same transaction as the write, so a project deletion cannot miss it. On
+ * failure the old item comes back, which tells a Terminating project (item) from a missing one (none).
+ */
+export function activeProjectCheck(table: string, ns: string): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: table,
+      Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
+      ConditionExpression: 'phase = :active',
+      ExpressionAttributeValues: { ':active': 'Active' },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
 }
 
 /**
@@ -179,33 +197,54 @@ export class ProjectStore {
     after?: string | undefined;
   }): Promise<{ items: ProjectRecord[]; more: boolean }> {
     const g = tableDefinition.gsi1;
-    const items: ProjectRecord[] = [];
-    let start: Record<string, unknown> | undefined = opts.after
-      ? {
-          PK: keys.projectPk(opts.after),
-          SK: keys.projectSk,
-          [g.partitionKey]: keys.projectsGsiPk,
-          [g.sortKey]: opts.after,
-        }
-      : undefined;
+    return this.page(
+      {
+        IndexName: g.indexName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': g.partitionKey },
+        ExpressionAttributeValues: { ':pk': keys.projectsGsiPk },
+      },
+      opts.after
+        ? {
+            PK: keys.projectPk(opts.after),
+            SK: keys.projectSk,
+            [g.partitionKey]: keys.projectsGsiPk,
+            [g.sortKey]: opts.after,
+          }
+        : undefined,
+      opts.limit,
+      toProject,
+    );
+  }
+
+  /**
+   * One page of `limit` items of a Query in key order, from `start` on; `more` is true only when another item
+   * follows. Keeps querying while DynamoDB's 1 MB page limit cuts a page short (bounded).
+   */
+  private async page<T>(
+    query: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'>,
+    start: Record<string, unknown> | undefined,
+    limit: number,
+    map: (item: Record<string, unknown>) => T,
+  ): Promise<{ items: T[]; more: boolean }> {
+    const items: T[] = [];
+    let from = start;
     for (let page = 0; page < MAX_PAGES; page++) {
       const out = await this.db.send(
         new QueryCommand({
+          ...query,
           TableName: this.table,
-          IndexName: g.indexName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': g.partitionKey },
-          ExpressionAttributeValues: { ':pk': keys.projectsGsiPk },
-          Limit: opts.limit + 1 - items.length,
-          ...(start ? { ExclusiveStartKey: start } : {}),
+          // One more than asked tells whether another page exists.
+          Limit: limit + 1 - items.length,
+          ...(from ? { ExclusiveStartKey: from } : {}),
         }),
       );
-      items.push(...(out.Items ?? []).map(toProject));
-      start = out.LastEvaluatedKey;
-      if (!start || items.length > opts.limit) break;
+      items.push(...(out.Items ?? []).map(map));
+      from = out.LastEvaluatedKey;
+      if (!from || items.length > limit) break;
     }
-    const more = items.length > opts.limit;
-    if (more) items.length = opts.limit;
+    const more = items.length > limit;
+    if (more) items.length = limit;
     return { items, more };
   }
 
@@ -285,14 +324,7 @@ export class ProjectStore {
 
   /** A ConditionCheck that the project exists and is Active, for writes that create content in it. */
   activeProjectCheck(ns: string): TransactItem {
-    return {
-      ConditionCheck: {
-        TableName: this.table,
-        Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
-        ConditionExpression: 'phase = :active',
-        ExpressionAttributeValues: { ':active': 'Active' },
-      },
-    };
+    return activeProjectCheck(this.table, ns);
   }
 
   async getBinding(ns: string, name: string): Promise<BindingRecord | undefined> {
@@ -370,28 +402,16 @@ export class ProjectStore {
     ns: string,
     opts: { limit: number; after?: string | undefined },
   ): Promise<{ items: BindingRecord[]; more: boolean }> {
-    const items: BindingRecord[] = [];
-    let start: Record<string, unknown> | undefined = opts.after
-      ? { PK: keys.projectPk(ns), SK: keys.bindingSk(opts.after) }
-      : undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :rb)',
-          ExpressionAttributeValues: { ':pk': keys.projectPk(ns), ':rb': keys.bindingPrefix },
-          ConsistentRead: true,
-          Limit: opts.limit + 1 - items.length,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...(out.Items ?? []).map(toBinding));
-      start = out.LastEvaluatedKey;
-      if (!start || items.length > opts.limit) break;
-    }
-    const more = items.length > opts.limit;
-    if (more) items.length = opts.limit;
-    return { items, more };
+    return this.page(
+      {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :rb)',
+        ExpressionAttributeValues: { ':pk': keys.projectPk(ns), ':rb': keys.bindingPrefix },
+        ConsistentRead: true,
+      },
+      opts.after ? { PK: keys.projectPk(ns), SK: keys.bindingSk(opts.after) } : undefined,
+      opts.limit,
+      toBinding,
+    );
   }
 
   private bindingPuts(b: BindingRecord, mustBeNew = true): TransactItem[] {

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DockerConfig } from '../registry/credentials';
 import { keys } from './keys';
+import { activeProjectCheck } from './project-store';
 
 /**
  * A registry credential secret as stored. `config` is the only sensitive part: it is written once, read only by
@@ -67,31 +68,11 @@ export class SecretStore {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.table,
-                Key: { PK: keys.projectPk(s.namespace), SK: keys.projectSk },
-                ConditionExpression: 'phase = :active',
-                ExpressionAttributeValues: { ':active': 'Active' },
-              },
-            },
+            activeProjectCheck(this.table, s.namespace),
             {
               Put: {
                 TableName: this.table,
-                Item: {
-                  PK: keys.secretPk(s.namespace),
-                  SK: keys.secretSk(s.name),
-                  namespace: s.namespace,
-                  name: s.name,
-                  uid: s.uid,
-                  rv: s.resourceVersion,
-                  created: s.creationTimestamp,
-                  labels: s.labels,
-                  annotations: s.annotations,
-                  type: s.type,
-                  config: JSON.stringify(s.config),
-                  by: s.by,
-                },
+                Item: secretItem(s),
                 ConditionExpression: 'attribute_not_exists(PK)',
               },
             },
@@ -115,20 +96,7 @@ export class SecretStore {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: {
-            PK: keys.secretPk(s.namespace),
-            SK: keys.secretSk(s.name),
-            namespace: s.namespace,
-            name: s.name,
-            uid: s.uid,
-            rv: s.resourceVersion,
-            created: s.creationTimestamp,
-            labels: s.labels,
-            annotations: s.annotations,
-            type: s.type,
-            config: JSON.stringify(s.config),
-            by: s.by,
-          },
+          Item: secretItem(s),
           ConditionExpression: 'rv = :rv AND uid = :uid',
           ExpressionAttributeValues: { ':rv': expectedRv, ':uid': s.uid },
         }),
@@ -253,6 +221,24 @@ export class SecretStore {
     }
     return configs;
   }
+}
+
+/** The item of a secret; the config is stored as JSON text. */
+function secretItem(s: StoredSecret): Record<string, unknown> {
+  return {
+    PK: keys.secretPk(s.namespace),
+    SK: keys.secretSk(s.name),
+    namespace: s.namespace,
+    name: s.name,
+    uid: s.uid,
+    rv: s.resourceVersion,
+    created: s.creationTimestamp,
+    labels: s.labels,
+    annotations: s.annotations,
+    type: s.type,
+    config: JSON.stringify(s.config),
+    by: s.by,
+  };
 }
 
 function toMeta(item: Record<string, unknown>): SecretMeta {

@@ -14,6 +14,7 @@ import type { TagEvent, TagEventCondition, TagReference } from '../core/api-type
 import { namespaceNotFound, namespaceTerminating, tooLarge } from '../core/errors';
 import { isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
 import { HEAD_SK, keys, scheduleIndexAttributes, seqFromHistorySk } from './keys';
+import { activeProjectCheck } from './project-store';
 import { tableDefinition } from './table-definition';
 
 type Item = Record<string, unknown>;
@@ -684,15 +685,7 @@ export class StreamStore {
    * deleted (or gone) cannot gain a stream its deletion job will never see.
    */
   private projectGuard(ns: string): TransactItem {
-    return {
-      ConditionCheck: {
-        TableName: this.table,
-        Key: { PK: keys.projectPk(ns), SK: keys.projectSk },
-        ConditionExpression: 'phase = :active',
-        ExpressionAttributeValues: { ':active': 'Active' },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    };
+    return activeProjectCheck(this.table, ns);
   }
 
   private async transact(items: TransactItem[], guardedNamespace?: string): Promise<void> {
