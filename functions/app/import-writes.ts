@@ -103,8 +103,16 @@ export async function writeImportOutcomes(
         await commit(ctx, mode, creating ? undefined : before, after, specChanged, opts.childImages);
       } catch (e) {
         if (e instanceof ConcurrentWriteError && creating) throw new ConcurrentWriteError('transaction');
-        if (e instanceof ConcurrentWriteError && expectedRv !== undefined)
-          throw conflict(resources.imagestream, name, `the image stream was updated from "${expectedRv}"`);
+        if (e instanceof ConcurrentWriteError && expectedRv !== undefined) {
+          // OpenShift's message names both versions: read the one that won.
+          const current = await ctx.streams.getHead(ns, name);
+          if (!current) throw notFound(resources.imagestreams, name);
+          throw conflict(
+            resources.imagestream,
+            name,
+            `the image stream was updated from "${expectedRv}" to "${current.resourceVersion}"`,
+          );
+        }
         throw e;
       }
       return { head: after.head, wrote: true };
