@@ -20,17 +20,6 @@ import {
 } from '../references';
 import { type Io, processIo, runtimeFor } from '../runtime';
 
-interface ImportOpts {
-  from?: string;
-  all?: boolean;
-  confirm?: boolean;
-  dryRun?: boolean;
-  scheduled?: boolean;
-  insecure?: boolean;
-  importMode?: string;
-  referencePolicy?: string;
-}
-
 const IMPORT_HELP = `
 The command fetches the image a remote tag points to now and moves the image stream tag to it if it changed.
 Running it again when nothing changed adds nothing to the tag's history. Only metadata is copied, never layers.
@@ -70,21 +59,13 @@ export function registerImportCommands(program: Command, io: Io): void {
       "'Legacy' (default: one platform) or 'PreserveOriginal' (the whole manifest list)",
     )
     .option('--reference-policy <policy>', "'source' or 'local' (pull through this service's registry)")
-    .action(async (target: string | undefined, opts: ImportOpts, cmd: Command) => {
+    .action(async (target: string | undefined, opts: ImportFlags, cmd: Command) => {
       const rt = runtimeFor(cmd, io);
       const parsed = parseImportTarget(target, !!opts.all);
       parseImportReferencePolicy(opts.referencePolicy);
       parseImportMode(opts.importMode);
-      const flags: ImportFlags = {
-        from: opts.from,
-        all: opts.all,
-        confirm: opts.confirm,
-        dryRun: opts.dryRun,
-        scheduled: opts.scheduled,
-        insecure: opts.insecure,
-        importMode: opts.importMode,
-        referencePolicy: opts.referencePolicy,
-      };
+      // commander's option names are the flags' names.
+      const flags: ImportFlags = { ...opts };
       const ns = rt.project();
       const client = rt.client();
       const progress = opts.all ? new Progress(io) : undefined;

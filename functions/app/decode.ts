@@ -6,8 +6,9 @@ import { badRequest } from '../core/errors';
  * Structural decoding of request bodies. Shape errors (wrong JSON types) are 400 BadRequest, as Kubernetes
  * answers undecodable bodies; semantic rules are the domain's validation (422).
  */
-const stringMap = z.record(z.string(), z.string());
-const meta = z
+export const stringMap = z.record(z.string(), z.string());
+/** ObjectMeta as clients send it (every field optional; unknown ones kept). */
+export const meta = z
   .object({
     name: z.string().optional(),
     generateName: z.string().optional(),
@@ -139,7 +140,8 @@ const deleteOptions = z
   })
   .loose();
 
-function decode<S extends z.ZodType>(schema: S, body: unknown, kind: string): z.infer<S> {
+/** Decodes a JSON object body with `schema`; a non-object or a shape error is 400 BadRequest naming `kind`. */
+export function decode<S extends z.ZodType>(schema: S, body: unknown, kind: string): z.infer<S> {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw badRequest(`the request body must be a JSON object (a ${kind})`);
   const parsed = schema.safeParse(body);

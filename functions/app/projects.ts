@@ -14,6 +14,7 @@ import {
 import { validateNamespaceName } from '../core/imagestream/validation';
 import { type BindingRecord, type ProjectRecord, ProjectWriteConflict } from '../store/project-store';
 import { type AppContext, actorOf, type Identity } from './context';
+import { decode, meta } from './decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
 /**
@@ -76,7 +77,7 @@ const requestBody = z
   .object({
     kind: z.string().optional(),
     apiVersion: z.string().optional(),
-    metadata: z.object({ name: z.string().optional() }).loose().default({}),
+    metadata: meta.default({}),
     displayName: z.string().optional(),
     description: z.string().optional(),
   })
@@ -85,16 +86,7 @@ const requestBody = z
 /** POST /apis/project.openshift.io/v1/projectrequests (201 with the Project). */
 export async function createProjectRequest(ctx: AppContext, raw: unknown): Promise<ProjectView> {
   const caller = requireCaller(ctx);
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    throw badRequest('the request body must be a JSON object (a ProjectRequest)');
-  const parsed = requestBody.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(
-      `unable to decode ProjectRequest: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
-  }
-  const body = parsed.data;
+  const body = decode(requestBody, raw, 'ProjectRequest');
   if (body.kind !== undefined && body.kind !== 'ProjectRequest')
     throw badRequest(
       `the kind of the request body is ${JSON.stringify(body.kind)}, expected "ProjectRequest"`,

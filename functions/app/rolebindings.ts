@@ -17,6 +17,7 @@ import { validateObjectMeta } from '../core/imagestream/validation';
 import { type BindingRecord, ProjectWriteConflict } from '../store/project-store';
 import { namespaceTerminating } from './access';
 import { type AppContext, actorOf, type Identity } from './context';
+import { decode, meta } from './decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
 /**
@@ -70,21 +71,11 @@ export function bindingView(b: BindingRecord): RoleBindingView {
   };
 }
 
-const stringMap = z.record(z.string(), z.string());
 const body = z
   .object({
     kind: z.string().optional(),
     apiVersion: z.string().optional(),
-    metadata: z
-      .object({
-        name: z.string().optional(),
-        namespace: z.string().optional(),
-        resourceVersion: z.string().optional(),
-        labels: stringMap.nullish(),
-        annotations: stringMap.nullish(),
-      })
-      .loose()
-      .default({}),
+    metadata: meta.default({}),
     subjects: z
       .array(
         z
@@ -105,15 +96,8 @@ const body = z
   .loose();
 type Body = z.infer<typeof body>;
 
-function decode(raw: unknown, ns: string): Body {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    throw badRequest('the request body must be a JSON object (a RoleBinding)');
-  const parsed = body.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(`unable to decode RoleBinding: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  const b = parsed.data;
+function decodeBinding(raw: unknown, ns: string): Body {
+  const b = decode(body, raw, 'RoleBinding');
   if (b.kind !== undefined && b.kind !== 'RoleBinding')
     throw badRequest(`the kind of the request body is ${JSON.stringify(b.kind)}, expected "RoleBinding"`);
   if (b.apiVersion !== undefined && b.apiVersion !== `${RBAC}/v1`)
@@ -196,7 +180,7 @@ async function checkEscalation(ctx: AppContext, ns: string, name: string, role: 
 
 /** POST /apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings (201). */
 export async function createRoleBinding(ctx: AppContext, ns: string, raw: unknown): Promise<RoleBindingView> {
-  const b = decode(raw, ns);
+  const b = decodeBinding(raw, ns);
   const name = b.metadata.name ?? '';
   const { role, subjects } = validate(b, name, ns);
   await checkEscalation(ctx, ns, name, role);
@@ -258,7 +242,7 @@ export async function updateRoleBinding(
   name: string,
   raw: unknown,
 ): Promise<{ result: RoleBindingView; created: boolean }> {
-  const b = decode(raw, ns);
+  const b = decodeBinding(raw, ns);
   if (b.metadata.name && b.metadata.name !== name)
     throw badRequest(
       `the name of the object (${b.metadata.name}) does not match the name on the URL (${name})`,

@@ -5,7 +5,7 @@ import { cloneState } from '../../functions/core/imagestream/model';
 import { createDynamoDbClient } from '../../functions/local/dynamodb-local';
 import { HEAD_SK, keys } from '../../functions/store/keys';
 import { ConcurrentWriteError, StreamStore } from '../../functions/store/stream-store';
-import { contractErrors, readEvents } from '../support/events';
+import { contractErrors, eventsOf as eventsOfFile, readEvents } from '../support/events';
 import { type Api, HISTORY, IS, ISTAG, mapImage, startStack } from '../support/local-stack';
 import { pushImage, type Registry, startRegistry } from '../support/registries';
 
@@ -44,23 +44,9 @@ afterAll(async () => {
 });
 
 /** Events of one stream, waiting (bounded) until `until` holds; then a short quiet period catches extras. */
-async function eventsOf(
-  ns: string,
-  stream: string,
-  until: (e: any[]) => boolean,
-  ms = 10_000,
-): Promise<any[]> {
-  const deadline = Date.now() + ms;
-  const mine = () =>
-    readEvents(eventsFile).filter((e) => e.detail.namespace === ns && e.detail.stream === stream);
-  while (!until(mine())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out; events so far: ${JSON.stringify(mine(), null, 1)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  return mine();
-}
+/** This file's events of one stream (test/support/events.ts `eventsOf`). */
+const eventsOf = (ns: string, stream: string, until: (e: any[]) => boolean, ms?: number) =>
+  eventsOfFile(eventsFile, ns, stream, until, { settleMs: 500, ...(ms ? { ms } : {}) });
 
 const changed = (events: any[]) =>
   events

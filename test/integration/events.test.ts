@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contractErrors, readEvents } from '../support/events';
+import { contractErrors, eventsOf as eventsOfFile, readEvents } from '../support/events';
 import { type Api, IS, ISTAG, mapImage, startStack } from '../support/local-stack';
 import { pushImage, type Registry, startRegistry } from '../support/registries';
 
@@ -28,23 +28,9 @@ afterAll(async () => {
 const ISI = (ns: string) => `/apis/image.openshift.io/v1/namespaces/${ns}/imagestreamimports`;
 
 /** Events of one stream, waiting (bounded) until `until` holds; then a short quiet period catches extras. */
-async function eventsOf(
-  ns: string,
-  stream: string,
-  until: (e: any[]) => boolean,
-  ms = 10_000,
-): Promise<any[]> {
-  const deadline = Date.now() + ms;
-  const mine = () =>
-    readEvents(eventsFile).filter((e) => e.detail.namespace === ns && e.detail.stream === stream);
-  while (!until(mine())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out; events so far: ${JSON.stringify(mine(), null, 1)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await new Promise((r) => setTimeout(r, 800));
-  return mine();
-}
+/** This file's events of one stream (test/support/events.ts `eventsOf`). */
+const eventsOf = (ns: string, stream: string, until: (e: any[]) => boolean, ms?: number) =>
+  eventsOfFile(eventsFile, ns, stream, until, { settleMs: 800, ...(ms ? { ms } : {}) });
 
 const changes = (events: any[]) =>
   events

@@ -39,3 +39,26 @@ export function contractErrors(event: any): string[] {
   if (event.id !== event.detail?.eventId) errors.push('id differs from detail.eventId');
   return errors;
 }
+
+/**
+ * The events of one stream in the events file, once `until` holds for them (bounded by `ms`), after a further
+ * `settleMs` in which a wrongly duplicated event would still show up.
+ */
+export async function eventsOf(
+  eventsFile: string,
+  ns: string,
+  stream: string,
+  until: (e: any[]) => boolean,
+  opts: { ms?: number; settleMs?: number } = {},
+): Promise<any[]> {
+  const deadline = Date.now() + (opts.ms ?? 10_000);
+  const mine = () =>
+    readEvents(eventsFile).filter((e) => e.detail.namespace === ns && e.detail.stream === stream);
+  while (!until(mine())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out; events so far: ${JSON.stringify(mine(), null, 1)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, opts.settleMs ?? 500));
+  return mine();
+}
