@@ -3,30 +3,16 @@
  * the stack's OIDC issuer with the authorization code flow and PKCE (a public client: no secret exists to put in
  * the bundle). The token lives in sessionStorage: it survives a reload of the tab and dies with it.
  */
+import { type ConsoleConfig, type OidcSettings, parseConfig } from './config';
+import { base64url, pkcePair } from './pkce';
 
-export interface OidcSettings {
-  issuer: string;
-  clientId: string;
-  /** Space-separated scopes; `openid` is always asked for. */
-  scope?: string;
-}
+export type { ConsoleConfig, OidcSettings };
 
-/** `config.json` beside index.html: written by the deployment (AWS) or the local server. */
-export interface ConsoleConfig {
-  /** Origin (and path prefix) of the API; empty: the console's own origin. */
-  apiBase: string;
-  oidc?: OidcSettings;
-}
-
+/** Reads config.json; without one the console asks for a token and calls its own origin. */
 export async function loadConfig(): Promise<ConsoleConfig> {
   try {
     const res = await fetch('./config.json', { cache: 'no-store' });
-    if (!res.ok) return { apiBase: '' };
-    const raw = (await res.json()) as Partial<ConsoleConfig>;
-    return {
-      apiBase: typeof raw.apiBase === 'string' ? raw.apiBase.replace(/\/+$/, '') : '',
-      ...(raw.oidc?.issuer && raw.oidc.clientId ? { oidc: raw.oidc } : {}),
-    };
+    return parseConfig(res.ok ? ((await res.json()) as Parameters<typeof parseConfig>[0]) : {});
   } catch {
     return { apiBase: '' };
   }
@@ -56,19 +42,6 @@ async function discover(issuer: string): Promise<Discovery> {
       `the identity provider's discovery document (${url}) names no authorization or token endpoint`,
     );
   return { authorization_endpoint: doc.authorization_endpoint, token_endpoint: doc.token_endpoint };
-}
-
-function base64url(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** A PKCE verifier and its S256 challenge (RFC 7636). */
-export async function pkcePair(): Promise<{ verifier: string; challenge: string }> {
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
-  return { verifier, challenge: base64url(new Uint8Array(digest)) };
 }
 
 /** Where the provider sends the user back: the console itself, without query or fragment. */

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsole } from '../support/browser';
 
 /**
  * The console's budget: at most 50 KiB of gzipped JavaScript and 10 KiB of gzipped CSS for the whole console,
@@ -19,13 +18,7 @@ let files: string[] = [];
 const gz = (f: string) => gzipSync(readFileSync(join(out, f)), { level: 9 }).length;
 
 beforeAll(() => {
-  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  const res = spawnSync(
-    process.execPath,
-    [vite, 'build', '--config', 'console/vite.config.ts', '--outDir', out, '--emptyOutDir'],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  if (res.status !== 0) throw new Error(`console build failed:\n${res.stdout}\n${res.stderr}`);
+  buildConsole(out);
   files = readdirSync(join(out, 'assets')).map((f) => `assets/${f}`);
 }, 120_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -43,13 +43,20 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
   };
 }
 
-/** Builds the console (vite, production mode) into dist/console, where the local server serves it from. */
-export function buildConsole(): void {
+/**
+ * Builds the console (vite, production mode) as `npm run build` does, into dist/console (where the local server
+ * serves it from) or into `outDir`.
+ */
+export function buildConsole(outDir?: string): void {
   const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  const out = spawnSync(process.execPath, [vite, 'build', '--config', 'console/vite.config.ts'], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const args = [
+    vite,
+    'build',
+    '--config',
+    'console/vite.config.ts',
+    ...(outDir ? ['--outDir', outDir, '--emptyOutDir'] : []),
+  ];
+  const out = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
   if (out.status !== 0) throw new Error(`console build failed:\n${out.stdout}\n${out.stderr}`);
 }
 
