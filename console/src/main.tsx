@@ -17,18 +17,14 @@ type Auth =
   | { state: 'out'; notice?: string }
   | { state: 'in'; token: string; user: User };
 
-function App(props: { config: ConsoleConfig }) {
-  const { config } = props;
+function App(props: { config: ConsoleConfig; signInError?: string }) {
+  const { config, signInError } = props;
   const [auth, setAuth] = useState<Auth>({ state: 'starting' });
   const route = useRoute();
 
   useEffect(() => {
     (async () => {
-      try {
-        if (config.oidc) await completeSignIn(config.oidc);
-      } catch (e) {
-        return setAuth({ state: 'out', notice: describeError(e) });
-      }
+      if (signInError) return setAuth({ state: 'out', notice: signInError });
       const token = session.token();
       if (!token) return setAuth({ state: 'out' });
       try {
@@ -39,7 +35,7 @@ function App(props: { config: ConsoleConfig }) {
         setAuth({ state: 'out', notice: `Log in again: ${describeError(e)}` });
       }
     })();
-  }, [config]);
+  }, [config, signInError]);
 
   const token = auth.state === 'in' ? auth.token : undefined;
   const api = useMemo(
@@ -107,4 +103,19 @@ function App(props: { config: ConsoleConfig }) {
   );
 }
 
-loadConfig().then((config) => render(<App config={config} />, document.getElementById('app')!));
+/**
+ * A sign-in callback is finished before the first render: it puts the user back on the screen they signed in
+ * from, which the router reads at its start.
+ */
+async function start(): Promise<void> {
+  const config = await loadConfig();
+  let signInError: string | undefined;
+  try {
+    if (config.oidc) await completeSignIn(config.oidc);
+  } catch (e) {
+    signInError = describeError(e);
+  }
+  render(<App config={config} {...(signInError ? { signInError } : {})} />, document.getElementById('app')!);
+}
+
+void start();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +17,8 @@ import { pushDistinctTags, type Registry, startRegistry } from '../support/regis
  */
 const ALICE = 'alice-console-token-0123456789';
 const VICTOR = 'victor-console-token-0123456789';
+/** What the test's identity provider issues: shaped like a JWT, and a local token of olivia. */
+const OLIVIA_JWT = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJvbGl2aWEifQ.olivia-console-signature';
 const NS = 'payments';
 const ENTRIES = 30;
 
@@ -81,7 +84,11 @@ beforeAll(async () => {
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
   pushed = await pushDistinctTags(registry, 'team/web', 3, (i) => `v${i + 1}`);
   const stack = await startStack({
-    LOCAL_TOKENS: JSON.stringify({ [ALICE]: { user: 'alice' }, [VICTOR]: { user: 'victor' } }),
+    LOCAL_TOKENS: JSON.stringify({
+      [ALICE]: { user: 'alice' },
+      [VICTOR]: { user: 'victor' },
+      [OLIVIA_JWT]: { user: 'olivia' },
+    }),
     SCHEDULER: 'off',
   });
   api = stack.api;
@@ -94,7 +101,10 @@ beforeAll(async () => {
       await alice.put(`/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings/view`, {
         metadata: { name: 'view' },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-        subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'victor' }],
+        subjects: [
+          { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'victor' },
+          { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'olivia' },
+        ],
       })
     ).status,
   ).toBe(201);
@@ -410,6 +420,74 @@ describe('console', () => {
         expect((await history('api:prod')).total).toBe(before.total);
       } finally {
         await viewer.close();
+      }
+    },
+  );
+
+  step(
+    'signs in with OIDC (authorization code + PKCE) when config.json names an issuer and a client',
+    async () => {
+      // The identity provider is played by route handlers on the console's own origin: none runs here, and the
+      // CSP allows connections to this origin only.
+      const issuer = `${api.url}/test-idp`;
+      const p = await newPage();
+      const seen: { challenge?: string; state?: string; verified?: boolean } = {};
+      try {
+        await p.route(`${api.url}/console/config.json`, (r) =>
+          r.fulfill({ json: { apiBase: '', oidcIssuer: issuer, oidcClientId: 'console-test' } }),
+        );
+        await p.route(`${issuer}/.well-known/openid-configuration`, (r) =>
+          r.fulfill({
+            json: {
+              issuer,
+              authorization_endpoint: `${issuer}/authorize`,
+              token_endpoint: `${issuer}/token`,
+            },
+          }),
+        );
+        await p.route(
+          (u) => u.pathname === '/test-idp/authorize',
+          (r) => {
+            const q = new URL(r.request().url()).searchParams;
+            expect(Object.fromEntries(q)).toMatchObject({
+              response_type: 'code',
+              client_id: 'console-test',
+              redirect_uri: `${api.url}/console/`,
+              code_challenge_method: 'S256',
+              scope: 'openid',
+            });
+            seen.challenge = q.get('code_challenge') ?? '';
+            seen.state = q.get('state') ?? '';
+            return r.fulfill({
+              status: 302,
+              headers: {
+                location: `${api.url}/console/?code=the-code&state=${encodeURIComponent(seen.state)}`,
+              },
+            });
+          },
+        );
+        await p.route(`${issuer}/token`, (r) => {
+          const form = new URLSearchParams(r.request().postData() ?? '');
+          const verifier = form.get('code_verifier') ?? '';
+          seen.verified =
+            form.get('grant_type') === 'authorization_code' &&
+            form.get('code') === 'the-code' &&
+            form.get('client_id') === 'console-test' &&
+            form.get('redirect_uri') === `${api.url}/console/` &&
+            createHash('sha256').update(verifier).digest('base64url') === seen.challenge;
+          return seen.verified
+            ? r.fulfill({ json: { access_token: OLIVIA_JWT, token_type: 'Bearer', expires_in: 300 } })
+            : r.fulfill({ status: 400, json: { error: 'invalid_grant' } });
+        });
+        await p.goto(`${consoleUrl}#/projects/${NS}`);
+        await p.getByRole('button', { name: 'Sign in' }).click();
+        // Back where the user was, signed in, and the code gone from the address bar.
+        await p.getByRole('heading', { level: 1, name: NS }).waitFor();
+        expect(seen.verified).toBe(true);
+        expect(await p.getByText('Signed in as').textContent()).toContain('olivia');
+        expect(p.url()).toBe(`${consoleUrl}#/projects/${NS}`);
+      } finally {
+        await p.close();
       }
     },
   );
