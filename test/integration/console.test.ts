@@ -354,6 +354,7 @@ describe('console', () => {
         has: page.getByRole('link', { name: 'prod', exact: true }),
       });
     await expect.poll(() => prodRow.textContent()).toContain('live');
+    await checkScreen(page, 'stream-tagged');
   });
 
   step(

@@ -75,13 +75,17 @@ export function StreamScreen(props: { api: Api; ns: string; stream: string }) {
       {s && (
         <>
           <dl class="facts">
-            <dt>Repository</dt>
-            <dd>
-              <PullSpec
-                spec={s.status?.publicDockerImageRepository || s.status?.dockerImageRepository || undefined}
-                of={`the ${stream} repository`}
-              />
-            </dd>
+            {(s.status?.publicDockerImageRepository || s.status?.dockerImageRepository) && (
+              <>
+                <dt>Repository</dt>
+                <dd>
+                  <PullSpec
+                    spec={s.status?.publicDockerImageRepository || s.status?.dockerImageRepository}
+                    of={`the ${stream} repository`}
+                  />
+                </dd>
+              </>
+            )}
             {s.spec.dockerImageRepository && (
               <>
                 <dt>Imports from</dt>
