@@ -285,7 +285,8 @@ describe('console', () => {
       await page.getByRole('heading', { level: 1, name: 'api:prod' }).waitFor();
       const shown = await history('api:prod');
       const target = shown.items[5]!.image;
-      // Another client moves prod after this page read it.
+      // The page has read the tag (its rows are there) before another client moves prod.
+      await page.getByRole('button', { name: `Roll back to ${hex12(target)}` }).waitFor();
       const moved = await mapImage(
         api,
         NS,
