@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { ConsoleStack } from './console-stack';
 import { ServiceStack } from './service-stack';
 import { StatefulStack } from './stateful-stack';
 
@@ -20,7 +21,7 @@ const optional = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
 
 const stateful = new StatefulStack(app, 'ImageStreams-Stateful', { description: 'imagestreams: data' });
-new ServiceStack(app, 'ImageStreams-Service', {
+const service = new ServiceStack(app, 'ImageStreams-Service', {
   description: 'imagestreams: API and functions',
   table: stateful.table,
   ...optional('internalRegistryHostname', ctx('internalRegistryHostname')),
@@ -31,4 +32,8 @@ new ServiceStack(app, 'ImageStreams-Service', {
   ...optional('scheduledImportsPerMinute', num('scheduledImportsPerMinute')),
   ...optional('scheduledImportsPerRegistryPerMinute', num('scheduledImportsPerRegistryPerMinute')),
   ...optional('pushCoalesceSeconds', num('pushCoalesceSeconds')),
+});
+new ConsoleStack(app, 'ImageStreams-Console', {
+  description: 'imagestreams: web console (S3 + CloudFront)',
+  api: service.api,
 });

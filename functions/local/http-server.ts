@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Identity } from '../app/context';
 import { unauthorized } from '../core/errors';
+import { isConsolePath, serveConsole } from './console-assets';
 
 /** API Gateway's own request-body limit for a Lambda integration (the Lambda payload limit). */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -76,6 +77,7 @@ async function handle(
   const q = rawUrl.indexOf('?');
   const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const search = q < 0 ? '' : rawUrl.slice(q + 1);
+  if (isConsolePath(pathname)) return serveConsole(req, res, pathname);
   // Requests without a body (most reads) skip the stream plumbing.
   const hasBody =
     req.headers['content-length'] !== undefined
