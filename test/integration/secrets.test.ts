@@ -1,6 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { importCredentials } from '../../functions/app/secret-credentials';
@@ -17,6 +16,7 @@ import {
   type Registry,
   startRegistry,
 } from '../support/registries';
+import { tableText } from '../support/table-text';
 
 /**
  * Registry credential secrets over HTTP against the local stack, plus what imports read (the store's credentials,
@@ -558,41 +558,7 @@ describe('dockerConfigs (what imports use)', () => {
   });
 });
 
-/** Every attribute value of every item in the table, as text: strings, numbers, and binaries decoded every way. */
-async function wholeTableText(): Promise<string> {
-  const parts: string[] = [];
-  const walk = (v: AttributeValue | undefined): void => {
-    if (!v) return;
-    if (v.S !== undefined) parts.push(v.S);
-    if (v.N !== undefined) parts.push(v.N);
-    if (v.B !== undefined) {
-      const b = Buffer.from(v.B);
-      parts.push(b.toString('utf8'), b.toString('latin1'), b.toString('base64'));
-    }
-    for (const s of [...(v.SS ?? []), ...(v.NS ?? [])]) parts.push(s);
-    for (const b of v.BS ?? []) parts.push(Buffer.from(b).toString('latin1'));
-    for (const x of v.L ?? []) walk(x);
-    for (const [k, x] of Object.entries(v.M ?? {})) {
-      parts.push(k);
-      walk(x);
-    }
-  };
-  let start: Record<string, AttributeValue> | undefined;
-  let pages = 0;
-  do {
-    const out = await db.send(
-      new ScanCommand({
-        TableName: table,
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const item of out.Items ?? []) walk({ M: item });
-    start = out.LastEvaluatedKey;
-    expect(++pages).toBeLessThan(100);
-  } while (start);
-  return parts.join('\n');
-}
+const wholeTableText = () => tableText(db, table);
 
 describe('at rest: the table holds no credential', () => {
   const ns = 'at-rest';
