@@ -23,6 +23,7 @@ const stateful = new StatefulStack(app, 'ImageStreams-Stateful', { description: 
 new ServiceStack(app, 'ImageStreams-Service', {
   description: 'imagestreams: API and functions',
   table: stateful.table,
+  secretsKey: stateful.secretsKey,
   ...optional('internalRegistryHostname', ctx('internalRegistryHostname')),
   ...optional('externalRegistryHostname', ctx('externalRegistryHostname')),
   ...optional('eventSource', ctx('eventSource')),
