@@ -23,13 +23,18 @@ export const KEY_FILE_BYTES = 32;
  * one other users can read or write, stops the start with a message naming it (and `setting`, the variable that
  * chose the path): the service never runs with a key others may have copied.
  */
-export async function loadOrCreateKeyFile(path: string, setting = 'SECRETS_KEY_FILE'): Promise<Buffer> {
+export async function loadOrCreateKeyFile(
+  path: string,
+  setting = 'SECRETS_KEY_FILE',
+  opts: { create?: boolean } = {},
+): Promise<Buffer> {
   const where = `${setting} (${path})`;
   let info = await stat(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     throw new Error(`${where}: cannot read the key file: ${e.message}`);
   });
   if (!info) {
+    if (opts.create === false) throw new Error(`${where}: no such key file`);
     await create(path);
     info = await stat(path);
   }

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -793,5 +794,52 @@ describe('imports with sealed secrets (htpasswd registry)', () => {
       await again.stop();
     }
     expect((await importInto(n)).status.status).toBe('Success');
+  });
+
+  it('scripts/seal-secrets.ts seals what is left in clear, once, with the configured key', async () => {
+    const n = 'imp-script';
+    await createPull(n);
+    const { sealed: _sealed, ...row } = await item(n, 'pull');
+    await putItem({ ...row, config: registryConfig() });
+    const run = (env: Record<string, string>) =>
+      new Promise<{ code: number; out: string }>((done) =>
+        execFile(
+          join(process.cwd(), 'node_modules/.bin/tsx'),
+          ['scripts/seal-secrets.ts'],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              TABLE_NAME: table,
+              DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
+              ...env,
+            },
+            timeout: 60_000,
+          },
+          (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+        ),
+      );
+    const noKey = await run({});
+    expect(noKey).toEqual({
+      code: 1,
+      out: expect.stringContaining('SECRETS_KMS_KEY_ARN (AWS) or SECRETS_KEY_FILE (local): one is required'),
+    });
+    const missing = await run({ SECRETS_KEY_FILE: join(dataDir, 'no-such-key') });
+    expect(missing.code).toBe(1);
+    expect(missing.out).toContain(`SECRETS_KEY_FILE (${join(dataDir, 'no-such-key')}): no such key file`);
+    expect((await item(n, 'pull')).config).toBe(registryConfig());
+
+    const key = { SECRETS_KEY_FILE: join(dataDir, 'secret-key') };
+    expect(await run(key)).toEqual({
+      code: 0,
+      out: `sealed 1 registry secret stored in clear in ${table}\n`,
+    });
+    const after = await item(n, 'pull');
+    expect(after.config).toBeUndefined();
+    expect(after.rv).toBe(row.rv);
+    expect((await importInto(n)).status.status).toBe('Success');
+    expect(await run(key)).toEqual({
+      code: 0,
+      out: `sealed 0 registry secrets stored in clear in ${table}\n`,
+    });
   });
 });
