@@ -777,9 +777,10 @@ describe('imports with sealed secrets (htpasswd registry)', () => {
     expect(put.status).toBe(200);
     expect((await item(n, 'rewritten')).config).toBeUndefined();
 
-    // A local start (same table, same data dir, so the same key) seals the rest, keeping resourceVersions.
+    // A local start on the same table with the same key (its own data dir, SECRETS_KEY_FILE naming this stack's
+    // key) seals the rest, keeping resourceVersions.
     const again = await startStack({
-      DATA_DIR: dataDir,
+      SECRETS_KEY_FILE: join(dataDir, 'secret-key'),
       TABLE_NAME: table,
       SCHEDULER: 'off',
       IMPORT_CONTROLLER: 'off',
