@@ -60,6 +60,17 @@ const schema = z.object({
   SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   /** Shared secret registry webhooks authenticate with (local mode; in AWS from WEBHOOK_SECRET_ARN). */
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * The KMS key that seals registry secrets (AWS mode: the functions that write or read them; set by CDK). Its
+   * ARN, as stored with each secret.
+   */
+  SECRETS_KMS_KEY_ARN: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+      'must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> (not an alias)',
+    )
+    .optional(),
   /** Secrets Manager secret holding the webhook secret (AWS mode). */
   WEBHOOK_SECRET_ARN: z.string().optional(),
   /** Notifications for one repository:tag within this window become one re-check. */

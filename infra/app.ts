@@ -24,6 +24,7 @@ const stateful = new StatefulStack(app, 'ImageStreams-Stateful', { description: 
 const service = new ServiceStack(app, 'ImageStreams-Service', {
   description: 'imagestreams: API and functions',
   table: stateful.table,
+  secretsKey: stateful.secretsKey,
   ...optional('internalRegistryHostname', ctx('internalRegistryHostname')),
   ...optional('externalRegistryHostname', ctx('externalRegistryHostname')),
   ...optional('eventSource', ctx('eventSource')),

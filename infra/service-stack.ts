@@ -13,6 +13,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -30,6 +31,8 @@ import { AppFunction } from './constructs/app-function';
 
 export interface ServiceStackProps extends StackProps {
   table: ITableV2;
+  /** The KMS key that seals registry secrets (StatefulStack's secretsKey). */
+  secretsKey: IKey;
   internalRegistryHostname?: string;
   externalRegistryHostname?: string;
   /** `source` of the events the service publishes (env EVENT_SOURCE). Default `imagestreams`. */
@@ -153,6 +156,33 @@ function allowSend(queue: IQueue, fn: IGrantable): void {
   );
 }
 
+/** The `purpose` every registry secret's encryption context carries (functions/app/credential-sealing.ts). */
+const SECRETS_PURPOSE = 'imagestreams/registry-secret';
+
+/**
+ * Lets `fn` use the secrets key for `actions` (GenerateDataKey to seal, Decrypt to open), and only for registry
+ * secrets: the request must carry this service's purpose and no encryption context keys but the four the sealer
+ * sets. Other uses of the key by the same role (say a bug sending other data to it) are refused by KMS.
+ */
+function allowSecretsKey(
+  key: IKey,
+  fn: IGrantable,
+  actions: Array<'kms:GenerateDataKey' | 'kms:Decrypt'>,
+): void {
+  fn.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions,
+      resources: [key.keyArn],
+      conditions: {
+        StringEquals: { 'kms:EncryptionContext:purpose': SECRETS_PURPOSE },
+        'ForAllValues:StringEquals': {
+          'kms:EncryptionContextKeys': ['purpose', 'namespace', 'secret', 'uid'],
+        },
+      },
+    }),
+  );
+}
+
 /** How long one job may run in the worker; the queue hides a message for six times that. */
 const JOB_WORKER_TIMEOUT = Duration.minutes(5);
 
@@ -269,9 +299,16 @@ export class ServiceStack extends Stack {
     this.apiFunction = new AppFunction(this, 'api-fn', {
       entry: entry('handlers/api.ts'),
       description: 'imagestreams HTTP API (image.openshift.io/v1) and registry webhooks',
-      environment: { ...appSettings, ...oidc.environment, IMPORT_QUEUE_URL: this.importQueue.queueUrl },
+      environment: {
+        ...appSettings,
+        ...oidc.environment,
+        IMPORT_QUEUE_URL: this.importQueue.queueUrl,
+        SECRETS_KMS_KEY_ARN: props.secretsKey.keyArn,
+      },
     });
     this.apiFunction.bindTable(props.table, 'RW');
+    // Seals secrets on POST/PUT; opens them for synchronous imagestreamimports.
+    allowSecretsKey(props.secretsKey, this.apiFunction, ['kms:GenerateDataKey', 'kms:Decrypt']);
     // Synchronous imagestreamimports pull from ECR.
     allowEcrPull(this.apiFunction);
     // Webhooks queue push jobs.
@@ -343,9 +380,12 @@ export class ServiceStack extends Stack {
         ...appSettings,
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
         IMPORT_TIMEOUT_SECONDS: String(JOB_WORKER_TIMEOUT.toSeconds() - 60),
+        SECRETS_KMS_KEY_ARN: props.secretsKey.keyArn,
       },
     });
     this.jobWorker.bindTable(props.table, 'RW');
+    // Imports open the namespace's secrets; the worker never writes one.
+    allowSecretsKey(props.secretsKey, this.jobWorker, ['kms:Decrypt']);
     allowEcrPull(this.jobWorker);
     // Jobs queue follow-up jobs and re-queue deferred work.
     allowSend(this.importQueue, this.jobWorker);

@@ -1,4 +1,6 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { EcrCredentials } from '../aws/ecr-credentials';
+import { KmsSealer } from '../aws/kms-sealer';
 import type { ServiceConfig } from '../config';
 import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
@@ -9,9 +11,23 @@ import { ScheduleStore } from '../store/schedule-store';
 import { SecretStore } from '../store/secret-store';
 import { StreamStore } from '../store/stream-store';
 import { type AppContext, newTid, newUid } from './context';
+import { type CredentialSealer, noSealer } from './credential-sealing';
 import { KeyedQueue } from './keyed-queue';
 
-export function buildAppContext(cfg: ServiceConfig): AppContext {
+/**
+ * The context of one process. Registry secrets are sealed with `opts.sealer` (local mode: the key file), else
+ * with KMS when SECRETS_KMS_KEY_ARN is set (the functions that handle secrets; their handlers require it), else
+ * not at all: functions that never touch secret content get no key.
+ */
+export function buildAppContext(cfg: ServiceConfig, opts: { sealer?: CredentialSealer } = {}): AppContext {
+  const sealer =
+    opts.sealer ??
+    (cfg.SECRETS_KMS_KEY_ARN
+      ? new KmsSealer(
+          new KMSClient(cfg.AWS_REGION ? { region: cfg.AWS_REGION } : {}),
+          cfg.SECRETS_KMS_KEY_ARN,
+        )
+      : noSealer);
   const db = createDocumentClient({
     ...(cfg.DYNAMODB_ENDPOINT ? { endpoint: cfg.DYNAMODB_ENDPOINT } : {}),
     ...(cfg.AWS_REGION ? { region: cfg.AWS_REGION } : {}),
@@ -20,6 +36,7 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
     streams: new StreamStore(db, cfg.TABLE_NAME),
     images: new ImageStore(db, cfg.TABLE_NAME),
     secrets: new SecretStore(db, cfg.TABLE_NAME),
+    sealer,
     projects: new ProjectStore(db, cfg.TABLE_NAME),
     access: {
       clusterAdminGroups: cfg.CLUSTER_ADMIN_GROUPS,

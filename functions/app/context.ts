@@ -8,6 +8,7 @@ import type { ProjectStore } from '../store/project-store';
 import type { ScheduleStore } from '../store/schedule-store';
 import type { SecretStore } from '../store/secret-store';
 import type { StreamStore } from '../store/stream-store';
+import type { CredentialSealer } from './credential-sealing';
 import type { JobSink } from './jobs';
 import type { KeyedQueue } from './keyed-queue';
 
@@ -44,6 +45,8 @@ export interface AppContext {
   streams: StreamStore;
   images: ImageStore;
   secrets: SecretStore;
+  /** Seals registry secrets before they are stored and opens them for imports (KMS in AWS, a key file locally). */
+  sealer: CredentialSealer;
   rules: StreamRulesConfig;
   clock: Clock;
   newUid: () => string;

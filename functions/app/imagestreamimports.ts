@@ -25,6 +25,7 @@ import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } fro
 import { requireNamespace } from './imagestreams';
 import { writeImportOutcomes } from './import-writes';
 import { Importer, type ImportRequest, type ImportResult, statusFor, toImportStatus } from './importer';
+import { SecretUnusable } from './secret-credentials';
 
 const IMPORT_MODES = ['Legacy', 'PreserveOriginal'];
 const REFERENCE_POLICIES = ['Source', 'Local'];
@@ -193,6 +194,7 @@ async function listRepository(
   try {
     tags = await importer.listRepositoryTags(repo.from, !!repo.importPolicy.insecure);
   } catch (e) {
+    if (e instanceof SecretUnusable) return { entries: [], additionalTags: [], failure: e.toStatus() };
     if (!isRegistryError(e)) throw e;
     return { entries: [], additionalTags: [], failure: statusFor(e, repo.from) };
   }

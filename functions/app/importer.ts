@@ -14,6 +14,7 @@ import { credentialsFor } from '../registry/credentials';
 import { isRegistryError, RegistryError } from '../registry/errors';
 import { fetchImage, type ImportMode } from '../registry/image-fetcher';
 import type { AppContext } from './context';
+import { importCredentials, SecretUnusable } from './secret-credentials';
 
 /** How long to leave a registry alone after a 429 that did not say how long. */
 const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
@@ -46,7 +47,7 @@ const MAX_PARALLEL_IMPORTS = 16;
  * once, images stored once per digest. Nothing is written to any stream here.
  */
 export class Importer {
-  private configs: Promise<Awaited<ReturnType<AppContext['secrets']['dockerConfigs']>>> | undefined;
+  private configs: Promise<Awaited<ReturnType<typeof importCredentials>>> | undefined;
   private readonly inflight = new Map<string, Promise<ImportResult>>();
   readonly newImages = new Map<string, Image>();
   private readonly results: ImportResult[] = [];
@@ -136,6 +137,7 @@ export class Importer {
         ...(fetched.manifests ? { manifests: fetched.manifests } : {}),
       };
     } catch (e) {
+      if (e instanceof SecretUnusable) return { tag, status: e.toStatus() };
       if (!isRegistryError(e)) throw e;
       return {
         tag,
@@ -154,7 +156,7 @@ export class Importer {
     let credential: RegistryCredential | undefined;
     if (external) credential = await external.get(host, false);
     else {
-      this.configs ??= this.ctx.secrets.dockerConfigs(this.ns);
+      this.configs ??= importCredentials(this.ctx, this.ns);
       credential = credentialsFor(await this.configs, ref.domain, ref.path)[0];
     }
     return this.ctx.registry.repository({

@@ -19,13 +19,15 @@ import { type DockerConfig, parseDockerConfig } from '../registry/credentials';
 import type { SecretMeta, StoredSecret } from '../store/secret-store';
 import { namespaceTerminating } from './access';
 import { type AppContext, actorOf } from './context';
+import type { CredentialSealer, SecretIdentity } from './credential-sealing';
 import { requireNamespace } from './imagestreams';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
 /**
  * Kubernetes v1 Secrets, limited to registry credentials for image imports. They are write-only: create, get,
  * list and delete show metadata and type, never `data`, and no message ever echoes the content. PUT replaces a
- * secret's content in place (rotation without a window in which imports find no credential).
+ * secret's content in place (rotation without a window in which imports find no credential). The content is
+ * sealed (functions/app/credential-sealing.ts) before it is stored, for this secret's namespace, name and uid.
  */
 
 /** The core API group is empty, so messages read `secrets "x" not found`, as Kubernetes prints them. */
@@ -213,16 +215,17 @@ export async function createSecret(ctx: AppContext, ns: string, rawBody: unknown
   ];
   const config = dockerConfigOf(body, type, errors);
   if (errors.length || !config) throw invalid('Secret', '', name, errors);
+  const uid = ctx.newUid();
   const secret: StoredSecret = {
     namespace: ns,
     name,
-    uid: ctx.newUid(),
+    uid,
     resourceVersion: 1,
     creationTimestamp: ctx.clock(),
     labels: body.metadata.labels ?? {},
     annotations: body.metadata.annotations ?? {},
     type,
-    config,
+    sealed: await seal(ctx.sealer, config, { namespace: ns, name, uid }),
     by: actorOf(ctx),
   };
   const outcome = await ctx.secrets.create(secret);
@@ -268,7 +271,7 @@ export async function updateSecret(
     labels: body.metadata.labels ?? {},
     annotations: body.metadata.annotations ?? {},
     type,
-    config,
+    sealed: await seal(ctx.sealer, config, { namespace: ns, name, uid: live.uid }),
     by: actorOf(ctx),
   };
   if (!(await ctx.secrets.replace(next, live.resourceVersion)))
@@ -326,4 +329,8 @@ export async function deleteSecret(ctx: AppContext, ns: string, name: string): P
   const gone = await ctx.secrets.delete(ns, name);
   if (!gone) throw notFound(secretResource, name);
   return successStatus({ name, kind: secretResource.resource, uid: gone.uid });
+}
+
+function seal(sealer: CredentialSealer, config: DockerConfig, owner: SecretIdentity) {
+  return sealer.seal(Buffer.from(JSON.stringify(config)), owner);
 }

@@ -2,11 +2,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildAppContext } from '../app/build-context';
 import { SqsJobSink } from '../aws/sqs-job-sink';
-import { readServiceConfig } from '../config';
+import { readServiceConfig, requireSetting } from '../config';
 import { createApiHandler, jsonLogger } from '../http/handler';
 
 /** Lambda entry of the HTTP API: configuration and clients are built once per container. */
 const config = readServiceConfig();
+// Secrets are sealed on write and opened for synchronous imports with this key (buildAppContext uses it).
+requireSetting(config, 'SECRETS_KMS_KEY_ARN');
 const ctx = buildAppContext(config);
 if (config.IMPORT_QUEUE_URL) ctx.jobs = new SqsJobSink(new SQSClient({}), config.IMPORT_QUEUE_URL);
 if (config.WEBHOOK_SECRET_ARN) {

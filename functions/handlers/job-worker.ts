@@ -9,6 +9,8 @@ import { jsonLogger } from '../http/handler';
 
 const config = readServiceConfig();
 const log = jsonLogger(config.LOG_LEVEL);
+// Imports open the namespace's registry secrets with this key (buildAppContext uses it).
+requireSetting(config, 'SECRETS_KMS_KEY_ARN');
 const ctx = buildAppContext(config);
 const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
 ctx.jobs = sink;

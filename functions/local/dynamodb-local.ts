@@ -1,14 +1,22 @@
 /**
  * DynamoDB Local (AWS's own emulator) for local mode and the tests: fetched once into a cache, started as a
- * child process on a loopback port, and given the table from the shared definition.
+ * child process listening on a loopback address only, and given the table from the shared definition.
  *
  * The emulator jar is taken from the npm package amplify-dynamodb-simulator (its `emulator/` folder is the
  * unmodified DynamoDB Local distribution), so `npm pack` is the only download channel we need.
+ *
+ * DynamoDB Local accepts any credentials, and its own entry point (`java -jar DynamoDBLocal.jar`) has no
+ * bind-address option: it listens on every interface, so anyone on the network could read the table. It is
+ * therefore started through Jetty's XmlConfiguration (jetty-xml ships in DynamoDBLocal_lib), which builds the same
+ * objects `ServerRunner.createServer` does from a short XML description ({@link loopbackLaunchXml}) but with a
+ * Jetty connector bound to 127.0.0.1. That needs nothing but the jar and a Java runtime: no compiler, no class
+ * file of ours.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createServer, isIPv4, isIPv6 } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -46,7 +54,7 @@ export interface StartDynamoDbLocalOptions {
   inMemory?: boolean;
   /** 0 or unset: a free port is picked. */
   port?: number;
-  /** The address clients use. DynamoDB Local 1.25 has no bind-address flag and listens on all interfaces. */
+  /** The loopback address it listens on, and clients use: `127.0.0.1` (default), another 127/8 address, or `::1`. */
   host?: string;
 }
 
@@ -119,6 +127,8 @@ export async function startDynamoDbLocal(opts: StartDynamoDbLocalOptions = {}): 
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const host = opts.host ?? '127.0.0.1';
+  if (!isLoopback(host))
+    throw new Error(`startDynamoDbLocal: host ${host} is not a loopback address (127.0.0.0/8 or ::1)`);
 
   if (opts.port) {
     if (!(await portIsFree(opts.port)))
@@ -189,10 +199,10 @@ async function launch(
   host: string,
   dataDir: string | undefined,
 ): Promise<DynamoDbLocal> {
-  const args = [
-    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
-    '-jar',
-    join(dir, JAR),
+  // The XML is read once at start; it lives in a directory of its own, removed once the JVM is up or gone.
+  const launchDir = await mkdtemp(join(tmpdir(), 'imagestreams-ddb-launch-'));
+  const launchXml = join(launchDir, 'dynamodb-local.xml');
+  const flags = [
     '-sharedDb',
     // 1.24+ phones home on start; there is no network to reach in tests and nothing to tell.
     '-disableTelemetry',
@@ -200,12 +210,26 @@ async function launch(
     String(port),
     ...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']),
   ];
+  await writeFile(launchXml, loopbackLaunchXml(host, flags), { mode: 0o600 });
+  const args = [
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    // DynamoDBLocal.jar's manifest puts DynamoDBLocal_lib/*.jar (jetty-xml among them) on the class path.
+    '-cp',
+    join(dir, JAR),
+    'org.eclipse.jetty.xml.XmlConfiguration',
+    launchXml,
+  ];
   // setpriv (util-linux) makes the kernel kill java if we die without running any handler (SIGKILL, crash),
   // which the 'exit' hook below cannot cover.
   const [cmd, cmdArgs] = existsSync('/usr/bin/setpriv')
     ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', 'java', ...args]]
     : ['java', args];
-  const child = spawn(cmd, cmdArgs, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, cmdArgs, {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // The telemetry switch DynamoDB Local's request handlers read (TelemetryUtil), besides -disableTelemetry.
+    env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' },
+  });
 
   let tail = '';
   const keepTail = (chunk: Buffer) => {
@@ -245,9 +269,11 @@ async function launch(
     await waitReady(endpoint, child, () => spawnError);
   } catch (err) {
     await stop();
+    await rm(launchDir, { recursive: true, force: true });
     const output = tail.trim() ? `\n--- DynamoDB Local output (tail) ---\n${tail.trim()}` : '';
     throw new Error(`DynamoDB Local on port ${port} did not start: ${(err as Error).message}${output}`);
   }
+  await rm(launchDir, { recursive: true, force: true });
   return { endpoint, port, stop };
 }
 
@@ -283,13 +309,91 @@ async function waitReady(endpoint: string, child: ChildProcess, spawnError: () =
   }
 }
 
-/** Probes with a wildcard bind, as Jetty inside DynamoDB Local binds all interfaces. */
+/**
+ * Probes with a wildcard bind, which fails when anything listens on the port on any address: stricter than the
+ * loopback bind the emulator makes, so a port found free here is free for it too.
+ */
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((done) => {
     const server = createServer();
     server.once('error', () => done(false));
     server.listen(port, () => server.close(() => done(true)));
   });
+}
+
+function isLoopback(host: string): boolean {
+  return (isIPv4(host) && host.startsWith('127.')) || (isIPv6(host) && /^(0*:)*:?0*1$/.test(host));
+}
+
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const xmlText = (s: string) => s.replace(/[&<>"]/g, (c) => XML_ESCAPES[c]!);
+
+/**
+ * A Jetty XmlConfiguration document that starts DynamoDB Local as `ServerRunner.createServer` does (its own
+ * CommandLineInput parses `flags`, so -dbPath/-inMemory/-port keep their checks and meaning), but with one Jetty
+ * connector bound to `host` instead of `new Server(port)`'s connector on every interface.
+ *
+ * The server's thread pool is made of daemon threads, and the document ends by starting the server and putting
+ * the main thread to sleep for good. If start fails (e.g. the port is taken) the exception ends main, and the JVM
+ * exits with the cause on stderr instead of idling on a pool of threads. On SIGTERM the shutdown hook
+ * (stopAtShutdown) stops the server and the JVM ends; main never returns to XmlConfiguration, which would start
+ * a stopped server again.
+ */
+export function loopbackLaunchXml(host: string, flags: string[]): string {
+  const pkg = 'com.amazonaws.services.dynamodbv2.local';
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!-- Jetty resolves this DTD from the jetty-xml jar itself; nothing is fetched. -->
+<!DOCTYPE Configure PUBLIC "-//Jetty//Configure//EN" "http://www.eclipse.org/jetty/configure_9_3.dtd">
+<Configure id="server" class="org.eclipse.jetty.server.Server">
+  <Get name="threadPool"><Set name="daemon" type="boolean">true</Set></Get>
+  <Set name="stopAtShutdown" type="boolean">true</Set>
+  <New id="input" class="${pkg}.main.CommandLineInput">
+    <Arg><Array type="java.lang.String">${flags.map((f) => `<Item>${xmlText(f)}</Item>`).join('')}</Array></Arg>
+    <Call name="init"/>
+    <Call id="port" name="getPort"/>
+    <Call id="inMemory" name="isInMemory"/>
+    <Call id="dbPath" name="getDbPath"/>
+    <Call id="sharedDb" name="getSharedDb"/>
+    <Call id="delayTransientStatuses" name="shouldDelayTransientStatuses"/>
+    <Call id="cors" name="getCorsParams"/>
+  </New>
+  <Call name="addConnector">
+    <Arg>
+      <New class="org.eclipse.jetty.server.ServerConnector">
+        <Arg><Ref refid="server"/></Arg>
+        <Set name="host">${xmlText(host)}</Set>
+        <Set name="port"><Ref refid="port"/></Set>
+      </New>
+    </Arg>
+  </Call>
+  <Set name="handler">
+    <New class="org.eclipse.jetty.server.handler.ContextHandlerCollection">
+      <Call name="addHandler">
+        <Arg>
+          <New class="org.eclipse.jetty.server.handler.ContextHandler">
+            <Set name="handler">
+              <New class="${pkg}.server.LocalDynamoDBServerHandler">
+                <Arg>
+                  <New class="${pkg}.server.LocalDynamoDBRequestHandler">
+                    <Arg type="int">0</Arg>
+                    <Arg type="boolean"><Ref refid="inMemory"/></Arg>
+                    <Arg type="java.lang.String"><Ref refid="dbPath"/></Arg>
+                    <Arg type="boolean"><Ref refid="sharedDb"/></Arg>
+                    <Arg type="boolean"><Ref refid="delayTransientStatuses"/></Arg>
+                  </New>
+                </Arg>
+                <Arg type="java.lang.String"><Ref refid="cors"/></Arg>
+              </New>
+            </Set>
+          </New>
+        </Arg>
+      </Call>
+    </New>
+  </Set>
+  <Call name="start"/>
+  <Call class="java.lang.Thread" name="sleep"><Arg type="long">${Number.MAX_SAFE_INTEGER}</Arg></Call>
+</Configure>
+`;
 }
 
 function freePort(): Promise<number> {

@@ -7,6 +7,11 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('.data'),
+  /**
+   * The key that seals registry secrets: 32 random bytes, mode 0600; created on first start. Default
+   * `$DATA_DIR/secret-key`. Keep it with the data: without it the stored secrets cannot be opened.
+   */
+  SECRETS_KEY_FILE: z.string().optional(),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   LOCAL_TOKENS: z.string().optional(),
   TABLE_NAME: z.string().default('imagestreams'),
@@ -27,7 +32,7 @@ const schema = z.object({
   STREAM_POLL_MS: z.coerce.number().int().min(10).max(600_000).default(250),
 });
 
-export type LocalConfig = z.infer<typeof schema> & { dataDir: string };
+export type LocalConfig = z.infer<typeof schema> & { dataDir: string; secretsKeyFile: string };
 
 export function readLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
   const cleaned = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
@@ -36,5 +41,10 @@ export function readLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return { ...parsed.data, dataDir: resolve(parsed.data.DATA_DIR) };
+  const dataDir = resolve(parsed.data.DATA_DIR);
+  return {
+    ...parsed.data,
+    dataDir,
+    secretsKeyFile: resolve(dataDir, parsed.data.SECRETS_KEY_FILE ?? 'secret-key'),
+  };
 }

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { buildAppContext } from '../app/build-context';
 import { pullSpecResolver, workForChanges } from '../app/change-processor';
+import { sealUnsealedSecrets } from '../app/secret-credentials';
 import { readServiceConfig } from '../config';
 import { createApiHandler, jsonLogger } from '../http/handler';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalEventSink } from './event-sink';
 import { serveApi } from './http-server';
 import { LocalJobRunner } from './job-runner';
+import { KeyFileSealer, loadOrCreateKeyFile } from './key-file-sealer';
 import type { LocalConfig } from './local-config';
 import { SchedulerTimer } from './scheduler-timer';
 import { StreamPoller } from './stream-poller';
@@ -37,6 +39,13 @@ export async function startLocalService(
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
+    // Before anything starts: a bad key file stops the start with a message naming it.
+    const sealer = new KeyFileSealer(
+      await loadOrCreateKeyFile(
+        cfg.secretsKeyFile,
+        cfg.SECRETS_KEY_FILE ? 'SECRETS_KEY_FILE' : '$DATA_DIR/secret-key',
+      ),
+    );
     const tokens = loadTokens({
       dataDir: cfg.dataDir,
       ...(cfg.ADMIN_TOKEN ? { adminToken: cfg.ADMIN_TOKEN } : {}),
@@ -59,7 +68,10 @@ export async function startLocalService(
       DYNAMODB_ENDPOINT: endpoint,
     });
     const log = opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL);
-    const ctx = buildAppContext(serviceConfig);
+    const ctx = buildAppContext(serviceConfig, { sealer });
+    // Secrets an older version stored in clear are sealed now, before the first request or import reads them.
+    const resealed = await sealUnsealedSecrets(ctx);
+    if (resealed) log({ level: 'info', msg: 'sealed registry secrets stored in clear', count: resealed });
     const webhookSecret = serviceConfig.WEBHOOK_SECRET;
     ctx.webhookSecret = async () => webhookSecret;
     const runner = new LocalJobRunner(ctx, log, cfg.JOB_CONCURRENCY);

@@ -6,16 +6,19 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { DockerConfig } from '../registry/credentials';
+import type { SealedCredential } from '../app/credential-sealing';
 import { keys } from './keys';
 import { activeProjectCheck } from './project-store';
 
 /**
- * A registry credential secret as stored. `config` is the only sensitive part: it is written once, read only by
- * {@link SecretStore.dockerConfigs} for imports, and never returned by the API nor logged. DynamoDB encrypts it
- * at rest with the table.
+ * A registry credential secret as stored. `sealed` is the Docker config (JSON), encrypted by the application
+ * (functions/app/credential-sealing.ts) for this secret's namespace, name and uid: the table never holds the
+ * credentials in clear. It is read only by {@link SecretStore.credentials} for imports, never returned by the API
+ * nor logged.
  */
 export interface StoredSecret {
   namespace: string;
@@ -26,12 +29,34 @@ export interface StoredSecret {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   type: string;
-  config: DockerConfig;
+  sealed: SealedCredential;
   /** Who created it (audit; not shown by the API). */
   by: string;
 }
 
-export type SecretMeta = Omit<StoredSecret, 'config' | 'by'>;
+export type SecretMeta = Omit<StoredSecret, 'sealed' | 'by'>;
+
+/**
+ * The credentials of one secret, as imports read them: `sealed`, or `legacyConfig`, the Docker config JSON in
+ * clear that versions before sealing wrote (still read; sealed on the secret's next write, or by
+ * {@link SecretStore.unsealedRecords} and {@link SecretStore.sealInPlace}).
+ */
+export interface SecretCredentials {
+  namespace: string;
+  name: string;
+  uid: string;
+  sealed?: SealedCredential;
+  legacyConfig?: string;
+}
+
+/** A secret still holding its config in clear, and the version it had when read. */
+export interface UnsealedRecord {
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: number;
+  legacyConfig: string;
+}
 
 /** OpenShift's rule (imagestreams/secrets): a secret with this annotation set to "true" is not used by imports. */
 export const EXCLUDE_SECRET_ANNOTATION = 'openshift.io/image.excludeSecret';
@@ -39,7 +64,7 @@ export const EXCLUDE_SECRET_ANNOTATION = 'openshift.io/image.excludeSecret';
 /** Types whose `config` is a Docker config; the API accepts no others today, this guards older or future rows. */
 const DOCKER_SECRET_TYPES = new Set(['kubernetes.io/dockerconfigjson', 'kubernetes.io/dockercfg']);
 
-/** Every attribute but `config`: reads that answer the API never fetch the credentials at all. */
+/** Every attribute but the credentials: reads that answer the API never fetch them at all. */
 const META_PROJECTION = {
   ProjectionExpression: '#ns, #n, uid, #rv, created, labels, annotations, #t',
   ExpressionAttributeNames: { '#ns': 'namespace', '#n': 'name', '#rv': 'rv', '#t': 'type' },
@@ -193,11 +218,12 @@ export class SecretStore {
   }
 
   /**
-   * The Docker configs an import in `ns` may use, ordered by secret name: every docker secret of the namespace
+   * The credentials an import in `ns` may use, ordered by secret name: every docker secret of the namespace
    * except those annotated `openshift.io/image.excludeSecret: "true"`, as OpenShift's importer selects them.
+   * Still sealed: functions/app/secrets.ts opens them.
    */
-  async dockerConfigs(ns: string): Promise<DockerConfig[]> {
-    const configs: DockerConfig[] = [];
+  async credentials(ns: string): Promise<SecretCredentials[]> {
+    const found: SecretCredentials[] = [];
     let start: Record<string, unknown> | undefined;
     for (let page = 0; page < MAX_CONFIG_PAGES; page++) {
       const out = await this.db.send(
@@ -205,25 +231,99 @@ export class SecretStore {
           TableName: this.table,
           KeyConditionExpression: 'PK = :pk',
           ExpressionAttributeValues: { ':pk': keys.secretPk(ns) },
-          ProjectionExpression: 'annotations, #t, config',
-          ExpressionAttributeNames: { '#t': 'type' },
+          ProjectionExpression: '#n, uid, annotations, #t, sealed, config',
+          ExpressionAttributeNames: { '#n': 'name', '#t': 'type' },
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
       for (const item of out.Items ?? []) {
         const annotations = item.annotations as Record<string, string> | undefined;
         if (annotations?.[EXCLUDE_SECRET_ANNOTATION] === 'true') continue;
-        if (!DOCKER_SECRET_TYPES.has(item.type as string) || typeof item.config !== 'string') continue;
-        configs.push(JSON.parse(item.config) as DockerConfig);
+        if (!DOCKER_SECRET_TYPES.has(item.type as string)) continue;
+        const owner = { namespace: ns, name: item.name as string, uid: item.uid as string };
+        if (item.sealed) found.push({ ...owner, sealed: toSealed(item.sealed as Record<string, unknown>) });
+        else if (typeof item.config === 'string') found.push({ ...owner, legacyConfig: item.config });
       }
       start = out.LastEvaluatedKey;
       if (!start) break;
     }
-    return configs;
+    return found;
+  }
+
+  /**
+   * Pages of secrets whose config is still in clear (written before sealing existed), in any namespace. A Scan of
+   * the whole table, for a one-off migration (local start, scripts/seal-secrets.ts), never for requests.
+   */
+  async *unsealedRecords(pageSize = 100): AsyncGenerator<UnsealedRecord[]> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'begins_with(PK, :sec) AND attribute_exists(config)',
+          ExpressionAttributeValues: { ':sec': keys.secretPk('') },
+          ProjectionExpression: '#ns, #n, uid, #rv, config',
+          ExpressionAttributeNames: { '#ns': 'namespace', '#n': 'name', '#rv': 'rv' },
+          Limit: pageSize,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      const page = (out.Items ?? [])
+        .filter((i) => typeof i.config === 'string')
+        .map((i) => ({
+          namespace: i.namespace as string,
+          name: i.name as string,
+          uid: i.uid as string,
+          resourceVersion: i.rv as number,
+          legacyConfig: i.config as string,
+        }));
+      if (page.length) yield page;
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /**
+   * Replaces a clear config with its sealed form, unless the secret changed since it was read (false, nothing
+   * written). The resourceVersion stays: the content is the same.
+   */
+  async sealInPlace(r: UnsealedRecord, sealed: SealedCredential): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: keys.secretPk(r.namespace), SK: keys.secretSk(r.name) },
+          UpdateExpression: 'SET sealed = :sealed REMOVE config',
+          ConditionExpression: 'rv = :rv AND uid = :uid AND attribute_exists(config)',
+          ExpressionAttributeValues: {
+            ':sealed': sealedItem(sealed),
+            ':rv': r.resourceVersion,
+            ':uid': r.uid,
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
   }
 }
 
-/** The item of a secret; the config is stored as JSON text. */
+function sealedItem(s: SealedCredential): Record<string, unknown> {
+  return { v: s.v, kid: s.kid, wk: s.wk, iv: s.iv, ct: s.ct };
+}
+
+function toSealed(item: Record<string, unknown>): SealedCredential {
+  return {
+    v: item.v as number,
+    kid: item.kid as string,
+    wk: item.wk as Uint8Array,
+    iv: item.iv as Uint8Array,
+    ct: item.ct as Uint8Array,
+  };
+}
+
+/** The item of a secret: metadata in clear, the credentials only sealed. */
 function secretItem(s: StoredSecret): Record<string, unknown> {
   return {
     PK: keys.secretPk(s.namespace),
@@ -236,7 +336,7 @@ function secretItem(s: StoredSecret): Record<string, unknown> {
     labels: s.labels,
     annotations: s.annotations,
     type: s.type,
-    config: JSON.stringify(s.config),
+    sealed: sealedItem(s.sealed),
     by: s.by,
   };
 }

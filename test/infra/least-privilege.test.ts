@@ -29,7 +29,10 @@ function synth(mutate?: (s: Synth) => void): Synth {
   // Bundling off: these tests look at templates, not at esbuild output.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stateful = new StatefulStack(app, 'Stateful');
-  const service = new ServiceStack(app, 'Service', { table: stateful.table });
+  const service = new ServiceStack(app, 'Service', {
+    table: stateful.table,
+    secretsKey: stateful.secretsKey,
+  });
   const s: Synth = { service, stateful, template: {} };
   mutate?.(s);
   s.template = Template.fromStack(service).toJSON();
@@ -106,6 +109,27 @@ const IMPORT_QUEUE = 'import queue';
 const STREAM_DLQ = 'stream DLQ';
 const EVENT_BUS = 'event bus';
 const WEBHOOK_SECRET = 'webhook secret';
+const SECRETS_KEY = 'secrets key';
+
+/** A statement's Condition, with keys in a stable order, as it appears in a grant line after `if`. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Json)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/**
+ * The one condition under which a function may use the secrets key: KMS requests for registry secrets (the
+ * sealer's purpose, only its four context keys). A grant on the key without it, or with another, is a finding.
+ */
+const FOR_REGISTRY_SECRETS = ` if ${canonical({
+  StringEquals: { 'kms:EncryptionContext:purpose': 'imagestreams/registry-secret' },
+  'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['purpose', 'namespace', 'secret', 'uid'] },
+})}`;
 
 type Grants = Record<string, string[]>;
 const on = (resources: string[], ...actions: string[]): Grants =>
@@ -141,6 +165,8 @@ const EXPECTED: Record<string, Grants> = {
     ...ECR_PULL,
     ...on([IMPORT_QUEUE], 'sqs:SendMessage'),
     ...on([WEBHOOK_SECRET], 'secretsmanager:GetSecretValue'),
+    // Seals registry secrets on write, opens them for synchronous imports.
+    ...on([SECRETS_KEY + FOR_REGISTRY_SECRETS], 'kms:GenerateDataKey', 'kms:Decrypt'),
   },
   changeProcessor: {
     ...LOGS,
@@ -160,6 +186,8 @@ const EXPECTED: Record<string, Grants> = {
     ...LOGS,
     ...TABLE_READ_WRITE,
     ...ECR_PULL,
+    // Opens registry secrets for imports; never seals one.
+    ...on([SECRETS_KEY + FOR_REGISTRY_SECRETS], 'kms:Decrypt'),
     // Sends follow-up and deferred jobs; the queue event source receives, deletes and hides messages.
     ...on(
       [IMPORT_QUEUE],
@@ -205,6 +233,7 @@ function customResourceHandlers(t: Json): Set<string> {
 /** Names a policy's Resource entry, or says it is unrecognised (which then matches nothing expected). */
 function resourceNamer(s: Synth, ownLogGroup: string | undefined): (resource: unknown) => string {
   const tableId = s.stateful.getLogicalId(s.stateful.table.node.defaultChild as CfnElement);
+  const keyId = s.stateful.getLogicalId(s.stateful.secretsKey.node.defaultChild as CfnElement);
   const byGetAtt = new Map<string, string>([
     [logicalId(s, s.service.importQueue), IMPORT_QUEUE],
     [logicalId(s, s.service.streamDeadLetterQueue), STREAM_DLQ],
@@ -215,11 +244,16 @@ function resourceNamer(s: Synth, ownLogGroup: string | undefined): (resource: un
     const name = (v as Json | undefined)?.['Fn::ImportValue'];
     return typeof name === 'string' && name.includes(`FnGetAtt${tableId}${attribute}`);
   };
+  const keyExport = (v: unknown) => {
+    const name = (v as Json | undefined)?.['Fn::ImportValue'];
+    return typeof name === 'string' && name.includes(`FnGetAtt${keyId}Arn`);
+  };
   return (resource) => {
     if (resource === '*') return '*';
     const r = resource as Json;
     if (tableExport(r, 'Arn')) return TABLE;
     if (tableExport(r, 'StreamArn')) return TABLE_STREAM;
+    if (keyExport(r)) return SECRETS_KEY;
     const join = r['Fn::Join'];
     if (
       join?.[0] === '' &&
@@ -245,7 +279,7 @@ function resourceNamer(s: Synth, ownLogGroup: string | undefined): (resource: un
 }
 
 interface RoleReport {
-  /** What the role may do, `action on resource`, sorted. */
+  /** What the role may do, `action on resource` (then ` if <condition>` for a conditional grant), sorted. */
   grants: string[];
   findings: string[];
 }
@@ -286,13 +320,14 @@ function roleReport(s: Synth, fnId: string): RoleReport {
       findings.push(`${fnId}: NotAction/NotResource in ${JSON.stringify(st)}`);
     const actions = [st.Action ?? []].flat() as string[];
     const resources = [st.Resource ?? []].flat();
+    const condition = st.Condition ? ` if ${canonical(st.Condition)}` : '';
     for (const action of actions) {
       if (action.includes('*')) findings.push(`${fnId}: wildcard action ${action}`);
       for (const resource of resources) {
         const named = name(resource);
         if (named === '*' && !STAR_ONLY_ACTIONS.has(action))
           findings.push(`${fnId}: ${action} on * (it has resource types: name them)`);
-        grants.add(`${action} on ${named}`);
+        grants.add(`${action} on ${named}${condition}`);
       }
     }
   }
@@ -468,6 +503,27 @@ describe('the checks themselves', () => {
       ]),
     );
     expect(findings.some((f) => [...helpers].some((h) => f.includes(h)))).toBe(false);
+  });
+
+  it('report the secrets key granted without its condition, with another one, or to a function that needs none', () => {
+    const s = synth(({ service, stateful }) => {
+      stateful.secretsKey.grantDecrypt(service.schedulerTick);
+      service.jobWorker.addToRolePolicy(
+        new PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [stateful.secretsKey.keyArn] }),
+      );
+      service.apiFunction.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [stateful.secretsKey.keyArn],
+          conditions: { StringLike: { 'kms:EncryptionContext:purpose': '*' } },
+        }),
+      );
+    });
+    expect(grantFindings(s).sort()).toEqual([
+      'apiFunction: more than expected: kms:Decrypt on secrets key if {"StringLike":{"kms:EncryptionContext:purpose":"*"}}',
+      'jobWorker: more than expected: kms:GenerateDataKey on secrets key',
+      'schedulerTick: more than expected: kms:Decrypt on secrets key',
+    ]);
   });
 
   it('report a grant the table expects but the stack no longer makes', () => {

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encryptionContext } from '../../functions/app/credential-sealing';
 import { readServiceConfig } from '../../functions/config';
 import { tableDefinition as d } from '../../functions/store/table-definition';
 import { tableActions } from '../../infra/constructs/app-function';
@@ -16,6 +17,7 @@ beforeAll(() => {
   const s = new StatefulStack(app, 'Stateful');
   const svc = new ServiceStack(app, 'Service', {
     table: s.table,
+    secretsKey: s.secretsKey,
     internalRegistryHostname: 'registry.example:5000',
   });
   stateful = Template.fromStack(s);
@@ -26,6 +28,7 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 interface Resource {
   Type: string;
@@ -94,6 +97,12 @@ const SHARED_SETTINGS = {
 };
 const TABLE_NAME = { 'Fn::ImportValue': Match.stringLikeRegexp('Stateful') };
 const TABLE_ARN = { 'Fn::ImportValue': expect.stringMatching(/^Stateful:.*table[0-9A-F]{8}Arn/) };
+const SECRETS_KEY_ARN = { 'Fn::ImportValue': expect.stringMatching(/^Stateful:.*secretskey[0-9A-F]{8}Arn/) };
+/** The only use of the secrets key any function gets: registry secrets' encryption context (kms-sealer.ts). */
+const FOR_REGISTRY_SECRETS = {
+  StringEquals: { 'kms:EncryptionContext:purpose': 'imagestreams/registry-secret' },
+  'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['purpose', 'namespace', 'secret', 'uid'] },
+};
 const STREAM_ACTIONS = [
   'dynamodb:ListStreams',
   'dynamodb:DescribeStream',
@@ -150,6 +159,30 @@ describe('StatefulStack', () => {
   });
 });
 
+describe('StatefulStack secrets key', () => {
+  it('is a customer-managed KMS key, rotated, retained like the table, administered by the account only', () => {
+    stateful.resourceCountIs('AWS::KMS::Key', 1);
+    stateful.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        EnableKeyRotation: true,
+        KeySpec: Match.absent(),
+        KeyUsage: Match.absent(),
+      }),
+    });
+    const [key] = Object.values(stateful.findResources('AWS::KMS::Key')) as Resource[];
+    // The default key policy: the account (its IAM policies) decides; no other principal is named in it.
+    const statements = (key!.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> }).Statement;
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'kms:*', Resource: '*' });
+    expect(JSON.stringify(statements[0]!.Principal)).toMatch(
+      /^\{"AWS":\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":iam::",\{"Ref":"AWS::AccountId"\},":root"\]\]\}\}$/,
+    );
+    stateful.hasOutput('SecretsKeyArn', {});
+  });
+});
+
 describe('ServiceStack', () => {
   it('runs every function as a Node 22 arm64 bundle with its own log group', () => {
     const fns = resources('AWS::Lambda::Function');
@@ -177,9 +210,38 @@ describe('ServiceStack', () => {
           TABLE_NAME,
           IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
           WEBHOOK_SECRET_ARN: ref(only('AWS::SecretsManager::Secret')[0]),
+          SECRETS_KMS_KEY_ARN: { 'Fn::ImportValue': Match.stringLikeRegexp('Stateful:.*secretskey') },
         },
       },
     });
+  });
+
+  it('lets the API seal and open registry secrets, the job worker only open them, and nothing else use the key', () => {
+    const kmsStatements = (f: string) =>
+      fnStatements(f).filter((s) => actionsOf([s]).some((a) => a.startsWith('kms:')));
+    expect(kmsStatements('HTTP API')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: SECRETS_KEY_ARN,
+        Condition: FOR_REGISTRY_SECRETS,
+      },
+    ]);
+    expect(kmsStatements('job worker')).toEqual([
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: SECRETS_KEY_ARN, Condition: FOR_REGISTRY_SECRETS },
+    ]);
+    for (const other of ['change processor', 'scheduler tick', 'push events']) {
+      expect(kmsStatements(other), other).toEqual([]);
+      expect(envOf(other), other).not.toHaveProperty('SECRETS_KMS_KEY_ARN');
+    }
+    expect(envOf('job worker').SECRETS_KMS_KEY_ARN).toEqual(envOf('HTTP API').SECRETS_KMS_KEY_ARN);
+    // Exactly the context the sealer sends (functions/app/credential-sealing.ts).
+    expect(Object.keys(encryptionContext({ namespace: 'n', name: 's', uid: 'u' }))).toEqual(
+      FOR_REGISTRY_SECRETS['ForAllValues:StringEquals']['kms:EncryptionContextKeys'],
+    );
+    expect(encryptionContext({ namespace: 'n', name: 's', uid: 'u' }).purpose).toBe(
+      FOR_REGISTRY_SECRETS.StringEquals['kms:EncryptionContext:purpose'],
+    );
   });
 
   it('grants the API function exactly the DynamoDB actions the store uses, on the table and its indexes', () => {
@@ -266,6 +328,21 @@ describe('ServiceStack', () => {
       CLUSTER_ADMIN_GROUPS: ['platform-admins', 'arn:aws:iam::123456789012:role/ops'],
       PROJECT_REQUESTER_GROUPS: ['developers'],
     });
+  });
+
+  it('reads the secrets key ARN, refusing anything but a KMS key ARN with a message naming the variable', () => {
+    const config = (env: Record<string, string>) => readServiceConfig({ TABLE_NAME: 't', ...env });
+    const arn = 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(config({ SECRETS_KMS_KEY_ARN: arn }).SECRETS_KMS_KEY_ARN).toBe(arn);
+    expect(config({ SECRETS_KMS_KEY_ARN: '' }).SECRETS_KMS_KEY_ARN).toBeUndefined();
+    for (const bad of [
+      'alias/imagestreams',
+      'arn:aws:kms:eu-central-1:123456789012:alias/x',
+      '1234abcd-12ab',
+    ])
+      expect(() => config({ SECRETS_KMS_KEY_ARN: bad })).toThrow(
+        /SECRETS_KMS_KEY_ARN: must be a KMS key ARN/,
+      );
   });
 
   it.each([
@@ -423,6 +500,7 @@ describe('ServiceStack', () => {
       TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringContaining('Stateful') }),
       IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
       IMPORT_TIMEOUT_SECONDS: '240',
+      SECRETS_KMS_KEY_ARN: SECRETS_KEY_ARN,
     });
     const actions = actionsOf(fnStatements('job worker'));
     expect(actions).toEqual(
@@ -539,7 +617,7 @@ describe('ServiceStack settings', () => {
   const synth = (props: Partial<ConstructorParameters<typeof ServiceStack>[2]>) => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const s = new StatefulStack(app, 'Stateful');
-    return new ServiceStack(app, 'Service', { table: s.table, ...props });
+    return new ServiceStack(app, 'Service', { table: s.table, secretsKey: s.secretsKey, ...props });
   };
 
   it('passes the event source and the scheduling settings to the functions', () => {

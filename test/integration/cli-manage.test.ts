@@ -1,11 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDocumentClient } from '../../functions/store/dynamodb-client';
 import { Cli, type CliResult } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { ADMIN_TOKEN, type Api, IS, startStack } from '../support/local-stack';
 import { PASSWORD, pushImage, type Registry, startRegistry, USER } from '../support/registries';
+import { tableText } from '../support/table-text';
 
 /**
  * isctl apply / create / delete, secrets, policy and completion, through the bundled CLI as its own process
@@ -18,6 +20,7 @@ const SECRETS = (ns: string, name = '') => `/api/v1/namespaces/${ns}/secrets${na
 
 let api: Api;
 let stop: () => Promise<void>;
+let table: string;
 let anon: Registry;
 let basic: Registry;
 let anonDigest: string;
@@ -30,7 +33,7 @@ beforeAll(async () => {
     pushImage(anon, 'tiny/app', 'v1'),
     pushImage(basic, 'private/app', 'v1'),
   ]);
-  ({ api, stop } = await startStack({
+  ({ api, stop, table } = await startStack({
     LOCAL_TOKENS: JSON.stringify({
       'bob-token': { user: 'bob', groups: [] },
       'dana-token': { user: 'dana', groups: ['auditors'] },
@@ -510,12 +513,21 @@ metadata: {name: del2}
 describe('secrets', () => {
   const AUTH = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
   const outputs: CliResult[] = [];
+  const db = createDocumentClient({ endpoint: inject('dynamodbEndpoint') });
+
+  /** A raw Scan of the whole table (anyone with read access to it) finds none of the secret material. */
+  async function expectTableHoldsNo(...secrets: string[]) {
+    const text = await tableText(db, table);
+    expect(text).toContain('SEC#sec');
+    for (const s of secrets) expect(text).not.toContain(s);
+  }
   const record = (r: CliResult) => {
     outputs.push(r);
     return r;
   };
 
   afterAll(() => {
+    db.destroy();
     // No secret material anywhere: not the password, not the auth value, not the config.
     for (const r of outputs) {
       const all = r.stdout + r.stderr;
@@ -544,6 +556,7 @@ describe('secrets', () => {
     );
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toBe('secret/pull created\n');
+    await expectTableHoldsNo(PASSWORD, AUTH, `${USER}:${PASSWORD}`, '"auths"');
 
     const list = record(await cli.run(['secrets', 'list', '-n', 'sec']));
     expect(list.code).toBe(0);
@@ -636,6 +649,7 @@ stringData:
     expect(after.uid).toBe(uid);
     expect(after.resourceVersion).toBe('2');
     expect(JSON.stringify(after.annotations ?? {})).not.toMatch(/fingerprint|scrypt/);
+    await expectTableHoldsNo(PASSWORD, AUTH, `${PASSWORD}-rotated`, '"auths"');
 
     // A server-side refusal of a secret names the field, never the content.
     const invalid = file(

@@ -1,14 +1,28 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { credentialsFor } from '../../functions/registry/credentials';
+import { importCredentials } from '../../functions/app/secret-credentials';
+import { KeyFileSealer } from '../../functions/local/key-file-sealer';
+import { credentialsFor, type DockerConfig } from '../../functions/registry/credentials';
 import { createDocumentClient } from '../../functions/store/dynamodb-client';
 import { keys } from '../../functions/store/keys';
 import { SecretStore } from '../../functions/store/secret-store';
-import { type Api, type ApiResponse, startStack } from '../support/local-stack';
+import { type Api, type ApiResponse, IS, startStack } from '../support/local-stack';
+import {
+  pushImage,
+  PASSWORD as REGISTRY_PASSWORD,
+  USER as REGISTRY_USER,
+  type Registry,
+  startRegistry,
+} from '../support/registries';
+import { tableText } from '../support/table-text';
 
 /**
- * Registry credential secrets over HTTP against the local stack, plus the store's dockerConfigs (what imports
- * read) on the same table. The credentials below must never appear in any response.
+ * Registry credential secrets over HTTP against the local stack, plus what imports read (the store's credentials,
+ * opened with the stack's key file) on the same table. The credentials below must never appear in any response,
+ * nor anywhere in the table.
  */
 const SECRETS = (ns: string, name = '') => `/api/v1/namespaces/${ns}/secrets${name ? `/${name}` : ''}`;
 const PASSWORD = 'pa55-w0rd-that-must-never-leak';
@@ -21,13 +35,25 @@ const SECRET_TEXT = [PASSWORD, AUTH, BLOB, CONFIG];
 let api: Api;
 let stop: () => Promise<void>;
 let table: string;
+let dataDir: string;
 const db = createDocumentClient({ endpoint: inject('dynamodbEndpoint') });
 let store: SecretStore;
+let sealer: KeyFileSealer;
 
 beforeAll(async () => {
-  ({ api, stop, table } = await startStack());
+  ({ api, stop, table, dataDir } = await startStack());
   store = new SecretStore(db, table);
+  sealer = new KeyFileSealer(readFileSync(join(dataDir, 'secret-key')));
 });
+
+/** What imports in `ns` get: every usable secret's Docker config, opened, in name order. */
+const dockerConfigs = (ns: string) => importCredentials({ secrets: store, sealer }, ns);
+
+/** The Docker config one secret holds, as an import would open it. */
+async function storedConfig(ns: string, name: string): Promise<DockerConfig | undefined> {
+  const found = (await store.credentials(ns)).find((c) => c.name === name);
+  return found?.sealed ? JSON.parse((await sealer.open(found.sealed, found)).toString()) : undefined;
+}
 afterAll(async () => {
   await stop?.();
   db.destroy();
@@ -95,9 +121,8 @@ describe('create, get, list, delete', () => {
       type: 'kubernetes.io/dockerconfigjson',
     });
     expectNoSecrets(res);
-    // Stored as data for the importer: the parsed config, nothing else of the request.
-    const [row] = await rows(ns);
-    expect(JSON.parse(row!.config)).toEqual({ auths: { 'quay.io': { auth: AUTH } } });
+    // Stored (sealed) for the importer: the parsed config, nothing else of the request.
+    expect(await storedConfig(ns, 'pull')).toEqual({ auths: { 'quay.io': { auth: AUTH } } });
   });
 
   it('creates from stringData, which wins over data', async () => {
@@ -109,8 +134,7 @@ describe('create, get, list, delete', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.type).toBe('kubernetes.io/dockerconfigjson');
     expectNoSecrets(res, 'sd-secret');
-    const row = (await rows(ns)).find((r) => r.SK === 'from-string');
-    expect(JSON.parse(row!.config)).toEqual({
+    expect(await storedConfig(ns, 'from-string')).toEqual({
       auths: { 'ghcr.io': { username: 'sd', password: 'sd-secret' } },
     });
   });
@@ -162,8 +186,7 @@ describe('create, get, list, delete', () => {
     expect(res.body.details).toMatchObject({ name: 'pull', kind: 'secrets' });
     expectNoSecrets(res, 'dup-secret');
     expect((await api.get(SECRETS(ns, 'pull'))).body.metadata.uid).toBe(before.body.metadata.uid);
-    const row = (await rows(ns)).find((r) => r.SK === 'pull');
-    expect(row!.config).not.toContain('dup-secret');
+    expect(JSON.stringify(await storedConfig(ns, 'pull'))).not.toContain('dup-secret');
   });
 
   it('delete answers a success Status, removes the record, then 404s', async () => {
@@ -210,9 +233,9 @@ describe('create, get, list, delete', () => {
       resourceVersion: '2',
       labels: { rotated: 'yes' },
     });
-    const row = (await rows(ns)).find((r) => r.SK === 'rotate');
-    expect(row!.config).toContain(b64(`${USER}:${NEW_PASSWORD}`));
-    expect(row!.config).not.toContain(AUTH);
+    const rotated = JSON.stringify(await storedConfig(ns, 'rotate'));
+    expect(rotated).toContain(b64(`${USER}:${NEW_PASSWORD}`));
+    expect(rotated).not.toContain(AUTH);
 
     const stale = await api.put(SECRETS(ns, 'rotate'), {
       ...dockerSecret('rotate'),
@@ -464,7 +487,7 @@ describe('list paging', () => {
   });
 });
 
-describe('SecretStore.dockerConfigs (what imports use)', () => {
+describe('dockerConfigs (what imports use)', () => {
   const ns = 'configs';
   const cfgFor = (user: string, host = 'quay.io') =>
     JSON.stringify({ auths: { [host]: { username: user, password: `${user}-pw` } } });
@@ -494,7 +517,7 @@ describe('SecretStore.dockerConfigs (what imports use)', () => {
   });
 
   it('returns the parsed configs of every docker secret, by name, without excluded ones', async () => {
-    expect(await store.dockerConfigs(ns)).toEqual([
+    expect(await dockerConfigs(ns)).toEqual([
       { auths: { 'quay.io': { username: 'first', password: 'first-pw' } } },
       { auths: { 'quay.io': { username: 'third', password: 'third-pw' } } },
       { auths: { 'quay.io': { username: 'kept', password: 'kept-pw' } } },
@@ -503,7 +526,7 @@ describe('SecretStore.dockerConfigs (what imports use)', () => {
   });
 
   it('feeds credentialsFor in secret-name order', async () => {
-    const configs = await store.dockerConfigs(ns);
+    const configs = await dockerConfigs(ns);
     expect(credentialsFor(configs, 'quay.io', 'org/app').map((c) => c.username)).toEqual([
       'first',
       'third',
@@ -515,15 +538,15 @@ describe('SecretStore.dockerConfigs (what imports use)', () => {
   });
 
   it('is per namespace and empty for a namespace without secrets', async () => {
-    expect(await store.dockerConfigs('configs-other')).toEqual([
+    expect(await dockerConfigs('configs-other')).toEqual([
       { auths: { 'quay.io': { username: 'elsewhere', password: 'elsewhere-pw' } } },
     ]);
-    expect(await store.dockerConfigs('configs-none')).toEqual([]);
+    expect(await dockerConfigs('configs-none')).toEqual([]);
   });
 
   it('forgets a deleted secret', async () => {
     expect((await api.delete(SECRETS(ns, 'c-third'))).status).toBe(200);
-    const users = (await store.dockerConfigs(ns)).map((c) => Object.values(c.auths)[0]?.username);
+    const users = (await dockerConfigs(ns)).map((c) => Object.values(c.auths)[0]?.username);
     expect(users).toEqual(['first', 'kept', undefined]);
   });
 
@@ -533,5 +556,291 @@ describe('SecretStore.dockerConfigs (what imports use)', () => {
     expect(JSON.stringify(meta)).not.toContain('first-pw');
     const page = await store.list(ns, { limit: 10 });
     expect(JSON.stringify(page)).not.toContain('-pw');
+  });
+});
+
+const wholeTableText = () => tableText(db, table);
+
+describe('at rest: the table holds no credential', () => {
+  const ns = 'at-rest';
+  const NEW_PASSWORD = 'r0tated-pa55-that-must-never-leak';
+
+  it('a raw Scan of the whole table finds no password, user:password, auth value or config', async () => {
+    expect((await api.post(SECRETS(ns), dockerSecret('from-data'))).status).toBe(201);
+    expect(
+      (
+        await api.post(
+          SECRETS(ns),
+          dockerSecret('from-string', { stringData: { '.dockerconfigjson': CONFIG } }),
+        )
+      ).status,
+    ).toBe(201);
+    const legacy = await api.post(SECRETS(ns), {
+      metadata: { name: 'legacy' },
+      type: 'kubernetes.io/dockercfg',
+      stringData: { '.dockercfg': JSON.stringify({ 'quay.io': { username: USER, password: PASSWORD } }) },
+    });
+    expect(legacy.status).toBe(201);
+    const put = await api.put(SECRETS(ns, 'from-data'), {
+      ...dockerSecret('from-data'),
+      data: undefined,
+      stringData: {
+        '.dockerconfigjson': JSON.stringify({
+          auths: { 'quay.io': { auth: b64(`${USER}:${NEW_PASSWORD}`) } },
+        }),
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+
+    const text = await wholeTableText();
+    // The secrets are there (their names), their credentials are not, in any encoding.
+    expect(text).toContain('from-string');
+    for (const s of [...SECRET_TEXT, `${USER}:${PASSWORD}`, NEW_PASSWORD, b64(`${USER}:${NEW_PASSWORD}`)])
+      expect(text).not.toContain(s);
+    expect(text).not.toContain('"auths"');
+    // Each record carries the sealed form and no clear config.
+    for (const row of await rows(ns)) {
+      expect(row.config).toBeUndefined();
+      expect(row.sealed).toEqual({
+        v: 1,
+        kid: sealer.kid,
+        wk: expect.any(Uint8Array),
+        iv: expect.any(Uint8Array),
+        ct: expect.any(Uint8Array),
+      });
+    }
+    expect(await storedConfig(ns, 'from-data')).toEqual({
+      auths: { 'quay.io': { auth: b64(`${USER}:${NEW_PASSWORD}`) } },
+    });
+  });
+
+  it('the key is $DATA_DIR/secret-key: 32 bytes only its owner may read', () => {
+    const info = statSync(join(dataDir, 'secret-key'));
+    expect(info.size).toBe(32);
+    expect((info.mode & 0o777).toString(8)).toBe('600');
+  });
+});
+
+describe('imports with sealed secrets (htpasswd registry)', () => {
+  const ISI = (n: string) => `/apis/image.openshift.io/v1/namespaces/${n}/imagestreamimports`;
+  let registry: Registry;
+  let digest: string;
+  const from = () => `${registry.host}/private/app:v1`;
+  const registryConfig = () =>
+    JSON.stringify({ auths: { [registry.host]: { username: REGISTRY_USER, password: REGISTRY_PASSWORD } } });
+
+  beforeAll(async () => {
+    registry = await startRegistry('htpasswd');
+    digest = await pushImage(registry, 'private/app', 'v1');
+  }, 120_000);
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  async function importInto(n: string, stream = 'app') {
+    const res = await api.post(ISI(n), {
+      kind: 'ImageStreamImport',
+      apiVersion: 'image.openshift.io/v1',
+      metadata: { name: stream },
+      spec: {
+        import: true,
+        images: [
+          {
+            from: { kind: 'DockerImage', name: from() },
+            to: { name: 'v1' },
+            importPolicy: { insecure: true },
+          },
+        ],
+      },
+    });
+    // An import that fails is a 201 with a failed image status, never an error of the request.
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expectNoSecrets(res, REGISTRY_PASSWORD, b64(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`));
+    return res.body.status.images[0];
+  }
+
+  async function createPull(n: string, name = 'pull') {
+    const res = await api.post(SECRETS(n), {
+      metadata: { name },
+      type: 'kubernetes.io/dockerconfigjson',
+      stringData: { '.dockerconfigjson': registryConfig() },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  }
+
+  const item = async (n: string, name: string) =>
+    (
+      await db.send(
+        new GetCommand({ TableName: table, Key: { PK: keys.secretPk(n), SK: name }, ConsistentRead: true }),
+      )
+    ).Item!;
+  const putItem = (i: Record<string, unknown>) => db.send(new PutCommand({ TableName: table, Item: i }));
+
+  /** The failure an unusable secret gives: a clear status naming it and what to do, no content. */
+  function expectUnusable(image: any, secret: string, cause: RegExp) {
+    expect(image.status).toMatchObject({ status: 'Failure', code: 422, reason: 'Invalid' });
+    expect(image.status.message).toMatch(new RegExp(`^secrets "${secret}" cannot be used: `));
+    expect(image.status.message).toMatch(cause);
+    expect(image.status.message).toMatch(/replace its content \(PUT, isctl apply\) or delete it/);
+    expect(image.status.details).toEqual({ name: secret, kind: 'secrets' });
+    expect(image.image).toBeUndefined();
+  }
+
+  it('an import uses the sealed secret', async () => {
+    const n = 'imp-ok';
+    expect((await importInto(n)).status.reason).toBe('Unauthorized');
+    await createPull(n);
+    const ok = await importInto(n);
+    expect(ok.status.status).toBe('Success');
+    expect(ok.image.metadata.name).toBe(digest);
+    expect(await wholeTableText()).not.toContain(REGISTRY_PASSWORD);
+  });
+
+  it('a changed ciphertext fails the import with a clear condition, until the secret is replaced', async () => {
+    const n = 'imp-tampered';
+    await createPull(n);
+    expect((await importInto(n)).status.status).toBe('Success');
+    const row = await item(n, 'pull');
+    const ct = Buffer.from(row.sealed.ct);
+    ct[0] = ct[0]! ^ 0x01;
+    await putItem({ ...row, sealed: { ...row.sealed, ct } });
+    expectUnusable(await importInto(n), 'pull', /integrity check/);
+    // The stream's tag shows it too, as its import condition.
+    const tag = (await api.get(IS(n, 'app'))).body.status.tags.find((t: any) => t.tag === 'v1');
+    expect(tag.conditions[0]).toMatchObject({ type: 'ImportSuccess', status: 'False', reason: 'Invalid' });
+    expect(tag.conditions[0].message).toMatch(/^secrets "pull" cannot be used/);
+    // Replacing the content seals it afresh.
+    const put = await api.put(SECRETS(n, 'pull'), {
+      metadata: { name: 'pull' },
+      type: 'kubernetes.io/dockerconfigjson',
+      stringData: { '.dockerconfigjson': registryConfig() },
+    });
+    expect(put.status).toBe(200);
+    expect((await importInto(n)).status.status).toBe('Success');
+  });
+
+  it('a ciphertext moved from another secret, or from another project, does not open', async () => {
+    const n = 'imp-moved';
+    await createPull(n, 'pull');
+    await createPull(n, 'other');
+    await createPull('imp-moved-elsewhere', 'pull');
+    const target = await item(n, 'pull');
+    for (const [fromNs, fromName] of [
+      [n, 'other'],
+      ['imp-moved-elsewhere', 'pull'],
+    ] as const) {
+      const source = await item(fromNs, fromName);
+      await putItem({ ...target, sealed: source.sealed });
+      expectUnusable(await importInto(n), 'pull', /integrity check/);
+    }
+    // A sealed value of a deleted secret does not open for its re-created namesake (another uid) either.
+    const old = (await item(n, 'other')).sealed;
+    expect((await api.delete(SECRETS(n, 'other'))).status).toBe(200);
+    await createPull(n, 'other');
+    await putItem({ ...target });
+    expect((await importInto(n)).status.status).toBe('Success');
+    await putItem({ ...(await item(n, 'other')), sealed: old });
+    expectUnusable(await importInto(n), 'other', /integrity check/);
+  });
+
+  it('a value sealed under another key is told apart', async () => {
+    const n = 'imp-other-key';
+    await createPull(n);
+    const row = await item(n, 'pull');
+    const foreign = await new KeyFileSealer(Buffer.alloc(32, 7)).seal(Buffer.from(registryConfig()), {
+      namespace: n,
+      name: 'pull',
+      uid: row.uid,
+    });
+    await putItem({ ...row, sealed: foreign });
+    expectUnusable(await importInto(n), 'pull', /sealed with another key file than this service uses/);
+  });
+
+  it('a secret an older version stored in clear still works, and is sealed on the next start', async () => {
+    const n = 'imp-legacy';
+    await createPull(n);
+    const { sealed: _sealed, ...row } = await item(n, 'pull');
+    // What versions before sealing wrote: the config as JSON text.
+    await putItem({ ...row, config: registryConfig() });
+    await createPull(n, 'rewritten');
+    const { sealed: _s2, ...row2 } = await item(n, 'rewritten');
+    await putItem({ ...row2, config: registryConfig() });
+    expect(await wholeTableText()).toContain(REGISTRY_PASSWORD);
+    expect((await importInto(n)).status.status).toBe('Success');
+
+    // Its next write seals it.
+    const put = await api.put(SECRETS(n, 'rewritten'), {
+      metadata: { name: 'rewritten' },
+      type: 'kubernetes.io/dockerconfigjson',
+      stringData: { '.dockerconfigjson': registryConfig() },
+    });
+    expect(put.status).toBe(200);
+    expect((await item(n, 'rewritten')).config).toBeUndefined();
+
+    // A local start on the same table with the same key (its own data dir, SECRETS_KEY_FILE naming this stack's
+    // key) seals the rest, keeping resourceVersions.
+    const again = await startStack({
+      SECRETS_KEY_FILE: join(dataDir, 'secret-key'),
+      TABLE_NAME: table,
+      SCHEDULER: 'off',
+      IMPORT_CONTROLLER: 'off',
+    });
+    try {
+      const sealed = await item(n, 'pull');
+      expect(sealed.config).toBeUndefined();
+      expect(sealed.sealed.kid).toBe(sealer.kid);
+      expect(sealed.rv).toBe(row.rv);
+      expect(await wholeTableText()).not.toContain(REGISTRY_PASSWORD);
+    } finally {
+      await again.stop();
+    }
+    expect((await importInto(n)).status.status).toBe('Success');
+  });
+
+  it('scripts/seal-secrets.ts seals what is left in clear, once, with the configured key', async () => {
+    const n = 'imp-script';
+    await createPull(n);
+    const { sealed: _sealed, ...row } = await item(n, 'pull');
+    await putItem({ ...row, config: registryConfig() });
+    const run = (env: Record<string, string>) =>
+      new Promise<{ code: number; out: string }>((done) =>
+        execFile(
+          join(process.cwd(), 'node_modules/.bin/tsx'),
+          ['scripts/seal-secrets.ts'],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              TABLE_NAME: table,
+              DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
+              ...env,
+            },
+            timeout: 60_000,
+          },
+          (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+        ),
+      );
+    const noKey = await run({});
+    expect(noKey).toEqual({
+      code: 1,
+      out: expect.stringContaining('SECRETS_KMS_KEY_ARN (AWS) or SECRETS_KEY_FILE (local): one is required'),
+    });
+    const missing = await run({ SECRETS_KEY_FILE: join(dataDir, 'no-such-key') });
+    expect(missing.code).toBe(1);
+    expect(missing.out).toContain(`SECRETS_KEY_FILE (${join(dataDir, 'no-such-key')}): no such key file`);
+    expect((await item(n, 'pull')).config).toBe(registryConfig());
+
+    const key = { SECRETS_KEY_FILE: join(dataDir, 'secret-key') };
+    expect(await run(key)).toEqual({
+      code: 0,
+      out: `sealed 1 registry secret stored in clear in ${table}\n`,
+    });
+    const after = await item(n, 'pull');
+    expect(after.config).toBeUndefined();
+    expect(after.rv).toBe(row.rv);
+    expect((await importInto(n)).status.status).toBe('Success');
+    expect(await run(key)).toEqual({
+      code: 0,
+      out: `sealed 0 registry secrets stored in clear in ${table}\n`,
+    });
   });
 });

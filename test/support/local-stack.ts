@@ -109,9 +109,14 @@ export const HISTORY = (ns: string, name: string) =>
  * Starts the local service (the same code as `npm start`) on a free port, against the run's shared DynamoDB
  * Local, with its own table so test files never see each other's data.
  */
-export async function startStack(
-  env: Record<string, string> = {},
-): Promise<{ api: Api; service: LocalService; table: string; stop: () => Promise<void> }> {
+export async function startStack(env: Record<string, string> = {}): Promise<{
+  api: Api;
+  service: LocalService;
+  table: string;
+  /** The service's DATA_DIR (its key file, tokens, checkpoints), removed by stop(). */
+  dataDir: string;
+  stop: () => Promise<void>;
+}> {
   const dataDir = mkdtempSync(join(tmpdir(), 'imagestreams-test-'));
   const cfg = readLocalConfig({
     PORT: '0',
@@ -129,6 +134,7 @@ export async function startStack(
     api: new Api(service.url, ADMIN_TOKEN, true),
     service,
     table: cfg.TABLE_NAME,
+    dataDir: cfg.dataDir,
     stop: async () => {
       await service.stop();
       rmSync(dataDir, { recursive: true, force: true });
