@@ -2,6 +2,7 @@ import { EcrCredentials } from '../aws/ecr-credentials';
 import type { ServiceConfig } from '../config';
 import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
+import type { HostLookup } from '../registry/network-policy';
 import { createDocumentClient } from '../store/dynamodb-client';
 import { ImageStore } from '../store/image-store';
 import { ProjectStore } from '../store/project-store';
@@ -11,7 +12,12 @@ import { StreamStore } from '../store/stream-store';
 import { type AppContext, newTid, newUid } from './context';
 import { KeyedQueue } from './keyed-queue';
 
-export function buildAppContext(cfg: ServiceConfig): AppContext {
+/** What a caller may put in place of a real part: `registryLookup` resolves registry host names (tests). */
+export interface ContextOverrides {
+  registryLookup?: HostLookup;
+}
+
+export function buildAppContext(cfg: ServiceConfig, overrides: ContextOverrides = {}): AppContext {
   const db = createDocumentClient({
     ...(cfg.DYNAMODB_ENDPOINT ? { endpoint: cfg.DYNAMODB_ENDPOINT } : {}),
     ...(cfg.AWS_REGION ? { region: cfg.AWS_REGION } : {}),
@@ -53,6 +59,8 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
       maxConcurrentPerHost: cfg.REGISTRY_MAX_CONCURRENCY,
       headersTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
       bodyIdleTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+      exchangeTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+      ...(overrides.registryLookup ? { lookup: overrides.registryLookup } : {}),
     }),
     // ECR through IAM only where there is an IAM role to speak for: in AWS.
     ...(cfg.RUNTIME_MODE === 'aws' ? { externalCredentials: new EcrCredentials() } : {}),
@@ -64,6 +72,7 @@ export function buildAppContext(cfg: ServiceConfig): AppContext {
         architecture: cfg.IMPORT_PLATFORM.split('/')[1]!,
       },
       timeoutMs: cfg.IMPORT_TIMEOUT_SECONDS * 1000,
+      jobTimeoutMs: cfg.IMPORT_JOB_TIMEOUT_SECONDS * 1000,
     },
   };
 }

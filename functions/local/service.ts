@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildAppContext } from '../app/build-context';
+import { buildAppContext, type ContextOverrides } from '../app/build-context';
 import { pullSpecResolver, workForChanges } from '../app/change-processor';
 import { readServiceConfig } from '../config';
 import { createApiHandler, jsonLogger } from '../http/handler';
@@ -30,7 +30,7 @@ export interface LocalService {
  */
 export async function startLocalService(
   cfg: LocalConfig,
-  opts: { log?: (entry: object) => void } = {},
+  opts: { log?: (entry: object) => void } & ContextOverrides = {},
 ): Promise<LocalService> {
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -59,7 +59,7 @@ export async function startLocalService(
       DYNAMODB_ENDPOINT: endpoint,
     });
     const log = opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL);
-    const ctx = buildAppContext(serviceConfig);
+    const ctx = buildAppContext(serviceConfig, opts);
     const webhookSecret = serviceConfig.WEBHOOK_SECRET;
     ctx.webhookSecret = async () => webhookSecret;
     const runner = new LocalJobRunner(ctx, log, cfg.JOB_CONCURRENCY);
