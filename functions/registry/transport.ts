@@ -94,7 +94,8 @@ function deadlineError(host: string, what: string, d: Deadline): RegistryError {
  * deadline; a slot is given back when its exchange ends, however it ends (answer, error, timeout, abort).
  */
 export class HostSlots {
-  private readonly hosts = new Map<string, { active: number; waiting: Array<() => void> }>();
+  /** Per host: slots in use, and waiters (each says whether it took the slot it is offered). */
+  private readonly hosts = new Map<string, { active: number; waiting: Array<() => boolean> }>();
   constructor(private readonly limit: number) {}
 
   /** Slots in use and requests waiting for one, per host (for tests and metrics). */
@@ -117,9 +118,9 @@ export class HostSlots {
       if (released) return;
       released = true;
       slot.active--;
-      const next = slot.waiting.shift();
-      if (next) next();
-      else if (slot.active === 0) this.hosts.delete(host);
+      // The freed slot goes to the first waiter still in time; one whose deadline has come gives up instead.
+      for (let next = slot.waiting.shift(); next; next = slot.waiting.shift()) if (next()) return;
+      if (slot.active === 0) this.hosts.delete(host);
     };
     if (slot.active < this.limit) {
       slot.active++;
@@ -127,19 +128,9 @@ export class HostSlots {
     }
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const stopWaiting = () => {
+      const giveUp = () => {
         clearTimeout(timer);
-        deadline.signal?.removeEventListener('abort', giveUp);
-      };
-      const granted = () => {
-        stopWaiting();
-        slot.active++;
-        resolve(release);
-      };
-      function giveUp() {
-        stopWaiting();
-        const i = slot.waiting.indexOf(granted);
-        if (i >= 0) slot.waiting.splice(i, 1);
+        deadline.signal?.removeEventListener('abort', onDeadline);
         reject(
           deadlineError(
             host,
@@ -147,10 +138,26 @@ export class HostSlots {
             deadline,
           ),
         );
-      }
-      timer = setTimeout(giveUp, msLeft(deadline));
-      deadline.signal?.addEventListener('abort', giveUp, { once: true });
-      slot.waiting.push(granted);
+      };
+      const offered = () => {
+        if (isOver(deadline)) {
+          giveUp();
+          return false;
+        }
+        clearTimeout(timer);
+        deadline.signal?.removeEventListener('abort', onDeadline);
+        slot.active++;
+        resolve(release);
+        return true;
+      };
+      const onDeadline = () => {
+        const i = slot.waiting.indexOf(offered);
+        if (i >= 0) slot.waiting.splice(i, 1);
+        giveUp();
+      };
+      timer = setTimeout(onDeadline, msLeft(deadline));
+      deadline.signal?.addEventListener('abort', onDeadline, { once: true });
+      slot.waiting.push(offered);
     });
   }
 }
