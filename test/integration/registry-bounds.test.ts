@@ -279,25 +279,36 @@ describe('total deadlines', () => {
     c.rememberOrigin(reg.url);
     c.rememberOrigin(healthy.url);
     const repoOn = (r: FaultRegistry, path: string) => c.repository({ host: r.host, path, insecure: true });
+    const trickle = (deadline: number) =>
+      settleWithin(repoOn(reg, 'slow/trickle').getManifest('latest', deadline), 6_000);
     const t0 = Date.now();
-    const deadline = Date.now() + 1_500;
-    const slow = Array.from({ length: 4 }, () =>
-      settleWithin(repoOn(reg, 'slow/trickle').getManifest('latest', deadline), 6_000),
+    // Two requests hold both slots of the trickling registry until their 2.5 s deadline; two more wait for a
+    // slot with a 1 s deadline of their own.
+    const holders = [trickle(t0 + 2_500), trickle(t0 + 2_500)];
+    await eventually(
+      async () => c.transport.slots.usage(reg.host).active === 2 || undefined,
+      'two slots taken',
     );
-    await sleep(200);
+    const waiters = [trickle(t0 + 1_000), trickle(t0 + 1_000)];
+    await eventually(async () => c.transport.slots.usage(reg.host).waiting === 2 || undefined, 'two waiting');
     const t1 = Date.now();
     const fine = await repoOn(healthy, 'ok/app').getManifest('latest', Date.now() + 5_000);
     const healthyMs = Date.now() - t1;
     expect(fine.digest).toBe(healthy.content.manifest.digest);
-    expect(healthyMs).toBeLessThan(500);
-    const outcomes = await Promise.all(slow);
-    const slowMs = Date.now() - t0;
+    const waited = await Promise.all(waiters);
+    const waitersMs = Date.now() - t0;
+    for (const w of waited)
+      expect(w).toMatchObject({ kind: 'transport', message: expect.stringContaining('connection slot') });
+    const held = await Promise.all(holders);
+    const holdersMs = Date.now() - t0;
     console.log(
-      `[bounds] 4 trickling requests, 2 slots, 1.5 s deadline: all over after ${slowMs} ms; healthy registry meanwhile ${healthyMs} ms`,
+      `[bounds] 2 slots held by trickling requests (2.5 s deadline), 2 waiting (1 s deadline): waiters gave up after ${waitersMs} ms, holders cut after ${holdersMs} ms; healthy registry meanwhile ${healthyMs} ms`,
     );
-    expect(slowMs).toBeLessThan(2_500);
-    for (const o of outcomes) expect(o).toMatchObject({ kind: 'transport' });
-    expect(outcomes.filter((o) => /connection slot/.test((o as RegistryError).message))).toHaveLength(2);
+    expect(healthyMs).toBeLessThan(500);
+    expect(waitersMs).toBeLessThan(1_700);
+    expect(holdersMs).toBeLessThan(3_300);
+    for (const h of held)
+      expect(h).toMatchObject({ kind: 'transport', message: expect.stringContaining('the deadline passed') });
     expect(reg.requests.filter((r) => r.repo === 'slow/trickle')).toHaveLength(2);
     expect(c.transport.slots.usage(reg.host)).toEqual({ active: 0, waiting: 0 });
     // The slots came back: the same registry answers at once.
