@@ -385,15 +385,23 @@ function send(
     lookup: ReturnType<typeof pinnedLookup>;
     signal: AbortSignal;
   },
+  mayResend = true,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    let answered = false;
     const req = request(url, opts, (res) => {
+      answered = true;
       // Errors after this point surface through reading the body.
       res.on('error', () => undefined);
       resolve(res);
     });
-    req.on('error', reject);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed just as it was reused: send once more on a new one.
+      if (!answered && mayResend && req.reusedSocket && e.code === 'ECONNRESET' && !opts.signal.aborted)
+        resolve(send(url, opts, false));
+      else reject(e);
+    });
     req.end();
   });
 }
