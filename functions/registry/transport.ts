@@ -163,15 +163,6 @@ export class HostSlots {
 }
 
 /**
- * HTTP for registries: bounded waits and sizes, redirects followed by hand (so every hop is address-checked and
- * `Authorization` never reaches another origin), and retries that respect the registry: `Retry-After` when it fits
- * the time left, full-jitter backoff otherwise, GET/HEAD only, and never for a Docker Hub pull-quota 429.
- *
- * Every exchange ends by the request's deadline: connecting, waiting for headers and reading the body all count
- * against it (a trickle of bytes does not extend it), as do waits for a retry or for a connection slot. Each
- * connection goes to the addresses the network policy just checked (the socket's lookup is pinned to them).
- */
-/**
  * What a registry last said about its request quota: Docker Hub's `ratelimit-remaining: N;w=SECONDS`, or the IETF
  * draft's `ratelimit-remaining: N` with `ratelimit-reset: SECONDS`. Kept per host so callers that pace themselves
  * (the scheduler) can slow down before the registry answers 429.
@@ -186,6 +177,15 @@ export interface QuotaHint {
 /** Hosts whose quota was seen are remembered up to this many (oldest forgotten first). */
 const MAX_QUOTA_HOSTS = 1_000;
 
+/**
+ * HTTP for registries: bounded waits and sizes, redirects followed by hand (so every hop is address-checked and
+ * `Authorization` never reaches another origin), and retries that respect the registry: `Retry-After` when it fits
+ * the time left, full-jitter backoff otherwise, GET/HEAD only, and never for a Docker Hub pull-quota 429.
+ *
+ * Every exchange ends by the request's deadline: connecting, waiting for headers and reading the body all count
+ * against it (a trickle of bytes does not extend it), as do waits for a retry or for a connection slot. Each
+ * connection goes to the addresses the network policy just checked (the socket's lookup is pinned to them).
+ */
 export class RegistryTransport {
   readonly slots: HostSlots;
   private readonly quotas = new Map<string, QuotaHint>();
