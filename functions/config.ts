@@ -38,7 +38,10 @@ const schema = z.object({
     .default('linux/amd64'),
   /** Concurrent requests per registry host. */
   REGISTRY_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
-  /** Longest wait for a registry's response headers, and longest silence while reading a body. */
+  /**
+   * Longest one exchange with a registry may take, from connecting to the body's last byte (also the longest wait
+   * for headers and the longest silence in a body); every exchange also ends by its import's deadline.
+   */
   REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
   /** SQS queue import jobs go to (change processor, import worker); unset in local mode. */
   IMPORT_QUEUE_URL: z.url().optional(),
@@ -88,8 +91,10 @@ const schema = z.object({
    * on every request. Writes always read them afresh.
    */
   ACCESS_CACHE_SECONDS: z.coerce.number().min(0).max(60).default(1),
-  /** Time one import request may take; API Gateway cuts requests at 30 s. */
+  /** Deadline of one import request's registry work; API Gateway cuts requests at 30 s. */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
+  /** Deadline of one background import job's registry work (the job worker runs several per invocation). */
+  IMPORT_JOB_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(45),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

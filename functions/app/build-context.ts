@@ -4,6 +4,7 @@ import { KmsSealer } from '../aws/kms-sealer';
 import type { ServiceConfig } from '../config';
 import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
+import type { HostLookup } from '../registry/network-policy';
 import { createDocumentClient } from '../store/dynamodb-client';
 import { ImageStore } from '../store/image-store';
 import { ProjectStore } from '../store/project-store';
@@ -15,13 +16,22 @@ import { type CredentialSealer, noSealer } from './credential-sealing';
 import { KeyedQueue } from './keyed-queue';
 
 /**
- * The context of one process. Registry secrets are sealed with `opts.sealer` (local mode: the key file), else
- * with KMS when SECRETS_KMS_KEY_ARN is set (the functions that handle secrets; their handlers require it), else
- * not at all: functions that never touch secret content get no key.
+ * What a caller may put in place of a real part: `sealer` seals registry secrets (local mode: the key file),
+ * `registryLookup` resolves registry host names (tests).
  */
-export function buildAppContext(cfg: ServiceConfig, opts: { sealer?: CredentialSealer } = {}): AppContext {
+export interface ContextOverrides {
+  sealer?: CredentialSealer;
+  registryLookup?: HostLookup;
+}
+
+/**
+ * The context of one process. Registry secrets are sealed with `overrides.sealer`, else with KMS when
+ * SECRETS_KMS_KEY_ARN is set (the functions that handle secrets; their handlers require it), else not at all:
+ * functions that never touch secret content get no key.
+ */
+export function buildAppContext(cfg: ServiceConfig, overrides: ContextOverrides = {}): AppContext {
   const sealer =
-    opts.sealer ??
+    overrides.sealer ??
     (cfg.SECRETS_KMS_KEY_ARN
       ? new KmsSealer(
           new KMSClient(cfg.AWS_REGION ? { region: cfg.AWS_REGION } : {}),
@@ -70,6 +80,8 @@ export function buildAppContext(cfg: ServiceConfig, opts: { sealer?: CredentialS
       maxConcurrentPerHost: cfg.REGISTRY_MAX_CONCURRENCY,
       headersTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
       bodyIdleTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+      exchangeTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+      ...(overrides.registryLookup ? { lookup: overrides.registryLookup } : {}),
     }),
     // ECR through IAM only where there is an IAM role to speak for: in AWS.
     ...(cfg.RUNTIME_MODE === 'aws' ? { externalCredentials: new EcrCredentials() } : {}),
@@ -81,6 +93,7 @@ export function buildAppContext(cfg: ServiceConfig, opts: { sealer?: CredentialS
         architecture: cfg.IMPORT_PLATFORM.split('/')[1]!,
       },
       timeoutMs: cfg.IMPORT_TIMEOUT_SECONDS * 1000,
+      jobTimeoutMs: cfg.IMPORT_JOB_TIMEOUT_SECONDS * 1000,
     },
   };
 }

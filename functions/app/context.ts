@@ -20,8 +20,10 @@ export interface ImportSettings {
   maxBulkImported: number;
   /** Platform a Legacy import picks from a manifest list by default. */
   platform: { os: string; architecture: string };
-  /** Time budget of one import request. */
+  /** Time budget of one import request (imagestreamimports): its registry work ends by then. */
   timeoutMs: number;
+  /** Time budget of one background import job (spec-driven, scheduled, push): its registry work ends by then. */
+  jobTimeoutMs: number;
 }
 
 /** Scheduled re-import and push handling (reference §6.2; functions/config.ts documents each). */

@@ -19,6 +19,7 @@ import type { StreamHead } from '../core/imagestream/model';
 import { TAG_NAME, validateStreamName } from '../core/imagestream/validation';
 import { toImageStream } from '../core/imagestream/views';
 import { apiHost, parseNormalizedReference } from '../core/reference';
+import { deadlineIn } from '../registry/deadline';
 import { isRegistryError } from '../registry/errors';
 import type { AppContext } from './context';
 import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from './decode';
@@ -65,7 +66,7 @@ export async function createImageStreamImport(
     );
   if (head && uid && head.uid !== uid) throw notFound(resources.imagestreams, name);
 
-  const importer = new Importer(ctx, ns, Date.now() + ctx.imports.timeoutMs);
+  const importer = new Importer(ctx, ns, deadlineIn(ctx.imports.timeoutMs));
   const existing = planned.repository && head ? await existingImportedTags(ctx, ns, name) : new Set<string>();
   const listing = planned.repository
     ? await listRepository(ctx, importer, planned.repository, existing)

@@ -1,6 +1,7 @@
 import { importWouldChange, tagImportable, tagNeedsImport } from '../core/imagestream/import-rules';
 import type { TagRecord } from '../core/imagestream/model';
 import { sourceRegistry } from '../core/schedule/scheduling';
+import { deadlineIn } from '../registry/deadline';
 import type { AppContext } from './context';
 import { outcomeOf } from './imagestreamimports';
 import { writeImportOutcomes } from './import-writes';
@@ -53,7 +54,7 @@ export async function runImportJob(
   if (due.length && options.admit) due = await options.admit(due);
   if (due.length === 0) return { imported: [], wrote: false };
 
-  const importer = new Importer(ctx, job.namespace, Date.now() + ctx.imports.timeoutMs);
+  const importer = new Importer(ctx, job.namespace, deadlineIn(ctx.imports.jobTimeoutMs));
   const requests = due.map((t) => requestFor(ctx, t));
   const results = await importer.importAll(requests);
   const retryAfterMs = Math.max(0, ...results.map((r) => r.retryAfterMs ?? 0));

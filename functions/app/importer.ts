@@ -11,6 +11,7 @@ import {
 import type { RegistryCredential } from '../registry/auth';
 import type { RepositoryClient } from '../registry/client';
 import { credentialsFor } from '../registry/credentials';
+import type { DeadlineLike } from '../registry/deadline';
 import { isRegistryError, RegistryError } from '../registry/errors';
 import { fetchImage, type ImportMode } from '../registry/image-fetcher';
 import type { AppContext } from './context';
@@ -56,7 +57,8 @@ export class Importer {
   constructor(
     private readonly ctx: AppContext,
     private readonly ns: string,
-    readonly deadline: number,
+    /** Every registry exchange of this import ends by then (see registry/deadline.ts). */
+    readonly deadline: DeadlineLike,
   ) {}
 
   /** Imports many requests with bounded parallelism, results in request order. */

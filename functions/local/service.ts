@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildAppContext } from '../app/build-context';
+import { buildAppContext, type ContextOverrides } from '../app/build-context';
 import { pullSpecResolver, workForChanges } from '../app/change-processor';
 import { sealUnsealedSecrets } from '../app/secret-credentials';
 import { readServiceConfig } from '../config';
@@ -32,7 +32,7 @@ export interface LocalService {
  */
 export async function startLocalService(
   cfg: LocalConfig,
-  opts: { log?: (entry: object) => void } = {},
+  opts: { log?: (entry: object) => void } & ContextOverrides = {},
 ): Promise<LocalService> {
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -68,7 +68,7 @@ export async function startLocalService(
       DYNAMODB_ENDPOINT: endpoint,
     });
     const log = opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL);
-    const ctx = buildAppContext(serviceConfig, { sealer });
+    const ctx = buildAppContext(serviceConfig, { ...opts, sealer });
     // Secrets an older version stored in clear are sealed now, before the first request or import reads them.
     const resealed = await sealUnsealedSecrets(ctx);
     if (resealed) log({ level: 'info', msg: 'sealed registry secrets stored in clear', count: resealed });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Challenge, parseChallenges, preferredChallenge } from './challenge';
-import { errorCodes, RegistryError } from './errors';
+import { asDeadline, beforeDeadline, type DeadlineLike } from './deadline';
+import { errorCodes, isRegistryError, RegistryError } from './errors';
 import type { RegistryTransport } from './transport';
 
 export interface RegistryCredential {
@@ -15,6 +16,12 @@ const MIN_TOKEN_LIFE_MS = 60_000;
 /** Renew slightly early so a token does not expire between the cache check and the request. */
 const TOKEN_MARGIN_MS = 5_000;
 const MAX_CACHED_TOKENS = 5_000;
+/**
+ * How long what a registry's challenge said is trusted before it is asked again. A registry can change its auth
+ * setup; a few minutes bounds how long an old answer decides how requests are sent.
+ */
+export const CHALLENGE_TTL_MS = 5 * 60_000;
+const MAX_CACHED_CHALLENGES = 5_000;
 
 interface CachedToken {
   token: string;
@@ -26,14 +33,23 @@ export interface AuthIdentity {
   credential?: RegistryCredential | undefined;
 }
 
+interface LearnedChallenge {
+  challenge: Challenge | null;
+  expiresAt: number;
+}
+
 /**
  * Challenge-driven authentication (registry-protocol.md §2). Challenges are learned from responses (no ping
- * needed when the first request answers 401), remembered per origin so later requests authenticate up front,
- * and bearer tokens are cached per (realm, service, scope, identity) until shortly before they expire. Token
- * fetches for the same key are shared by concurrent callers.
+ * needed when the first request answers 401) and remembered per origin and identity for a few minutes, so later
+ * requests authenticate up front; bearer tokens are cached per (realm, service, scope, identity) until shortly
+ * before they expire. Token fetches for the same key are shared by concurrent callers.
+ *
+ * What one caller learnt never decides another's import: challenges are keyed by the credential that met them
+ * (projects with other credentials, or none, ask the registry themselves), and a challenge whose token could
+ * not be obtained is forgotten at once, so the next import asks the registry again instead of failing unseen.
  */
 export class RegistryAuth {
-  private readonly challenges = new Map<string, Challenge | null>();
+  private readonly challenges = new Map<string, LearnedChallenge>();
   private readonly tokens = new Map<string, CachedToken>();
   private readonly inflight = new Map<string, Promise<CachedToken>>();
 
@@ -42,19 +58,42 @@ export class RegistryAuth {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The challenge learned for an origin: undefined = not learned yet, null = anonymous access works. */
-  knownChallenge(origin: string): Challenge | null | undefined {
-    return this.challenges.get(origin);
+  /**
+   * The challenge learned for an origin by this identity: undefined = not learned (or expired), null = anonymous
+   * access worked.
+   */
+  knownChallenge(origin: string, who: AuthIdentity): Challenge | null | undefined {
+    const key = challengeKey(origin, who);
+    const learned = this.challenges.get(key);
+    if (!learned) return undefined;
+    if (learned.expiresAt <= this.now()) {
+      this.challenges.delete(key);
+      return undefined;
+    }
+    return learned.challenge;
   }
 
-  learn(origin: string, header: string | null): Challenge | undefined {
+  learn(origin: string, who: AuthIdentity, header: string | null): Challenge | undefined {
     const challenge = preferredChallenge(parseChallenges(header));
-    if (challenge) this.challenges.set(origin, { scheme: challenge.scheme, params: { ...challenge.params } });
+    if (challenge) this.remember(origin, who, { scheme: challenge.scheme, params: { ...challenge.params } });
     return challenge;
   }
 
-  markAnonymous(origin: string): void {
-    if (!this.challenges.has(origin)) this.challenges.set(origin, null);
+  markAnonymous(origin: string, who: AuthIdentity): void {
+    if (this.knownChallenge(origin, who) === undefined) this.remember(origin, who, null);
+  }
+
+  /** Drops what this identity learned about an origin (its challenge led nowhere). */
+  forget(origin: string, who: AuthIdentity): void {
+    this.challenges.delete(challengeKey(origin, who));
+  }
+
+  private remember(origin: string, who: AuthIdentity, challenge: Challenge | null): void {
+    const key = challengeKey(origin, who);
+    this.challenges.delete(key);
+    this.challenges.set(key, { challenge, expiresAt: this.now() + CHALLENGE_TTL_MS });
+    if (this.challenges.size > MAX_CACHED_CHALLENGES)
+      this.challenges.delete(this.challenges.keys().next().value as string);
   }
 
   /**
@@ -66,10 +105,28 @@ export class RegistryAuth {
     challenge: Challenge | null | undefined,
     scope: string,
     who: AuthIdentity,
-    deadline: number,
+    deadline: DeadlineLike,
     fresh = false,
   ): Promise<string | undefined> {
     if (!challenge) return undefined;
+    try {
+      return await this.authorizationFor(origin, challenge, scope, who, deadline, fresh);
+    } catch (e) {
+      // Not cached: the next request learns the registry's challenge afresh, whatever this one said.
+      this.forget(origin, who);
+      throw e;
+    }
+  }
+
+  private async authorizationFor(
+    origin: string,
+    challenge: Challenge,
+    scope: string,
+    who: AuthIdentity,
+    deadlineLike: DeadlineLike,
+    fresh: boolean,
+  ): Promise<string | undefined> {
+    const deadline = asDeadline(deadlineLike);
     if (challenge.scheme === 'basic') return who.credential ? basic(who.credential) : undefined;
     if (challenge.scheme !== 'bearer') return undefined;
     const realm = challenge.params.realm;
@@ -83,14 +140,30 @@ export class RegistryAuth {
     if (fresh) this.tokens.delete(key);
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt > this.now()) return `Bearer ${cached.token}`;
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = this.fetchToken(realm, service, scopes, who.credential, deadline).finally(() =>
-        this.inflight.delete(key),
-      );
-      this.inflight.set(key, pending);
+    let token: CachedToken | undefined;
+    // A fetch another caller started runs to that caller's deadline: wait for it no longer than our own, and
+    // fetch for ourselves if it ran out of time while ours has some left.
+    for (let tries = 0; !token; tries++) {
+      let pending = this.inflight.get(key);
+      const shared = !!pending;
+      if (!pending) {
+        pending = this.fetchToken(realm, service, scopes, who.credential, deadline).finally(() =>
+          this.inflight.delete(key),
+        );
+        this.inflight.set(key, pending);
+      }
+      try {
+        token = await beforeDeadline(
+          pending,
+          deadline,
+          () =>
+            new RegistryError('transport', `token service for ${new URL(origin).host}: the deadline passed`),
+        );
+      } catch (e) {
+        if (!shared || tries > 0 || !isRegistryError(e, 'transport') || this.inflight.get(key) === pending)
+          throw e;
+      }
     }
-    const token = await pending;
     if (this.tokens.size >= MAX_CACHED_TOKENS) this.tokens.delete(this.tokens.keys().next().value as string);
     this.tokens.set(key, token);
     return `Bearer ${token.token}`;
@@ -101,7 +174,7 @@ export class RegistryAuth {
     service: string,
     scopes: string[],
     credential: RegistryCredential | undefined,
-    deadline: number,
+    deadline: DeadlineLike,
   ): Promise<CachedToken> {
     let url: URL;
     try {
@@ -167,6 +240,10 @@ function isPlainHttpAllowed(url: URL, transport: RegistryTransport): boolean {
 
 function basic(c: RegistryCredential): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+function challengeKey(origin: string, who: AuthIdentity): string {
+  return `${origin}|${fingerprint(who.credential)}`;
 }
 
 /** Tokens are per identity: an anonymous token must never serve an authenticated caller, nor vice versa. */

@@ -6,6 +6,7 @@ import {
   RegistryAuth,
   type RegistryCredential,
 } from './auth';
+import { asDeadline, beforeDeadline, type DeadlineLike, within } from './deadline';
 import { errorCodes, isRegistryError, RegistryError } from './errors';
 import { bareMediaType, MANIFEST_ACCEPT, MediaTypes } from './media-types';
 import { hostMatches } from './network-policy';
@@ -17,6 +18,9 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const MAX_TAG_PAGES = 1_000;
 const MAX_TAGS = 100_000;
 const TAGS_PAGE_BYTES = 8 * 1024 * 1024;
+/** How long the scheme a host answered on is remembered. */
+const SCHEME_TTL_MS = 5 * 60_000;
+const MAX_KNOWN_SCHEMES = 5_000;
 
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const ECR_HOST = /^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
@@ -40,7 +44,7 @@ interface Call {
   path: string;
   headers: Record<string, string>;
   maxBytes: number;
-  deadline: number;
+  deadline: DeadlineLike;
 }
 
 export interface ManifestHead {
@@ -85,7 +89,7 @@ export interface RegistryClientOptions extends TransportOptions {
 export class RegistryClient {
   readonly transport: RegistryTransport;
   readonly auth: RegistryAuth;
-  private readonly schemes = new Map<string, 'https' | 'http'>();
+  private readonly schemes = new Map<string, { scheme: 'https' | 'http'; expiresAt: number }>();
   private readonly cache: ByteLru;
 
   constructor(opts: RegistryClientOptions) {
@@ -98,15 +102,26 @@ export class RegistryClient {
     return new RepositoryClient(this, target, this.cache);
   }
 
-  /** The scheme a host answered on before (learned once per process). */
+  /** The scheme a host answered on lately (remembered for a few minutes: registries move to HTTPS). */
   knownOrigin(host: string): string | undefined {
-    const scheme = this.schemes.get(host);
-    return scheme ? `${scheme}://${host}` : undefined;
+    const known = this.schemes.get(host);
+    if (!known) return undefined;
+    if (known.expiresAt <= Date.now()) {
+      this.schemes.delete(host);
+      return undefined;
+    }
+    return `${known.scheme}://${host}`;
   }
 
   rememberOrigin(origin: string): void {
     const url = new URL(origin);
-    this.schemes.set(url.host, url.protocol === 'http:' ? 'http' : 'https');
+    this.schemes.delete(url.host);
+    this.schemes.set(url.host, {
+      scheme: url.protocol === 'http:' ? 'http' : 'https',
+      expiresAt: Date.now() + SCHEME_TTL_MS,
+    });
+    if (this.schemes.size > MAX_KNOWN_SCHEMES)
+      this.schemes.delete(this.schemes.keys().next().value as string);
   }
 
   insecureAllowed(target: RepositoryTarget): boolean {
@@ -117,13 +132,13 @@ export class RegistryClient {
   }
 
   /** Whether a host answers plain HTTP on /v2/ (to explain an HTTPS failure). */
-  async speaksHttp(host: string, deadline: number): Promise<boolean> {
+  async speaksHttp(host: string, deadline: DeadlineLike): Promise<boolean> {
     try {
       await this.transport.request({
         method: 'GET',
         url: new URL(`http://${host}/v2/`),
         maxBytes: 64 * 1024,
-        deadline: Math.min(deadline, Date.now() + 5_000),
+        deadline: within(asDeadline(deadline), 5_000),
       });
       return true;
     } catch {
@@ -150,7 +165,7 @@ export class RepositoryClient {
   }
 
   /** Resolves a tag (or checks a digest) without downloading: a HEAD is not a "pull" on Docker Hub. */
-  async headManifest(reference: string, deadline: number): Promise<ManifestHead> {
+  async headManifest(reference: string, deadline: DeadlineLike): Promise<ManifestHead> {
     const res = await this.send({
       method: 'HEAD',
       path: `manifests/${reference}`,
@@ -170,7 +185,7 @@ export class RepositoryClient {
   }
 
   /** GET a manifest; by digest the body must hash to it, by tag it must match any digest header sent. */
-  async getManifest(reference: string, deadline: number): Promise<FetchedManifest> {
+  async getManifest(reference: string, deadline: DeadlineLike): Promise<FetchedManifest> {
     const byDigest = isDigest(reference);
     const key = `m|${this.name}@${reference}`;
     if (byDigest) {
@@ -201,7 +216,7 @@ export class RepositoryClient {
   }
 
   /** A blob (an image config) checked against its descriptor's digest and size. */
-  async getBlob(desc: Descriptor, maxBytes: number, deadline: number): Promise<Buffer> {
+  async getBlob(desc: Descriptor, maxBytes: number, deadline: DeadlineLike): Promise<Buffer> {
     if (!isDigest(desc.digest)) throw new RegistryError('integrity', `invalid blob digest ${desc.digest}`);
     if (desc.size > maxBytes)
       throw new RegistryError(
@@ -230,7 +245,7 @@ export class RepositoryClient {
   }
 
   /** Every tag, following `Link: <…>; rel="next"` as an opaque URL; stops when a page adds nothing new. */
-  async listTags(deadline: number): Promise<string[]> {
+  async listTags(deadline: DeadlineLike): Promise<string[]> {
     const seen = new Set<string>();
     let path = 'tags/list';
     for (let page = 0; page < MAX_TAG_PAGES; page++) {
@@ -302,7 +317,7 @@ export class RepositoryClient {
     const scope = `repository:${this.target.path}:pull`;
     const auth = this.client.auth;
     const attempt = async (fresh: boolean, wanted: string) => {
-      const challenge = auth.knownChallenge(origin);
+      const challenge = auth.knownChallenge(origin, this.who);
       const authorization = await auth.authorization(origin, challenge, wanted, this.who, deadline, fresh);
       const res = await this.client.transport.request({
         method,
@@ -318,10 +333,20 @@ export class RepositoryClient {
       let { res, sent } = await attempt(false, scope);
       if (res.status === 401 || (res.status === 403 && isEcrHost(this.target.host))) {
         const header = res.headers.get('www-authenticate');
-        const learned = auth.learn(origin, header);
+        const learned = auth.learn(origin, this.who, header);
         if (learned || sent) {
           if (sent && this.target.refreshCredential)
-            this.who = { credential: await this.target.refreshCredential() };
+            this.who = {
+              credential: await beforeDeadline(
+                this.target.refreshCredential(),
+                asDeadline(deadline),
+                () =>
+                  new RegistryError(
+                    'transport',
+                    `${this.target.host}: the deadline passed renewing credentials`,
+                  ),
+              ),
+            };
           ({ res, sent } = await attempt(true, challengedScope(header) ?? scope));
         }
       }
@@ -331,7 +356,7 @@ export class RepositoryClient {
         isIncorrectCredentials(res.body)
       )
         return await this.anonymousRetry(call, res);
-      if (res.status >= 200 && res.status < 300 && !sent) auth.markAnonymous(origin);
+      if (res.status >= 200 && res.status < 300 && !sent) auth.markAnonymous(origin, this.who);
       return res;
     } catch (e) {
       if (isRegistryError(e, 'unauthorized') && e.details.incorrectCredentials && this.who.credential)

@@ -1,5 +1,6 @@
 import type { Image } from '../core/api-types';
 import { isDigest, MAX_CONFIG_BYTES, type RepositoryClient } from './client';
+import type { DeadlineLike } from './deadline';
 import { RegistryError } from './errors';
 import {
   choosePlatform,
@@ -21,7 +22,8 @@ export interface FetchImageRequest {
   importMode: ImportMode;
   prefer: { os: string; architecture: string };
   includeManifest: boolean;
-  deadline: number;
+  /** When the import's registry work must be over (see deadline.ts). */
+  deadline: DeadlineLike;
   now: string;
   /**
    * Images already known by digest (content addressed, so any stream's import counts): when the tag still points

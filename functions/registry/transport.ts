@@ -1,5 +1,17 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import {
+  asDeadline,
+  type Deadline,
+  type DeadlineLike,
+  exchangeBudget,
+  isOver,
+  msLeft,
+  waitFits,
+} from './deadline';
 import { RegistryError } from './errors';
-import { checkDestination, type NetworkPolicy, type Resolver } from './network-policy';
+import { type HostLookup, type NetworkPolicy, pinnedLookup, resolveDestination } from './network-policy';
 
 export interface TransportOptions {
   network: NetworkPolicy;
@@ -9,13 +21,18 @@ export interface TransportOptions {
   headersTimeoutMs?: number;
   /** Longest silence while reading a body. */
   bodyIdleTimeoutMs?: number;
+  /**
+   * Longest one exchange may take in all, from connecting to the body's last byte: a registry that trickles a
+   * byte now and then is cut off here, not kept alive by its own trickle.
+   */
+  exchangeTimeoutMs?: number;
   /** Attempts for retryable statuses (429, 408, 502, 503, 504). */
   maxAttempts?: number;
   backoffBaseMs?: number;
   backoffCapMs?: number;
-  fetch?: typeof fetch;
-  resolve?: Resolver;
-  sleep?: (ms: number) => Promise<void>;
+  /** Resolves host names (the system resolver by default); every address it returns is checked. */
+  lookup?: HostLookup;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   /** Called once per HTTP exchange that reached a server (for metrics and tests). */
   onExchange?: (e: { method: string; url: string; status: number }) => void;
@@ -28,8 +45,11 @@ export interface RegistryRequest {
   /** Sent only to `url`'s origin: dropped when a redirect leaves it. */
   authorization?: string | undefined;
   maxBytes: number;
-  /** Absolute time (ms since epoch) after which no new attempt or wait starts. */
-  deadline: number;
+  /**
+   * When the whole request (redirects, retries and their waits, waiting for a connection slot) must be over; no
+   * attempt or wait starts that could not end by then, and one under way is cut off at that moment.
+   */
+  deadline: DeadlineLike;
 }
 
 export interface RegistryResponse {
@@ -46,25 +66,102 @@ const ERROR_BODY_CAP = 8 * 1024;
 /** Do not start a wait or an attempt that could not finish before the caller's deadline. */
 const SAFETY_MARGIN_MS = 1_000;
 
-class Semaphore {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    return () => {
-      this.active--;
-      this.waiting.shift()?.();
-    };
+/** Why an exchange was cut off: its own time limits, the caller's deadline, or the caller giving up early. */
+type Cutoff = 'headers' | 'idle' | 'exchange' | 'deadline' | 'cancelled';
+
+function cutoffMessage(host: string, phase: string, cutoff: Cutoff): string {
+  switch (cutoff) {
+    case 'deadline':
+      return `${host}: timed out ${phase}: the deadline passed`;
+    case 'cancelled':
+      return `${host}: cancelled ${phase}`;
+    default:
+      return `${host}: timed out ${phase}`;
   }
 }
 
+function deadlineError(host: string, what: string, d: Deadline): RegistryError {
+  return new RegistryError(
+    'transport',
+    d.signal?.aborted && d.signal.reason?.name !== 'TimeoutError'
+      ? `${host}: cancelled ${what}`
+      : `${host}: the deadline passed ${what}`,
+  );
+}
+
 /**
- * HTTP for registries: bounded waits and sizes, redirects followed by hand (so every hop is address-checked and
- * `Authorization` never reaches another origin), and retries that respect the registry: `Retry-After` when it fits
- * the time left, full-jitter backoff otherwise, GET/HEAD only, and never for a Docker Hub pull-quota 429.
+ * Connection slots per registry host. A request waits for a slot of its own host only, and never past its
+ * deadline; a slot is given back when its exchange ends, however it ends (answer, error, timeout, abort).
  */
+export class HostSlots {
+  /** Per host: slots in use, and waiters (each says whether it took the slot it is offered). */
+  private readonly hosts = new Map<string, { active: number; waiting: Array<() => boolean> }>();
+  constructor(private readonly limit: number) {}
+
+  /** Slots in use and requests waiting for one, per host (for tests and metrics). */
+  usage(host: string): { active: number; waiting: number } {
+    const s = this.hosts.get(host);
+    return { active: s?.active ?? 0, waiting: s?.waiting.length ?? 0 };
+  }
+
+  acquire(host: string, deadline: Deadline): Promise<() => void> {
+    if (isOver(deadline))
+      return Promise.reject(deadlineError(host, 'before a connection slot was taken', deadline));
+    let s = this.hosts.get(host);
+    if (!s) {
+      s = { active: 0, waiting: [] };
+      this.hosts.set(host, s);
+    }
+    const slot = s;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      slot.active--;
+      // The freed slot goes to the first waiter still in time; one whose deadline has come gives up instead.
+      for (let next = slot.waiting.shift(); next; next = slot.waiting.shift()) if (next()) return;
+      if (slot.active === 0) this.hosts.delete(host);
+    };
+    if (slot.active < this.limit) {
+      slot.active++;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = () => {
+        clearTimeout(timer);
+        deadline.signal?.removeEventListener('abort', onDeadline);
+        reject(
+          deadlineError(
+            host,
+            `while waiting for a connection slot (${slot.active} requests to this registry in flight)`,
+            deadline,
+          ),
+        );
+      };
+      const offered = () => {
+        if (isOver(deadline)) {
+          giveUp();
+          return false;
+        }
+        clearTimeout(timer);
+        deadline.signal?.removeEventListener('abort', onDeadline);
+        slot.active++;
+        resolve(release);
+        return true;
+      };
+      const onDeadline = () => {
+        const i = slot.waiting.indexOf(offered);
+        if (i >= 0) slot.waiting.splice(i, 1);
+        giveUp();
+      };
+      timer = setTimeout(onDeadline, msLeft(deadline));
+      deadline.signal?.addEventListener('abort', onDeadline, { once: true });
+      slot.waiting.push(offered);
+    });
+  }
+}
+
 /**
  * What a registry last said about its request quota: Docker Hub's `ratelimit-remaining: N;w=SECONDS`, or the IETF
  * draft's `ratelimit-remaining: N` with `ratelimit-reset: SECONDS`. Kept per host so callers that pace themselves
@@ -80,25 +177,39 @@ export interface QuotaHint {
 /** Hosts whose quota was seen are remembered up to this many (oldest forgotten first). */
 const MAX_QUOTA_HOSTS = 1_000;
 
+/**
+ * HTTP for registries: bounded waits and sizes, redirects followed by hand (so every hop is address-checked and
+ * `Authorization` never reaches another origin), and retries that respect the registry: `Retry-After` when it fits
+ * the time left, full-jitter backoff otherwise, GET/HEAD only, and never for a Docker Hub pull-quota 429.
+ *
+ * Every exchange ends by the request's deadline: connecting, waiting for headers and reading the body all count
+ * against it (a trickle of bytes does not extend it), as do waits for a retry or for a connection slot. Each
+ * connection goes to the addresses the network policy just checked (the socket's lookup is pinned to them).
+ */
 export class RegistryTransport {
-  private readonly hosts = new Map<string, Semaphore>();
+  readonly slots: HostSlots;
   private readonly quotas = new Map<string, QuotaHint>();
-  private readonly o: Required<Omit<TransportOptions, 'onExchange' | 'resolve'>> &
-    Pick<TransportOptions, 'onExchange' | 'resolve'>;
+  private readonly agents = {
+    http: new HttpAgent({ keepAlive: true }),
+    https: new HttpsAgent({ keepAlive: true }),
+  };
+  private readonly o: Required<Omit<TransportOptions, 'onExchange' | 'lookup'>> &
+    Pick<TransportOptions, 'onExchange' | 'lookup'>;
 
   constructor(opts: TransportOptions) {
     this.o = {
       maxConcurrentPerHost: 4,
       headersTimeoutMs: 15_000,
       bodyIdleTimeoutMs: 15_000,
+      exchangeTimeoutMs: 30_000,
       maxAttempts: 4,
       backoffBaseMs: 500,
       backoffCapMs: 30_000,
-      fetch: globalThis.fetch.bind(globalThis),
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      sleep: (ms, signal) => sleepFor(ms, undefined, { signal }),
       random: Math.random,
       ...opts,
     };
+    this.slots = new HostSlots(this.o.maxConcurrentPerHost);
   }
 
   get network(): NetworkPolicy {
@@ -119,8 +230,9 @@ export class RegistryTransport {
   }
 
   async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const deadline = asDeadline(req.deadline);
     for (let attempt = 1; ; attempt++) {
-      const res = await this.once(req);
+      const res = await this.once(req, deadline);
       this.noteQuota(res);
       if (!RETRYABLE.has(res.status)) return res;
       if (res.status === 429 && isPullQuota(res))
@@ -132,11 +244,10 @@ export class RegistryTransport {
             retryAfterMs: retryAfterMs(res.headers.get('retry-after')) ?? 15 * 60_000,
           },
         );
-      const left = req.deadline - Date.now() - SAFETY_MARGIN_MS;
       const hinted = retryAfterMs(res.headers.get('retry-after'));
       const wait =
         hinted ?? this.o.random() * Math.min(this.o.backoffCapMs, this.o.backoffBaseMs * 2 ** (attempt - 1));
-      if (attempt >= this.o.maxAttempts || wait > left) {
+      if (attempt >= this.o.maxAttempts || !waitFits(wait, deadline, SAFETY_MARGIN_MS)) {
         if (res.status === 429)
           throw new RegistryError('rate-limited', `${res.url.host}: too many requests (429)`, {
             status: 429,
@@ -144,18 +255,23 @@ export class RegistryTransport {
           });
         return res;
       }
-      await this.o.sleep(wait);
+      try {
+        await this.o.sleep(wait, deadline.signal);
+      } catch {
+        throw deadlineError(res.url.host, 'while waiting to retry', deadline);
+      }
     }
   }
 
   /** One attempt, following redirects. */
-  private async once(req: RegistryRequest): Promise<RegistryResponse> {
+  private async once(req: RegistryRequest, deadline: Deadline): Promise<RegistryResponse> {
     let url = req.url;
     let authorization = req.authorization;
     const origin = req.url.origin;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      await checkDestination(url, this.o.network, this.o.resolve);
-      const res = await this.exchange(req, url, authorization);
+      if (isOver(deadline)) throw deadlineError(url.host, 'before the request was sent', deadline);
+      const addresses = await resolveDestination(url, this.o.network, this.o.lookup, deadline);
+      const res = await this.exchange(req, url, authorization, addresses, deadline);
       if (![301, 302, 303, 307, 308].includes(res.status)) return res;
       const location = res.headers.get('location');
       if (!location) return res;
@@ -169,115 +285,170 @@ export class RegistryTransport {
     throw new RegistryError('transport', `${req.url.host}: more than ${MAX_REDIRECTS} redirects`);
   }
 
+  /** One HTTP exchange with one host, holding one of its slots until the exchange is over. */
   private async exchange(
     req: RegistryRequest,
     url: URL,
     authorization: string | undefined,
+    addresses: string[],
+    deadline: Deadline,
   ): Promise<RegistryResponse> {
-    const release = await this.semaphore(url.host).acquire();
+    const release = await this.slots.acquire(url.host, deadline);
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = '';
-    const arm = (ms: number, what: string) => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = what;
-        controller.abort();
-      }, ms);
+    let cutoff: Cutoff | undefined;
+    const cut = (why: Cutoff) => {
+      if (cutoff) return;
+      cutoff = why;
+      controller.abort();
+    };
+    const budget = exchangeBudget(deadline, this.o.exchangeTimeoutMs);
+    const total = setTimeout(() => cut(budget.cause), budget.ms);
+    const onCallerAbort = () =>
+      cut(deadline.signal?.reason?.name === 'TimeoutError' ? 'deadline' : 'cancelled');
+    deadline.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (deadline.signal?.aborted) onCallerAbort();
+    let idle = setTimeout(() => cut('headers'), this.o.headersTimeoutMs);
+    let phase = 'waiting for a response';
+    const failure = (e: unknown, beforeResponse: boolean): RegistryError => {
+      if (cutoff)
+        return new RegistryError('transport', cutoffMessage(url.host, phase, cutoff), {
+          // Nothing answered in time: to the caller that is like a refused connection (it may try plain HTTP),
+          // unless the deadline or the caller ended it, after which nothing new starts.
+          noResponse: beforeResponse && (cutoff === 'headers' || cutoff === 'exchange'),
+        });
+      if (e instanceof RegistryError) return new RegistryError(e.kind, `${url.host}: ${e.message}`);
+      return new RegistryError('transport', `${url.host}: ${describeError(e)}`, {
+        noResponse: beforeResponse,
+      });
     };
     try {
-      arm(
-        Math.min(this.o.headersTimeoutMs, Math.max(1, req.deadline - Date.now())),
-        'waiting for a response',
-      );
-      const headers: Record<string, string> = { 'user-agent': 'imagestreams-importer', ...req.headers };
+      const headers: Record<string, string> = {
+        'user-agent': 'imagestreams-importer',
+        // Digests are over the bytes as stored; a compressed transfer would only need undoing.
+        'accept-encoding': 'identity',
+        ...req.headers,
+      };
       if (authorization) headers.authorization = authorization;
-      let res: Response;
-      try {
-        res = await this.o.fetch(url, {
-          method: req.method,
-          headers,
-          redirect: 'manual',
-          signal: controller.signal,
-        });
-      } catch (e) {
-        if (timedOut)
-          throw new RegistryError('transport', `${url.host}: timed out ${timedOut}`, { noResponse: true });
-        throw new RegistryError('transport', `${url.host}: ${describeFetchError(e)}`, { noResponse: true });
-      }
-      this.o.onExchange?.({ method: req.method, url: url.href, status: res.status });
-      const ok = res.status >= 200 && res.status < 300;
+      const res = await send(url, {
+        method: req.method,
+        headers,
+        agent: url.protocol === 'https:' ? this.agents.https : this.agents.http,
+        lookup: pinnedLookup(addresses),
+        signal: controller.signal,
+      }).catch((e) => {
+        throw failure(e, true);
+      });
+      clearTimeout(idle);
+      controller.signal.addEventListener('abort', () => res.destroy(), { once: true });
+      this.o.onExchange?.({ method: req.method, url: url.href, status: res.statusCode ?? 0 });
+      const status = res.statusCode ?? 0;
+      const ok = status >= 200 && status < 300;
       const cap = ok ? req.maxBytes : ERROR_BODY_CAP;
-      const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+      const declared = Number(res.headers['content-length'] ?? Number.NaN);
       if (ok && req.method === 'GET' && declared > cap) {
-        controller.abort();
+        res.destroy();
         throw new RegistryError(
           'transport',
           `${url.host}: response of ${declared} bytes exceeds the ${cap}-byte limit`,
         );
       }
-      const body =
-        req.method === 'HEAD' || !res.body
-          ? Buffer.alloc(0)
-          : await readCapped(res.body, cap, ok, () =>
-              arm(this.o.bodyIdleTimeoutMs, 'reading the response body'),
-            ).catch((e) => {
-              controller.abort();
-              if (timedOut) throw new RegistryError('transport', `${url.host}: timed out ${timedOut}`);
-              if (e instanceof RegistryError) throw new RegistryError(e.kind, `${url.host}: ${e.message}`);
-              throw new RegistryError('transport', `${url.host}: ${describeFetchError(e)}`);
-            });
-      return { status: res.status, headers: res.headers, body, url };
+      phase = 'reading the response body';
+      let body: Buffer;
+      if (req.method === 'HEAD') {
+        res.resume();
+        body = Buffer.alloc(0);
+      } else {
+        body = await readCapped(res, cap, ok, () => {
+          clearTimeout(idle);
+          idle = setTimeout(() => cut('idle'), this.o.bodyIdleTimeoutMs);
+        }).catch((e) => {
+          throw failure(e, false);
+        });
+      }
+      return { status, headers: headersOf(res), body, url };
     } finally {
-      clearTimeout(timer);
+      clearTimeout(total);
+      clearTimeout(idle);
+      deadline.signal?.removeEventListener('abort', onCallerAbort);
       release();
     }
   }
+}
 
-  private semaphore(host: string): Semaphore {
-    let s = this.hosts.get(host);
-    if (!s) {
-      s = new Semaphore(this.o.maxConcurrentPerHost);
-      this.hosts.set(host, s);
+/** Sends a request without a body; resolves with the response once its headers arrived. */
+function send(
+  url: URL,
+  opts: {
+    method: string;
+    headers: Record<string, string>;
+    agent: HttpAgent;
+    lookup: ReturnType<typeof pinnedLookup>;
+    signal: AbortSignal;
+  },
+  mayResend = true,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    let answered = false;
+    const req = request(url, opts, (res) => {
+      answered = true;
+      // Errors after this point surface through reading the body.
+      res.on('error', () => undefined);
+      resolve(res);
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed just as it was reused: send once more on a new one.
+      if (!answered && mayResend && req.reusedSocket && e.code === 'ECONNRESET' && !opts.signal.aborted)
+        resolve(send(url, opts, false));
+      else reject(e);
+    });
+    req.end();
+  });
+}
+
+function headersOf(res: IncomingMessage): Headers {
+  const headers = new Headers();
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    try {
+      headers.append(raw[i]!, raw[i + 1]!);
+    } catch {
+      // A header value fetch's Headers rejects is one no registry logic reads.
     }
-    return s;
   }
+  return headers;
 }
 
 /** Reads a body up to `cap` bytes; error bodies are truncated, success bodies over the cap are an error. */
 async function readCapped(
-  stream: ReadableStream<Uint8Array>,
+  stream: IncomingMessage,
   cap: number,
   strict: boolean,
   onProgress: () => void,
 ): Promise<Buffer> {
-  const reader = stream.getReader();
   const chunks: Buffer[] = [];
   let total = 0;
-  try {
-    for (;;) {
-      onProgress();
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > cap) {
-        if (strict) throw new RegistryError('transport', `response exceeds the ${cap}-byte limit`);
-        chunks.push(Buffer.from(value.subarray(0, value.byteLength - (total - cap))));
-        break;
-      }
-      chunks.push(Buffer.from(value));
+  onProgress();
+  // Leaving the loop early (cap reached, error) destroys the stream and its connection.
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    onProgress();
+    total += chunk.byteLength;
+    if (total > cap) {
+      if (strict) throw new RegistryError('transport', `response exceeds the ${cap}-byte limit`);
+      chunks.push(chunk.subarray(0, chunk.byteLength - (total - cap)));
+      break;
     }
-  } finally {
-    reader.cancel().catch(() => undefined);
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks);
 }
 
-function describeFetchError(e: unknown): string {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
-  const cause = err.cause;
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  return err.message || String(e);
+function describeError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException & { cause?: { code?: string; message?: string } };
+  const code = err.code ?? err.cause?.code;
+  const message = err.message || err.cause?.message;
+  if (code) return `${code}${message ? ` (${message})` : ''}`;
+  return message || String(e);
 }
 
 /** RFC 9110 §10.2.3: delta-seconds or an HTTP-date. */

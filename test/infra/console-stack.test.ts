@@ -21,7 +21,10 @@ beforeAll(() => {
   buildConsole(assetsDir);
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stateful = new StatefulStack(app, 'Stateful');
-  const service = new ServiceStack(app, 'Service', { table: stateful.table, secretsKey: stateful.secretsKey });
+  const service = new ServiceStack(app, 'Service', {
+    table: stateful.table,
+    secretsKey: stateful.secretsKey,
+  });
   t = Template.fromStack(new ConsoleStack(app, 'Console', { api: service.api, assetsDir }));
   json = JSON.stringify(t.toJSON());
 }, 120_000);

@@ -3,6 +3,7 @@ import {
   BIG_MANIFEST_BYTES,
   type FaultRegistry,
   MEDIA,
+  NETWORK_SCENARIO_NAMES,
   PRIVATE_REALM,
   SCENARIO_NAMES,
   sha256,
@@ -306,5 +307,66 @@ describe('lifecycle', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     await expect(reader.read()).rejects.toThrow();
     await expect(hung).rejects.toThrow();
+  });
+});
+
+describe('network scenarios (time and addresses)', () => {
+  it('slow/trickle sends its headers at once and then one byte per interval; stop() ends it', async () => {
+    const own = await startFaultRegistry({ trickleIntervalMs: 50 });
+    const res = await fetch(`${own.url}/v2/slow/trickle/manifests/latest`);
+    expect(res.status).toBe(200);
+    expect(Number(res.headers.get('content-length'))).toBe(own.content.manifest.size);
+    const reader = res.body!.getReader();
+    const t0 = Date.now();
+    let bytes = 0;
+    while (bytes < 5) bytes += (await reader.read()).value!.length;
+    expect(bytes).toBeLessThan(10);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(own.trickling()).toBe(1);
+    const head = await fetch(`${own.url}/v2/slow/trickle/manifests/latest`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    await own.stop();
+    expect(own.trickling()).toBe(0);
+    await expect(reader.read()).rejects.toThrow();
+  });
+
+  it('redirect/named-host and realm/named-host point at the named host; realm/switchable follows setRealm', async () => {
+    expect(NETWORK_SCENARIO_NAMES).toEqual([
+      'slow/trickle',
+      'redirect/named-host',
+      'realm/named-host',
+      'realm/switchable',
+    ]);
+    const digest = reg.content.config.digest;
+    const redirect = await get(`/v2/redirect/named-host/blobs/${digest}`, {
+      headers: { authorization: BASIC },
+    });
+    expect(redirect.status).toBe(307);
+    const location = new URL(redirect.headers.get('location')!);
+    expect(location.host).toBe(`${reg.namedHost}:${new URL(reg.other.url).port}`);
+    expect(location.pathname).toBe(`/v2/redirect/named-host/blobs/${digest}`);
+
+    const named = await get('/v2/realm/named-host/manifests/latest');
+    expect(named.status).toBe(401);
+    expect(named.headers.get('www-authenticate')).toContain(
+      `realm="http://${reg.namedHost}:${new URL(reg.url).port}/token"`,
+    );
+
+    const broken = await get('/v2/realm/switchable/manifests/latest');
+    expect(broken.headers.get('www-authenticate')).toContain(`realm="${PRIVATE_REALM}"`);
+    reg.setRealm(`${reg.url}/token`);
+    const challenge = (await get('/v2/realm/switchable/manifests/latest')).headers.get('www-authenticate')!;
+    expect(challenge).toContain(`realm="${reg.url}/token"`);
+    const token = (await (
+      await fetch(`${reg.url}/token?service=fault-registry&scope=repository:realm/switchable:pull`)
+    ).json()) as { token: string };
+    const ok = await get('/v2/realm/switchable/manifests/latest', {
+      headers: { authorization: `Bearer ${token.token}` },
+    });
+    expect(ok.status).toBe(200);
+    reg.reset();
+    expect((await get('/v2/realm/switchable/manifests/latest')).headers.get('www-authenticate')).toContain(
+      PRIVATE_REALM,
+    );
   });
 });

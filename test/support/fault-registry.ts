@@ -6,9 +6,10 @@ import { gzipSync } from 'node:zlib';
 /**
  * A small misbehaving OCI registry for fault tests of a registry client (registry-protocol.md §1–§3, §5.5).
  *
- * One server serves every scenario; the repository name picks the behaviour (see SCENARIOS), so each test uses
- * its own repository and counters never leak between tests. A second server on 127.0.0.2 (another origin) plays
- * the blob store that `redirect/blob` redirects to. Loopback only; every loop is bounded; no timers.
+ * One server serves every scenario; the repository name picks the behaviour (see SCENARIOS and
+ * NETWORK_SCENARIOS), so each test uses its own repository and counters never leak between tests. A second server
+ * on 127.0.0.2 (another origin) plays the blob store that `redirect/blob` redirects to. Loopback only; every loop
+ * is bounded; the only timers are those of `slow/trickle`, cleared when its response closes or the server stops.
  *
  * Layout: content (a real, self-consistent image) → scenario table → replies → one router per server → lifecycle.
  */
@@ -220,7 +221,14 @@ interface Reply {
   body?: Buffer | string;
 }
 
-type AuthMode = 'basic' | 'badpass' | 'bearer' | 'bearer-reject' | 'private-realm';
+type AuthMode =
+  | 'basic'
+  | 'badpass'
+  | 'bearer'
+  | 'bearer-reject'
+  | 'private-realm'
+  | 'named-realm'
+  | 'switchable-realm';
 
 interface Scenario {
   /** What a request must carry to get past the gate (all of the repository's endpoints). */
@@ -228,11 +236,11 @@ interface Scenario {
   /** Answer instead of the manifest for the nth (1-based) manifest request (HEAD or GET) past the gate. */
   manifestFault?: (nth: number) => Reply | undefined;
   /** How manifests are (mis)served. */
-  manifest?: 'lying-header' | 'lying-body' | 'slow-body' | 'chunked';
+  manifest?: 'lying-header' | 'lying-body' | 'slow-body' | 'chunked' | 'trickle';
   /** Which manifest the `latest` and `v1` tags point at. */
   image?: 'normal' | 'big';
   /** How blobs are (mis)served on GET. */
-  blob?: 'lying-config' | 'redirect-other' | 'redirect-same';
+  blob?: 'lying-config' | 'redirect-other' | 'redirect-same' | 'redirect-named';
   tags?: 'paged' | 'loop';
   /** Accept the request and never answer it. */
   hang?: boolean;
@@ -318,8 +326,31 @@ export const SCENARIOS = {
 export type ScenarioName = keyof typeof SCENARIOS;
 export const SCENARIO_NAMES = Object.keys(SCENARIOS) as ScenarioName[];
 
+/**
+ * Scenarios about time and addresses, shaped by the server's options (`trickleIntervalMs`, `namedHost`) and by
+ * setRealm(); the names they point at are resolved by the client under test through an injected lookup, never
+ * by DNS.
+ */
+export const NETWORK_SCENARIOS = {
+  // Manifest GET: headers at once (with Content-Length), then the body one byte every trickleIntervalMs.
+  'slow/trickle': { manifest: 'trickle' },
+  // Basic u:p; blob GETs answer 307 to http://<namedHost>:<blob store port>/… (the blob store if that name
+  // resolves to it).
+  'redirect/named-host': { auth: 'basic', blob: 'redirect-named' },
+  // Bearer tokens (as bearer/short) from a realm on http://<namedHost>:<this server's port>/token.
+  'realm/named-host': { auth: 'named-realm' },
+  // Bearer tokens (as bearer/short) from the realm setRealm() names, by default PRIVATE_REALM (a broken setup).
+  'realm/switchable': { auth: 'switchable-realm' },
+} satisfies Record<string, Scenario>;
+
+export type NetworkScenarioName = keyof typeof NETWORK_SCENARIOS;
+export const NETWORK_SCENARIO_NAMES = Object.keys(NETWORK_SCENARIOS) as NetworkScenarioName[];
+
 function scenarioOf(repo: string): Scenario | undefined {
-  return Object.hasOwn(SCENARIOS, repo) ? (SCENARIOS as Record<string, Scenario>)[repo] : undefined;
+  if (Object.hasOwn(SCENARIOS, repo)) return (SCENARIOS as Record<string, Scenario>)[repo];
+  return Object.hasOwn(NETWORK_SCENARIOS, repo)
+    ? (NETWORK_SCENARIOS as Record<string, Scenario>)[repo]
+    : undefined;
 }
 
 /** The only credentials the Basic-protected scenarios (and the token endpoint) accept. */
@@ -449,6 +480,12 @@ interface Env {
   content: FaultContent;
   mainUrl: string;
   otherUrl: string;
+  trickleIntervalMs: number;
+  namedHost: string;
+  /** Realm of realm/switchable (setRealm). */
+  realm: string;
+  /** Timers of responses being trickled. */
+  trickles: Set<NodeJS.Timeout>;
   tokenExpiresIn: number;
   ping: 'open' | 'basic' | 'bearer';
   now: () => number;
@@ -623,6 +660,16 @@ function authGate(env: Env, mode: AuthMode, req: IncomingMessage, repo: string):
       return bearerChallenge(env, repo, bearerToken(req) ? 'invalid_token' : undefined);
     case 'private-realm':
       return bearerChallenge(env, repo, undefined, PRIVATE_REALM);
+    case 'named-realm':
+    case 'switchable-realm': {
+      const realm =
+        mode === 'named-realm' ? `http://${env.namedHost}:${new URL(env.mainUrl).port}/token` : env.realm;
+      const token = bearerToken(req);
+      const issued = token ? env.tokens.get(token) : undefined;
+      if (!issued || issued.expiresAt <= env.now() || !issued.repos.has(repo))
+        return bearerChallenge(env, repo, token ? 'invalid_token' : undefined, realm);
+      return undefined;
+    }
   }
 }
 
@@ -694,6 +741,26 @@ function serveManifest(env: Env, scenario: Scenario, ctx: Ctx, repo: string, ref
       ctx.res.write(found.bytes.subarray(0, Math.floor(found.size / 2)));
       return undefined; // the rest never comes; stop() destroys the socket
     }
+    case 'trickle': {
+      if (!isGet) return docReply(found);
+      const { headers } = docReply(found);
+      head(ctx, 200, { ...headers, 'content-length': String(found.size) });
+      let sent = 0;
+      const timer = setInterval(() => {
+        ctx.res.write(found.bytes.subarray(sent, sent + 1));
+        sent++;
+        if (sent < found.size) return;
+        clearInterval(timer);
+        env.trickles.delete(timer);
+        ctx.res.end();
+      }, env.trickleIntervalMs);
+      env.trickles.add(timer);
+      ctx.res.on('close', () => {
+        clearInterval(timer);
+        env.trickles.delete(timer);
+      });
+      return undefined;
+    }
     case 'chunked': {
       if (!isGet) return docReply(found);
       const { headers } = docReply(found);
@@ -731,6 +798,10 @@ function serveBlob(env: Env, scenario: Scenario, ctx: Ctx, ref: string): Reply {
     }
     case 'redirect-same':
       return { status: 307, headers: { location: `/_storage/${ref}` } };
+    case 'redirect-named': {
+      const location = `http://${env.namedHost}:${new URL(env.otherUrl).port}${ctx.rec.path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=${ref.slice(7, 23)}`;
+      return { status: 307, headers: { location } };
+    }
     default:
       return blobReply(blob);
   }
@@ -820,6 +891,13 @@ export interface FaultRegistryOptions {
   ping?: 'open' | 'basic' | 'bearer';
   /** Clock for token expiry (ms since epoch). Default Date.now. */
   now?: () => number;
+  /** How often `slow/trickle` sends the next byte of a manifest. Default 5000 (a manifest then takes hours). */
+  trickleIntervalMs?: number;
+  /**
+   * The host name `redirect/named-host` redirects to and `realm/named-host` names as its realm. Default
+   * `elsewhere.fault.test` (the reserved .test domain: it never resolves through DNS to anything real).
+   */
+  namedHost?: string;
 }
 
 export interface FaultServer {
@@ -841,7 +919,13 @@ export interface FaultRegistry extends FaultServer {
   hits(repo: string, kind?: RequestKind): number;
   /** Makes every token issued so far expired (to test renewal without waiting). */
   expireTokens(): void;
-  /** Forgets recorded requests, per-repository counters and issued tokens. */
+  /** The host name of `redirect/named-host` and `realm/named-host` (see FaultRegistryOptions.namedHost). */
+  namedHost: string;
+  /** The realm `realm/switchable` challenges with from now on (PRIVATE_REALM after start and reset()). */
+  setRealm(realm: string): void;
+  /** Responses of `slow/trickle` still being sent. */
+  trickling(): number;
+  /** Forgets recorded requests, per-repository counters and issued tokens; realm/switchable is broken again. */
   reset(): void;
   /** Closes both servers, destroying every open socket (hung ones included). Idempotent. */
   stop(): Promise<void>;
@@ -917,6 +1001,10 @@ export async function startFaultRegistry(opts: FaultRegistryOptions = {}): Promi
     mainUrl: '', // filled in once both servers listen
     otherUrl: '',
     tokenExpiresIn: opts.tokenExpiresIn ?? 5,
+    trickleIntervalMs: opts.trickleIntervalMs ?? 5_000,
+    namedHost: opts.namedHost ?? 'elsewhere.fault.test',
+    realm: PRIVATE_REALM,
+    trickles: new Set(),
     ping: opts.ping ?? 'open',
     now: opts.now ?? Date.now,
     secret: randomBytes(16),
@@ -953,13 +1041,23 @@ export async function startFaultRegistry(opts: FaultRegistryOptions = {}): Promi
     expireTokens() {
       for (const token of state.tokens.values()) token.expiresAt = Number.NEGATIVE_INFINITY;
     },
+    namedHost: state.namedHost,
+    setRealm(realm) {
+      state.realm = realm;
+    },
+    trickling() {
+      return state.trickles.size;
+    },
     reset() {
       requests.length = 0;
       otherRequests.length = 0;
       state.manifestCounts.clear();
       state.tokens.clear();
+      state.realm = PRIVATE_REALM;
     },
     stop() {
+      for (const timer of state.trickles) clearInterval(timer);
+      state.trickles.clear();
       stopping ??= Promise.all([close(main), close(other)]).then(() => undefined);
       return stopping;
     },

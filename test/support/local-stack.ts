@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import type { ContextOverrides } from '../../functions/app/build-context';
 import { readLocalConfig } from '../../functions/local/local-config';
 import { type LocalService, startLocalService } from '../../functions/local/service';
 
@@ -107,9 +108,13 @@ export const HISTORY = (ns: string, name: string) =>
 
 /**
  * Starts the local service (the same code as `npm start`) on a free port, against the run's shared DynamoDB
- * Local, with its own table so test files never see each other's data.
+ * Local, with its own table so test files never see each other's data. `overrides` replaces real parts, such as
+ * the resolver of registry host names.
  */
-export async function startStack(env: Record<string, string> = {}): Promise<{
+export async function startStack(
+  env: Record<string, string> = {},
+  overrides: ContextOverrides = {},
+): Promise<{
   api: Api;
   service: LocalService;
   table: string;
@@ -128,7 +133,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<{
   });
   const prior = { ...process.env };
   Object.assign(process.env, env);
-  const service = await startLocalService(cfg, { log: () => undefined });
+  const service = await startLocalService(cfg, { log: () => undefined, ...overrides });
   process.env = prior;
   return {
     api: new Api(service.url, ADMIN_TOKEN, true),
