@@ -1,6 +1,7 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/store/dynamodb-client';
+import { ImageStore, MAPPING_CACHE_MS } from '../../functions/store/image-store';
 import { eventually } from '../support/eventually';
 import { type FaultRegistry, startFaultRegistry } from '../support/fault-registry';
 import { type Api, IS, ISIMAGE, ISM, ISTAG, startStack } from '../support/local-stack';
@@ -415,5 +416,68 @@ describe('project lifecycle and old data', () => {
       `${pub.host}/old/app@${d}`,
       'old-data',
     );
+  });
+});
+
+describe('the image store', () => {
+  it('refuses image records for a project being deleted, or gone, in the same transaction', async () => {
+    await project(alice, 'closing');
+    const db = createDocumentClient({ endpoint: stack.service.dynamodbEndpoint });
+    await db.send(
+      new UpdateCommand({
+        TableName: stack.table,
+        Key: { PK: 'PRJ#closing', SK: 'PRJ' },
+        UpdateExpression: 'SET phase = :t',
+        ExpressionAttributeValues: { ':t': 'Terminating' },
+      }),
+    );
+    const d = `sha256:${'c'.repeat(64)}`;
+    const res = await alice.post(ISM('closing'), {
+      kind: 'ImageStreamMapping',
+      apiVersion: 'image.openshift.io/v1',
+      metadata: { name: 's' },
+      tag: 'late',
+      image: plain(d, 'alice.example.com/late'),
+    });
+    expect(res.status).toBe(403);
+    expect(res.body.message).toBe(
+      'unable to create new content in namespace closing because it is being terminated',
+    );
+    const images = new ImageStore(db, stack.table);
+    await expect(
+      images.recordImports('closing', [plain(d, 'x.example.com/y')], 'test'),
+    ).rejects.toMatchObject({
+      code: 403,
+    });
+    await expect(
+      images.recordMapping('no-such-project', plain(d, 'x.example.com/y'), 'test'),
+    ).rejects.toMatchObject({ code: 404, message: 'namespaces "no-such-project" not found' });
+    expect(await images.current('closing', d)).toBeUndefined();
+  });
+
+  it('remembers a mapping record briefly and an import record until evicted, per stream incarnation', async () => {
+    await project(alice, 'memory');
+    const db = createDocumentClient({ endpoint: stack.service.dynamodbEndpoint });
+    let now = Date.now();
+    // Two processes over one table; the first one's clock is ours to move.
+    const here = new ImageStore(db, stack.table, 100, () => now);
+    const elsewhere = new ImageStore(db, stack.table);
+    const d = `sha256:${'a'.repeat(64)}`;
+    const stream = { namespace: 'memory', uid: 'stream-1' };
+    await here.recordMapping('memory', invented(d, 'MEM'), 'alice');
+    expect((await here.seenBy(stream, d))?.source).toBe('mapping');
+
+    const verified = { metadata: { name: d }, dockerImageReference: `registry.example.com/app@${d}` };
+    await elsewhere.recordImports('memory', [verified], 'importer');
+    // Until the mapping's time is up, this process may still show the project's own older metadata, never longer.
+    expect((await here.seenBy(stream, d))?.source).toBe('mapping');
+    now += MAPPING_CACHE_MS + 1;
+    expect(await here.seenBy(stream, d)).toEqual({ source: 'import', image: verified });
+
+    // An import record is final: remembered, while a new incarnation of the project (new stream uids) reads afresh.
+    await db.send(new DeleteCommand({ TableName: stack.table, Key: { PK: 'NSIMG#memory', SK: d } }));
+    now += 60 * 60_000;
+    expect((await here.seenBy(stream, d))?.source).toBe('import');
+    expect(await here.seenBy({ namespace: 'memory', uid: 'stream-3' }, d)).toBeUndefined();
   });
 });
