@@ -15,10 +15,10 @@ const MAX_IMAGE_BYTES = 300 * 1024;
 const MANAGED = 'openshift.io/image.managed';
 
 /**
- * POST imagestreammappings: register an Image with the project (unless the project already has
- * one for that digest, which is reused) and push it onto a tag's history, propagating to aliases. How a push, or
- * a test, puts an image into a stream without a registry. Concurrent mappings to one tag all land, in commit
- * order. What the caller sends is never verified, so it stays in the caller's project (docs/access.md).
+ * POST imagestreammappings: register an Image with the project (unless the project already has one for that
+ * digest, which is reused) and push it onto a tag's history, propagating to aliases. How a push, or a test, puts
+ * an image into a stream without a registry. Concurrent mappings to one tag all land, in commit order. What the
+ * caller sends is never verified, so it stays in the caller's project (docs/access.md, "Images and projects").
  */
 export async function createImageStreamMapping(
   ctx: AppContext,
