@@ -5,11 +5,11 @@ import type { AppContext } from './context';
 
 /**
  * GET /images/{digest}: the cluster-scoped Image. Only cluster administrators pass the access check of this route
- * (reference §7.4, T23: everyone else sees images through the streams that tag them). Images are shared by digest
- * across streams and namespaces.
+ * (everyone else sees images through the streams that tag them, in their own projects): the image an import
+ * verified for that digest, or for a digest only ever mapped, one project's record of it (docs/access.md).
  */
 export async function getImage(ctx: AppContext, digest: string): Promise<Image> {
-  const image = await ctx.images.get(digest);
+  const image = await ctx.images.forClusterAdmin(digest);
   if (!image) throw notFound(resources.images, digest);
   return publicImage(image);
 }

@@ -2,6 +2,7 @@ import type { ImageStreamImage } from '../core/api-types';
 import { badRequest, notFound, resources } from '../core/errors';
 import { parseImageStreamImageName } from '../core/imagestream/names';
 import { toImageStreamImage } from '../core/imagestream/views';
+import { scopeOf } from '../store/image-store';
 import type { AppContext } from './context';
 import { requireNamespace } from './imagestreams';
 
@@ -21,7 +22,11 @@ export async function getImageStreamImage(
   if (!head) throw notFound(resources.imagestreams, parsed.stream);
   const [match] = await ctx.streams.findImages(head, parsed.id, 1);
   if (!match) throw notFound(resources.imagestreamimage, parsed.id);
-  const image = await ctx.images.get(match.image);
-  if (!image) throw notFound(resources.images, match.image);
+  // Only the project's own record: a digest is no key to what another project knows about it.
+  const own = await ctx.images.seenBy(scopeOf(head), match.image);
+  const image = own?.image ?? {
+    metadata: { name: match.image },
+    dockerImageReference: match.dockerImageReference,
+  };
   return toImageStreamImage(head, parsed.id, image);
 }

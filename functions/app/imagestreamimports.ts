@@ -66,7 +66,7 @@ export async function createImageStreamImport(
     );
   if (head && uid && head.uid !== uid) throw notFound(resources.imagestreams, name);
 
-  const importer = new Importer(ctx, ns, deadlineIn(ctx.imports.timeoutMs));
+  const importer = new Importer(ctx, ns, deadlineIn(ctx.imports.timeoutMs), head?.uid);
   const existing = planned.repository && head ? await existingImportedTags(ctx, ns, name) : new Set<string>();
   const listing = planned.repository
     ? await listRepository(ctx, importer, planned.repository, existing)

@@ -5,7 +5,7 @@ import { emptyTagRecord } from '../core/imagestream/model';
 import { topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
 import { TAG_NAME, validateImageReference, validateStreamName } from '../core/imagestream/validation';
 import { statusRepository } from '../core/imagestream/views';
-import type { AppContext } from './context';
+import { type AppContext, actorOf } from './context';
 import { checkKind, decodeImageStreamMapping } from './decode';
 import { requireNamespace } from './imagestreams';
 import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
@@ -15,9 +15,10 @@ const MAX_IMAGE_BYTES = 300 * 1024;
 const MANAGED = 'openshift.io/image.managed';
 
 /**
- * POST imagestreammappings (reference §3.7): register an Image (shared by digest; an existing one is reused)
- * and push it onto a tag's history, propagating to aliases. How a push, or a test, puts an image into a stream
- * without a registry. Concurrent mappings to one tag all land, in commit order.
+ * POST imagestreammappings: register an Image with the project (unless the project already has one for that
+ * digest, which is reused) and push it onto a tag's history, propagating to aliases. How a push, or a test, puts
+ * an image into a stream without a registry. Concurrent mappings to one tag all land, in commit order. What the
+ * caller sends is never verified, so it stays in the caller's project (docs/access.md, "Images and projects").
  */
 export async function createImageStreamMapping(
   ctx: AppContext,
@@ -83,8 +84,10 @@ export async function createImageStreamMapping(
 
   const head0 = await ctx.streams.getHead(ns, name);
   if (!head0) throw notFound(resources.imagestreams, name);
-  const existing = await ctx.images.get(digest);
-  const stored = existing ?? (await ctx.images.putIfAbsent(image));
+  // The project's own record of the digest wins (an import's verified metadata, or whatever was first); a digest
+  // the project has never seen gets this mapping's metadata, whatever other projects know about it.
+  const { record, existed } = await ctx.images.recordMapping(ns, image, actorOf(ctx));
+  const stored = record.image;
 
   await ctx.tagWrites.run(`${ns}/${name}:${tag}`, () =>
     retryOnConflict(async () => {
@@ -93,7 +96,7 @@ export async function createImageStreamMapping(
       const { before, after } = snapshot(loaded);
       const record = after.tags.get(tag) ?? emptyTagRecord(tag, ctx.newTid());
       after.tags.set(tag, record);
-      const managed = existing && stored.metadata.annotations?.[MANAGED] === 'true';
+      const managed = existed && stored.metadata.annotations?.[MANAGED] === 'true';
       const repo = statusRepository(after.head, ctx.rules).internal;
       const ref =
         managed && repo ? `${repo}@${digest}` : stored.dockerImageReference || image.dockerImageReference;

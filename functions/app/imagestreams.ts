@@ -159,9 +159,9 @@ export async function createImageStream(ctx: AppContext, ns: string, rawBody: un
   };
   const state: StreamState = { head, tags: new Map(), complete: true };
   const { changedTags } = applySpecUpdate(state, { tags }, { create: true, newTid: ctx.newTid });
-  await resolveAndTrack(ctx, undefined, state, changedTags, now);
+  const { childImages } = await resolveAndTrack(ctx, undefined, state, changedTags, now);
   try {
-    await commit(ctx, 'create', undefined, state, true);
+    await commit(ctx, 'create', undefined, state, true, childImages);
   } catch (e) {
     if (e instanceof ConcurrentWriteError && e.target === 'head')
       throw alreadyExists(resources.imagestreams, name);
@@ -242,9 +242,9 @@ async function writeWholeStream(
       { create: false, newTid: ctx.newTid },
     );
     const now = ctx.clock();
-    await resolveAndTrack(ctx, before, after, changedTags, now);
+    const { childImages } = await resolveAndTrack(ctx, before, after, changedTags, now);
     try {
-      await commit(ctx, 'stream', before, after, specChanged);
+      await commit(ctx, 'stream', before, after, specChanged, childImages);
     } catch (e) {
       if (e instanceof ConcurrentWriteError && expectedRv !== undefined) throw streamConflict(name);
       throw e;

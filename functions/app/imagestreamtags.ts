@@ -23,6 +23,7 @@ import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../cor
 import { validateObjectMeta, validateSpecTag } from '../core/imagestream/validation';
 import { toImageStreamTag } from '../core/imagestream/views';
 import { parseLabelSelector } from '../core/label-selector';
+import { scopeOf } from '../store/image-store';
 import { ConcurrentWriteError } from '../store/stream-store';
 import type { AppContext } from './context';
 import { checkKind, decodeImageStreamTag } from './decode';
@@ -41,7 +42,11 @@ function istagNotFound(name: string) {
   return notFound(resources.imagestreamtags, name);
 }
 
-/** GET: one BatchGetItem for head and tag, the image from the immutable-image cache (DESIGN §9 first row). */
+/**
+ * GET: one BatchGetItem for head and tag, then the project's own record of the image (cached in process). A tag
+ * whose project has no record of its image (data written before images were kept per project) shows the digest
+ * and pull spec only: another project's metadata is never a stand-in.
+ */
 export async function getImageStreamTag(ctx: AppContext, ns: string, name: string): Promise<ImageStreamTag> {
   requireNamespace(ns);
   const { stream, tag } = splitTagName(name);
@@ -50,9 +55,8 @@ export async function getImageStreamTag(ctx: AppContext, ns: string, name: strin
   const record = tags.get(tag);
   const top = record?.recent[0];
   if (!record || !top?.image) throw istagNotFound(name);
-  const image = await ctx.images.get(top.image);
-  if (!image) throw notFound(resources.images, top.image);
-  return toImageStreamTag(head, record, image, ctx.rules);
+  const own = await ctx.images.seenBy(scopeOf(head), top.image);
+  return toImageStreamTag(head, record, own?.image, ctx.rules);
 }
 
 /** Stream heads of a namespace in name order, starting with `first` (inclusive) or after `after`. */
@@ -94,15 +98,16 @@ export async function listImageStreamTags(
         ...(after !== undefined ? { after } : {}),
       });
       const resolvable = tags.filter((t) => t.recent[0]?.image);
-      const images = await ctx.images.getMany(resolvable.map((t) => t.recent[0]!.image));
+      const images = await ctx.images.seenByMany(
+        scopeOf(head),
+        resolvable.map((t) => t.recent[0]!.image),
+      );
       for (const t of resolvable) {
-        const img = images.get(t.recent[0]!.image);
-        if (!img) continue;
         if (items.length >= limit) {
           next = { stream: head.name, tag: after ?? '' };
           break outer;
         }
-        items.push(toImageStreamTag(head, t, img, ctx.rules));
+        items.push(toImageStreamTag(head, t, images.get(t.recent[0]!.image)?.image, ctx.rules));
         after = t.name;
       }
       if (last === undefined) break;
@@ -120,7 +125,8 @@ export async function listImageStreamTags(
 /** The ImageStreamTag a write answers with (the image part stays empty until the tag resolves to one). */
 async function writeResult(ctx: AppContext, head: StreamHead, tag: TagRecord): Promise<ImageStreamTag> {
   const digest = tag.recent[0]?.image;
-  return toImageStreamTag(head, tag, digest ? await ctx.images.get(digest) : undefined, ctx.rules);
+  const own = digest ? await ctx.images.seenBy(scopeOf(head), digest) : undefined;
+  return toImageStreamTag(head, tag, own?.image, ctx.rules);
 }
 
 interface TagWrite {
@@ -237,7 +243,7 @@ async function writeTag(
       for (const t of after.tags.values()) if (t.spec) t.spec.generation = 1;
     }
     const now = ctx.clock();
-    await resolveAndTrack(
+    const { childImages } = await resolveAndTrack(
       ctx,
       creatingStream ? undefined : before,
       after,
@@ -253,6 +259,7 @@ async function writeTag(
         creatingStream ? undefined : before,
         after,
         specChanged,
+        childImages,
       );
     } catch (e) {
       // Someone else created the stream first: run again against it.

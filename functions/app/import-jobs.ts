@@ -1,3 +1,4 @@
+import { StatusError } from '../core/errors';
 import { importWouldChange, tagImportable, tagNeedsImport } from '../core/imagestream/import-rules';
 import type { TagRecord } from '../core/imagestream/model';
 import { sourceRegistry } from '../core/schedule/scheduling';
@@ -54,7 +55,7 @@ export async function runImportJob(
   if (due.length && options.admit) due = await options.admit(due);
   if (due.length === 0) return { imported: [], wrote: false };
 
-  const importer = new Importer(ctx, job.namespace, deadlineIn(ctx.imports.jobTimeoutMs));
+  const importer = new Importer(ctx, job.namespace, deadlineIn(ctx.imports.jobTimeoutMs), head.uid);
   const requests = due.map((t) => requestFor(ctx, t));
   const results = await importer.importAll(requests);
   const retryAfterMs = Math.max(0, ...results.map((r) => r.retryAfterMs ?? 0));
@@ -62,7 +63,13 @@ export async function runImportJob(
     .map((t, i) => ({ t, req: requests[i]!, r: results[i]! }))
     .filter(({ r }) => r.retryAfterMs === undefined)
     .map(({ t, req, r }) => outcomeOf(t.name, req, r));
-  await importer.storeImages();
+  try {
+    await importer.storeImages();
+  } catch (e) {
+    // The project is being deleted (or is gone): its streams go with it, so there is nothing left to import for.
+    if (e instanceof StatusError && e.details?.kind === 'namespaces') return { imported: [], wrote: false };
+    throw e;
+  }
   // Most re-checks find nothing new: those skip the write path (and its second read of the tags).
   const changing = outcomes.filter((o) => importWouldChange(head, tags.get(o.tag), o));
   const written = changing.length

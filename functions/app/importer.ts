@@ -14,7 +14,7 @@ import { credentialsFor } from '../registry/credentials';
 import type { DeadlineLike } from '../registry/deadline';
 import { isRegistryError, RegistryError } from '../registry/errors';
 import { fetchImage, type ImportMode } from '../registry/image-fetcher';
-import type { AppContext } from './context';
+import { type AppContext, actorOf } from './context';
 import { importCredentials, SecretUnusable } from './secret-credentials';
 
 /** How long to leave a registry alone after a 429 that did not say how long. */
@@ -45,7 +45,8 @@ const MAX_PARALLEL_IMPORTS = 16;
 
 /**
  * Imports images for one namespace: credentials from its secrets (and IAM for ECR), identical requests fetched
- * once, images stored once per digest. Nothing is written to any stream here.
+ * once, images stored as the namespace's own (and in the shared verified record). Nothing is written to any
+ * stream here.
  */
 export class Importer {
   private configs: Promise<Awaited<ReturnType<typeof importCredentials>>> | undefined;
@@ -54,11 +55,16 @@ export class Importer {
   private readonly results: ImportResult[] = [];
   private readonly stored = new Set<string>();
 
+  /**
+   * `streamUid`: the stream the import is for, when it exists (its reads of the project's records may then come
+   * from memory, see functions/store/image-store.ts StreamScope).
+   */
   constructor(
     private readonly ctx: AppContext,
     private readonly ns: string,
     /** Every registry exchange of this import ends by then (see registry/deadline.ts). */
     readonly deadline: DeadlineLike,
+    private readonly streamUid?: string,
   ) {}
 
   /** Imports many requests with bounded parallelism, results in request order. */
@@ -127,9 +133,11 @@ export class Importer {
         now: this.ctx.clock(),
         recheck: !!req.recheck,
         // A table read costs about what the registry request it saves does, so a first import only reuses images
-        // this request already fetched; a re-check (most likely unchanged) asks the table.
+        // this request already fetched; a re-check (most likely unchanged) asks the table. Only what this project
+        // imported itself counts: a registry that merely names a digest (HEAD) proves nothing, so any other
+        // digest is fetched and verified against this project's own reference before the project gets a record.
         known: async (digest) =>
-          this.newImages.get(digest) ?? (req.recheck ? await this.ctx.images.get(digest) : undefined),
+          this.newImages.get(digest) ?? (req.recheck ? await this.importedBefore(digest) : undefined),
       });
       for (const img of fetched.newImages) this.newImages.set(img.metadata.name as string, img);
       return {
@@ -182,12 +190,26 @@ export class Importer {
     return out;
   }
 
-  /** Stores every image fetched (children before lists); an existing image with that digest is fine. */
+  /** The project's own record of a digest when an import of this project verified it (else undefined). */
+  private async importedBefore(digest: string): Promise<Image | undefined> {
+    const own = this.streamUid
+      ? await this.ctx.images.seenBy({ namespace: this.ns, uid: this.streamUid }, digest)
+      : await this.ctx.images.current(this.ns, digest);
+    return own?.source === 'import' ? own.image : undefined;
+  }
+
+  /**
+   * Stores every image fetched and verified (children before lists) as the project's own, replacing the
+   * project's unverified (mapping) record of the same digest, and in the shared verified record.
+   */
   async storeImages(): Promise<void> {
     const all = [...this.newImages.values()]
       .filter((i) => !this.stored.has(i.metadata.name as string))
-      .sort((a, b) => Number(!!a.dockerImageManifests?.length) - Number(!!b.dockerImageManifests?.length));
-    await this.ctx.images.putAllIfAbsent(all.map(stripRaw));
+      .sort((a, b) => Number(!!a.dockerImageManifests?.length) - Number(!!b.dockerImageManifests?.length))
+      .map(stripRaw);
+    if (all.length === 0) return;
+    await this.ctx.images.recordImports(this.ns, all, actorOf(this.ctx));
+    await this.ctx.images.storeVerified(all);
     for (const i of all) this.stored.add(i.metadata.name as string);
   }
 }

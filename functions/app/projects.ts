@@ -201,8 +201,8 @@ export async function getProject(ctx: AppContext, name: string): Promise<Project
 
 /**
  * DELETE /apis/project.openshift.io/v1/projects/{name}: the project turns Terminating at once (nothing new can be
- * created in it), then a job deletes its streams (each deletion emits its tags' `deleted` events), secrets and
- * bindings, and finally the project. Deleting a Terminating project again re-queues that job.
+ * created in it), then a job deletes its streams (each deletion emits its tags' `deleted` events), its image
+ * records, secrets and bindings, and finally the project. Deleting a Terminating project again re-queues that job.
  */
 export async function deleteProject(ctx: AppContext, name: string): Promise<Status> {
   let p: ProjectRecord;
@@ -220,8 +220,9 @@ export async function deleteProject(ctx: AppContext, name: string): Promise<Stat
 const STREAMS_PER_JOB = 200;
 
 /**
- * The project-deletion job: deletes up to {@link STREAMS_PER_JOB} streams, then (when none are left) the secrets,
- * the bindings and the project. Returns false when more remains (the runner queues it again).
+ * The project-deletion job: deletes up to {@link STREAMS_PER_JOB} streams, then (when none are left) the
+ * project's image records, the secrets, the bindings and the project. Returns false when more remains (the
+ * runner queues it again).
  */
 export async function finishProjectDeletion(ctx: AppContext, ns: string): Promise<boolean> {
   const project = await ctx.projects.getProject(ns);
@@ -233,6 +234,8 @@ export async function finishProjectDeletion(ctx: AppContext, ns: string): Promis
       if ((e as Error).name !== 'ConcurrentWriteError') throw e;
     });
   if (page.heads.length > 0) return false;
+  // The project's own image records: a project re-created under this name starts without them.
+  if (!(await ctx.images.deleteProjectImages(ns))) return false;
   await ctx.secrets.deleteAll(ns);
   await ctx.projects.removeProject(ns);
   return true;

@@ -8,6 +8,7 @@ import {
 } from '../core/imagestream/model';
 import { resolveChangedTags, type TagSourceResolver } from '../core/imagestream/resolution';
 import { relatedTags, topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
+import { type ProjectImage, scopeOf } from '../store/image-store';
 import { type CommitMode, ConcurrentWriteError, sleep } from '../store/stream-store';
 import { verifyTagSources } from './access';
 import { type AppContext, actorOf } from './context';
@@ -57,7 +58,8 @@ async function loadRelated(ctx: AppContext, head: StreamHead, tags: Map<string, 
 /**
  * The tail every spec write shares (reference §12 Q1 order): check the caller may pull from other projects'
  * sources (T22; before anything of those sources is read), resolve new or re-pointed tags, propagate to aliases,
- * and report problems as one 422.
+ * and report problems as one 422. Then the images those tags now point at are made this project's own (see
+ * {@link shareTaggedImages}); the result is what the commit needs for manifest lists' children.
  */
 export async function resolveAndTrack(
   ctx: AppContext,
@@ -67,13 +69,57 @@ export async function resolveAndTrack(
   now: string,
   invalidKind = 'ImageStream',
   invalidName = after.head.name,
-): Promise<void> {
+): Promise<{ childImages: Map<string, string[]> }> {
   const forbidden = await verifyTagSources(ctx, after, changedTags);
   if (forbidden.length > 0) throw invalid(invalidKind, 'image.openshift.io', invalidName, forbidden);
   const errors = await resolveChangedTags(after, changedTags, storeResolver(ctx), ctx.rules, now);
   if (errors.length > 0) throw invalid(invalidKind, 'image.openshift.io', invalidName, errors);
   const tops = before ? topsOf(before) : new Map();
   updateTrackingTags(after, tops);
+  return { childImages: await shareTaggedImages(ctx, after, changedTags) };
+}
+
+/**
+ * Tags that now point at another stream's image. From another project, this project gets a copy of that
+ * project's records of the image (and of a manifest list's children): the caller may pull there (checked
+ * above), and a project reads only its own records. From any stream, a manifest list's children become
+ * imagestreamimages of this stream too, as an import's do. Returns list digest → child digests.
+ */
+async function shareTaggedImages(
+  ctx: AppContext,
+  after: StreamState,
+  changedTags: string[],
+): Promise<Map<string, string[]>> {
+  const ns = after.head.namespace;
+  const tagged = new Set<string>();
+  const fromOtherProjects = new Map<string, Set<string>>();
+  for (const name of changedTags) {
+    const tag = after.tags.get(name);
+    const from = tag?.spec?.from;
+    const digest = tag?.recent[0]?.image;
+    if (!digest || (from?.kind !== 'ImageStreamTag' && from?.kind !== 'ImageStreamImage')) continue;
+    tagged.add(digest);
+    const sourceNs = from.namespace || ns;
+    if (sourceNs !== ns)
+      fromOtherProjects.set(sourceNs, (fromOtherProjects.get(sourceNs) ?? new Set()).add(digest));
+  }
+  if (tagged.size === 0) return new Map();
+  const own = new Map<string, ProjectImage>();
+  for (const [sourceNs, digests] of fromOtherProjects)
+    for (const [d, r] of await ctx.images.copyBetweenProjects(sourceNs, ns, [...digests], actorOf(ctx)))
+      own.set(d, r);
+  const rest = [...tagged].filter((d) => !own.has(d));
+  for (const [d, r] of await ctx.images.seenByMany(scopeOf(after.head), rest)) own.set(d, r);
+  const children = new Map<string, string[]>();
+  for (const d of tagged) {
+    const manifests = own.get(d)?.image.dockerImageManifests;
+    if (manifests?.length)
+      children.set(
+        d,
+        manifests.map((m) => m.digest),
+      );
+  }
+  return children;
 }
 
 export interface RetryOptions {

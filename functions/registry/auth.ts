@@ -246,8 +246,11 @@ function challengeKey(origin: string, who: AuthIdentity): string {
   return `${origin}|${fingerprint(who.credential)}`;
 }
 
-/** Tokens are per identity: an anonymous token must never serve an authenticated caller, nor vice versa. */
-function fingerprint(c: RegistryCredential | undefined): string {
+/**
+ * Tokens are per identity: an anonymous token must never serve an authenticated caller, nor vice versa. Cached
+ * content is keyed the same way (client.ts).
+ */
+export function fingerprint(c: RegistryCredential | undefined): string {
   if (!c) return 'anonymous';
   return createHash('sha256').update(`${c.username}\0${c.password}`).digest('base64url').slice(0, 16);
 }

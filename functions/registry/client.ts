@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   type AuthIdentity,
   challengedScope,
+  fingerprint,
   isIncorrectCredentials,
   RegistryAuth,
   type RegistryCredential,
@@ -164,6 +165,14 @@ export class RepositoryClient {
     return `${this.target.host}/${this.target.path}`;
   }
 
+  /**
+   * Cached content is served only to the identity that fetched it from this repository: a private repository's
+   * manifest or config must not reach a caller without its credentials because another caller pulled it first.
+   */
+  private get cacheScope(): string {
+    return `${this.name}|${fingerprint(this.target.credential)}`;
+  }
+
   /** Resolves a tag (or checks a digest) without downloading: a HEAD is not a "pull" on Docker Hub. */
   async headManifest(reference: string, deadline: DeadlineLike): Promise<ManifestHead> {
     const res = await this.send({
@@ -187,7 +196,7 @@ export class RepositoryClient {
   /** GET a manifest; by digest the body must hash to it, by tag it must match any digest header sent. */
   async getManifest(reference: string, deadline: DeadlineLike): Promise<FetchedManifest> {
     const byDigest = isDigest(reference);
-    const key = `m|${this.name}@${reference}`;
+    const key = `m|${this.cacheScope}@${reference}`;
     if (byDigest) {
       const hit = this.cache.get(key);
       if (hit) return parseManifest(hit.bytes, hit.mediaType, reference, this.name);
@@ -211,7 +220,7 @@ export class RepositoryClient {
         `content integrity error: the manifest retrieved (media type: ${mediaType || 'unknown'}) with digest ${expected} does not match the digest calculated from the content ${computed}`,
       );
     const manifest = parseManifest(res.body, mediaType, computed, this.name);
-    this.cache.set(`m|${this.name}@${computed}`, { bytes: res.body, mediaType: manifest.mediaType });
+    this.cache.set(`m|${this.cacheScope}@${computed}`, { bytes: res.body, mediaType: manifest.mediaType });
     return manifest;
   }
 
@@ -223,7 +232,7 @@ export class RepositoryClient {
         'transport',
         `blob ${desc.digest} of ${desc.size} bytes exceeds the ${maxBytes}-byte limit`,
       );
-    const key = `b|${this.name}@${desc.digest}`;
+    const key = `b|${this.cacheScope}@${desc.digest}`;
     const hit = this.cache.get(key);
     if (hit) return hit.bytes;
     const res = await this.send({

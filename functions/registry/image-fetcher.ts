@@ -26,8 +26,9 @@ export interface FetchImageRequest {
   deadline: DeadlineLike;
   now: string;
   /**
-   * Images already known by digest (content addressed, so any stream's import counts): when the tag still points
-   * at one, no manifest or config is downloaded and re-checking costs one HEAD.
+   * Images the caller already fetched and verified, by digest: when the tag still points at one, no manifest or
+   * config is downloaded and re-checking costs one HEAD. Anything else is fetched by digest and verified, so a
+   * registry that only names a digest never gets the caller content it did not serve.
    */
   known: (digest: string) => Promise<Image | undefined>;
   /**

@@ -15,6 +15,11 @@ export const keys = {
   refSk: (digest: string, tid: string) => `R#${digest}#${tid}`,
   refPrefix: (digestPrefix: string) => `R#${digestPrefix}`,
   imagePk: (digest: string) => `IMG#${digest}`,
+  /** What one project knows about an image: one partition per project, so its deletion finds them with a Query. */
+  projectImagePk: (ns: string) => `NSIMG#${ns}`,
+  projectImageSk: (digest: string) => digest,
+  /** GSI1 partition of the project records of one digest (what `/images` shows for a digest never imported). */
+  imageProjectsGsiPk: (digest: string) => `IMGNS#${digest}`,
   /** Registry credential secrets: one item each, so a namespace's secrets are one Query in name order. */
   secretPk: (ns: string) => `SEC#${ns}`,
   secretSk: (name: string) => name,

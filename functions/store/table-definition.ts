@@ -7,7 +7,9 @@
  *   tag (spec+status)  PK = IS#<ns>/<name>   SK = T#<tag>
  *   history event      PK = IS#<ns>/<name>   SK = H#<tagIncarnation>#<seq, zero padded>
  *   image reference    PK = IS#<ns>/<name>   SK = R#<digest>#<tagIncarnation>
- *   image (by digest)  PK = IMG#<digest>     SK = IMG
+ *   image (by digest)  PK = IMG#<digest>     SK = IMG   (verified by an import; cluster administrators read it)
+ *   project's image    PK = NSIMG#<ns>      SK = <digest>   (what that project sees; GSI1PK = IMGNS#<digest>,
+ *                      GSI1SK = <ns>: the projects that know a digest)
  *   streams of a namespace: GSI1 (GSI1PK = NS#<ns>, GSI1SK = IS#<name>), sparse: only stream heads carry it.
  *   scheduled tags: GSI2 (GSI2PK = SCHED#<shard>, GSI2SK = <slot>#<stream key>#<tag>), sparse: only tags the
  *     scheduler re-checks carry it (core/schedule/scheduling.ts).

@@ -136,6 +136,17 @@ describe('lying registries', () => {
     expect(sha256(res.body)).not.toBe(res.headers.get('docker-content-digest'));
   });
 
+  it('lying/header: a tag named sha256-<hex> claims that digest, which the registry does not have', async () => {
+    const claim = sha256('an image this registry never had');
+    const tag = claim.replace(':', '-');
+    const head = await get(`/v2/lying/header/manifests/${tag}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('docker-content-digest')).toBe(claim);
+    const body = await get(`/v2/lying/header/manifests/${tag}`);
+    expect(sha256(body.body)).toBe(reg.content.manifest.digest);
+    expect((await get(`/v2/lying/header/manifests/${claim}`)).status).toBe(404);
+  });
+
   it('lying/body: GET by digest hashes to something else', async () => {
     const { digest, size } = reg.content.manifest;
     const res = await get(`/v2/lying/body/manifests/${digest}`);

@@ -298,7 +298,8 @@ export const SCENARIOS = {
   // Manifest requests: 503 (JSON) then 502 (HTML) then normal; or always 503.
   'flaky/5xx': { manifestFault: firstN(unavailable, badGateway) },
   'flaky/always-503': { manifestFault: always(unavailable) },
-  // By-tag digest header is lyingDigest; by-digest GET body tampered; config blob tampered (sizes kept).
+  // By-tag digest header is lyingDigest (or, for a tag named `sha256-<hex>`, the digest it names: a registry
+  // claiming someone else's image); by-digest GET body tampered; config blob tampered (sizes kept).
   'lying/header': { manifest: 'lying-header' },
   'lying/body': { manifest: 'lying-body' },
   'lying/config': { blob: 'lying-config' },
@@ -725,13 +726,19 @@ function serveManifest(env: Env, scenario: Scenario, ctx: Ctx, repo: string, ref
       ? errorReply(400, 'DIGEST_INVALID', 'provided digest did not match uploaded content')
       : pageNotFound;
   const { tags, digests } = manifestsOf(env.content, scenario);
-  const found = byDigest ? digests.get(ref) : tags.get(ref);
+  const claimed =
+    scenario.manifest === 'lying-header' && !byDigest ? /^sha256-([a-f0-9]{64})$/.exec(ref)?.[1] : undefined;
+  const found = claimed ? env.content.manifest : byDigest ? digests.get(ref) : tags.get(ref);
   if (!found) return errorReply(404, 'MANIFEST_UNKNOWN', 'manifest unknown', refDetail(ref));
 
   const isGet = ctx.rec.method === 'GET';
   switch (scenario.manifest) {
     case 'lying-header':
-      return docReply(found, found.bytes, byDigest ? found.digest : env.content.lyingDigest);
+      return docReply(
+        found,
+        found.bytes,
+        byDigest ? found.digest : claimed ? `sha256:${claimed}` : env.content.lyingDigest,
+      );
     case 'lying-body':
       return byDigest ? docReply(found, tamper(found.bytes)) : docReply(found);
     case 'slow-body': {

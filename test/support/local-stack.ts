@@ -15,8 +15,8 @@ export interface ApiResponse<T = any> {
   headers: Headers;
 }
 
-/** Projects the auto-provisioning admin client has already requested, per service URL. */
-const provisioned = new Map<string, Set<string>>();
+/** Projects the auto-provisioning admin client has requested (or is requesting), per service URL. */
+const provisioned = new Map<string, Map<string, Promise<void>>>();
 
 /**
  * An HTTP client for the local API, authenticated as the bootstrap admin unless told otherwise.
@@ -51,14 +51,19 @@ export class Api {
     if (!this.autoProject || method === 'GET' || method === 'DELETE') return;
     const ns = /^\/api[s]?\/(?:[^/]+\/)?v1\/namespaces\/([^/]+)\//.exec(path)?.[1];
     if (!ns) return;
-    const seen = provisioned.get(this.url) ?? new Set<string>();
+    const seen = provisioned.get(this.url) ?? new Map<string, Promise<void>>();
     provisioned.set(this.url, seen);
-    if (seen.has(ns)) return;
-    seen.add(ns);
-    const res = await this.newProject(decodeURIComponent(ns));
-    // 409: it exists already; 422/403: not a valid project name, so the write itself shows the error.
-    if (res.status >= 500)
-      throw new Error(`provisioning project ${ns} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    // Concurrent first writes to a namespace all wait for its one project request.
+    let pending = seen.get(ns);
+    if (!pending) {
+      pending = this.newProject(decodeURIComponent(ns)).then((res) => {
+        // 409: it exists already; 422/403: not a valid project name, so the write itself shows the error.
+        if (res.status >= 500)
+          throw new Error(`provisioning project ${ns} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      });
+      seen.set(ns, pending);
+    }
+    await pending;
   }
 
   async call<T = any>(
