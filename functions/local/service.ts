@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { buildAppContext } from '../app/build-context';
 import { pullSpecResolver, workForChanges } from '../app/change-processor';
+import { runJob } from '../app/job-runner';
 import { readServiceConfig } from '../config';
 import { createApiHandler, jsonLogger } from '../http/handler';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
@@ -62,8 +63,18 @@ export async function startLocalService(
     const ctx = buildAppContext(serviceConfig);
     const webhookSecret = serviceConfig.WEBHOOK_SECRET;
     ctx.webhookSecret = async () => webhookSecret;
-    const runner = new LocalJobRunner(ctx, log, cfg.JOB_CONCURRENCY);
+    // Accepted jobs live in a journal next to the stream checkpoint, so a crash loses none of them.
+    const runner = await LocalJobRunner.open({
+      journalFile: join(cfg.dataDir, `jobs-${cfg.TABLE_NAME}.ndjson`),
+      deadLetterFile: join(cfg.dataDir, `jobs-dead-letter-${cfg.TABLE_NAME}.ndjson`),
+      concurrency: cfg.JOB_CONCURRENCY,
+      perProjectConcurrency: cfg.JOB_CONCURRENCY_PER_PROJECT,
+      execute: (job, sink) => runJob(ctx, job, sink, log),
+      log,
+    });
+    stops.push(() => runner.stop());
     ctx.jobs = runner;
+    runner.start();
     const handler = createApiHandler(ctx, log);
     // The change processor: the table's stream yields events (file + webhooks) and jobs (run in this process).
     // Events are flushed before the stream checkpoint moves, so a crash re-derives them instead of losing them.
@@ -98,7 +109,6 @@ export async function startLocalService(
     stops.push(async () => {
       scheduler.stop();
       await poller.stop();
-      await runner.stop();
       await events.stop();
       streamClient.destroy();
     });
