@@ -285,5 +285,7 @@ function coalescingKey(job: Job): string {
       return `scan/${job.shard}/${job.from}/${job.to}`;
     case 'push':
       return `push/${job.hint.registry}/${job.hint.repository}:${job.hint.tag ?? ''}`;
+    case 'orphans':
+      return `orphans/${job.writer ?? ''}/${job.before ?? ''}`;
   }
 }
