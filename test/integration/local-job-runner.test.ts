@@ -132,6 +132,22 @@ describe('local job runner', () => {
     await r.r.stop();
   });
 
+  it('dead-letters a job that never finishes a run, however the runs end', async () => {
+    const paths = files();
+    let starts = 0;
+    // Each process starts the job and stops (as a crash would) before it finishes.
+    for (let i = 0; i < MAX_ATTEMPTS + 1; i++) {
+      const r = await runner(paths, { concurrency: 1, perProjectConcurrency: 1 });
+      if (i === 0) await r.r.enqueue([imp('a', 'poison')]);
+      if (i < MAX_ATTEMPTS)
+        await eventually(async () => (r.started.length === 1 ? true : undefined), `start ${i + 1}`);
+      starts += r.started.length;
+      await r.r.stop(0);
+    }
+    expect(starts).toBe(MAX_ATTEMPTS);
+    expect(readFileSync(paths.deadLetterFile, 'utf8')).toContain('"name":"poison"');
+  });
+
   it('reads a journal whose last line was torn by a crash, and compacts it', async () => {
     const paths = files();
     const put = (id: number, name: string) =>

@@ -1,4 +1,4 @@
-import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamState, TagRecord } from '../../functions/core/imagestream/model';
 import { createDocumentClient } from '../../functions/store/dynamodb-client';
@@ -27,13 +27,21 @@ afterAll(async () => {
   await stop?.();
 });
 
-/** A store as another process would have it, whose transactions go through `beforeTransact` first. */
-function writerStore(writer: string, beforeTransact: () => Promise<void>) {
+/**
+ * A store as another process would have it, whose transactions go through `beforeTransact` first, and whose batch
+ * writes through `beforeBatchWrite`.
+ */
+function writerStore(
+  writer: string,
+  beforeTransact: () => Promise<void>,
+  beforeBatchWrite: () => Promise<void> = async () => undefined,
+) {
   const db = createDocumentClient({ endpoint });
   clients.push(db);
   const send = db.send.bind(db) as (c: unknown) => Promise<unknown>;
   (db as unknown as { send: (c: unknown) => Promise<unknown> }).send = async (c: unknown) => {
     if (c instanceof TransactWriteCommand) await beforeTransact();
+    if (c instanceof BatchWriteCommand) await beforeBatchWrite();
     return send(c);
   };
   const store = new StreamStore(db, table);
@@ -151,16 +159,25 @@ describe('write intents', () => {
     const ns = 'intents2';
     expect((await api.post(IS(ns), { metadata: { name: 's' } })).status).toBe(201);
     let fenced = false;
-    const sweeper = writerStore('writer-c', async () => undefined);
-    // Between writing ahead and committing, a sweep decides writer-c is gone (as after a restart).
+    // A sweep that dies right after fencing, before it could delete anything (or the intent).
+    const sweeper = writerStore(
+      'writer-c',
+      async () => undefined,
+      async () => {
+        throw new Error('the sweeper died');
+      },
+    );
+    // Between writing ahead and committing, that sweep decides writer-c is gone (as after a restart).
     const slow = writerStore('writer-c', async () => {
       if (fenced) return;
       fenced = true;
-      const r = await sweeper.sweepAbandonedWrites({
-        budgetMs: 10_000,
-        deadWriter: { writer: 'writer-c', before: Date.now() + 1 },
-      });
-      expect(r.abandoned).toBe(1);
+      await expect(
+        sweeper.sweepAbandonedWrites({
+          budgetMs: 10_000,
+          deadWriter: { writer: 'writer-c', before: Date.now() + 1 },
+        }),
+      ).rejects.toThrow('the sweeper died');
+      expect((await intents()).map((i) => typeof i.fenced)).toEqual(['number']);
     });
     const c = await planNewTag(slow, ns, 's', 'c');
     await expect(slow.commit(c.plan)).rejects.toBeInstanceOf(ConcurrentWriteError);
