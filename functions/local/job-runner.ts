@@ -99,6 +99,7 @@ export class LocalJobRunner implements JobSink {
   }
 
   async enqueue(jobs: Job[], delayMs = 0): Promise<void> {
+    if (jobs.length === 0) return;
     const dueAt = this.clock() + Math.min(Math.max(0, delayMs), MAX_DELAY_MS);
     for (const job of jobs) {
       if (delayMs <= 0 && this.coalesce(job)) continue;
@@ -141,10 +142,10 @@ export class LocalJobRunner implements JobSink {
     const key = coalescingKey(rec.job);
     const existing = this.readyByKey.get(key);
     if (existing) {
-      // A delayed or retried job came due while an identical one waits: one run does for both.
+      // A delayed or retried job came due while an identical one waits: one run does for both (counted as the
+      // waiting job's, so a retried job's failures do not cut short work that arrived since).
       if (existing.job.kind === 'import' && rec.job.kind === 'import') {
         existing.job.tags = [...new Set([...existing.job.tags, ...rec.job.tags])];
-        existing.receives = Math.max(existing.receives, rec.receives);
         this.journal.put(existing);
       }
       this.jobs.delete(rec.id);
