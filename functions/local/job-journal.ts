@@ -93,14 +93,16 @@ export class JobJournal {
 
   private kick(): void {
     if (this.flushing) return;
-    this.flushing = this.flush().finally(() => {
+    this.flushing = this.flush().then((ok) => {
       this.flushing = undefined;
-      // A failed write leaves its lines queued for the next change or durable() to retry, not a busy loop.
-      if (this.waiters.length) this.kick();
+      // Whatever arrived while the loop was finishing is written now; after a failed write, its lines wait for
+      // the next change or durable() to retry them, rather than spinning on a failing disk.
+      if (this.waiters.length || (ok && this.queued.length)) this.kick();
     });
   }
 
-  private async flush(): Promise<void> {
+  /** Writes until nothing is pending; false when a write failed. */
+  private async flush(): Promise<boolean> {
     while (this.queued.length || this.waiters.length) {
       const waiters = this.waiters.splice(0);
       try {
@@ -123,9 +125,10 @@ export class JobJournal {
       } catch (e) {
         this.log({ level: 'error', msg: 'job journal write failed', error: (e as Error).message });
         for (const w of waiters) w.reject(e as Error);
-        return;
+        return false;
       }
     }
+    return true;
   }
 
   private async compact(): Promise<void> {

@@ -168,6 +168,24 @@ describe('local job runner', () => {
     expect(ops).toEqual(['put', 'put', 'del']);
   });
 
+  it('compacts the journal once it has grown well past the live jobs', async () => {
+    const paths = files();
+    const r = await runner(paths, { instant: true });
+    // Three lines per job (accepted, started, done): 12,000 lines for 4,000 jobs, over the compaction threshold.
+    await r.r.enqueue(Array.from({ length: 4_000 }, (_, i) => imp(`ns${i % 7}`, `s${i}`)));
+    await r.r.whenIdle();
+    await r.r.enqueue([imp('late', 'one')], 60_000);
+    await r.r.stop();
+    const lines = readFileSync(paths.journalFile, 'utf8').trim().split('\n');
+    expect(r.started).toHaveLength(4_000);
+    expect(lines.length).toBeLessThan(3_000);
+    const again = await runner(paths, { instant: true });
+    await sleep(100);
+    expect(again.started).toEqual([]);
+    await again.r.stop();
+    expect(readFileSync(paths.journalFile, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
   it('coalesces identical waiting jobs, import tags merged', async () => {
     const paths = files();
     const r = await runner(paths, { concurrency: 1, perProjectConcurrency: 1 });
