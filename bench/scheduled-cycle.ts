@@ -3,7 +3,11 @@
  * Builds the same app context and job runner as `npm start`, queues the scan jobs of a tick that covers the whole
  * interval, waits until every job is done, and prints one JSON line: wall time, table writes by kind, peak RSS.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildAppContext } from '../functions/app/build-context';
+import { runJob } from '../functions/app/job-runner';
 import { scanJobsForTick } from '../functions/app/scheduler';
 import { readServiceConfig } from '../functions/config';
 import { LocalJobRunner } from '../functions/local/job-runner';
@@ -44,7 +48,17 @@ async function main(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const rssBeforeMb = process.memoryUsage().rss / 2 ** 20;
-  const runner = new LocalJobRunner(ctx, log, concurrency);
+  const journalDir = mkdtempSync(join(tmpdir(), 'bench-cycle-jobs-'));
+  const runner = await LocalJobRunner.open({
+    journalFile: join(journalDir, 'jobs.ndjson'),
+    deadLetterFile: join(journalDir, 'dead-letter.ndjson'),
+    concurrency,
+    // As npm start's default: one project (the bench's) gets all slots but one.
+    perProjectConcurrency: Math.max(1, concurrency - 1),
+    execute: (job, sink) => runJob(ctx, job, sink, log),
+    log,
+  });
+  runner.start();
   ctx.jobs = runner;
   const heaps: number[] = [];
   const t0 = performance.now();
@@ -58,6 +72,7 @@ async function main(): Promise<void> {
     await runner.whenIdle();
   }
   await runner.stop();
+  rmSync(journalDir, { recursive: true, force: true });
   gc?.();
   if (process.env.HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
   console.log(

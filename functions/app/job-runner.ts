@@ -23,6 +23,7 @@ export function jobActor(job: Job): string {
     case 'push':
       return SYSTEM_ACTORS.push;
     case 'sweep':
+    case 'orphans':
       return SYSTEM_ACTORS.controller;
     case 'project':
       // What the deletion removes is recorded as removed by whoever deleted the project.
@@ -93,6 +94,17 @@ export async function runJob(
     case 'push': {
       const r = await runPush(ctx, job.hint);
       return { ...describeJob(job), streams: r.streams, tags: r.tags, wrote: r.results.some((x) => x.wrote) };
+    }
+    case 'orphans': {
+      const r = await ctx.streams.sweepAbandonedWrites({
+        budgetMs: SWEEP_BUDGET_MS,
+        ...(job.writer && job.before !== undefined
+          ? { deadWriter: { writer: job.writer, before: job.before } }
+          : {}),
+      });
+      if (!r.done) await sink.enqueue([job]);
+      if (r.abandoned) log({ level: 'info', msg: 'swept abandoned writes', ...r });
+      return { ...describeJob(job), ...r };
     }
   }
 }

@@ -19,7 +19,12 @@ export type Job =
   /** Find the scheduled tags of one shard whose slots are due and queue their imports. */
   | { kind: 'scan'; shard: number; from: number; to: number; cycleEndsAt: number }
   /** A registry said a repository:tag changed: re-check the tags that follow it. */
-  | { kind: 'push'; hint: PushHint };
+  | { kind: 'push'; hint: PushHint }
+  /**
+   * Remove what abandoned writes left (functions/store/stream-store.ts, write intents): those older than the
+   * abandonment age, and those `writer` put before `before` (a local process that has restarted since).
+   */
+  | { kind: 'orphans'; writer?: string; before?: number };
 
 /** Where jobs go: an SQS queue in AWS, the in-process runner locally. */
 export interface JobSink {
@@ -61,6 +66,11 @@ export const jobSchema = z.preprocess(
         action: z.enum(['push', 'delete']),
       }),
     }),
+    z.object({
+      kind: z.literal('orphans'),
+      writer: z.string().min(1).optional(),
+      before: z.number().optional(),
+    }),
   ]),
 );
 
@@ -77,5 +87,7 @@ export function describeJob(job: Job): Record<string, unknown> {
       return { job: 'scan', shard: job.shard, from: job.from, to: job.to };
     case 'push':
       return { job: 'push', repository: `${job.hint.registry}/${job.hint.repository}`, tag: job.hint.tag };
+    case 'orphans':
+      return { job: 'orphans' };
   }
 }

@@ -1,5 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildAppContext } from '../app/build-context';
+import { orphanSweepsForTick } from '../app/orphans';
 import { scanJobsForTick } from '../app/scheduler';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { readServiceConfig, requireSetting } from '../config';
@@ -19,7 +20,7 @@ export const handler = async (event: { scheduledTime?: string } | undefined): Pr
   const nominal = event?.scheduledTime ? Date.parse(event.scheduledTime) : Number.NaN;
   const tickAt = Number.isFinite(nominal) ? nominal : Date.now();
   const jobs = scanJobsForTick(ctx, tickAt);
-  await sink.enqueue(jobs);
+  await sink.enqueue([...jobs, ...orphanSweepsForTick(tickAt, ctx.scheduling.tickSeconds)]);
   log({ level: 'info', msg: 'scheduler tick', tickAt: new Date(tickAt).toISOString(), scans: jobs.length });
   return { scans: jobs.length };
 };

@@ -28,11 +28,20 @@ const schema = z.object({
   EVENT_WEBHOOK_SECRET: z.string().optional(),
   /** Background jobs (imports, scans, pushes, sweeps) run at once in this process. */
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * Jobs of one project run at once (system jobs count as one project); default one slot fewer than
+   * JOB_CONCURRENCY, so a project whose imports hang cannot take every slot.
+   */
+  JOB_CONCURRENCY_PER_PROJECT: z.coerce.number().int().min(1).max(64).optional(),
   /** How long the change processor sleeps when the table's stream is idle. */
   STREAM_POLL_MS: z.coerce.number().int().min(10).max(600_000).default(250),
 });
 
-export type LocalConfig = z.infer<typeof schema> & { dataDir: string; secretsKeyFile: string };
+export type LocalConfig = Omit<z.infer<typeof schema>, 'JOB_CONCURRENCY_PER_PROJECT'> & {
+  dataDir: string;
+  secretsKeyFile: string;
+  JOB_CONCURRENCY_PER_PROJECT: number;
+};
 
 export function readLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
   const cleaned = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
@@ -41,9 +50,15 @@ export function readLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
   }
+  const { JOB_CONCURRENCY: slots, JOB_CONCURRENCY_PER_PROJECT: perProject } = parsed.data;
+  if (perProject !== undefined && perProject > slots)
+    throw new Error(
+      `invalid configuration:\n  JOB_CONCURRENCY_PER_PROJECT: must not exceed JOB_CONCURRENCY (${slots})`,
+    );
   const dataDir = resolve(parsed.data.DATA_DIR);
   return {
     ...parsed.data,
+    JOB_CONCURRENCY_PER_PROJECT: perProject ?? Math.max(1, slots - 1),
     dataDir,
     secretsKeyFile: resolve(dataDir, parsed.data.SECRETS_KEY_FILE ?? 'secret-key'),
   };

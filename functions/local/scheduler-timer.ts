@@ -1,5 +1,6 @@
 import type { AppContext } from '../app/context';
 import type { JobSink } from '../app/jobs';
+import { orphanSweepsForTick } from '../app/orphans';
 import { scanJobsForTick } from '../app/scheduler';
 import type { Log } from '../http/handler';
 
@@ -27,7 +28,10 @@ export class SchedulerTimer {
     const next = (Math.floor(Date.now() / tickMs) + 1) * tickMs;
     this.timer = setTimeout(() => {
       this.sink
-        .enqueue(scanJobsForTick(this.ctx, next))
+        .enqueue([
+          ...scanJobsForTick(this.ctx, next),
+          ...orphanSweepsForTick(next, this.ctx.scheduling.tickSeconds),
+        ])
         .catch((e: Error) => this.log({ level: 'error', msg: 'scheduler tick failed', error: e.message }));
       this.arm();
     }, next - Date.now());

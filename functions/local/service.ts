@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildAppContext, type ContextOverrides } from '../app/build-context';
 import { pullSpecResolver, workForChanges } from '../app/change-processor';
+import { runJob } from '../app/job-runner';
 import { sealUnsealedSecrets } from '../app/secret-credentials';
 import { readServiceConfig } from '../config';
 import { createApiHandler, jsonLogger } from '../http/handler';
@@ -74,8 +77,25 @@ export async function startLocalService(
     if (resealed) log({ level: 'info', msg: 'sealed registry secrets stored in clear', count: resealed });
     const webhookSecret = serviceConfig.WEBHOOK_SECRET;
     ctx.webhookSecret = async () => webhookSecret;
-    const runner = new LocalJobRunner(ctx, log, cfg.JOB_CONCURRENCY);
+    const startedAt = Date.now();
+    // Names this data directory's writes in their write intents: after a crash, the restarted process knows the
+    // intents its predecessor left are abandoned, without waiting for them to age.
+    const writer = writerId(cfg.dataDir);
+    ctx.streams.writer = writer;
+    // Accepted jobs live in a journal next to the stream checkpoint, so a crash loses none of them.
+    const runner = await LocalJobRunner.open({
+      journalFile: join(cfg.dataDir, `jobs-${cfg.TABLE_NAME}.ndjson`),
+      deadLetterFile: join(cfg.dataDir, `jobs-dead-letter-${cfg.TABLE_NAME}.ndjson`),
+      concurrency: cfg.JOB_CONCURRENCY,
+      perProjectConcurrency: cfg.JOB_CONCURRENCY_PER_PROJECT,
+      execute: (job, sink) => runJob(ctx, job, sink, log),
+      log,
+    });
+    stops.push(() => runner.stop());
     ctx.jobs = runner;
+    runner.start();
+    // What a killed predecessor was writing when it died (history written ahead, a large create) is swept now.
+    await runner.enqueue([{ kind: 'orphans', writer, before: startedAt }]);
     const handler = createApiHandler(ctx, log);
     // The change processor: the table's stream yields events (file + webhooks) and jobs (run in this process).
     // Events are flushed before the stream checkpoint moves, so a crash re-derives them instead of losing them.
@@ -110,7 +130,6 @@ export async function startLocalService(
     stops.push(async () => {
       scheduler.stop();
       await poller.stop();
-      await runner.stop();
       await events.stop();
       streamClient.destroy();
     });
@@ -129,4 +148,16 @@ export async function startLocalService(
     await stopAll();
     throw e;
   }
+}
+
+/** This data directory's writer id, made once and kept in `$DATA_DIR/writer-id`. */
+function writerId(dataDir: string): string {
+  const file = join(dataDir, 'writer-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  }
+  const id = `local-${randomUUID()}`;
+  writeFileSync(file, `${id}\n`);
+  return id;
 }

@@ -30,6 +30,13 @@ export const keys = {
   sourcePk: (repository: string) => `SRC#${repository}`,
   sourceSk: (sourceTag: string, pk: string, tag: string) => `${sourceTag}#${pk}#${tag}`,
   budgetPk: (scope: string) => `BUDGET#${scope}`,
+  /**
+   * Write intents: what a writer is about to write ahead of the transaction that makes it reachable, in time order
+   * so the sweep of abandoned writes reads only the old ones.
+   */
+  intentPk: (shard: number) => `INTENT#${shard}`,
+  intentSk: (atMs: number, token: string) => `${String(atMs).padStart(15, '0')}#${token}`,
+  intentBefore: (atMs: number) => String(atMs).padStart(15, '0'),
   backoffPk: (registry: string) => `BACKOFF#${registry}`,
   /** A project and its role bindings share one partition, so an access check is one Query. */
   projectPk: (ns: string) => `PRJ#${ns}`,

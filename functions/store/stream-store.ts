@@ -1,3 +1,4 @@
+import { randomBytes, randomInt } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -5,13 +6,14 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TagEvent, TagEventCondition, TagReference } from '../core/api-types';
-import { namespaceNotFound, namespaceTerminating, tooLarge } from '../core/errors';
+import { namespaceNotFound, namespaceTerminating, StatusError, tooLarge } from '../core/errors';
 import { isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
 import { HEAD_SK, keys, scheduleIndexAttributes, seqFromHistorySk } from './keys';
 import { activeProjectCheck } from './project-store';
@@ -29,8 +31,35 @@ interface Stamp {
 
 /** DynamoDB's limit on items in one TransactWriteItems call. */
 export const MAX_ITEMS_PER_TRANSACTION = 100;
-/** A create that is still pending after this long was abandoned by a crashed writer and may be taken over. */
-const ABANDONED_CREATE_MS = 5 * 60_000;
+/**
+ * A create still pending after this long, or any write intent this old, was abandoned by a writer that crashed:
+ * a create may take the name over, and the sweep of abandoned writes removes what the intent wrote ahead.
+ */
+export const ABANDONED_WRITE_MS = 5 * 60_000;
+/** Write intents are spread over this many partitions (keys.intentPk), so no one partition takes every writer's. */
+const INTENT_SHARDS = 16;
+
+/**
+ * A write intent: put before any record that only a later transaction makes reachable (history and image
+ * references written ahead of their tags; everything of a large create), and deleted by that very transaction,
+ * under the condition that no sweep has fenced it. An intent that outlives its writer therefore names records
+ * that can never become reachable, and {@link StreamStore.sweepAbandonedWrites} removes them.
+ */
+interface WriteIntent {
+  PK: string;
+  SK: string;
+  kind: 'intent';
+  /** `create`: a large create (everything under the stream uid `suid`); `tags`: new tag incarnations `tids`. */
+  of: 'create' | 'tags';
+  /** The stream partition written to. */
+  pk: string;
+  suid: string;
+  tids?: string[];
+  at: number;
+  /** The process that wrote it (local mode), so a restart can tell its own dead intents at once. */
+  writer?: string;
+  fenced?: number;
+}
 
 /** A write lost a race: the head or a tag record changed (or vanished) since it was read. */
 export class ConcurrentWriteError extends Error {
@@ -163,6 +192,9 @@ function isLiveHead(item: Item | undefined): item is Item {
 }
 
 export class StreamStore {
+  /** Names this process in the write intents it puts (local mode sets it: see functions/local/service.ts). */
+  writer: string | undefined;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -383,12 +415,13 @@ export class StreamStore {
   /** Writes the difference between `before` and `after` atomically, or throws ConcurrentWriteError. */
   async commit(plan: CommitPlan): Promise<void> {
     const { items, headItem, sideItems, stamps } = this.planItems(plan);
-    // A create also checks its project (one more item).
+    // A create also checks its project (one more item); records written ahead add the release of their intent.
     const guard = plan.mode === 'create' ? [this.projectGuard(plan.after.head.namespace)] : [];
     const ns = plan.mode === 'create' ? plan.after.head.namespace : undefined;
-    if (items.length + 1 > MAX_ITEMS_PER_TRANSACTION && plan.mode !== 'create')
+    const intentItems = sideItems.length > 0 ? 1 : 0;
+    if (items.length + 1 + intentItems > MAX_ITEMS_PER_TRANSACTION && plan.mode !== 'create')
       throw tooLarge(
-        `this change writes ${items.length + 1} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
+        `this change writes ${items.length + 1 + intentItems} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
       );
     // The deleter goes onto each tag record this commit deletes, under the delete's own condition: a record
     // someone else moved in the meantime is left alone (and the commit then loses the race anyway).
@@ -396,27 +429,44 @@ export class StreamStore {
       stamps.map((s) => this.stampIfStill(s.key, s.condition, s.values, s.set)),
     );
     if (stamped.includes(false)) throw new ConcurrentWriteError('tag');
-    await this.batchPut(sideItems);
-    if (items.length + 1 + guard.length <= MAX_ITEMS_PER_TRANSACTION) {
-      try {
-        await this.transact([headItem, ...items, ...guard], ns);
-      } catch (e) {
-        // A cancelled transaction (not an unknown outcome such as a timeout, which may have committed): the history
-        // and references written ahead belong to tag incarnations that now never existed, since a retry makes new
-        // ones. Remove them rather than leave them for a sweep that may never come.
-        if (e instanceof ConcurrentWriteError) await this.batchDelete(sideItems).catch(() => undefined);
-        throw e;
-      }
+    if (plan.mode === 'create' && items.length + 1 + intentItems + guard.length > MAX_ITEMS_PER_TRANSACTION) {
+      await this.commitLargeCreate(plan.after, items, sideItems, plan.actor);
       return;
     }
-    await this.commitLargeCreate(plan.after, items, plan.actor);
+    const pk = keys.streamPk(plan.after.head.namespace, plan.after.head.name);
+    const intent = sideItems.length
+      ? await this.putIntent('tags', pk, plan.after.head.uid, [
+          ...new Set(sideItems.map((i) => i.tid as string)),
+        ])
+      : undefined;
+    try {
+      await this.batchPut(sideItems);
+      await this.transact(
+        [headItem, ...items, ...(intent ? [this.releaseIntent(intent)] : []), ...guard],
+        ns,
+      );
+    } catch (e) {
+      // A cancelled transaction (not an unknown outcome such as a timeout, which may have committed): the history
+      // and references written ahead belong to tag incarnations that now never existed, since a retry makes new
+      // ones. Remove them now; if that fails too, their intent stays and the sweep of abandoned writes does it.
+      if (intent && isCancellation(e) && (await this.batchDelete(sideItems).catch(() => false)))
+        await this.dropIntent(intent).catch(() => undefined);
+      throw e;
+    }
   }
 
   /**
-   * A create too large for one transaction: claim the name with a pending head (invisible to readers), write the
-   * tag records in chunks that each re-check the claim, then reveal the head. A crash leaves only invisible records.
+   * A create too large for one transaction: put an intent, claim the name with a pending head (invisible to
+   * readers), write the history ahead, then the tag records in chunks that each re-check the claim, and reveal
+   * the head in the transaction that releases the intent. A crash leaves only invisible records, all under the
+   * stream uid the intent names, and the pending head: the sweep of abandoned writes removes them.
    */
-  private async commitLargeCreate(after: StreamState, items: TransactItem[], actor: string): Promise<void> {
+  private async commitLargeCreate(
+    after: StreamState,
+    items: TransactItem[],
+    sideItems: Array<Record<string, unknown>>,
+    actor: string,
+  ): Promise<void> {
     const head = headToItem({ ...after.head, resourceVersion: 1 }, actor);
     const pk = head.PK as string;
     const token = after.head.uid;
@@ -425,49 +475,69 @@ export class StreamStore {
     );
     const abandoned =
       existing.Item?.pending !== undefined &&
-      Date.now() - Number(existing.Item.pendingSince ?? 0) > ABANDONED_CREATE_MS;
-    await this.transact(
-      [
-        {
-          Put: {
-            TableName: this.table,
-            Item: { ...head, pending: token, pendingSince: Date.now() },
-            ConditionExpression: abandoned ? 'pending = :old' : 'attribute_not_exists(PK)',
-            ...(abandoned ? { ExpressionAttributeValues: { ':old': existing.Item?.pending } } : {}),
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      Date.now() - Number(existing.Item.pendingSince ?? 0) > ABANDONED_WRITE_MS;
+    const intent = await this.putIntent('create', pk, token, []);
+    try {
+      await this.transact(
+        [
+          {
+            Put: {
+              TableName: this.table,
+              Item: { ...head, pending: token, pendingSince: Date.now() },
+              ConditionExpression: abandoned ? 'pending = :old' : 'attribute_not_exists(PK)',
+              ...(abandoned ? { ExpressionAttributeValues: { ':old': existing.Item?.pending } } : {}),
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
           },
-        },
-        this.projectGuard(after.head.namespace),
-      ],
-      after.head.namespace,
-    );
-    const check: TransactItem = {
-      ConditionCheck: {
-        TableName: this.table,
-        Key: { PK: pk, SK: HEAD_SK },
-        ConditionExpression: 'pending = :t',
-        ExpressionAttributeValues: { ':t': token },
-      },
-    };
-    for (let i = 0; i < items.length; i += MAX_ITEMS_PER_TRANSACTION - 1) {
-      await this.transact([check, ...items.slice(i, i + MAX_ITEMS_PER_TRANSACTION - 1)]);
+          this.projectGuard(after.head.namespace),
+        ],
+        after.head.namespace,
+      );
+    } catch (e) {
+      // Refused: nothing was written under this uid.
+      if (isCancellation(e)) await this.dropIntent(intent).catch(() => undefined);
+      throw e;
     }
-    await this.transact(
-      [
-        {
-          Update: {
-            TableName: this.table,
-            Key: { PK: pk, SK: HEAD_SK },
-            UpdateExpression: 'REMOVE pending, pendingSince',
-            ConditionExpression: 'pending = :t',
-            ExpressionAttributeValues: { ':t': token },
-          },
+    try {
+      await this.batchPut(sideItems);
+      const check: TransactItem = {
+        ConditionCheck: {
+          TableName: this.table,
+          Key: { PK: pk, SK: HEAD_SK },
+          ConditionExpression: 'pending = :t',
+          ExpressionAttributeValues: { ':t': token },
         },
-        // Revealed only into a project that is still Active (deletion jobs do not see pending heads).
-        this.projectGuard(after.head.namespace),
-      ],
-      after.head.namespace,
-    );
+      };
+      for (let i = 0; i < items.length; i += MAX_ITEMS_PER_TRANSACTION - 1) {
+        await this.transact([check, ...items.slice(i, i + MAX_ITEMS_PER_TRANSACTION - 1)]);
+      }
+      await this.transact(
+        [
+          {
+            Update: {
+              TableName: this.table,
+              Key: { PK: pk, SK: HEAD_SK },
+              UpdateExpression: 'REMOVE pending, pendingSince',
+              ConditionExpression: 'pending = :t',
+              ExpressionAttributeValues: { ':t': token },
+            },
+          },
+          this.releaseIntent(intent),
+          // Revealed only into a project that is still Active (deletion jobs do not see pending heads).
+          this.projectGuard(after.head.namespace),
+        ],
+        after.head.namespace,
+      );
+    } catch (e) {
+      // The create failed for good: take back what it wrote (the sweep would, later). Even if a sweep fenced the
+      // intent meanwhile, records this writer put after that sweep are still its own to remove.
+      if (
+        isCancellation(e) &&
+        (await this.removeWrittenAhead(intent, Date.now() + 60_000).catch(() => undefined)) !== undefined
+      )
+        await this.dropIntent(intent).catch(() => undefined);
+      throw e;
+    }
   }
 
   private planItems(plan: CommitPlan): {
@@ -664,11 +734,14 @@ export class StreamStore {
     );
   }
 
-  /** Deletes in batches of 25; used only for records no committed tag refers to. */
-  private async batchDelete(items: Array<Record<string, unknown>>): Promise<void> {
+  /**
+   * Deletes in batches of 25; used only for records no committed tag refers to. Resolves false when the table kept
+   * some of them unprocessed.
+   */
+  private async batchDelete(items: Array<Record<string, unknown>>): Promise<boolean> {
     const batches: Array<Array<Record<string, unknown>>> = [];
     for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-    await Promise.all(
+    const done = await Promise.all(
       batches.map(async (batch) => {
         let pending = batch.map((i) => ({ DeleteRequest: { Key: { PK: i.PK, SK: i.SK } } }));
         for (let attempt = 0; pending.length > 0 && attempt < 8; attempt++) {
@@ -676,8 +749,175 @@ export class StreamStore {
           const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
           pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
         }
+        return pending.length === 0;
       }),
     );
+    return done.every(Boolean);
+  }
+
+  /** Puts the intent to write records ahead of the transaction that will make them reachable. */
+  private async putIntent(
+    of: WriteIntent['of'],
+    pk: string,
+    suid: string,
+    tids: string[],
+  ): Promise<WriteIntent> {
+    const at = Date.now();
+    const intent: WriteIntent = {
+      PK: keys.intentPk(randomInt(INTENT_SHARDS)),
+      SK: keys.intentSk(at, randomBytes(9).toString('base64url')),
+      kind: 'intent',
+      of,
+      pk,
+      suid,
+      ...(tids.length ? { tids } : {}),
+      at,
+      ...(this.writer ? { writer: this.writer } : {}),
+    };
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: intent,
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return intent;
+  }
+
+  /**
+   * The transaction item that deletes an intent as its records become reachable; it fails (and with it the whole
+   * transaction) once a sweep has fenced the intent, so nothing a sweep removes can be revealed afterwards.
+   */
+  private releaseIntent(intent: WriteIntent): TransactItem {
+    return {
+      Delete: {
+        TableName: this.table,
+        Key: { PK: intent.PK, SK: intent.SK },
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(fenced)',
+      },
+    };
+  }
+
+  private async dropIntent(intent: Pick<WriteIntent, 'PK' | 'SK'>): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { PK: intent.PK, SK: intent.SK } }));
+  }
+
+  /**
+   * Removes what abandoned writers wrote ahead: every intent older than {@link ABANDONED_WRITE_MS}, and those of
+   * `deadWriter` (a local process that has since restarted) written before it restarted. Each is fenced first, so
+   * its writer can no longer reveal anything, then the records it names are deleted, then the intent. Runs within
+   * a time budget; `done` is false when intents are left for another run.
+   */
+  async sweepAbandonedWrites(opts: {
+    budgetMs: number;
+    deadWriter?: { writer: string; before: number };
+    now?: number;
+  }): Promise<{ abandoned: number; removed: number; done: boolean }> {
+    const deadline = Date.now() + opts.budgetMs;
+    const cutoff = (opts.now ?? Date.now()) - ABANDONED_WRITE_MS;
+    const dead = opts.deadWriter;
+    const upTo = Math.max(cutoff, dead?.before ?? 0);
+    let abandoned = 0;
+    let removed = 0;
+    for (let shard = 0; shard < INTENT_SHARDS; shard++) {
+      let start: Item | undefined;
+      do {
+        if (Date.now() > deadline) return { abandoned, removed, done: false };
+        const res = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'PK = :pk AND SK < :upTo',
+            ExpressionAttributeValues: { ':pk': keys.intentPk(shard), ':upTo': keys.intentBefore(upTo) },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+            Limit: 100,
+          }),
+        );
+        for (const item of (res.Items ?? []) as WriteIntent[]) {
+          const gone =
+            item.at < cutoff || (dead !== undefined && item.writer === dead.writer && item.at < dead.before);
+          if (!gone) continue;
+          const r = await this.abandonIntent(item, deadline);
+          if (r === undefined) return { abandoned, removed, done: false };
+          abandoned++;
+          removed += r;
+        }
+        start = res.LastEvaluatedKey;
+      } while (start);
+    }
+    return { abandoned, removed, done: true };
+  }
+
+  /**
+   * Fences one intent and deletes what it wrote ahead; returns how many records went, or undefined when the
+   * deadline came first (the fenced intent stays, and the next sweep carries on).
+   */
+  private async abandonIntent(intent: WriteIntent, deadline: number): Promise<number | undefined> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: intent.PK, SK: intent.SK },
+          UpdateExpression: 'SET fenced = :now',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':now': Date.now() },
+        }),
+      );
+    } catch (e) {
+      // Released meanwhile: its transaction committed and everything it wrote is reachable.
+      if ((e as Error).name === 'ConditionalCheckFailedException') return 0;
+      throw e;
+    }
+    const removed = await this.removeWrittenAhead(intent, deadline);
+    if (removed !== undefined) await this.dropIntent(intent);
+    return removed;
+  }
+
+  /**
+   * Deletes what a fenced (or failed) intent's writer wrote: for a create, its pending head and every record under
+   * its stream uid; otherwise the history and references of its tag incarnations. Those uids and tids were made
+   * fresh for that one write, so nothing else can own such a record and plain batch deletes are safe.
+   */
+  private async removeWrittenAhead(intent: WriteIntent, deadline: number): Promise<number | undefined> {
+    if (intent.of === 'create') {
+      // The pending head first: the name is free again at once, and a takeover (another uid) is not disturbed.
+      await this.deleteIfStill({ PK: intent.pk, SK: HEAD_SK }, 'pending = :t', { ':t': intent.suid });
+      return this.deleteInPartition(intent.pk, deadline, (i) => i.SK !== HEAD_SK && i.suid === intent.suid);
+    }
+    const tids = new Set(intent.tids ?? []);
+    return this.deleteInPartition(
+      intent.pk,
+      deadline,
+      (i) => (i.kind === 'history' || i.kind === 'ref') && tids.has(i.tid as string),
+    );
+  }
+
+  /** Deletes the records of one partition that `doomed` picks; undefined when the deadline came first. */
+  private async deleteInPartition(
+    pk: string,
+    deadline: number,
+    doomed: (i: Item) => boolean,
+  ): Promise<number | undefined> {
+    let removed = 0;
+    let start: Item | undefined;
+    do {
+      if (Date.now() > deadline) return undefined;
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ProjectionExpression: 'PK, SK, suid, tid, kind',
+          ExclusiveStartKey: start,
+          Limit: 1000,
+        }),
+      );
+      const garbage = (res.Items ?? []).filter(doomed);
+      if (!(await this.batchDelete(garbage))) return undefined;
+      removed += garbage.length;
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return removed;
   }
 
   /**
@@ -849,8 +1089,11 @@ export class StreamStore {
       new GetCommand({ TableName: this.table, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }),
     );
     const uid = headRes.Item?.uid as string | undefined;
+    // A pending head is a large create in flight: its records are its writer's (or, if it was abandoned, the
+    // sweep of abandoned writes takes them), none of them garbage yet.
+    const creating = headRes.Item?.pending !== undefined;
     const liveTids = new Set<string>();
-    if (headRes.Item && uid) {
+    if (headRes.Item && uid && !creating) {
       const { tags } = await this.queryTags(itemToHead(headRes.Item));
       for (const t of tags) liveTids.add(t.tid);
     }
@@ -871,6 +1114,7 @@ export class StreamStore {
       const garbage = (res.Items ?? []).filter((i) => {
         if (i.SK === HEAD_SK) return false;
         if (i.suid !== uid) return true;
+        if (creating) return false;
         return (i.kind === 'history' || i.kind === 'ref') && !liveTids.has(i.tid as string);
       });
       const at = new Date().toISOString();
@@ -892,6 +1136,11 @@ export class StreamStore {
     } while (start);
     return true;
   }
+}
+
+/** A write the table refused outright (nothing of it was applied), as opposed to one whose outcome is unknown. */
+function isCancellation(e: unknown): boolean {
+  return e instanceof ConcurrentWriteError || e instanceof StatusError;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -19,6 +19,8 @@
  *   role binding       PK = PRJ#<ns>           SK = RB#<name>
  *   subject index      PK = SUBJ#<kind>:<name> SK = <ns>#<binding>   (which projects a user or group is bound in)
  *   scheduler bookkeeping: PK = BUDGET#<scope> SK = <minute>, PK = BACKOFF#<registry> SK = BACKOFF (expire by TTL).
+ *   write intent       PK = INTENT#<shard 0-15> SK = <epoch ms, 15 digits>#<token>   (records written ahead of the
+ *     transaction that makes them reachable; released by that transaction, swept when abandoned: stream-store.ts)
  */
 export const tableDefinition = {
   partitionKey: 'PK',
