@@ -29,6 +29,31 @@ interface Stamp {
 
 /** DynamoDB's limit on items in one TransactWriteItems call. */
 export const MAX_ITEMS_PER_TRANSACTION = 100;
+/**
+ * DynamoDB refuses a TransactWriteItems call over 4 MB; items are budgeted by their JSON size, with headroom for the
+ * wire encoding (tag records carry up to 64 KB of annotations each, so 100 records can exceed the limit).
+ */
+export const MAX_TRANSACTION_BYTES = 3_500_000;
+const bytesOf = (item: TransactItem) => Buffer.byteLength(JSON.stringify(item));
+
+/** `items` in consecutive chunks of at most `maxItems` items and {@link MAX_TRANSACTION_BYTES} bytes each. */
+function chunked(items: TransactItem[], maxItems: number, reservedBytes: number): TransactItem[][] {
+  const chunks: TransactItem[][] = [];
+  let current: TransactItem[] = [];
+  let bytes = reservedBytes;
+  for (const item of items) {
+    const size = bytesOf(item);
+    if (current.length > 0 && (current.length >= maxItems || bytes + size > MAX_TRANSACTION_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = reservedBytes;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 /** A create that is still pending after this long was abandoned by a crashed writer and may be taken over. */
 const ABANDONED_CREATE_MS = 5 * 60_000;
 
@@ -386,9 +411,14 @@ export class StreamStore {
     // A create also checks its project (one more item).
     const guard = plan.mode === 'create' ? [this.projectGuard(plan.after.head.namespace)] : [];
     const ns = plan.mode === 'create' ? plan.after.head.namespace : undefined;
+    const bytes = [headItem, ...items].reduce((sum, item) => sum + bytesOf(item), 0);
     if (items.length + 1 > MAX_ITEMS_PER_TRANSACTION && plan.mode !== 'create')
       throw tooLarge(
         `this change writes ${items.length + 1} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
+      );
+    if (bytes > MAX_TRANSACTION_BYTES && plan.mode !== 'create')
+      throw tooLarge(
+        `this change writes ${bytes} bytes and one update may write at most ${MAX_TRANSACTION_BYTES}; change fewer tags per request (for example one imagestreamtag at a time)`,
       );
     // The deleter goes onto each tag record this commit deletes, under the delete's own condition: a record
     // someone else moved in the meantime is left alone (and the commit then loses the race anyway).
@@ -397,7 +427,7 @@ export class StreamStore {
     );
     if (stamped.includes(false)) throw new ConcurrentWriteError('tag');
     await this.batchPut(sideItems);
-    if (items.length + 1 + guard.length <= MAX_ITEMS_PER_TRANSACTION) {
+    if (items.length + 1 + guard.length <= MAX_ITEMS_PER_TRANSACTION && bytes <= MAX_TRANSACTION_BYTES) {
       try {
         await this.transact([headItem, ...items, ...guard], ns);
       } catch (e) {
@@ -449,8 +479,8 @@ export class StreamStore {
         ExpressionAttributeValues: { ':t': token },
       },
     };
-    for (let i = 0; i < items.length; i += MAX_ITEMS_PER_TRANSACTION - 1) {
-      await this.transact([check, ...items.slice(i, i + MAX_ITEMS_PER_TRANSACTION - 1)]);
+    for (const chunk of chunked(items, MAX_ITEMS_PER_TRANSACTION - 1, bytesOf(check))) {
+      await this.transact([check, ...chunk]);
     }
     await this.transact(
       [
