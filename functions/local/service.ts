@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { buildAppContext } from '../app/build-context';
 import { pullSpecResolver, workForChanges } from '../app/change-processor';
 import { readServiceConfig } from '../config';
+import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler, jsonLogger } from '../http/handler';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalEventSink } from './event-sink';
@@ -102,7 +103,14 @@ export async function startLocalService(
       await events.stop();
       streamClient.destroy();
     });
-    const api = await serveApi({ handler, authenticate: tokens.lookup, port: cfg.PORT, host: cfg.HOST });
+    const api = await serveApi({
+      handler,
+      authenticate: tokens.lookup,
+      admitsWebhook: (authorization, query) =>
+        !!webhookSecret && webhookAuthorized(webhookSecret, authorization, query.get('token') ?? undefined),
+      port: cfg.PORT,
+      host: cfg.HOST,
+    });
     stops.push(api.close);
     return {
       url: api.url,
