@@ -21,6 +21,8 @@ import {
 import { parseImageStreamTagName } from '../core/imagestream/names';
 import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../core/imagestream/spec-rules';
 import {
+  MAX_TAG_NAME_LENGTH,
+  streamPathFits,
   TAG_NAME,
   validateObjectMeta,
   validateSpecTag,
@@ -84,10 +86,15 @@ export async function listImageStreamTags(
   requireNamespace(ns);
   const matches = parseLabelSelector(query.get('labelSelector') ?? '');
   const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
-  const token = decodeContinue(
-    query.get('continue'),
-    (t): t is { stream: string; tag?: string } => typeof (t as { stream?: unknown })?.stream === 'string',
-  );
+  // A token names where the previous page stopped; one naming a stream or tag no name can be is forged (400).
+  const token = decodeContinue(query.get('continue'), (t): t is { stream: string; tag?: string } => {
+    const { stream, tag } = (t ?? {}) as { stream?: unknown; tag?: unknown };
+    return (
+      typeof stream === 'string' &&
+      streamPathFits(ns, stream) &&
+      (tag === undefined || (typeof tag === 'string' && Buffer.byteLength(tag) <= MAX_TAG_NAME_LENGTH))
+    );
+  });
   const items: ImageStreamTag[] = [];
   let next: { stream: string; tag?: string } | undefined;
   outer: for await (const head of headsFrom(ctx, ns, token)) {

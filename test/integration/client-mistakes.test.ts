@@ -215,6 +215,9 @@ describe('everything that becomes part of a key is bounded', () => {
       400,
       'BadRequest',
     );
+    // A continue token naming a stream no name can be was not handed out by the server.
+    const forged = Buffer.from(JSON.stringify({ stream: long, tag: 'a' })).toString('base64url');
+    expectStatus(await api.get(`${ISTAG(ns)}?continue=${forged}`), 400, 'BadRequest');
   });
 
   it('free text that would not fit an item is 422 with its field: subject names, import names, labels', async () => {
