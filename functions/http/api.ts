@@ -55,7 +55,7 @@ export async function dispatch(
       authorization: headers.authorization,
       queryToken: query.get('token') ?? undefined,
       // Read only once the sender is known to be a registry.
-      body: () => readBody(bodyText(event), headers['content-type'], 'json-family'),
+      body: () => readBody(bodyText(event), headers['content-type'], 'notification'),
     });
     return encodeJson(202, receipt, headers['accept-encoding']);
   }

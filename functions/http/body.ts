@@ -10,62 +10,51 @@ import { badRequest, unsupportedMediaType } from '../core/errors';
 /** Far deeper than any object of this API (an Image's metadata is the deepest, under ten levels). */
 export const MAX_BODY_DEPTH = 64;
 
-/** The media types of JSON bodies; each endpoint lists the ones it takes (functions/http/routes.ts). */
-export const MEDIA = {
-  json: 'application/json',
-  mergePatch: 'application/merge-patch+json',
-  jsonPatch: 'application/json-patch+json',
-  strategicMergePatch: 'application/strategic-merge-patch+json',
-} as const;
+/** What a body is to its endpoint: an object (creates, updates, DeleteOptions), a patch, a registry's notification. */
+export type BodyKind = 'object' | 'patch' | 'notification';
 
 type Reader = (text: string) => unknown;
 
 /**
- * How each accepted media type is read. Every type an endpoint lists must have a reader here; a new body format
- * (YAML, say) is one more entry, plus its name in the lists of the endpoints that take it.
+ * The media types bodies may come in, the kind of body each is taken for, and how it is read. A new format (YAML,
+ * say) is one more line here.
  */
-const READERS: ReadonlyMap<string, Reader> = new Map<string, Reader>([
-  [MEDIA.json, readJson],
-  [MEDIA.mergePatch, readJson],
-  [MEDIA.jsonPatch, readJson],
-  [MEDIA.strategicMergePatch, readJson],
-]);
+const MEDIA_TYPES: ReadonlyArray<{ type: string; kind: BodyKind; read: Reader }> = [
+  { type: 'application/json', kind: 'object', read: readJson },
+  { type: 'application/merge-patch+json', kind: 'patch', read: readJson },
+  { type: 'application/json-patch+json', kind: 'patch', read: readJson },
+  { type: 'application/strategic-merge-patch+json', kind: 'patch', read: readJson },
+];
+
+/** Registries label JSON with types of their own (`application/vnd.docker.distribution.events.v1+json`). */
+const JSON_SUFFIX = /^application\/[\w.+-]+\+json$/;
 
 /** `application/json; charset=utf-8` → `application/json`; no header is JSON, as Kubernetes takes it. */
 export function mediaTypeOf(contentType: string | undefined): string {
   const essence = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  return essence || MEDIA.json;
+  return essence || 'application/json';
 }
 
-/**
- * What an endpoint takes: a list of media types, or `json-family` for senders that label JSON with a type of
- * their own (registries post `application/vnd.docker.distribution.events.v1+json`).
- */
-export type Accepts = readonly string[] | 'json-family';
+function readerFor(type: string, kind: BodyKind): Reader | undefined {
+  if (kind === 'notification')
+    return type === 'application/json' || JSON_SUFFIX.test(type) ? readJson : undefined;
+  return MEDIA_TYPES.find((m) => m.type === type && m.kind === kind)?.read;
+}
 
-function readerFor(type: string, accepts: Accepts): Reader | undefined {
-  if (accepts === 'json-family')
-    return type === MEDIA.json || /^application\/[\w.+-]+\+json$/.test(type) ? readJson : undefined;
-  return accepts.includes(type) ? READERS.get(type) : undefined;
+function typesFor(kind: BodyKind): string[] {
+  if (kind === 'notification') return ['application/json', 'application/*+json'];
+  return MEDIA_TYPES.filter((m) => m.kind === kind).map((m) => m.type);
 }
 
 /**
  * The body of a request as a value, or undefined when there is none (absent or blank). Refuses a media type the
- * endpoint does not take (415), text that is not JSON, nested too deep or with a `__proto__` key (400).
+ * endpoint does not take for this kind of body (415), text that is not JSON, nested too deep or with a `__proto__`
+ * key (400).
  */
-export function readBody(
-  text: string | undefined,
-  contentType: string | undefined,
-  accepts: Accepts,
-): unknown {
+export function readBody(text: string | undefined, contentType: string | undefined, kind: BodyKind): unknown {
   if (text === undefined || !text.trim()) return undefined;
-  const type = mediaTypeOf(contentType);
-  const read = readerFor(type, accepts);
-  if (!read)
-    throw unsupportedMediaType(
-      contentType ?? '',
-      accepts === 'json-family' ? [MEDIA.json, 'application/*+json'] : [...accepts],
-    );
+  const read = readerFor(mediaTypeOf(contentType), kind);
+  if (!read) throw unsupportedMediaType(contentType ?? '', typesFor(kind));
   return read(text);
 }
 

@@ -44,7 +44,7 @@ import {
   streamPathFits,
   validateNamespaceName,
 } from '../core/imagestream/validation';
-import { type Accepts, MEDIA } from './body';
+import type { BodyKind } from './body';
 import { created, type HttpRequest, type HttpResult, ok } from './request';
 
 /**
@@ -64,8 +64,6 @@ export interface Route {
   scope: 'namespace' | 'project' | 'cluster';
   /** True for creates that bring new content into the namespace, which needs an Active project. */
   createsContent?: boolean;
-  /** The media types the body may have (functions/http/body.ts); default JSON for writes, none for reads. */
-  accepts?: Accepts;
   /**
    * Whether an object of the route's resource could have the `{name}` of the path: longer names than the resource
    * allows are 404 before anything is read (they would not even fit a table key). Routes that create objects by
@@ -91,15 +89,10 @@ export function attributesOf(route: Route, params: Record<string, string>): Attr
   };
 }
 
-/** JSON for bodies that are objects (creates, updates, DeleteOptions); the three patch types for PATCH. */
-export const JSON_BODY: Accepts = [MEDIA.json];
-export const PATCH_BODY: Accepts = [MEDIA.mergePatch, MEDIA.jsonPatch, MEDIA.strategicMergePatch];
-
-/** The media types `route` takes a body in; GET takes none. */
-export function acceptedBody(route: Route): Accepts | undefined {
-  if (route.accepts) return route.accepts;
+/** The kind of body `route` takes (functions/http/body.ts): patches for PATCH, objects for other writes, none for GET. */
+export function acceptedBody(route: Route): BodyKind | undefined {
   if (route.method === 'GET') return undefined;
-  return route.method === 'PATCH' ? PATCH_BODY : JSON_BODY;
+  return route.method === 'PATCH' ? 'patch' : 'object';
 }
 
 const bytes = (s: string) => Buffer.byteLength(s);
