@@ -527,6 +527,10 @@ interface FuzzRequest {
   contentType: string | undefined;
   body: string | undefined;
   auth: 'fuzzer' | 'none' | 'wrong' | 'webhook';
+  /** Ask for an uncompressed answer (the largest a write can have). */
+  identity?: boolean;
+  /** What to delete after the answer, so one large object does not slow every later snapshot. */
+  cleanup?: string;
 }
 
 function pathParam(kind: 'ns' | 'name', resource: string) {
@@ -666,7 +670,10 @@ const almostValid: fc.Arbitrary<FuzzRequest> = fc
     n: fc.nat(),
     contentType: mostly(fc.constant('application/json'), fc.constantFrom(...HOSTILE_CONTENT_TYPES), 2),
     stream: mostly(fc.constant('fresh'), fc.constantFrom(...CREATABLE_STREAMS), 1),
-    which: fc.constantFrom('stream', 'istag', 'secret', 'import', 'patch-uid'),
+    which: fc.oneof(
+      { weight: 100, arbitrary: fc.constantFrom('stream', 'istag', 'secret', 'import', 'patch-uid') },
+      { weight: 1, arbitrary: fc.constant('large') },
+    ),
   })
   .map(({ n, contentType, stream, which }): FuzzRequest => {
     const name = `g${n}`;
@@ -711,6 +718,25 @@ const almostValid: fc.Arbitrary<FuzzRequest> = fc
           body: `{"metadata":{"name":"${name}"},"spec":{"import":true,"images":[{"from":{"kind":"DockerImage","name":"${registryHostPlaceholder}/x:1"},"to":{"name":"t"}}]${n % 2 ? `,"x":${nested(10_000)}` : ''}}}`,
           auth,
         };
+      case 'large': {
+        // 155 tags of 38.5 KB annotations: a 6 MB object, in chunks each under DynamoDB's 4 MB, whose uncompressed
+        // answer is more than a response may carry.
+        const note = 'n'.repeat(38_500);
+        const tags = Array.from({ length: 155 }, (_, i) => ({
+          name: `t${i}`,
+          annotations: { note },
+          from: dockerImage,
+        }));
+        return {
+          method: 'POST',
+          path: `${IMG}/imagestreams`,
+          contentType,
+          body: JSON.stringify({ metadata: { name }, spec: { tags } }),
+          auth,
+          identity: true,
+          cleanup: `${IMG}/imagestreams/${name}`,
+        };
+      }
       default:
         return {
           method: 'PATCH',
@@ -776,6 +802,7 @@ async function send(req: FuzzRequest): Promise<{ status: number; text: string }>
   if (req.auth === 'wrong') headers.authorization = 'Bearer wrong-token';
   if (req.auth === 'webhook') headers.authorization = `Bearer ${WEBHOOK_SECRET}`;
   if (req.contentType !== undefined) headers['content-type'] = req.contentType;
+  if (req.identity) headers['accept-encoding'] = 'identity';
   const body = req.body?.replaceAll(registryHostPlaceholder, registryHost);
   const res = await realFetch(`${api.url}${req.path}`, {
     method: req.method,
@@ -842,7 +869,14 @@ describe('fuzzing every write endpoint', () => {
             counts.acceptedUnsupportedType++;
             findings.push(describeRequest(req, status, 'accepted a body type the endpoint does not take'));
           }
-          before = after;
+          if (req.cleanup) {
+            await realFetch(`${api.url}${req.cleanup}`, {
+              method: 'DELETE',
+              headers: { authorization: `Bearer ${TOKEN}` },
+            });
+            await stack.service.jobsIdle();
+            before = await snapshot();
+          } else before = after;
           return true;
         }),
         { numRuns, seed, plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)] },
