@@ -30,10 +30,11 @@ interface Stamp {
 /** DynamoDB's limit on items in one TransactWriteItems call. */
 export const MAX_ITEMS_PER_TRANSACTION = 100;
 /**
- * DynamoDB refuses a TransactWriteItems call over 4 MB; items are budgeted by their JSON size, with headroom for the
- * wire encoding (tag records carry up to 64 KB of annotations each, so 100 records can exceed the limit).
+ * DynamoDB refuses a TransactWriteItems call over 4 MB (tag records carry up to 64 KB of annotations each, so 100
+ * records can exceed it). Items are budgeted by their JSON size, which counts more than DynamoDB does for the data;
+ * the rest of 4 MiB is headroom for the wire encoding.
  */
-export const MAX_TRANSACTION_BYTES = 3_500_000;
+export const MAX_TRANSACTION_BYTES = 4_000_000;
 const bytesOf = (item: TransactItem) => Buffer.byteLength(JSON.stringify(item));
 
 /** `items` in consecutive chunks of at most `maxItems` items and {@link MAX_TRANSACTION_BYTES} bytes each. */

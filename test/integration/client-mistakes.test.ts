@@ -84,21 +84,21 @@ describe('a write that succeeded says so', () => {
 describe('a write too large for one transaction', () => {
   it('is 413 for an update and changes nothing', async () => {
     const tags = (note: string) =>
-      Array.from({ length: 66 }, (_, i) => ({
+      Array.from({ length: 70 }, (_, i) => ({
         name: `t${i}`,
         annotations: { note },
         from: from(`quay.io/x/y:${i}`),
       }));
     const created = await api.post(IS(ns), { metadata: { name: 'wide' }, spec: { tags: tags('small') } });
     expect(created.status).toBe(201);
-    // 66 changed tag records of 62 KB each: few enough records, more bytes than DynamoDB takes in one transaction.
+    // 70 changed tag records of 62 KB each: few enough records, more bytes than DynamoDB takes in one transaction.
     const res = await api.put(IS(ns, 'wide'), {
       metadata: { name: 'wide', resourceVersion: created.body.metadata.resourceVersion },
       spec: { tags: tags('n'.repeat(62_000)) },
     });
     expectStatus(res, 413, 'RequestEntityTooLarge');
     expect(res.body.message).toMatch(
-      /^this change writes \d+ bytes and one update may write at most 3500000/,
+      /^this change writes \d+ bytes and one update may write at most 4000000/,
     );
     const after = (await api.get(IS(ns, 'wide'))).body;
     expect(after.metadata.resourceVersion).toBe(created.body.metadata.resourceVersion);
