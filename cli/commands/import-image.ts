@@ -99,6 +99,14 @@ export function registerImportCommands(program: Command, io: Io): void {
         } finally {
           progress?.stop();
         }
+        // An answer too large to carry comes back as a Success Status saying what was done and where to read it.
+        if ((result as { kind?: string }).kind === 'Status') {
+          io.out(
+            (result as { message?: string }).message ??
+              `imagestream.image.openshift.io/${parsed.name} imported`,
+          );
+          return;
+        }
         return report(io, result, plan, parsed.name, ns, !!opts.dryRun, progress);
       }
     });

@@ -23,7 +23,7 @@ import { deadlineIn } from '../registry/deadline';
 import { isRegistryError } from '../registry/errors';
 import type { AppContext } from './context';
 import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from './decode';
-import { requireNamespace } from './imagestreams';
+import { checkNamespace, requireNamespace } from './imagestreams';
 import { writeImportOutcomes } from './import-writes';
 import { Importer, type ImportRequest, type ImportResult, statusFor, toImportStatus } from './importer';
 import { SecretUnusable } from './secret-credentials';
@@ -49,7 +49,11 @@ export async function createImageStreamImport(
   requireNamespace(ns);
   const body = decodeImageStreamImport(rawBody);
   checkKind(body, 'ImageStreamImport');
+  checkNamespace(body.metadata, ns);
   const name = body.metadata.name ?? '';
+  // The name goes into every read below: a name no stream can have is refused before any.
+  const nameErrors = validateStreamName(ns, name);
+  if (nameErrors.length) throw invalid('ImageStreamImport', 'image.openshift.io', name, nameErrors);
   const doImport = body.spec.import ?? false;
   const head = await ctx.streams.getHead(ns, name);
   const planned = await plan(ctx, ns, name, body, head);
@@ -109,6 +113,14 @@ export async function createImageStreamImport(
   const state = wroteHead || head ? await ctx.streams.loadStream(ns, name) : undefined;
   if (state) status.import = toImageStream(state.head, state.tags.values(), ctx.rules);
   return response;
+}
+
+/** The answer of an import without `status.import` (the stream view, which grows with the stream). */
+export function withoutStreamView(answer: unknown): unknown {
+  const isi = answer as ImageStreamImport;
+  if (!isi?.status?.import) return answer;
+  const { import: _stream, ...status } = isi.status;
+  return { ...isi, status };
 }
 
 interface Entry {

@@ -7,10 +7,11 @@ import { TAG_NAME, validateImageReference, validateStreamName } from '../core/im
 import { statusRepository } from '../core/imagestream/views';
 import { type AppContext, actorOf } from './context';
 import { checkKind, decodeImageStreamMapping } from './decode';
-import { requireNamespace } from './imagestreams';
+import { checkNamespace, requireNamespace } from './imagestreams';
 import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
 
-const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
+/** `<algorithm>:<hex>`, at most a sha512's 128 digits (the digest is a table key). */
+const DIGEST = /^[A-Za-z][A-Za-z0-9]{0,31}(?:[-_+.][A-Za-z][A-Za-z0-9]*){0,3}:[0-9a-fA-F]{32,128}$/;
 const MAX_IMAGE_BYTES = 300 * 1024;
 const MANAGED = 'openshift.io/image.managed';
 
@@ -28,6 +29,7 @@ export async function createImageStreamMapping(
   requireNamespace(ns);
   const body = decodeImageStreamMapping(rawBody);
   checkKind(body, 'ImageStreamMapping');
+  checkNamespace(body.metadata, ns);
   const name = body.metadata.name ?? '';
   const tag = body.tag || 'latest';
   const errors: FieldError[] = [...validateStreamName(ns, name)];

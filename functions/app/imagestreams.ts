@@ -38,8 +38,9 @@ export function requireNamespace(ns: string): void {
   if (why) throw badRequest(why);
 }
 
-function checkNamespace(body: DecodedStream, ns: string): void {
-  if (body.metadata.namespace && body.metadata.namespace !== ns)
+/** A body may name its namespace, but only the one of the path (400 otherwise, as Kubernetes answers). */
+export function checkNamespace(metadata: { namespace?: string | undefined }, ns: string): void {
+  if (metadata.namespace && metadata.namespace !== ns)
     throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
 }
 
@@ -136,7 +137,7 @@ export async function createImageStream(ctx: AppContext, ns: string, rawBody: un
   requireNamespace(ns);
   const body = decodeImageStream(rawBody);
   checkKind(body, 'ImageStream');
-  checkNamespace(body, ns);
+  checkNamespace(body.metadata, ns);
   const name =
     body.metadata.name || (body.metadata.generateName ? generateName(body.metadata.generateName) : '');
   const errors: FieldError[] = [...validateStreamName(ns, name), ...validateObjectMeta(body.metadata)];
@@ -189,7 +190,7 @@ export async function updateImageStream(
   requireNamespace(ns);
   const body = decodeImageStream(rawBody);
   checkKind(body, 'ImageStream');
-  checkNamespace(body, ns);
+  checkNamespace(body.metadata, ns);
   if (body.metadata.name !== undefined && body.metadata.name !== name)
     throw badRequest(
       `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
@@ -202,12 +203,18 @@ export async function updateImageStream(
   return writeWholeStream(ctx, ns, name, body, Number(rv));
 }
 
+/**
+ * Writes a whole stream from `body`. With `expectedRv` the stored stream must be at that resourceVersion: 409
+ * otherwise, or, with `staleIsRetry` (a patch applied to the version it read), a ConcurrentWriteError that has the
+ * caller read and apply again. Without it, the write retries on conflicts by itself.
+ */
 async function writeWholeStream(
   ctx: AppContext,
   ns: string,
   name: string,
   body: DecodedStream,
   expectedRv: number | undefined,
+  staleIsRetry = false,
 ): Promise<ImageStream> {
   const errors: FieldError[] = [...validateObjectMeta(body.metadata)];
   errors.push(...validateDockerImageRepository(body.spec?.dockerImageRepository));
@@ -217,7 +224,8 @@ async function writeWholeStream(
   const run = async () => {
     const current = await ctx.streams.loadStream(ns, name);
     if (!current) throw notFound(resources.imagestreams, name);
-    if (expectedRv !== undefined && current.head.resourceVersion !== expectedRv) throw streamConflict(name);
+    if (expectedRv !== undefined && current.head.resourceVersion !== expectedRv)
+      throw staleIsRetry ? new ConcurrentWriteError('head') : streamConflict(name);
     if (body.metadata.uid && body.metadata.uid !== current.head.uid)
       throw new StatusError(
         409,
@@ -246,7 +254,8 @@ async function writeWholeStream(
     try {
       await commit(ctx, 'stream', before, after, specChanged, childImages);
     } catch (e) {
-      if (e instanceof ConcurrentWriteError && expectedRv !== undefined) throw streamConflict(name);
+      if (e instanceof ConcurrentWriteError && expectedRv !== undefined && !staleIsRetry)
+        throw streamConflict(name);
       throw e;
     }
     after.head.resourceVersion = before.head.resourceVersion + 1;
@@ -279,23 +288,7 @@ export async function patchImageStream(
     let patched: unknown;
     if (type === 'application/json-patch+json') {
       if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
-      const err = jsonPatch.validate(patch as Operation[], current);
-      if (err)
-        throw new StatusError(422, 'Invalid', `the JSON patch is invalid: ${err.message.split('\n')[0]}`);
-      try {
-        patched = jsonPatch.applyPatch(
-          structuredClone(current),
-          patch as Operation[],
-          true,
-          false,
-        ).newDocument;
-      } catch (e) {
-        throw new StatusError(
-          422,
-          'Invalid',
-          `the JSON patch could not be applied: ${(e as Error).message.split('\n')[0]}`,
-        );
-      }
+      patched = applyJsonPatch(current, patch);
     } else {
       if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
         throw badRequest('a merge patch must be a JSON object');
@@ -309,16 +302,31 @@ export async function patchImageStream(
     const expected = explicitRv !== undefined ? Number(explicitRv) : Number(current.metadata.resourceVersion);
     if (body.metadata.name !== name || (body.metadata.namespace && body.metadata.namespace !== ns))
       throw badRequest('a patch may not change metadata.name or metadata.namespace');
-    try {
-      return await writeWholeStream(ctx, ns, name, body, expected);
-    } catch (e) {
-      // Without an explicit resourceVersion a conflicting writer only means "try again on the new object".
-      if (explicitRv === undefined && e instanceof StatusError && e.code === 409)
-        throw new ConcurrentWriteError('head');
-      throw e;
-    }
+    // Without an explicit resourceVersion a writer that got in first only means "apply again to the new object";
+    // every other failure (a uid the patch changed, a bad spec) is the answer.
+    return writeWholeStream(ctx, ns, name, body, expected, explicitRv === undefined);
   };
   return retryOnConflict(run);
+}
+
+/** RFC 6902 operations applied to a copy of `current`; a patch that cannot apply is 422, as Kubernetes answers. */
+function applyJsonPatch(current: ImageStream, patch: unknown[]): unknown {
+  const invalidPatch = (what: string, e: unknown) =>
+    new StatusError(422, 'Invalid', `the JSON patch ${what}: ${(e as Error).message.split('\n')[0]}`);
+  const ops = patch as Operation[];
+  // The library refuses paths through `__proto__` (and `constructor/prototype`) by throwing; so does this API.
+  let err: unknown;
+  try {
+    err = jsonPatch.validate(ops, current);
+  } catch (e) {
+    err = e;
+  }
+  if (err) throw invalidPatch('is invalid', err);
+  try {
+    return jsonPatch.applyPatch(structuredClone(current), ops, true, false).newDocument;
+  } catch (e) {
+    throw invalidPatch('could not be applied', e);
+  }
 }
 
 export async function deleteImageStream(

@@ -20,14 +20,21 @@ import {
 } from '../core/imagestream/model';
 import { parseImageStreamTagName } from '../core/imagestream/names';
 import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../core/imagestream/spec-rules';
-import { validateObjectMeta, validateSpecTag } from '../core/imagestream/validation';
+import {
+  MAX_TAG_NAME_LENGTH,
+  streamPathFits,
+  TAG_NAME,
+  validateObjectMeta,
+  validateSpecTag,
+  validateStreamName,
+} from '../core/imagestream/validation';
 import { toImageStreamTag } from '../core/imagestream/views';
 import { parseLabelSelector } from '../core/label-selector';
 import { scopeOf } from '../store/image-store';
 import { ConcurrentWriteError } from '../store/stream-store';
 import type { AppContext } from './context';
 import { checkKind, decodeImageStreamTag } from './decode';
-import { requireNamespace } from './imagestreams';
+import { checkNamespace, requireNamespace } from './imagestreams';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 import { commit, loadForTagWrite, resolveAndTrack, retryOnConflict, snapshot } from './stream-writes';
 
@@ -83,10 +90,15 @@ export async function listImageStreamTags(
   requireNamespace(ns);
   const matches = parseLabelSelector(query.get('labelSelector') ?? '');
   const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
-  const token = decodeContinue(
-    query.get('continue'),
-    (t): t is { stream: string; tag?: string } => typeof (t as { stream?: unknown })?.stream === 'string',
-  );
+  // A token names where the previous page stopped; one naming a stream or tag no name can be is forged (400).
+  const token = decodeContinue(query.get('continue'), (t): t is { stream: string; tag?: string } => {
+    const { stream, tag } = (t ?? {}) as { stream?: unknown; tag?: unknown };
+    return (
+      typeof stream === 'string' &&
+      streamPathFits(ns, stream) &&
+      (tag === undefined || (typeof tag === 'string' && Buffer.byteLength(tag) <= MAX_TAG_NAME_LENGTH))
+    );
+  });
   const items: ImageStreamTag[] = [];
   let next: { stream: string; tag?: string } | undefined;
   outer: for await (const head of headsFrom(ctx, ns, token)) {
@@ -151,13 +163,16 @@ function decodeTagWrite(
   const { stream, tag } = splitTagName(name);
   const body = decodeImageStreamTag(rawBody);
   checkKind(body, 'ImageStreamTag');
-  if (body.metadata.namespace && body.metadata.namespace !== ns)
-    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  checkNamespace(body.metadata, ns);
   if (body.metadata.name !== undefined && body.metadata.name !== name)
     throw badRequest(
       `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
     );
-  const errors: FieldError[] = [...validateObjectMeta(body.metadata)];
+  // The stream is created when missing, so its name passes the rules POST imagestreams applies.
+  const errors: FieldError[] = [...validateStreamName(ns, stream), ...validateObjectMeta(body.metadata)];
+  // With a spec tag the tag name is checked as tag.name below.
+  if (!body.tag && !TAG_NAME.test(tag))
+    errors.push(FieldError.invalid('metadata.name', tag, `a tag name must match ${TAG_NAME.source}`));
   let spec: TagReference | undefined;
   if (body.tag) {
     const requested = { ...body.tag, name: tag } as TagReference;

@@ -13,7 +13,12 @@ import {
   type Status,
   successStatus,
 } from '../core/errors';
-import { validateObjectMeta } from '../core/imagestream/validation';
+import {
+  DNS1123_LABEL_MESSAGE,
+  dnsSubdomainProblem,
+  validateNamespaceName,
+  validateObjectMeta,
+} from '../core/imagestream/validation';
 import { type BindingRecord, ProjectWriteConflict } from '../store/project-store';
 import { namespaceTerminating } from './access';
 import { type AppContext, actorOf, type Identity } from './context';
@@ -31,6 +36,8 @@ const RBAC = API_GROUPS.rbac;
 const resource: GroupResource = { group: RBAC, resource: 'rolebindings' };
 /** Subjects per binding: the subject index entries of a binding and its update must fit one transaction. */
 export const MAX_SUBJECTS = 40;
+/** Far above any user name (an IAM user's ARN with its longest path is about 600 characters). */
+const MAX_SUBJECT_NAME_BYTES = 1024;
 const SUBJECT_KINDS = ['User', 'Group', 'ServiceAccount'];
 
 export interface RoleBindingView {
@@ -151,9 +158,19 @@ function validate(b: Body, name: string, ns: string): { role: string; subjects: 
       errors.push(FieldError.required(`${path}.name`));
       return;
     }
+    // Kubernetes leaves user and group names free; they key the subject index, so they are bounded here.
+    if (Buffer.byteLength(s.name) > MAX_SUBJECT_NAME_BYTES) {
+      errors.push(FieldError.tooLong(`${path}.name`, MAX_SUBJECT_NAME_BYTES));
+      return;
+    }
     if (s.kind === 'ServiceAccount') {
       if (s.apiGroup) errors.push(FieldError.notSupported(`${path}.apiGroup`, s.apiGroup, ['']));
-      subjects.push({ kind: 'ServiceAccount', name: s.name, namespace: s.namespace || ns });
+      const nameProblem = dnsSubdomainProblem(s.name);
+      if (nameProblem) errors.push(FieldError.invalid(`${path}.name`, s.name, nameProblem));
+      const saNamespace = s.namespace || ns;
+      if (validateNamespaceName(saNamespace))
+        errors.push(FieldError.invalid(`${path}.namespace`, saNamespace, DNS1123_LABEL_MESSAGE));
+      subjects.push({ kind: 'ServiceAccount', name: s.name, namespace: saNamespace });
       return;
     }
     // kubectl always sends the group; an omitted one means the same, as `oc policy` writes it.

@@ -34,10 +34,10 @@ import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 const secretResource: GroupResource = { group: '', resource: 'secrets' };
 
 /** The docker secret types and the one data key each carries (`.dockercfg` holds the `auths` map itself). */
-const DOCKER_TYPES: Record<string, { key: string; legacy: boolean }> = {
-  'kubernetes.io/dockerconfigjson': { key: '.dockerconfigjson', legacy: false },
-  'kubernetes.io/dockercfg': { key: '.dockercfg', legacy: true },
-};
+const DOCKER_TYPES: ReadonlyMap<string, { key: string; legacy: boolean }> = new Map([
+  ['kubernetes.io/dockerconfigjson', { key: '.dockerconfigjson', legacy: false }],
+  ['kubernetes.io/dockercfg', { key: '.dockercfg', legacy: true }],
+]);
 
 /** Far above any real Docker config, and keeps a secret's item well inside DynamoDB's 400 KB. */
 export const MAX_DOCKER_CONFIG_BYTES = 64 * 1024;
@@ -140,10 +140,10 @@ function validateName(name: string, generated: boolean): FieldError[] {
  * never quote the content: a Status is logged and shown by clients.
  */
 function dockerConfigOf(body: SecretBody, type: string, errors: FieldError[]): DockerConfig | undefined {
-  const kind = DOCKER_TYPES[type];
+  const kind = DOCKER_TYPES.get(type);
   if (!kind) {
     // Everything but registry credentials is out of scope; say so rather than store data nothing would use.
-    errors.push(FieldError.notSupported('type', type, Object.keys(DOCKER_TYPES)));
+    errors.push(FieldError.notSupported('type', type, [...DOCKER_TYPES.keys()]));
     return undefined;
   }
   const field = `data[${kind.key}]`;

@@ -9,7 +9,8 @@ export interface WebhookRequest {
   format: string;
   authorization: string | undefined;
   queryToken: string | undefined;
-  body: unknown;
+  /** The body, read only once the sender has proved it knows the secret. */
+  body: () => unknown;
 }
 
 /**
@@ -32,7 +33,7 @@ export async function receiveWebhook(
   if (!webhookAuthorized(secret, req.authorization, req.queryToken))
     throw unauthorized('Unauthorized: the webhook secret is missing or wrong');
   if (!ctx.jobs) throw new StatusError(503, 'ServiceUnavailable', 'the job queue is not available');
-  const hints = parseWebhook(req.format as WebhookFormat, req.body);
+  const hints = parseWebhook(req.format as WebhookFormat, req.body());
   const queued = await acceptPushHints(ctx, hints, ctx.jobs);
   return { kind: 'WebhookReceipt', hints: hints.length, queued };
 }

@@ -1,16 +1,50 @@
+import { badRequest } from './errors';
+
+/**
+ * Patches nest no deeper than the objects they apply to; anything deeper is refused here rather than recursed
+ * into (request bodies are already bounded at the edge, functions/http/body.ts).
+ */
+export const MAX_PATCH_DEPTH = 64;
+
+function tooDeep(): never {
+  throw badRequest(`the patch is nested more than ${MAX_PATCH_DEPTH} levels deep`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The target's own value under `key` (never one inherited from Object.prototype, such as `constructor`). */
+const own = (target: Record<string, unknown>, key: string) =>
+  Object.hasOwn(target, key) ? target[key] : undefined;
+
+/** A copy of an object's own keys on which any key, `__proto__` included, is plain data. */
+function copyOf(target: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (isObject(target)) for (const [k, v] of Object.entries(target)) define(out, k, v);
+  return out;
+}
+
+function define(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** RFC 7386 JSON merge patch: objects merge recursively, `null` removes, anything else replaces. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return structuredClone(patch);
-  const base: Record<string, unknown> =
-    target !== null && typeof target === 'object' && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {};
+export function mergePatch(target: unknown, patch: unknown, depth = 0): unknown {
+  if (!isObject(patch)) return structuredClone(patch);
+  if (depth >= MAX_PATCH_DEPTH) tooDeep();
+  const base = copyOf(target);
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete base[k];
-    else base[k] = mergePatch(base[k], v);
+    else define(base, k, mergePatch(own(base, k), v, depth + 1));
   }
   return base;
 }
+
+/** The lists Kubernetes declares with a patch merge key, by their path. */
+const MERGE_KEYS: ReadonlyMap<string, string> = new Map([
+  ['spec.tags', 'name'],
+  ['status.tags', 'tag'],
+]);
 
 /**
  * Strategic merge patch for the ImageStream shape: like a merge patch, except that the lists Kubernetes
@@ -19,30 +53,27 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
  */
 export function strategicMergePatch(target: unknown, patch: unknown, path: string[] = []): unknown {
   if (patch === null || typeof patch !== 'object') return structuredClone(patch);
+  if (path.length >= MAX_PATCH_DEPTH) tooDeep();
   if (Array.isArray(patch)) {
-    const key = MERGE_KEYS[path.join('.')];
+    const key = MERGE_KEYS.get(path.join('.'));
     if (!key || !Array.isArray(target)) return structuredClone(patch);
-    const out = (target as Record<string, unknown>[]).map((e) => ({ ...e }));
-    for (const el of patch as Record<string, unknown>[]) {
-      const idx = out.findIndex((e) => e[key] === el?.[key]);
-      if (el?.$patch === 'delete') {
+    const out = target.map((e) => copyOf(e));
+    for (const el of patch as unknown[]) {
+      const element = isObject(el) ? el : undefined;
+      const idx = out.findIndex((e) => own(e, key) === (element && own(element, key)));
+      if (element && own(element, '$patch') === 'delete') {
         if (idx >= 0) out.splice(idx, 1);
       } else if (idx >= 0)
         out[idx] = strategicMergePatch(out[idx], el, [...path, '[]']) as Record<string, unknown>;
-      else out.push(el);
+      else out.push(structuredClone(el) as Record<string, unknown>);
     }
     return out;
   }
-  const base: Record<string, unknown> =
-    target !== null && typeof target === 'object' && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {};
+  const base = copyOf(target);
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch') continue;
     if (v === null) delete base[k];
-    else base[k] = strategicMergePatch(base[k], v, [...path, k]);
+    else define(base, k, strategicMergePatch(own(base, k), v, [...path, k]));
   }
   return base;
 }
-
-const MERGE_KEYS: Record<string, string> = { 'spec.tags': 'name', 'status.tags': 'tag' };

@@ -3,24 +3,29 @@ import { enforce, isReadOnly, requireActiveProject } from '../app/access';
 import { type AppContext, forCaller, type Identity } from '../app/context';
 import { receiveWebhook } from '../app/webhooks';
 import { type Attributes, isClusterAdmin } from '../core/access/rules';
-import { badRequest, methodNotAllowed, StatusError, unauthorized } from '../core/errors';
+import { IMAGE_API_GROUP } from '../core/api-types';
+import {
+  badRequest,
+  methodNotAllowed,
+  notFound,
+  StatusError,
+  successStatus,
+  unauthorized,
+} from '../core/errors';
+import { validateNamespaceName } from '../core/imagestream/validation';
+import { readBody } from './body';
 import { encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
 import type { HttpResult } from './request';
-import { attributesOf, matchRoute, type Route } from './routes';
+import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route } from './routes';
 
 /** The identity the edge authenticated (local token check, or API Gateway's JWT or IAM authorizer). */
 export { identityOf } from './identity';
 
-function parseBody(event: APIGatewayProxyEventV2): unknown {
+/** The body text of an event (API Gateway base64-encodes bodies it does not take for text). */
+function bodyText(event: APIGatewayProxyEventV2): string | undefined {
   if (!event.body) return undefined;
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (!text.trim()) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
-  }
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
 function lowerHeaders(h: Record<string, string | undefined> | undefined): Record<string, string> {
@@ -46,10 +51,11 @@ export async function dispatch(
     if (method !== 'POST') throw methodNotAllowed(method, path);
     const query = new URLSearchParams(event.rawQueryString ?? '');
     const receipt = await receiveWebhook(ctx, {
-      format: decodeURIComponent(hook[1]!),
+      format: decodePathSegment(hook[1]!),
       authorization: headers.authorization,
       queryToken: query.get('token') ?? undefined,
-      body: parseBody(event),
+      // Read only once the sender is known to be a registry.
+      body: () => readBody(bodyText(event), headers['content-type'], 'notification'),
     });
     return encodeJson(202, receipt, headers['accept-encoding']);
   }
@@ -60,19 +66,80 @@ export async function dispatch(
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
   if (match.kind === 'method-not-allowed') throw methodNotAllowed(method, path);
   const { route, params } = match;
+  checkPathNames(route, params);
+  const accepts = acceptedBody(route);
   const request = {
     method,
     path,
     params,
     query: new URLSearchParams(event.rawQueryString ?? ''),
     headers,
-    body: parseBody(event),
+    body: undefined as unknown,
     identity,
   };
-  const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) =>
-    route.handle(reqCtx, request),
-  );
-  return encodeJson(result.status, result.body, headers['accept-encoding']);
+  // As in Kubernetes, the body is looked at (media type, then shape) only once the caller may make the call.
+  const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) => {
+    if (accepts) request.body = readBody(bodyText(event), headers['content-type'], accepts);
+    return route.handle(reqCtx, request);
+  });
+  if (route.method === 'GET') return encodeJson(result.status, result.body, headers['accept-encoding']);
+  // The write has happened: its answer must say so even when the object is too large to carry back.
+  let size = 0;
+  return encodeJson(result.status, result.body, headers['accept-encoding'], [
+    ...(route.shorterAnswer
+      ? [
+          (bytes: number) => {
+            size = bytes;
+            return route.shorterAnswer!(result.body);
+          },
+        ]
+      : []),
+    (bytes: number) => writeSummary(route, params, result, size || bytes),
+  ]);
+}
+
+/**
+ * The namespace and name of the path, checked before anything is read with them: a namespace that is not a DNS
+ * label is 400 (as every endpoint answered it), a name no object of the resource can have is 404.
+ */
+function checkPathNames(route: Route, params: Record<string, string>): void {
+  if (params.ns !== undefined) {
+    const why = validateNamespaceName(params.ns);
+    if (why) throw badRequest(why);
+  }
+  if (params.name !== undefined && route.nameFits && !route.nameFits(params.name, params.ns ?? ''))
+    throw notFound({ group: route.group, resource: route.resource }, params.name);
+}
+
+/**
+ * What a successful write answers when its object is too large for a response: a Success Status with the write's
+ * own code, naming the object (the write is done, and the caller must be able to rely on that) and where to read
+ * it in parts.
+ */
+function writeSummary(
+  route: Route,
+  params: Record<string, string>,
+  result: HttpResult,
+  bytes: number,
+): unknown {
+  const meta = (result.body as { metadata?: { name?: unknown; uid?: unknown } } | null)?.metadata;
+  const name = typeof meta?.name === 'string' ? meta.name : (params.name ?? '');
+  const what = `${route.resource}${route.group ? `.${route.group}` : ''} "${name}"`;
+  const streams = `/apis/${IMAGE_API_GROUP}/v1/namespaces/${params.ns}`;
+  const readIt =
+    route.group === IMAGE_API_GROUP && params.ns
+      ? `read the stream with GET ${streams}/imagestreams/${route.resource === 'imagestreamtags' ? (name.split(':')[0] ?? '') : name}?historyLimit=0, its tags page by page with GET ${streams}/imagestreamtags?limit=100`
+      : 'read it with GET';
+  return {
+    ...successStatus({
+      name,
+      group: route.group,
+      kind: route.resource,
+      ...(typeof meta?.uid === 'string' ? { uid: meta.uid } : {}),
+    }),
+    code: result.status,
+    message: `${what} ${result.status === 201 ? 'created' : 'written'}, but its answer is ${bytes} bytes, more than a response may carry: ${readIt}`,
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { AppContext } from '../app/context';
 import { getImage } from '../app/images';
 import { getImageStreamImage } from '../app/imagestreamimages';
-import { createImageStreamImport } from '../app/imagestreamimports';
+import { createImageStreamImport, withoutStreamView } from '../app/imagestreamimports';
 import { createImageStreamMapping } from '../app/imagestreammappings';
 import {
   createImageStream,
@@ -37,6 +37,14 @@ import { getTagHistory } from '../app/tag-history';
 import { API_GROUPS, type Attributes, type Verb } from '../core/access/rules';
 import { EXTENSION_API_GROUP, IMAGE_API_GROUP } from '../core/api-types';
 import { badRequest } from '../core/errors';
+import { parseImageStreamImageName, parseImageStreamTagName } from '../core/imagestream/names';
+import {
+  MAX_IMAGE_ID_LENGTH,
+  MAX_TAG_NAME_LENGTH,
+  streamPathFits,
+  validateNamespaceName,
+} from '../core/imagestream/validation';
+import type { BodyKind } from './body';
 import { created, type HttpRequest, type HttpResult, ok } from './request';
 
 /**
@@ -56,6 +64,17 @@ export interface Route {
   scope: 'namespace' | 'project' | 'cluster';
   /** True for creates that bring new content into the namespace, which needs an Active project. */
   createsContent?: boolean;
+  /**
+   * Whether an object of the route's resource could have the `{name}` of the path: longer names than the resource
+   * allows are 404 before anything is read (they would not even fit a table key). Routes that create objects by
+   * path name validate the name themselves (422).
+   */
+  nameFits?: (name: string, ns: string) => boolean;
+  /**
+   * A shorter answer to a write whose answer is too large for a response, still saying everything about what the
+   * write did (functions/http/api.ts falls back to a Success Status naming the object after it).
+   */
+  shorterAnswer?: (body: unknown) => unknown;
   handle: (ctx: AppContext, req: HttpRequest) => Promise<HttpResult>;
 }
 
@@ -69,6 +88,27 @@ export function attributesOf(route: Route, params: Record<string, string>): Attr
     name: params.name,
   };
 }
+
+/** The kind of body `route` takes (functions/http/body.ts): patches for PATCH, objects for other writes, none for GET. */
+export function acceptedBody(route: Route): BodyKind | undefined {
+  if (route.method === 'GET') return undefined;
+  return route.method === 'PATCH' ? 'patch' : 'object';
+}
+
+const bytes = (s: string) => Buffer.byteLength(s);
+/** Kubernetes' longest names: DNS subdomains and path-segment names (secrets, role bindings), 253 characters. */
+const fitsSubdomain = (name: string) => bytes(name) <= 253;
+const streamFits = (name: string, ns: string) => streamPathFits(ns, name);
+/** Malformed `<stream>:<tag>` names get their 400 from the handler; well-formed ones must fit both parts. */
+const istagFits = (name: string, ns: string) => {
+  const p = parseImageStreamTagName(name);
+  return !p || (streamPathFits(ns, p.stream) && bytes(p.tag) <= MAX_TAG_NAME_LENGTH);
+};
+const isimageFits = (name: string, ns: string) => {
+  const p = parseImageStreamImageName(name);
+  return !p || (streamPathFits(ns, p.stream) && bytes(p.id) <= MAX_IMAGE_ID_LENGTH);
+};
+const projectFits = (name: string) => !validateNamespaceName(name);
 
 const IMG = `/apis/${IMAGE_API_GROUP}/v1/namespaces/{ns}`;
 const EXT = `/apis/${EXTENSION_API_GROUP}/v1/namespaces/{ns}`;
@@ -111,6 +151,7 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    nameFits: streamFits,
     handle: async (c, r) => ok(await getImageStream(c, r.params.ns!, r.params.name!, r.query)),
   },
   {
@@ -120,6 +161,7 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    nameFits: streamFits,
     handle: async (c, r) => ok(await updateImageStream(c, r.params.ns!, r.params.name!, r.body)),
   },
   {
@@ -129,6 +171,7 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    nameFits: streamFits,
     handle: async (c, r) =>
       ok(await patchImageStream(c, r.params.ns!, r.params.name!, r.headers['content-type'] ?? '', r.body)),
   },
@@ -139,6 +182,7 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    nameFits: streamFits,
     handle: async (c, r) => ok(await deleteImageStream(c, r.params.ns!, r.params.name!, r.body)),
   },
   {
@@ -167,6 +211,7 @@ export const routes: Route[] = [
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    nameFits: istagFits,
     handle: async (c, r) => ok(await getImageStreamTag(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -198,6 +243,7 @@ export const routes: Route[] = [
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    nameFits: istagFits,
     handle: async (c, r) => ok(await deleteImageStreamTag(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -207,6 +253,7 @@ export const routes: Route[] = [
     resource: 'imagestreamimages',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    nameFits: isimageFits,
     handle: async (c, r) => ok(await getImageStreamImage(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -227,6 +274,8 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
+    // Each image's outcome is the answer; the stream view can be read on its own.
+    shorterAnswer: withoutStreamView,
     handle: async (c, r) => created(await createImageStreamImport(c, r.params.ns!, r.body)),
   },
   {
@@ -236,6 +285,7 @@ export const routes: Route[] = [
     resource: 'images',
     group: IMAGE_API_GROUP,
     scope: 'cluster',
+    nameFits: (name) => bytes(name) <= MAX_IMAGE_ID_LENGTH,
     handle: async (c, r) => ok(await getImage(c, r.params.name!)),
   },
   {
@@ -264,6 +314,7 @@ export const routes: Route[] = [
     resource: 'secrets',
     group: '',
     scope: 'namespace',
+    nameFits: fitsSubdomain,
     handle: async (c, r) => ok(await getSecret(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -273,6 +324,7 @@ export const routes: Route[] = [
     resource: 'secrets',
     group: '',
     scope: 'namespace',
+    nameFits: fitsSubdomain,
     handle: async (c, r) => ok(await updateSecret(c, r.params.ns!, r.params.name!, r.body)),
   },
   {
@@ -282,6 +334,7 @@ export const routes: Route[] = [
     resource: 'secrets',
     group: '',
     scope: 'namespace',
+    nameFits: fitsSubdomain,
     handle: async (c, r) => ok(await deleteSecret(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -291,6 +344,7 @@ export const routes: Route[] = [
     resource: 'imagestreamtaghistories',
     group: EXTENSION_API_GROUP,
     scope: 'namespace',
+    nameFits: istagFits,
     handle: async (c, r) => ok(await getTagHistory(c, r.params.ns!, r.params.name!, r.query)),
   },
   {
@@ -319,6 +373,7 @@ export const routes: Route[] = [
     resource: 'rolebindings',
     group: API_GROUPS.rbac,
     scope: 'namespace',
+    nameFits: fitsSubdomain,
     handle: async (c, r) => ok(await getRoleBinding(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -340,6 +395,7 @@ export const routes: Route[] = [
     resource: 'rolebindings',
     group: API_GROUPS.rbac,
     scope: 'namespace',
+    nameFits: fitsSubdomain,
     handle: async (c, r) => ok(await deleteRoleBinding(c, r.params.ns!, r.params.name!)),
   },
   {
@@ -392,6 +448,7 @@ export const routes: Route[] = [
     resource: 'projects',
     group: API_GROUPS.project,
     scope: 'project',
+    nameFits: projectFits,
     handle: async (c, r) => ok(await getProject(c, r.params.name!)),
   },
   {
@@ -401,6 +458,7 @@ export const routes: Route[] = [
     resource: 'projects',
     group: API_GROUPS.project,
     scope: 'project',
+    nameFits: projectFits,
     handle: async (c, r) => ok(await deleteProject(c, r.params.name!)),
   },
 ];
@@ -436,14 +494,15 @@ export function matchRoute(method: string, path: string): RouteMatch {
     }
     const params: Record<string, string> = {};
     c.names.forEach((n, i) => {
-      params[n] = safeDecode(m[i + 1]!);
+      params[n] = decodePathSegment(m[i + 1]!);
     });
     return { kind: 'found', route: c.route, params };
   }
   return allowed.length ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
 }
 
-function safeDecode(s: string): string {
+/** A percent-encoded path segment; malformed encoding (`%E0%A4%A`) is the client's mistake, 400. */
+export function decodePathSegment(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

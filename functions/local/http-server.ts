@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Identity } from '../app/context';
-import { unauthorized } from '../core/errors';
+import { type StatusError, tooLarge, unauthorized } from '../core/errors';
 import { isConsolePath, serveConsole } from './console-assets';
 
 /** API Gateway's own request-body limit for a Lambda integration (the Lambda payload limit). */
@@ -21,6 +21,8 @@ type ApiHandler = (
 export async function serveApi(opts: {
   handler: ApiHandler;
   authenticate: (token: string) => Identity | undefined;
+  /** Whether a webhook call carries the shared secret; when it does not, its body is not read. */
+  admitsWebhook?: (authorization: string | undefined, query: URLSearchParams) => boolean;
   port: number;
   host?: string;
 }): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
@@ -48,63 +50,71 @@ export async function serveApi(opts: {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a body of at most `max` bytes. A longer one stops being collected at the limit and the rest is discarded
+ * as it arrives (not cut off), so the answer reaches the client and a keep-alive connection stays usable.
+ */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const collect = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', collect);
+      chunks.length = 0;
+      req.resume();
+      resolve('too-large');
+    };
+    req.on('data', collect);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }
 
-function sendStatus(
-  res: ServerResponse,
-  err: ReturnType<typeof unauthorized>,
-  extra: Record<string, string> = {},
-): void {
-  res.writeHead(err.code, { 'content-type': 'application/json', ...extra });
-  res.end(JSON.stringify(err.toStatus()));
+function sendStatus(res: ServerResponse, err: StatusError, extra: Record<string, string> = {}): void {
+  const body = JSON.stringify(err.toStatus());
+  res.writeHead(err.code, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...extra,
+  });
+  res.end(body);
 }
+
+const bodyTooLarge = () => tooLarge(`the request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MB`);
 
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: { handler: ApiHandler; authenticate: (token: string) => Identity | undefined },
+  opts: {
+    handler: ApiHandler;
+    authenticate: (token: string) => Identity | undefined;
+    admitsWebhook?: (authorization: string | undefined, query: URLSearchParams) => boolean;
+  },
 ): Promise<void> {
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const search = q < 0 ? '' : rawUrl.slice(q + 1);
   if (isConsolePath(pathname)) return serveConsole(req, res, pathname);
-  // Requests without a body (most reads) skip the stream plumbing.
-  const hasBody =
-    req.headers['content-length'] !== undefined
-      ? req.headers['content-length'] !== '0'
-      : req.headers['transfer-encoding'] !== undefined;
-  const body = hasBody ? await readBody(req) : Buffer.alloc(0);
-  if (body === 'too-large') {
-    res.writeHead(413, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        kind: 'Status',
-        apiVersion: 'v1',
-        status: 'Failure',
-        reason: 'RequestEntityTooLarge',
-        code: 413,
-        message: 'the request body is larger than 6 MB',
-      }),
-    );
-    return;
-  }
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers))
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
 
+  // Who is calling is settled from the headers alone: a body is read only for a caller who may send one. A
+  // refused request's body is never buffered; Node discards it as it arrives, so the connection stays usable.
   let identity: Identity | undefined;
-  // Webhooks carry the registry's shared secret, which the handler checks; everything else needs a user token.
-  if (pathname !== '/healthz' && !pathname.startsWith('/webhooks/')) {
+  let readsBody = true;
+  if (pathname === '/healthz') readsBody = false;
+  else if (pathname.startsWith('/webhooks/')) {
+    // Registries prove themselves with the shared secret; the handler answers a wrong or missing one (without
+    // needing the body, which is not read here then).
+    readsBody = opts.admitsWebhook?.(headers.authorization, new URLSearchParams(search)) ?? true;
+  } else {
     const m = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '');
     identity = m ? opts.authenticate(m[1]!) : undefined;
     if (!identity) {
@@ -115,12 +125,26 @@ async function handle(
             ? 'Unauthorized: the bearer token is not valid'
             : 'Unauthorized: send Authorization: Bearer <token>',
         ),
-        {
-          'www-authenticate': 'Bearer realm="imagestreams"',
-        },
+        { 'www-authenticate': 'Bearer realm="imagestreams"' },
       );
       return;
     }
+  }
+  const declared = Number(headers['content-length'] ?? 0);
+  if (readsBody && declared > MAX_BODY_BYTES) {
+    sendStatus(res, bodyTooLarge());
+    return;
+  }
+  // Requests without a body (most reads) skip the stream plumbing.
+  const hasBody =
+    readsBody &&
+    (headers['content-length'] !== undefined
+      ? headers['content-length'] !== '0'
+      : headers['transfer-encoding'] !== undefined);
+  const body = hasBody ? await readBody(req, MAX_BODY_BYTES) : Buffer.alloc(0);
+  if (body === 'too-large') {
+    sendStatus(res, bodyTooLarge());
+    return;
   }
   const now = Date.now();
   const event: APIGatewayProxyEventV2 = {

@@ -6,6 +6,7 @@ import { pullSpecResolver, workForChanges } from '../app/change-processor';
 import { runJob } from '../app/job-runner';
 import { sealUnsealedSecrets } from '../app/secret-credentials';
 import { readServiceConfig } from '../config';
+import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler, jsonLogger } from '../http/handler';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalEventSink } from './event-sink';
@@ -133,7 +134,14 @@ export async function startLocalService(
       await events.stop();
       streamClient.destroy();
     });
-    const api = await serveApi({ handler, authenticate: tokens.lookup, port: cfg.PORT, host: cfg.HOST });
+    const api = await serveApi({
+      handler,
+      authenticate: tokens.lookup,
+      admitsWebhook: (authorization, query) =>
+        !!webhookSecret && webhookAuthorized(webhookSecret, authorization, query.get('token') ?? undefined),
+      port: cfg.PORT,
+      host: cfg.HOST,
+    });
     stops.push(api.close);
     return {
       url: api.url,

@@ -32,6 +32,32 @@ interface Stamp {
 /** DynamoDB's limit on items in one TransactWriteItems call. */
 export const MAX_ITEMS_PER_TRANSACTION = 100;
 /**
+ * DynamoDB refuses a TransactWriteItems call over 4 MB (tag records carry up to 64 KB of annotations each, so 100
+ * records can exceed it). Items are budgeted by their JSON size, which counts more than DynamoDB does for the data;
+ * the rest of 4 MiB is headroom for the wire encoding.
+ */
+export const MAX_TRANSACTION_BYTES = 4_000_000;
+const bytesOf = (item: TransactItem) => Buffer.byteLength(JSON.stringify(item));
+
+/** `items` in consecutive chunks of at most `maxItems` items and {@link MAX_TRANSACTION_BYTES} bytes each. */
+function chunked(items: TransactItem[], maxItems: number, reservedBytes: number): TransactItem[][] {
+  const chunks: TransactItem[][] = [];
+  let current: TransactItem[] = [];
+  let bytes = reservedBytes;
+  for (const item of items) {
+    const size = bytesOf(item);
+    if (current.length > 0 && (current.length >= maxItems || bytes + size > MAX_TRANSACTION_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = reservedBytes;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+/**
  * A create still pending after this long, or any write intent this old, was abandoned by a writer that crashed:
  * a create may take the name over, and the sweep of abandoned writes removes what the intent wrote ahead.
  */
@@ -423,13 +449,22 @@ export class StreamStore {
       throw tooLarge(
         `this change writes ${items.length + 1 + intentItems} records and one update may write at most ${MAX_ITEMS_PER_TRANSACTION}; change fewer tags per request (for example one imagestreamtag at a time)`,
       );
+    const bytes = [headItem, ...items].reduce((sum, item) => sum + bytesOf(item), 0);
+    if (bytes > MAX_TRANSACTION_BYTES && plan.mode !== 'create')
+      throw tooLarge(
+        `this change writes ${bytes} bytes and one update may write at most ${MAX_TRANSACTION_BYTES}; change fewer tags per request (for example one imagestreamtag at a time)`,
+      );
     // The deleter goes onto each tag record this commit deletes, under the delete's own condition: a record
     // someone else moved in the meantime is left alone (and the commit then loses the race anyway).
     const stamped = await Promise.all(
       stamps.map((s) => this.stampIfStill(s.key, s.condition, s.values, s.set)),
     );
     if (stamped.includes(false)) throw new ConcurrentWriteError('tag');
-    if (plan.mode === 'create' && items.length + 1 + intentItems + guard.length > MAX_ITEMS_PER_TRANSACTION) {
+    if (
+      plan.mode === 'create' &&
+      (items.length + 1 + intentItems + guard.length > MAX_ITEMS_PER_TRANSACTION ||
+        bytes > MAX_TRANSACTION_BYTES)
+    ) {
       await this.commitLargeCreate(plan.after, items, sideItems, plan.actor);
       return;
     }
@@ -508,8 +543,8 @@ export class StreamStore {
           ExpressionAttributeValues: { ':t': token },
         },
       };
-      for (let i = 0; i < items.length; i += MAX_ITEMS_PER_TRANSACTION - 1) {
-        await this.transact([check, ...items.slice(i, i + MAX_ITEMS_PER_TRANSACTION - 1)]);
+      for (const chunk of chunked(items, MAX_ITEMS_PER_TRANSACTION - 1, bytesOf(check))) {
+        await this.transact([check, ...chunk]);
       }
       await this.transact(
         [

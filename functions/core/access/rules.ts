@@ -126,6 +126,8 @@ export const ROLES: Readonly<Record<string, readonly Rule[]>> = {
 };
 
 export const ROLE_NAMES = Object.keys(ROLES);
+/** The rules of a role; a name that is no role (stored data, or `constructor`) has none. */
+const rulesOf = (role: string): readonly Rule[] => (Object.hasOwn(ROLES, role) ? ROLES[role]! : []);
 
 export interface AccessPolicy {
   /** Members are cluster administrators: every verb on every resource, in every namespace and at cluster scope. */
@@ -154,7 +156,7 @@ export function ruleAllows(rule: Rule, verb: Verb, group: string, resource: stri
 }
 
 export function roleAllows(role: string, verb: Verb, group: string, resource: string): boolean {
-  return (ROLES[role] ?? []).some((r) => ruleAllows(r, verb, group, resource));
+  return rulesOf(role).some((r) => ruleAllows(r, verb, group, resource));
 }
 
 export function isClusterAdmin(caller: Caller, policy: AccessPolicy): boolean {
@@ -222,7 +224,7 @@ export function missingForBinding(
 ): string | undefined {
   if (isClusterAdmin(caller, policy)) return undefined;
   const held = [...rolesOf(caller, callerBindings, namespace)];
-  for (const rule of ROLES[role] ?? [])
+  for (const rule of rulesOf(role))
     for (const group of rule.groups)
       for (const resource of rule.resources)
         for (const verb of rule.verbs)

@@ -9,15 +9,36 @@ const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Docker's tag grammar, which `oc tag` enforces; the server enforces it too so every tag can be pulled. */
 export const TAG_NAME = /^[\w][\w.-]{0,127}$/;
+export const MAX_TAG_NAME_LENGTH = 128;
+/** OpenShift's limit on `<namespace>/<name>` of a stream; it also keeps every table key built from it short. */
+const MAX_STREAM_PATH_LENGTH = 255;
+/** Image IDs in sources are digests (`sha512:` and 128 hex digits at most) or unique prefixes of them. */
+export const MAX_IMAGE_ID_LENGTH = 255;
 const TOTAL_ANNOTATION_BYTES = 256 * 1024;
 /** Keeps every tag record far below DynamoDB's 400 KB item limit. */
 export const TAG_ANNOTATION_BYTES = 64 * 1024;
+
+export const DNS1123_LABEL_MESSAGE =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (at most 63 characters)";
 
 export function validateNamespaceName(ns: string): string | undefined {
   if (!ns) return 'a namespace is required';
   if (ns.length > 63 || !DNS1123_LABEL.test(ns))
     return `invalid namespace "${ns}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`;
   return undefined;
+}
+
+/** Why `name` is not a DNS subdomain (service account and secret names), or undefined when it is one. */
+export function dnsSubdomainProblem(name: string): string | undefined {
+  if (name.length > 253) return 'must be no more than 253 characters';
+  if (!DNS1123_SUBDOMAIN.test(name))
+    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')";
+  return undefined;
+}
+
+/** Whether a stream could be named `name` in `ns` at all (non-empty, `<namespace>/<name>` within OpenShift's limit). */
+export function streamPathFits(ns: string, name: string): boolean {
+  return name.length > 0 && Buffer.byteLength(`${ns}/${name}`) <= MAX_STREAM_PATH_LENGTH;
 }
 
 /** ImageStream names: path-segment rules plus OpenShift's repository-name grammar (reference §1.1). */
@@ -28,7 +49,7 @@ export function validateStreamName(namespace: string, name: string, field = 'met
     errors.push(FieldError.invalid(field, name, `may not be '.' or '..' and may not contain '/' or '%'`));
   else if (!STREAM_NAME.test(name))
     errors.push(FieldError.invalid(field, name, `must match "${STREAM_NAME.source}"`));
-  if (`${namespace}/${name}`.length > 255)
+  if (!streamPathFits(namespace, name))
     errors.push(FieldError.invalid(field, name, "'namespace/name' cannot be longer than 255 characters"));
   return errors;
 }
@@ -61,11 +82,20 @@ function validateQualifiedName(key: string, field: string): FieldError[] {
   return [];
 }
 
+/**
+ * Kubernetes bounds each label, not their number; all of an object's labels together are bounded here so that,
+ * with annotations at their limit, every object still fits one table item.
+ */
+const TOTAL_LABEL_BYTES = 64 * 1024;
+
 export function validateLabels(labels: unknown, field = 'metadata.labels'): FieldError[] {
   if (labels == null) return [];
   if (typeof labels !== 'object' || Array.isArray(labels))
     return [FieldError.invalid(field, labels, 'must be a map of strings')];
   const errors: FieldError[] = [];
+  let bytes = 0;
+  for (const [k, v] of Object.entries(labels)) bytes += Buffer.byteLength(k) + Buffer.byteLength(String(v));
+  if (bytes > TOTAL_LABEL_BYTES) return [FieldError.tooLong(field, TOTAL_LABEL_BYTES)];
   for (const [k, v] of Object.entries(labels)) {
     errors.push(...validateQualifiedName(k, field));
     if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v))
@@ -133,6 +163,7 @@ export function validateSpecTag(tag: TagReference, path: string): FieldError[] {
       case 'ImageStreamImage':
       case 'ImageStreamTag':
         if (!from.name) errors.push(FieldError.required(`${path}.from.name`));
+        else errors.push(...validateSourceName(from.kind, from.name, `${path}.from.name`));
         if (tag.importPolicy?.scheduled)
           errors.push(
             FieldError.invalid(
@@ -172,6 +203,37 @@ export function validateSpecTag(tag: TagReference, path: string): FieldError[] {
   if (tag.generation != null && (!Number.isInteger(tag.generation) || tag.generation < 0))
     errors.push(FieldError.invalid(`${path}.generation`, tag.generation, 'must be a non-negative integer'));
   return errors;
+}
+
+/**
+ * `<tag>` or `<stream>:<tag>` (ImageStreamTag), `<id>` or `<stream>@<id>` (ImageStreamImage), with parts no
+ * longer than any stream name, tag or image ID can be.
+ */
+function validateSourceName(
+  kind: 'ImageStreamTag' | 'ImageStreamImage',
+  name: string,
+  field: string,
+): FieldError[] {
+  const sep = kind === 'ImageStreamTag' ? ':' : '@';
+  const parts = name.split(sep);
+  const [stream, ref] = parts.length === 2 ? parts : ['', parts[0] ?? ''];
+  if (parts.length > 2 || !ref || (parts.length === 2 && !stream))
+    return [FieldError.invalid(field, name, 'must be of the form <tag>, <repo>:<tag>, <id>, or <repo>@<id>')];
+  if (Buffer.byteLength(stream!) > MAX_STREAM_PATH_LENGTH)
+    return [
+      FieldError.invalid(
+        field,
+        name,
+        `the image stream name may have at most ${MAX_STREAM_PATH_LENGTH} characters`,
+      ),
+    ];
+  if (kind === 'ImageStreamTag' && !TAG_NAME.test(ref))
+    return [FieldError.invalid(field, name, `the tag must match ${TAG_NAME.source}`)];
+  if (kind === 'ImageStreamImage' && Buffer.byteLength(ref) > MAX_IMAGE_ID_LENGTH)
+    return [
+      FieldError.invalid(field, name, `the image ID may have at most ${MAX_IMAGE_ID_LENGTH} characters`),
+    ];
+  return [];
 }
 
 export function validateDockerImageRepository(repo: string | undefined): FieldError[] {

@@ -1,0 +1,127 @@
+import { badRequest, unsupportedMediaType } from '../core/errors';
+
+/**
+ * Reading request bodies at the edge, before any use case sees them: the media type must be one the endpoint
+ * takes (415 otherwise), and a body nested deeper than {@link MAX_BODY_DEPTH} or carrying a `__proto__` key is
+ * refused (400) before anything parses or walks it, so no recursive code further in can overflow the stack and no
+ * key can reach an object's prototype.
+ */
+
+/** Far deeper than any object of this API (an Image's metadata is the deepest, under ten levels). */
+export const MAX_BODY_DEPTH = 64;
+
+/** What a body is to its endpoint: an object (creates, updates, DeleteOptions), a patch, a registry's notification. */
+export type BodyKind = 'object' | 'patch' | 'notification';
+
+type Reader = (text: string) => unknown;
+
+/**
+ * The media types bodies may come in, the kind of body each is taken for, and how it is read. A new format (YAML,
+ * say) is one more line here.
+ */
+const MEDIA_TYPES: ReadonlyArray<{ type: string; kind: BodyKind; read: Reader }> = [
+  { type: 'application/json', kind: 'object', read: readJson },
+  { type: 'application/merge-patch+json', kind: 'patch', read: readJson },
+  { type: 'application/json-patch+json', kind: 'patch', read: readJson },
+  { type: 'application/strategic-merge-patch+json', kind: 'patch', read: readJson },
+];
+
+/** Registries label JSON with types of their own (`application/vnd.docker.distribution.events.v1+json`). */
+const JSON_SUFFIX = /^application\/[\w.+-]+\+json$/;
+
+/** `application/json; charset=utf-8` → `application/json`; no header is JSON, as Kubernetes takes it. */
+export function mediaTypeOf(contentType: string | undefined): string {
+  const essence = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return essence || 'application/json';
+}
+
+function readerFor(type: string, kind: BodyKind): Reader | undefined {
+  if (kind === 'notification')
+    return type === 'application/json' || JSON_SUFFIX.test(type) ? readJson : undefined;
+  return MEDIA_TYPES.find((m) => m.type === type && m.kind === kind)?.read;
+}
+
+function typesFor(kind: BodyKind): string[] {
+  if (kind === 'notification') return ['application/json', 'application/*+json'];
+  return MEDIA_TYPES.filter((m) => m.kind === kind).map((m) => m.type);
+}
+
+/**
+ * The body of a request as a value, or undefined when there is none (absent or blank). Refuses a media type the
+ * endpoint does not take for this kind of body (415), text that is not JSON, nested too deep or with a `__proto__`
+ * key (400).
+ */
+export function readBody(text: string | undefined, contentType: string | undefined, kind: BodyKind): unknown {
+  if (text === undefined || !text.trim()) return undefined;
+  const read = readerFor(mediaTypeOf(contentType), kind);
+  if (!read) throw unsupportedMediaType(contentType ?? '', typesFor(kind));
+  return read(text);
+}
+
+function readJson(text: string): unknown {
+  const depth = jsonDepth(text, MAX_BODY_DEPTH);
+  if (depth > MAX_BODY_DEPTH)
+    throw badRequest(
+      `the request body is nested more than ${MAX_BODY_DEPTH} levels deep, deeper than any object of this API`,
+    );
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+  const where = prototypeKeyPath(value);
+  if (where !== undefined)
+    throw badRequest(
+      `the request body has a key "__proto__"${where ? ` in ${where}` : ''}; no field of this API takes that key`,
+    );
+  return value;
+}
+
+/**
+ * How deeply the JSON text nests objects and arrays, counted without parsing (brackets inside strings do not
+ * count); stops counting once past `limit`. Text that is not JSON is measured all the same; JSON.parse rejects it
+ * afterwards.
+ */
+export function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > limit) return deepest;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/** The path of the first own `__proto__` key in a parsed body (`''` at the top), or undefined when there is none. */
+function prototypeKeyPath(value: unknown): string | undefined {
+  const pending: Array<{ value: unknown; path: string }> = [{ value, path: '' }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const v = next.value;
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => {
+        pending.push({ value: item, path: `${next!.path}[${i}]` });
+      });
+      continue;
+    }
+    if (Object.hasOwn(v, '__proto__')) return next.path;
+    for (const [k, item] of Object.entries(v))
+      pending.push({ value: item, path: next.path ? `${next.path}.${k}` : k });
+  }
+  return undefined;
+}
