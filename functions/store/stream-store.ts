@@ -93,6 +93,11 @@ export class ConcurrentWriteError extends Error {
     readonly target: 'head' | 'tag' | 'transaction',
     readonly headMissing = false,
     readonly headExists = false,
+    /**
+     * The write may or may not have happened (the table answered a transient server error): re-read and retry,
+     * but do not undo what went ahead of it.
+     */
+    readonly outcomeUnknown = false,
   ) {
     super(`concurrent write on ${target}`);
     this.name = 'ConcurrentWriteError';
@@ -967,6 +972,11 @@ export class StreamStore {
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
+      // DynamoDB answers 500 InternalServerError for transient faults, and DynamoDB Local does when a transaction
+      // waited too long for a lock under load. Every write here is conditional on the versions it read, so a
+      // re-read and retry is safe whether or not this attempt committed.
+      if ((err as Error).name === 'InternalServerError')
+        throw new ConcurrentWriteError('transaction', false, false, true);
       if (!(err instanceof TransactionCanceledException)) throw err;
       const reasons = err.CancellationReasons ?? [];
       // The project guard is always the last item.
@@ -1175,7 +1185,7 @@ export class StreamStore {
 
 /** A write the table refused outright (nothing of it was applied), as opposed to one whose outcome is unknown. */
 function isCancellation(e: unknown): boolean {
-  return e instanceof ConcurrentWriteError || e instanceof StatusError;
+  return (e instanceof ConcurrentWriteError && !e.outcomeUnknown) || e instanceof StatusError;
 }
 
 export function sleep(ms: number): Promise<void> {

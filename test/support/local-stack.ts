@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -116,6 +116,13 @@ export const HISTORY = (ns: string, name: string) =>
  * Local, with its own table so test files never see each other's data. `overrides` replaces real parts, such as
  * the resolver of registry host names.
  */
+/** The stacks' logs are silent unless TEST_SERVICE_LOG names a file their warnings and errors go to (debugging). */
+const serviceLog = (entry: { level?: string }) => {
+  const file = process.env.TEST_SERVICE_LOG;
+  if (file && (entry.level === 'error' || entry.level === 'warn'))
+    appendFileSync(file, `${JSON.stringify(entry)}\n`);
+};
+
 export async function startStack(
   env: Record<string, string> = {},
   overrides: ContextOverrides = {},
@@ -138,7 +145,7 @@ export async function startStack(
   });
   const prior = { ...process.env };
   Object.assign(process.env, env);
-  const service = await startLocalService(cfg, { log: () => undefined, ...overrides });
+  const service = await startLocalService(cfg, { log: serviceLog, ...overrides });
   process.env = prior;
   return {
     api: new Api(service.url, ADMIN_TOKEN, true),
