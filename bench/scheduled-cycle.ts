@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAppContext } from '../functions/app/build-context';
-import { runJob } from '../functions/app/job-runner';
-import { scanJobsForTick } from '../functions/app/scheduler';
+import { runJob } from '../functions/app/jobs/job-runner';
+import { scanJobsForTick } from '../functions/app/jobs/scheduler';
+import { buildAppContext } from '../functions/app/shared/build-context';
 import { readServiceConfig } from '../functions/config';
 import { LocalJobRunner } from '../functions/local/job-runner';
 

@@ -15,7 +15,7 @@ import {
   type SealedCredential,
   type SecretIdentity,
   sealContent,
-} from '../app/credential-sealing';
+} from '../app/access/credential-sealing';
 
 /** The two KMS calls the sealer makes (a KMSClient, or a fake in unit tests). */
 export interface KmsDataKeyApi {

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Job, JobSink } from '../app/jobs';
+import type { Job, JobSink } from '../app/jobs/jobs';
 
 /** SQS caps a message delay at 15 minutes; longer waits (a Docker Hub quota window) take several hops. */
 const MAX_DELAY_SECONDS = 900;

@@ -1,9 +1,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { buildAppContext } from '../app/build-context';
+import { buildAppContext } from '../app/shared/build-context';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { readServiceConfig, requireSetting } from '../config';
-import { createApiHandler, jsonLogger } from '../http/handler';
+import { createApiHandler } from '../http/handler';
+import { jsonLogger } from '../logging';
 
 /** Lambda entry of the HTTP API: configuration and clients are built once per container. */
 const config = readServiceConfig();

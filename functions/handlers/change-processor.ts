@@ -1,11 +1,11 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { processBatch, pullSpecResolver, type TableChange } from '../app/change-processor';
+import { processBatch, pullSpecResolver, type TableChange } from '../app/events/change-processor';
 import { EventBridgePublisher } from '../aws/eventbridge-publisher';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { readServiceConfig, requireSetting } from '../config';
-import { jsonLogger } from '../http/handler';
+import { jsonLogger } from '../logging';
 import { toTableChange } from '../store/stream-records';
 
 /**

@@ -1,11 +1,11 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { buildAppContext } from '../app/build-context';
-import { runJob } from '../app/job-runner';
-import { describeJob, type Job, jobSchema } from '../app/jobs';
+import { runJob } from '../app/jobs/job-runner';
+import { describeJob, type Job, jobSchema } from '../app/jobs/jobs';
+import { buildAppContext } from '../app/shared/build-context';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { readServiceConfig, requireSetting } from '../config';
-import { jsonLogger } from '../http/handler';
+import { jsonLogger } from '../logging';
 
 const config = readServiceConfig();
 const log = jsonLogger(config.LOG_LEVEL);

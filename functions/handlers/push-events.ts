@@ -1,10 +1,10 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { buildAppContext } from '../app/build-context';
-import { acceptPushHints } from '../app/push';
+import { acceptPushHints } from '../app/jobs/push';
+import { buildAppContext } from '../app/shared/build-context';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { readServiceConfig, requireSetting } from '../config';
 import { parseEcrImageAction } from '../core/push/notifications';
-import { jsonLogger } from '../http/handler';
+import { jsonLogger } from '../logging';
 
 const config = readServiceConfig();
 const log = jsonLogger(config.LOG_LEVEL);

@@ -1,10 +1,10 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { buildAppContext } from '../app/build-context';
-import { orphanSweepsForTick } from '../app/orphans';
-import { scanJobsForTick } from '../app/scheduler';
+import { orphanSweepsForTick } from '../app/jobs/orphans';
+import { scanJobsForTick } from '../app/jobs/scheduler';
+import { buildAppContext } from '../app/shared/build-context';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { readServiceConfig, requireSetting } from '../config';
-import { jsonLogger } from '../http/handler';
+import { jsonLogger } from '../logging';
 
 const config = readServiceConfig();
 const log = jsonLogger(config.LOG_LEVEL);

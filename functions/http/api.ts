@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { enforce, isReadOnly, requireActiveProject } from '../app/access';
-import { type AppContext, forCaller, type Identity } from '../app/context';
-import { receiveWebhook } from '../app/webhooks';
+import { enforce, isReadOnly, requireActiveProject } from '../app/access/access';
+import { receiveWebhook } from '../app/imports/webhooks';
+import { type AppContext, forCaller, type Identity } from '../app/shared/context';
 import { type Attributes, isClusterAdmin } from '../core/access/rules';
 import { IMAGE_API_GROUP } from '../core/api-types';
 import {

@@ -1,18 +1,9 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { AppContext } from '../app/context';
+import type { AppContext } from '../app/shared/context';
+import type { Log } from '../app/shared/log';
+import { jsonLogger } from '../logging';
 import { dispatch, errorResponse, identityOf } from './api';
-
-export type Log = (entry: { level?: string; [key: string]: unknown }) => void;
-const LEVELS = ['debug', 'info', 'warn', 'error'];
-
-/** JSON lines on stdout, dropping entries below `minLevel`. */
-export function jsonLogger(minLevel = 'info'): Log {
-  const min = LEVELS.indexOf(minLevel);
-  return (entry) => {
-    if (LEVELS.indexOf(entry.level ?? 'info') >= min) console.log(JSON.stringify(entry));
-  };
-}
 
 /**
  * The API as a middy handler: the same function serves API Gateway in AWS and the local HTTP server. Errors are

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { Identity } from '../app/context';
+import type { Identity } from '../app/shared/context';
 
 /**
  * Who the caller is, from what the edge authenticated. Three shapes of `requestContext.authorizer`:

@@ -1,4 +1,4 @@
-import type { Identity } from '../app/context';
+import type { Identity } from '../app/shared/context';
 
 /** What a use case sees of an HTTP call, independent of API Gateway's event shape. */
 export interface HttpRequest {

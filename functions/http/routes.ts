@@ -1,8 +1,23 @@
-import type { AppContext } from '../app/context';
-import { getImage } from '../app/images';
-import { getImageStreamImage } from '../app/imagestreamimages';
-import { createImageStreamImport, withoutStreamView } from '../app/imagestreamimports';
-import { createImageStreamMapping } from '../app/imagestreammappings';
+import {
+  canRequestProjects,
+  createProjectRequest,
+  deleteProject,
+  getProject,
+  listProjects,
+} from '../app/access/projects';
+import {
+  createRoleBinding,
+  deleteRoleBinding,
+  getRoleBinding,
+  listRoleBindings,
+  updateRoleBinding,
+} from '../app/access/rolebindings';
+import { createSecret, deleteSecret, getSecret, listSecrets, updateSecret } from '../app/access/secrets';
+import { createImageStreamImport, withoutStreamView } from '../app/imports/imagestreamimports';
+import type { AppContext } from '../app/shared/context';
+import { getImage } from '../app/streams/images';
+import { getImageStreamImage } from '../app/streams/imagestreamimages';
+import { createImageStreamMapping } from '../app/streams/imagestreammappings';
 import {
   createImageStream,
   deleteImageStream,
@@ -10,30 +25,15 @@ import {
   listImageStreams,
   patchImageStream,
   updateImageStream,
-} from '../app/imagestreams';
+} from '../app/streams/imagestreams';
+import { getTagHistory } from '../app/streams/imagestreamtaghistories';
 import {
   createImageStreamTag,
   deleteImageStreamTag,
   getImageStreamTag,
   listImageStreamTags,
   updateImageStreamTag,
-} from '../app/imagestreamtags';
-import {
-  canRequestProjects,
-  createProjectRequest,
-  deleteProject,
-  getProject,
-  listProjects,
-} from '../app/projects';
-import {
-  createRoleBinding,
-  deleteRoleBinding,
-  getRoleBinding,
-  listRoleBindings,
-  updateRoleBinding,
-} from '../app/rolebindings';
-import { createSecret, deleteSecret, getSecret, listSecrets, updateSecret } from '../app/secrets';
-import { getTagHistory } from '../app/tag-history';
+} from '../app/streams/imagestreamtags';
 import { API_GROUPS, type Attributes, type Verb } from '../core/access/rules';
 import { EXTENSION_API_GROUP, IMAGE_API_GROUP } from '../core/api-types';
 import { badRequest } from '../core/errors';

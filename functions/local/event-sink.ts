@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { EventPublisher } from '../app/change-processor';
+import type { EventPublisher } from '../app/events/change-processor';
+import type { Log } from '../app/shared/log';
 import { type DeliveredEvent, deliveredEvent, type TagEventEnvelope } from '../core/events/tag-events';
-import type { Log } from '../http/handler';
 
 /** Ids remembered from an existing file; older events than this are assumed never to be re-derived. */
 const REMEMBERED_BYTES = 64 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Identity } from '../app/context';
+import type { Identity } from '../app/shared/context';
 import { type StatusError, tooLarge, unauthorized } from '../core/errors';
 import { isConsolePath, serveConsole } from './console-assets';
 

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Job } from '../app/jobs';
-import type { Log } from '../http/handler';
+import type { Job } from '../app/jobs/jobs';
+import type { Log } from '../app/shared/log';
 
 /** One accepted job as the journal keeps it until it succeeded or was dead-lettered. */
 export interface StoredJob {

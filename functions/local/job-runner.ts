@@ -1,6 +1,6 @@
 import { appendFileSync } from 'node:fs';
-import { describeJob, type Job, type JobSink } from '../app/jobs';
-import type { Log } from '../http/handler';
+import { describeJob, type Job, type JobSink } from '../app/jobs/jobs';
+import type { Log } from '../app/shared/log';
 import { JobJournal, type StoredJob } from './job-journal';
 
 /** Runs of one job (SQS's maxReceiveCount): after this many it is dead-lettered. */

@@ -13,7 +13,7 @@ import {
   type SealedCredential,
   type SecretIdentity,
   sealContent,
-} from '../app/credential-sealing';
+} from '../app/access/credential-sealing';
 
 export const KEY_FILE_BYTES = 32;
 

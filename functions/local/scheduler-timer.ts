@@ -1,8 +1,8 @@
-import type { AppContext } from '../app/context';
-import type { JobSink } from '../app/jobs';
-import { orphanSweepsForTick } from '../app/orphans';
-import { scanJobsForTick } from '../app/scheduler';
-import type { Log } from '../http/handler';
+import type { JobSink } from '../app/jobs/jobs';
+import { orphanSweepsForTick } from '../app/jobs/orphans';
+import { scanJobsForTick } from '../app/jobs/scheduler';
+import type { AppContext } from '../app/shared/context';
+import type { Log } from '../app/shared/log';
 
 /**
  * Local mode's EventBridge Scheduler: a tick every `tickSeconds`, on the same nominal boundaries the cloud

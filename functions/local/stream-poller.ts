@@ -6,8 +6,8 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { TableChange } from '../app/change-processor';
-import type { Log } from '../http/handler';
+import type { TableChange } from '../app/events/change-processor';
+import type { Log } from '../app/shared/log';
 import { toTableChange } from '../store/stream-records';
 
 const POLL_MS = 250;

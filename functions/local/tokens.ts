@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
-import type { Identity } from '../app/context';
+import type { Identity } from '../app/shared/context';
 
 const tokenFile = z.record(
   z.string().min(1),

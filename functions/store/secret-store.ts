@@ -10,7 +10,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { SealedCredential } from '../app/credential-sealing';
+import type { SealedCredential } from '../app/access/credential-sealing';
 import { keys } from './keys';
 import { activeProjectCheck } from './project-store';
 

@@ -1,5 +1,5 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TableChange } from '../app/change-processor';
+import type { TableChange } from '../app/events/change-processor';
 
 /**
  * A table stream record (from the Lambda event or from the DynamoDB Streams API, which share this shape) as a

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SYSTEM_ACTORS } from '../../functions/app/context';
+import { SYSTEM_ACTORS } from '../../functions/app/shared/context';
 import { cloneState } from '../../functions/core/imagestream/model';
 import { createDynamoDbClient } from '../../functions/local/dynamodb-local';
 import { HEAD_SK, keys } from '../../functions/store/keys';

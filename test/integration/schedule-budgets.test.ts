@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAppContext } from '../../functions/app/build-context';
-import type { AppContext } from '../../functions/app/context';
-import type { Job } from '../../functions/app/jobs';
-import { runScheduledImport } from '../../functions/app/scheduler';
+import type { Job } from '../../functions/app/jobs/jobs';
+import { runScheduledImport } from '../../functions/app/jobs/scheduler';
+import { buildAppContext } from '../../functions/app/shared/build-context';
+import type { AppContext } from '../../functions/app/shared/context';
 import { readServiceConfig } from '../../functions/config';
 import { eventually } from '../support/eventually';
 import { type FaultRegistry, startFaultRegistry } from '../support/fault-registry';

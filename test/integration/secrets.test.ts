@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { importCredentials } from '../../functions/app/secret-credentials';
+import { importCredentials } from '../../functions/app/imports/secret-credentials';
 import { KeyFileSealer } from '../../functions/local/key-file-sealer';
 import { credentialsFor, type DockerConfig } from '../../functions/registry/credentials';
 import { createDocumentClient } from '../../functions/store/dynamodb-client';

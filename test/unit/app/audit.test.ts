@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { importJobsFor, type TableChange, workForChanges } from '../../../functions/app/change-processor';
-import { actorOf, asSystem, forCaller, SYSTEM_ACTORS } from '../../../functions/app/context';
-import { jobActor } from '../../../functions/app/job-runner';
-import { type Job, jobSchema } from '../../../functions/app/jobs';
+import {
+  importJobsFor,
+  type TableChange,
+  workForChanges,
+} from '../../../functions/app/events/change-processor';
+import { jobActor } from '../../../functions/app/jobs/job-runner';
+import { type Job, jobSchema } from '../../../functions/app/jobs/jobs';
+import { actorOf, asSystem, forCaller, SYSTEM_ACTORS } from '../../../functions/app/shared/context';
 import type { TagEvent } from '../../../functions/core/api-types';
 import {
   actorOfChange,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { importJobsFor, type TableChange } from '../../../functions/app/change-processor';
+import { importJobsFor, type TableChange } from '../../../functions/app/events/change-processor';
 
 const PK = 'IS#ns/app';
 function tagItem(tag: string, spec: Record<string, unknown> | null, extra: Record<string, unknown> = {}) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SYSTEM_ACTORS } from '../../../functions/app/context';
-import { jobActor } from '../../../functions/app/job-runner';
-import { jobSchema } from '../../../functions/app/jobs';
-import { ORPHAN_SWEEP_EVERY_MS, orphanSweepsForTick } from '../../../functions/app/orphans';
+import { jobActor } from '../../../functions/app/jobs/job-runner';
+import { jobSchema } from '../../../functions/app/jobs/jobs';
+import { ORPHAN_SWEEP_EVERY_MS, orphanSweepsForTick } from '../../../functions/app/jobs/orphans';
+import { SYSTEM_ACTORS } from '../../../functions/app/shared/context';
 
 /** The periodic sweep of abandoned writes rides on the scheduler's ticks, whatever their length. */
 describe('sweeps of abandoned writes', () => {

@@ -6,7 +6,7 @@ import {
   pullSpecResolver,
   type TableChange,
   workForChanges,
-} from '../../../functions/app/change-processor';
+} from '../../../functions/app/events/change-processor';
 import type { TagEvent, TagReference } from '../../../functions/core/api-types';
 import {
   DETAIL_TYPES,

@@ -1,17 +1,17 @@
-import { conflict, invalid, notFound, resources, type StatusError, serverTimeout } from '../core/errors';
+import { conflict, invalid, notFound, resources, type StatusError, serverTimeout } from '../../core/errors';
 import {
   cloneState,
   emptyTagRecord,
   type StreamHead,
   type StreamState,
   type TagRecord,
-} from '../core/imagestream/model';
-import { resolveChangedTags, type TagSourceResolver } from '../core/imagestream/resolution';
-import { relatedTags, topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
-import { type ProjectImage, scopeOf } from '../store/image-store';
-import { type CommitMode, ConcurrentWriteError, sleep } from '../store/stream-store';
-import { verifyTagSources } from './access';
-import { type AppContext, actorOf } from './context';
+} from '../../core/imagestream/model';
+import { resolveChangedTags, type TagSourceResolver } from '../../core/imagestream/resolution';
+import { relatedTags, topsOf, updateTrackingTags } from '../../core/imagestream/spec-rules';
+import { type ProjectImage, scopeOf } from '../../store/image-store';
+import { type CommitMode, ConcurrentWriteError, sleep } from '../../store/stream-store';
+import { verifyTagSources } from '../access/access';
+import { type AppContext, actorOf } from '../shared/context';
 
 /** Store-backed implementation of the rules' view of other streams. */
 export function storeResolver(ctx: AppContext): TagSourceResolver {
@@ -184,4 +184,24 @@ export function streamConflict(name: string): StatusError {
     name,
     'the object has been modified; please apply your changes to the latest version and try again',
   );
+}
+
+/** A brand-new, empty stream (tag writes and imports create the stream when it is missing). */
+export function newStreamState(ctx: AppContext, ns: string, stream: string): StreamState {
+  return {
+    head: {
+      namespace: ns,
+      name: stream,
+      uid: ctx.newUid(),
+      resourceVersion: 0,
+      generation: 0,
+      creationTimestamp: ctx.clock(),
+      labels: {},
+      annotations: {},
+      lookupPolicy: { local: false },
+      dockerImageRepository: '',
+    },
+    tags: new Map(),
+    complete: true,
+  };
 }

@@ -1,4 +1,4 @@
-import { IMAGE_API_VERSION, type ImageStreamTag, type List, type TagReference } from '../core/api-types';
+import { IMAGE_API_VERSION, type ImageStreamTag, type List, type TagReference } from '../../core/api-types';
 import {
   alreadyExists,
   badRequest,
@@ -10,16 +10,9 @@ import {
   type Status,
   serverTimeout,
   successStatus,
-} from '../core/errors';
-import {
-  emptyTagRecord,
-  isVacant,
-  type StreamHead,
-  type StreamState,
-  type TagRecord,
-} from '../core/imagestream/model';
-import { parseImageStreamTagName } from '../core/imagestream/names';
-import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../core/imagestream/spec-rules';
+} from '../../core/errors';
+import { emptyTagRecord, isVacant, type StreamHead, type TagRecord } from '../../core/imagestream/model';
+import { applySpecUpdate, normalizeTagReference, trackedSourceTag } from '../../core/imagestream/spec-rules';
 import {
   MAX_TAG_NAME_LENGTH,
   streamPathFits,
@@ -27,23 +20,23 @@ import {
   validateObjectMeta,
   validateSpecTag,
   validateStreamName,
-} from '../core/imagestream/validation';
-import { toImageStreamTag } from '../core/imagestream/views';
-import { parseLabelSelector } from '../core/label-selector';
-import { scopeOf } from '../store/image-store';
-import { ConcurrentWriteError } from '../store/stream-store';
-import type { AppContext } from './context';
-import { checkKind, decodeImageStreamTag } from './decode';
-import { checkNamespace, requireNamespace } from './imagestreams';
-import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
-import { commit, loadForTagWrite, resolveAndTrack, retryOnConflict, snapshot } from './stream-writes';
-
-/** `<stream>:<tag>` exactly, else 400 (reference §1.5). */
-export function splitTagName(name: string): { stream: string; tag: string } {
-  const parsed = parseImageStreamTagName(name);
-  if (!parsed) throw badRequest('ImageStreamTags must be retrieved with <name>:<tag>');
-  return parsed;
-}
+} from '../../core/imagestream/validation';
+import { toImageStreamTag } from '../../core/imagestream/views';
+import { parseLabelSelector } from '../../core/label-selector';
+import { scopeOf } from '../../store/image-store';
+import { ConcurrentWriteError } from '../../store/stream-store';
+import type { AppContext } from '../shared/context';
+import { checkKind, decodeImageStreamTag } from '../shared/decode';
+import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import { checkNamespace, requireNamespace, splitTagName } from '../shared/requests';
+import {
+  commit,
+  loadForTagWrite,
+  newStreamState,
+  resolveAndTrack,
+  retryOnConflict,
+  snapshot,
+} from './stream-writes';
 
 function istagNotFound(name: string) {
   return notFound(resources.imagestreamtags, name);
@@ -195,26 +188,6 @@ function decodeTagWrite(
   if (errors.length) throw invalid('ImageStreamTag', 'image.openshift.io', name, errors);
   const rv = body.metadata.resourceVersion;
   return { ns, stream, tag, name, spec, mode, ...(rv ? { expectedRv: Number(rv) } : {}) };
-}
-
-/** A brand-new stream holding just this tag (istag writes create the stream when it is missing). */
-export function newStreamState(ctx: AppContext, ns: string, stream: string): StreamState {
-  return {
-    head: {
-      namespace: ns,
-      name: stream,
-      uid: ctx.newUid(),
-      resourceVersion: 0,
-      generation: 0,
-      creationTimestamp: ctx.clock(),
-      labels: {},
-      annotations: {},
-      lookupPolicy: { local: false },
-      dockerImageRepository: '',
-    },
-    tags: new Map(),
-    complete: true,
-  };
 }
 
 async function writeTag(

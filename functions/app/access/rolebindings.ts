@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { API_GROUPS, missingForBinding, ROLE_NAMES, type Subject } from '../core/access/rules';
+import { API_GROUPS, missingForBinding, ROLE_NAMES, type Subject } from '../../core/access/rules';
 import {
   alreadyExists,
   badRequest,
@@ -12,18 +12,18 @@ import {
   OBJECT_MODIFIED,
   type Status,
   successStatus,
-} from '../core/errors';
+} from '../../core/errors';
 import {
   DNS1123_LABEL_MESSAGE,
   dnsSubdomainProblem,
   validateNamespaceName,
   validateObjectMeta,
-} from '../core/imagestream/validation';
-import { type BindingRecord, ProjectWriteConflict } from '../store/project-store';
+} from '../../core/imagestream/validation';
+import { type BindingRecord, ProjectWriteConflict } from '../../store/project-store';
+import { type AppContext, actorOf, type Identity } from '../shared/context';
+import { decode, meta } from '../shared/decode';
+import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
 import { namespaceTerminating } from './access';
-import { type AppContext, actorOf, type Identity } from './context';
-import { decode, meta } from './decode';
-import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
 /**
  * RoleBindings in the `rbac.authorization.k8s.io/v1` shape, binding users, groups and service accounts to the

@@ -1,10 +1,15 @@
-import type { TagRecord } from '../core/imagestream/model';
-import { apiHost } from '../core/reference';
-import { SCHEDULE_SHARDS, scheduleEligible, slotWindow, sourceRegistry } from '../core/schedule/scheduling';
-import type { Log } from '../http/handler';
-import type { AppContext } from './context';
-import { type ImportJob, type ImportJobResult, runImportJob } from './import-jobs';
-import type { Job, JobSink } from './jobs';
+import type { TagRecord } from '../../core/imagestream/model';
+import { apiHost } from '../../core/reference';
+import {
+  SCHEDULE_SHARDS,
+  scheduleEligible,
+  slotWindow,
+  sourceRegistry,
+} from '../../core/schedule/scheduling';
+import type { AppContext } from '../shared/context';
+import type { Log } from '../shared/log';
+import { type ImportJobResult, runImportJob } from './import-jobs';
+import type { ImportJob, Job, JobSink } from './jobs';
 
 /** The longest a rate-limited registry is left alone (a Docker Hub quota window can be six hours). */
 export const MAX_BACKOFF_MS = 60 * 60_000;

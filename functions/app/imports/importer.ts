@@ -1,20 +1,21 @@
-import type { Image, ImageImportStatus, TagImportPolicy, TagReferencePolicy } from '../core/api-types';
-import { resources, type Status, StatusError, successStatus } from '../core/errors';
-import { prioritizeTags } from '../core/imagestream/tag-priority';
+import type { Image, ImageImportStatus, TagImportPolicy, TagReferencePolicy } from '../../core/api-types';
+import { resources, type Status, StatusError, successStatus } from '../../core/errors';
+import type { TagImportOutcome } from '../../core/imagestream/import-rules';
+import { prioritizeTags } from '../../core/imagestream/tag-priority';
 import {
   apiHost,
   type NormalizedReference,
   normalizedString,
   parseNormalizedReference,
   repositoryAsWritten,
-} from '../core/reference';
-import type { RegistryCredential } from '../registry/auth';
-import type { RepositoryClient } from '../registry/client';
-import { credentialsFor } from '../registry/credentials';
-import type { DeadlineLike } from '../registry/deadline';
-import { isRegistryError, RegistryError } from '../registry/errors';
-import { fetchImage, type ImportMode } from '../registry/image-fetcher';
-import { type AppContext, actorOf } from './context';
+} from '../../core/reference';
+import type { RegistryCredential } from '../../registry/auth';
+import type { RepositoryClient } from '../../registry/client';
+import { credentialsFor } from '../../registry/credentials';
+import type { DeadlineLike } from '../../registry/deadline';
+import { isRegistryError, RegistryError } from '../../registry/errors';
+import { fetchImage, type ImportMode } from '../../registry/image-fetcher';
+import { type AppContext, actorOf } from '../shared/context';
 import { importCredentials, SecretUnusable } from './secret-credentials';
 
 /** How long to leave a registry alone after a 429 that did not say how long. */
@@ -285,6 +286,24 @@ export function statusFor(e: RegistryError, ref: string): Status {
         details,
       ).toStatus();
   }
+}
+
+/** What an import result means for the tag it was for (the stream write's input). */
+export function outcomeOf(tag: string, req: ImportRequest, r: ImportResult): TagImportOutcome {
+  const base = { tag, from: req.from, importPolicy: req.importPolicy, referencePolicy: req.referencePolicy };
+  if (r.status.status === 'Success' && r.image)
+    return {
+      ...base,
+      ok: true,
+      dockerImageReference: r.image.dockerImageReference,
+      image: r.image.metadata.name as string,
+    };
+  return {
+    ...base,
+    ok: false,
+    reason: r.status.reason ?? 'InternalError',
+    message: r.status.message ?? 'unknown error prevented import',
+  };
 }
 
 export function toImportStatus(r: ImportResult, includeManifest: boolean): ImageImportStatus {

@@ -1,13 +1,13 @@
-import type { Image } from '../core/api-types';
-import { FieldError, invalid, notFound, resources, type Status, successStatus } from '../core/errors';
-import { addTagEvent } from '../core/imagestream/history';
-import { emptyTagRecord } from '../core/imagestream/model';
-import { topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
-import { TAG_NAME, validateImageReference, validateStreamName } from '../core/imagestream/validation';
-import { statusRepository } from '../core/imagestream/views';
-import { type AppContext, actorOf } from './context';
-import { checkKind, decodeImageStreamMapping } from './decode';
-import { checkNamespace, requireNamespace } from './imagestreams';
+import type { Image } from '../../core/api-types';
+import { FieldError, invalid, notFound, resources, type Status, successStatus } from '../../core/errors';
+import { addTagEvent } from '../../core/imagestream/history';
+import { emptyTagRecord } from '../../core/imagestream/model';
+import { topsOf, updateTrackingTags } from '../../core/imagestream/spec-rules';
+import { TAG_NAME, validateImageReference, validateStreamName } from '../../core/imagestream/validation';
+import { statusRepository } from '../../core/imagestream/views';
+import { type AppContext, actorOf } from '../shared/context';
+import { checkKind, decodeImageStreamMapping } from '../shared/decode';
+import { checkNamespace, requireNamespace } from '../shared/requests';
 import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
 
 /** `<algorithm>:<hex>`, at most a sha512's 128 digits (the digest is a table key). */

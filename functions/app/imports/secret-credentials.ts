@@ -1,7 +1,7 @@
-import { type Status, StatusError } from '../core/errors';
-import type { DockerConfig } from '../registry/credentials';
-import type { SecretCredentials, SecretStore } from '../store/secret-store';
-import { type CredentialSealer, CredentialUnreadable } from './credential-sealing';
+import { type Status, StatusError } from '../../core/errors';
+import type { DockerConfig } from '../../registry/credentials';
+import type { SecretCredentials, SecretStore } from '../../store/secret-store';
+import { type CredentialSealer, CredentialUnreadable } from '../access/credential-sealing';
 
 /**
  * Registry secrets as imports use them: opened from their sealed form, and the migration of secrets older

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import type { ImageStream, ImageStreamMapping, ImageStreamTag, ObjectMeta } from '../core/api-types';
-import { badRequest } from '../core/errors';
+import type { ImageStream, ImageStreamMapping, ImageStreamTag, ObjectMeta } from '../../core/api-types';
+import { badRequest } from '../../core/errors';
 
 /**
  * Structural decoding of request bodies. Shape errors (wrong JSON types) are 400 BadRequest, as Kubernetes

@@ -1,7 +1,7 @@
-import type { Image } from '../core/api-types';
-import { notFound, resources } from '../core/errors';
-import { publicImage } from '../core/imagestream/views';
-import type { AppContext } from './context';
+import type { Image } from '../../core/api-types';
+import { notFound, resources } from '../../core/errors';
+import { publicImage } from '../../core/imagestream/views';
+import type { AppContext } from '../shared/context';
 
 /**
  * GET /images/{digest}: the cluster-scoped Image. Only cluster administrators pass the access check of this route

@@ -1,15 +1,14 @@
-import { conflict, notFound, resources, StatusError } from '../core/errors';
+import { conflict, notFound, resources, StatusError } from '../../core/errors';
 import {
   applyImportOutcome,
   DOCKER_REPOSITORY_CHECK,
   type TagImportOutcome,
-} from '../core/imagestream/import-rules';
-import type { StreamHead } from '../core/imagestream/model';
-import { topsOf, updateTrackingTags } from '../core/imagestream/spec-rules';
-import { ConcurrentWriteError } from '../store/stream-store';
-import type { AppContext } from './context';
-import { newStreamState } from './imagestreamtags';
-import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
+} from '../../core/imagestream/import-rules';
+import type { StreamHead } from '../../core/imagestream/model';
+import { topsOf, updateTrackingTags } from '../../core/imagestream/spec-rules';
+import { ConcurrentWriteError } from '../../store/stream-store';
+import type { AppContext } from '../shared/context';
+import { commit, loadForTagWrite, newStreamState, retryOnConflict, snapshot } from '../streams/stream-writes';
 
 /**
  * Records one import write aims at (a transaction holds 100). A new tag costs one transactional record (its

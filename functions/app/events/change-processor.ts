@@ -3,14 +3,14 @@ import {
   type PullSpecResolver,
   type TagEventEnvelope,
   type TagSide,
-} from '../core/events/tag-events';
-import type { TagRecord } from '../core/imagestream/model';
-import type { StreamRulesConfig } from '../core/imagestream/spec-rules';
-import { resolveEventReference } from '../core/imagestream/views';
-import { HEAD_SK, keys } from '../store/keys';
-import { itemToTag } from '../store/stream-store';
-import { type ImportJob, importNeededByChange } from './import-jobs';
-import type { Job, JobSink } from './jobs';
+} from '../../core/events/tag-events';
+import type { TagRecord } from '../../core/imagestream/model';
+import type { StreamRulesConfig } from '../../core/imagestream/spec-rules';
+import { resolveEventReference } from '../../core/imagestream/views';
+import { HEAD_SK, keys } from '../../store/keys';
+import { itemToTag } from '../../store/stream-store';
+import { importNeededByChange } from '../jobs/import-jobs';
+import type { ImportJob, Job, JobSink } from '../jobs/jobs';
 
 /** One table change as the stream delivers it, images already unmarshalled. */
 export interface TableChange {

@@ -1,18 +1,18 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { EcrCredentials } from '../aws/ecr-credentials';
-import { KmsSealer } from '../aws/kms-sealer';
-import type { ServiceConfig } from '../config';
-import { systemClock } from '../core/imagestream/resolution';
-import { RegistryClient } from '../registry/client';
-import type { HostLookup } from '../registry/network-policy';
-import { createDocumentClient } from '../store/dynamodb-client';
-import { ImageStore } from '../store/image-store';
-import { ProjectStore } from '../store/project-store';
-import { ScheduleStore } from '../store/schedule-store';
-import { SecretStore } from '../store/secret-store';
-import { StreamStore } from '../store/stream-store';
+import { EcrCredentials } from '../../aws/ecr-credentials';
+import { KmsSealer } from '../../aws/kms-sealer';
+import type { ServiceConfig } from '../../config';
+import { systemClock } from '../../core/imagestream/resolution';
+import { RegistryClient } from '../../registry/client';
+import type { HostLookup } from '../../registry/network-policy';
+import { createDocumentClient } from '../../store/dynamodb-client';
+import { ImageStore } from '../../store/image-store';
+import { ProjectStore } from '../../store/project-store';
+import { ScheduleStore } from '../../store/schedule-store';
+import { SecretStore } from '../../store/secret-store';
+import { StreamStore } from '../../store/stream-store';
+import { type CredentialSealer, noSealer } from '../access/credential-sealing';
 import { type AppContext, newTid, newUid } from './context';
-import { type CredentialSealer, noSealer } from './credential-sealing';
 import { KeyedQueue } from './keyed-queue';
 
 /**

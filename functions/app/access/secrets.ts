@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import type { List } from '../core/api-types';
+import type { List } from '../../core/api-types';
 import {
   alreadyExists,
   badRequest,
@@ -12,16 +11,16 @@ import {
   OBJECT_MODIFIED,
   type Status,
   successStatus,
-} from '../core/errors';
-import { validateObjectMeta } from '../core/imagestream/validation';
-import { parseLabelSelector } from '../core/label-selector';
-import { type DockerConfig, parseDockerConfig } from '../registry/credentials';
-import type { SecretMeta, StoredSecret } from '../store/secret-store';
+} from '../../core/errors';
+import { validateObjectMeta } from '../../core/imagestream/validation';
+import { parseLabelSelector } from '../../core/label-selector';
+import { type DockerConfig, parseDockerConfig } from '../../registry/credentials';
+import type { SecretMeta, StoredSecret } from '../../store/secret-store';
+import { type AppContext, actorOf } from '../shared/context';
+import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import { generateName, requireNamespace } from '../shared/requests';
 import { namespaceTerminating } from './access';
-import { type AppContext, actorOf } from './context';
 import type { CredentialSealer, SecretIdentity } from './credential-sealing';
-import { requireNamespace } from './imagestreams';
-import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
 
 /**
  * Kubernetes v1 Secrets, limited to registry credentials for image imports. They are write-only: create, get,
@@ -277,11 +276,6 @@ export async function updateSecret(
   if (!(await ctx.secrets.replace(next, live.resourceVersion)))
     throw conflict(secretResource, name, OBJECT_MODIFIED);
   return view(next);
-}
-
-function generateName(prefix: string): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  return prefix + [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
 export async function getSecret(ctx: AppContext, ns: string, name: string): Promise<SecretView> {

@@ -1,25 +1,12 @@
-import { StatusError } from '../core/errors';
-import { importWouldChange, tagImportable, tagNeedsImport } from '../core/imagestream/import-rules';
-import type { TagRecord } from '../core/imagestream/model';
-import { sourceRegistry } from '../core/schedule/scheduling';
-import { deadlineIn } from '../registry/deadline';
-import type { AppContext } from './context';
-import { outcomeOf } from './imagestreamimports';
-import { writeImportOutcomes } from './import-writes';
-import { Importer, type ImportRequest } from './importer';
-
-/** A request to bring some tags of one stream up to date with their registry sources. */
-export interface ImportJob {
-  namespace: string;
-  name: string;
-  /** The stream incarnation the job is for: a job for a deleted and re-created stream does nothing. */
-  uid: string;
-  tags: string[];
-  /** Import even when the tag's generation says it is up to date (scheduled and push-driven re-import). */
-  force?: boolean;
-  /** Set on scheduled re-imports: they take a budget token, and are dropped when their cycle has passed. */
-  scheduled?: { cycleEndsAt: number };
-}
+import { StatusError } from '../../core/errors';
+import { importWouldChange, tagImportable, tagNeedsImport } from '../../core/imagestream/import-rules';
+import type { TagRecord } from '../../core/imagestream/model';
+import { sourceRegistry } from '../../core/schedule/scheduling';
+import { deadlineIn } from '../../registry/deadline';
+import { writeImportOutcomes } from '../imports/import-writes';
+import { Importer, type ImportRequest, outcomeOf } from '../imports/importer';
+import type { AppContext } from '../shared/context';
+import type { ImportJob } from './jobs';
 
 export interface ImportJobResult {
   imported: string[];

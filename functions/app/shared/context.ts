@@ -1,15 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Clock } from '../core/imagestream/resolution';
-import type { StreamRulesConfig } from '../core/imagestream/spec-rules';
-import type { RegistryCredential } from '../registry/auth';
-import type { RegistryClient } from '../registry/client';
-import type { ImageStore } from '../store/image-store';
-import type { ProjectStore } from '../store/project-store';
-import type { ScheduleStore } from '../store/schedule-store';
-import type { SecretStore } from '../store/secret-store';
-import type { StreamStore } from '../store/stream-store';
-import type { CredentialSealer } from './credential-sealing';
-import type { JobSink } from './jobs';
+import type { Clock } from '../../core/imagestream/resolution';
+import type { StreamRulesConfig } from '../../core/imagestream/spec-rules';
+import type { RegistryCredential } from '../../registry/auth';
+import type { RegistryClient } from '../../registry/client';
+import type { ImageStore } from '../../store/image-store';
+import type { ProjectStore } from '../../store/project-store';
+import type { ScheduleStore } from '../../store/schedule-store';
+import type { SecretStore } from '../../store/secret-store';
+import type { StreamStore } from '../../store/stream-store';
+import type { CredentialSealer } from '../access/credential-sealing';
+import type { JobSink } from '../jobs/jobs';
 import type { KeyedQueue } from './keyed-queue';
 
 /** How imports behave (validated configuration, see functions/config.ts). */

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import jsonPatch, { type Operation } from 'fast-json-patch';
-import type { ImageStream, List, TagReference } from '../core/api-types';
+import type { ImageStream, List, TagReference } from '../../core/api-types';
 import {
   alreadyExists,
   badRequest,
@@ -12,37 +11,26 @@ import {
   StatusError,
   successStatus,
   unsupportedMediaType,
-} from '../core/errors';
-import { RECENT_EVENTS_KEPT, type StreamHead, type StreamState } from '../core/imagestream/model';
-import { applySpecUpdate, normalizeTagReference } from '../core/imagestream/spec-rules';
+} from '../../core/errors';
+import { RECENT_EVENTS_KEPT, type StreamHead, type StreamState } from '../../core/imagestream/model';
+import { applySpecUpdate, normalizeTagReference } from '../../core/imagestream/spec-rules';
 import {
   validateDockerImageRepository,
-  validateNamespaceName,
   validateObjectMeta,
   validateSpecTag,
   validateStreamName,
-} from '../core/imagestream/validation';
-import { toImageStream } from '../core/imagestream/views';
-import { parseLabelSelector } from '../core/label-selector';
-import { mergePatch, strategicMergePatch } from '../core/patch';
-import { ConcurrentWriteError } from '../store/stream-store';
-import { type AppContext, actorOf } from './context';
-import { checkKind, decodeDeleteOptions, decodeImageStream } from './decode';
-import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
+} from '../../core/imagestream/validation';
+import { toImageStream } from '../../core/imagestream/views';
+import { parseLabelSelector } from '../../core/label-selector';
+import { mergePatch, strategicMergePatch } from '../../core/patch';
+import { ConcurrentWriteError } from '../../store/stream-store';
+import { type AppContext, actorOf } from '../shared/context';
+import { checkKind, decodeDeleteOptions, decodeImageStream } from '../shared/decode';
+import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import { checkNamespace, generateName, mapLimited, requireNamespace } from '../shared/requests';
 import { commit, resolveAndTrack, retryOnConflict, snapshot, streamConflict } from './stream-writes';
 
 type DecodedStream = ReturnType<typeof decodeImageStream>;
-
-export function requireNamespace(ns: string): void {
-  const why = validateNamespaceName(ns);
-  if (why) throw badRequest(why);
-}
-
-/** A body may name its namespace, but only the one of the path (400 otherwise, as Kubernetes answers). */
-export function checkNamespace(metadata: { namespace?: string | undefined }, ns: string): void {
-  if (metadata.namespace && metadata.namespace !== ns)
-    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-}
 
 /** Spec tags as a map: duplicate names collapse, last wins (reference Q2). */
 function desiredTags(body: DecodedStream, ctx: AppContext, errors: FieldError[]): Map<string, TagReference> {
@@ -115,24 +103,6 @@ export async function listImageStreams(
   };
 }
 
-export async function mapLimited<T, R>(
-  items: T[],
-  concurrency: number,
-  fn: (t: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
-
 export async function createImageStream(ctx: AppContext, ns: string, rawBody: unknown): Promise<ImageStream> {
   requireNamespace(ns);
   const body = decodeImageStream(rawBody);
@@ -169,12 +139,6 @@ export async function createImageStream(ctx: AppContext, ns: string, rawBody: un
     throw e;
   }
   return toImageStream(state.head, state.tags.values(), ctx.rules);
-}
-
-function generateName(prefix: string): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  const bytes = randomBytes(5);
-  return prefix + [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
 /**

@@ -5,12 +5,12 @@ import {
   forbiddenMessage,
   isClusterAdmin,
   type Verb,
-} from '../core/access/rules';
-import type { TagReference } from '../core/api-types';
-import { FieldError, namespaceNotFound, namespaceTerminating, StatusError } from '../core/errors';
-import type { StreamState } from '../core/imagestream/model';
-import type { BindingRecord, ProjectRecord } from '../store/project-store';
-import type { AppContext, Identity } from './context';
+} from '../../core/access/rules';
+import type { TagReference } from '../../core/api-types';
+import { FieldError, namespaceNotFound, namespaceTerminating, StatusError } from '../../core/errors';
+import type { StreamState } from '../../core/imagestream/model';
+import type { BindingRecord, ProjectRecord } from '../../store/project-store';
+import type { AppContext, Identity } from '../shared/context';
 
 /** A project and its bindings as one access check read them. */
 export interface ProjectAccess {

@@ -1,4 +1,4 @@
-import { badRequest, StatusError } from '../core/errors';
+import { badRequest, StatusError } from '../../core/errors';
 
 /** Largest page the server returns, whatever `limit` asks for; `continue` fetches the rest. */
 export const MAX_PAGE = 500;

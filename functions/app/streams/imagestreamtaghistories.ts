@@ -1,9 +1,8 @@
-import { EXTENSION_API_VERSION, type ImageStreamTagHistory } from '../core/api-types';
-import { notFound, resources } from '../core/errors';
-import { type AppContext, SYSTEM_ACTORS } from './context';
-import { requireNamespace } from './imagestreams';
-import { splitTagName } from './imagestreamtags';
-import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from './paging';
+import { EXTENSION_API_VERSION, type ImageStreamTagHistory } from '../../core/api-types';
+import { notFound, resources } from '../../core/errors';
+import { type AppContext, SYSTEM_ACTORS } from '../shared/context';
+import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import { requireNamespace, splitTagName } from '../shared/requests';
 
 /**
  * GET imagestreams.io/v1 imagestreamtaghistories/<stream>:<tag>: a tag's whole history, newest first, in pages

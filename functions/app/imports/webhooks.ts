@@ -1,7 +1,7 @@
-import { forbidden, StatusError, unauthorized } from '../core/errors';
-import { parseWebhook, type WebhookFormat, webhookAuthorized } from '../core/push/notifications';
-import type { AppContext } from './context';
-import { acceptPushHints } from './push';
+import { forbidden, StatusError, unauthorized } from '../../core/errors';
+import { parseWebhook, type WebhookFormat, webhookAuthorized } from '../../core/push/notifications';
+import { acceptPushHints } from '../jobs/push';
+import type { AppContext } from '../shared/context';
 
 const FORMATS: readonly WebhookFormat[] = ['distribution', 'dockerhub', 'harbor', 'quay'];
 

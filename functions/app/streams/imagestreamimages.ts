@@ -1,10 +1,10 @@
-import type { ImageStreamImage } from '../core/api-types';
-import { badRequest, notFound, resources } from '../core/errors';
-import { parseImageStreamImageName } from '../core/imagestream/names';
-import { toImageStreamImage } from '../core/imagestream/views';
-import { scopeOf } from '../store/image-store';
-import type { AppContext } from './context';
-import { requireNamespace } from './imagestreams';
+import type { ImageStreamImage } from '../../core/api-types';
+import { badRequest, notFound, resources } from '../../core/errors';
+import { parseImageStreamImageName } from '../../core/imagestream/names';
+import { toImageStreamImage } from '../../core/imagestream/views';
+import { scopeOf } from '../../store/image-store';
+import type { AppContext } from '../shared/context';
+import { requireNamespace } from '../shared/requests';
 
 /**
  * GET imagestreamimages/<stream>@<id>: only images some history entry of this stream references are visible

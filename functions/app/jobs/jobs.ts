@@ -1,6 +1,18 @@
 import * as z from 'zod';
-import type { PushHint } from '../core/push/notifications';
-import type { ImportJob } from './import-jobs';
+import type { PushHint } from '../../core/push/notifications';
+
+/** A request to bring some tags of one stream up to date with their registry sources. */
+export interface ImportJob {
+  namespace: string;
+  name: string;
+  /** The stream incarnation the job is for: a job for a deleted and re-created stream does nothing. */
+  uid: string;
+  tags: string[];
+  /** Import even when the tag's generation says it is up to date (scheduled and push-driven re-import). */
+  force?: boolean;
+  /** Set on scheduled re-imports: they take a budget token, and are dropped when their cycle has passed. */
+  scheduled?: { cycleEndsAt: number };
+}
 
 /**
  * Background work, as it travels on the job queue (SQS in AWS, the in-process runner locally). Every job is

@@ -1,10 +1,10 @@
-import { isClusterAdmin } from '../core/access/rules';
+import { isClusterAdmin } from '../../core/access/rules';
 import type {
   ImageStreamImport,
   RepositoryImportStatus,
   TagImportPolicy,
   TagReferencePolicy,
-} from '../core/api-types';
+} from '../../core/api-types';
 import {
   FieldError,
   invalid,
@@ -13,19 +13,26 @@ import {
   type Status,
   StatusError,
   successStatus,
-} from '../core/errors';
-import { PREFER_ARCH, PREFER_OS, type TagImportOutcome } from '../core/imagestream/import-rules';
-import type { StreamHead } from '../core/imagestream/model';
-import { TAG_NAME, validateStreamName } from '../core/imagestream/validation';
-import { toImageStream } from '../core/imagestream/views';
-import { apiHost, parseNormalizedReference } from '../core/reference';
-import { deadlineIn } from '../registry/deadline';
-import { isRegistryError } from '../registry/errors';
-import type { AppContext } from './context';
-import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from './decode';
-import { checkNamespace, requireNamespace } from './imagestreams';
+} from '../../core/errors';
+import { PREFER_ARCH, PREFER_OS, type TagImportOutcome } from '../../core/imagestream/import-rules';
+import type { StreamHead } from '../../core/imagestream/model';
+import { TAG_NAME, validateStreamName } from '../../core/imagestream/validation';
+import { toImageStream } from '../../core/imagestream/views';
+import { apiHost, parseNormalizedReference } from '../../core/reference';
+import { deadlineIn } from '../../registry/deadline';
+import { isRegistryError } from '../../registry/errors';
+import type { AppContext } from '../shared/context';
+import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from '../shared/decode';
+import { checkNamespace, requireNamespace } from '../shared/requests';
 import { writeImportOutcomes } from './import-writes';
-import { Importer, type ImportRequest, type ImportResult, statusFor, toImportStatus } from './importer';
+import {
+  Importer,
+  type ImportRequest,
+  type ImportResult,
+  outcomeOf,
+  statusFor,
+  toImportStatus,
+} from './importer';
 import { SecretUnusable } from './secret-credentials';
 
 const IMPORT_MODES = ['Legacy', 'PreserveOriginal'];
@@ -163,23 +170,6 @@ export async function importPipelined(
 async function existingImportedTags(ctx: AppContext, ns: string, name: string): Promise<Set<string>> {
   const state = await ctx.streams.loadStream(ns, name);
   return new Set([...(state?.tags.values() ?? [])].filter((t) => t.recent.length > 0).map((t) => t.name));
-}
-
-export function outcomeOf(tag: string, req: ImportRequest, r: ImportResult): TagImportOutcome {
-  const base = { tag, from: req.from, importPolicy: req.importPolicy, referencePolicy: req.referencePolicy };
-  if (r.status.status === 'Success' && r.image)
-    return {
-      ...base,
-      ok: true,
-      dockerImageReference: r.image.dockerImageReference,
-      image: r.image.metadata.name as string,
-    };
-  return {
-    ...base,
-    ok: false,
-    reason: r.status.reason ?? 'InternalError',
-    message: r.status.message ?? 'unknown error prevented import',
-  };
 }
 
 interface RepositoryPlan {

@@ -1,8 +1,8 @@
-import type { TagRecord } from '../core/imagestream/model';
-import type { PushHint } from '../core/push/notifications';
-import { parseNormalizedReference, repositoryKey } from '../core/reference';
-import { trackedSource } from '../core/schedule/scheduling';
-import type { AppContext } from './context';
+import type { TagRecord } from '../../core/imagestream/model';
+import type { PushHint } from '../../core/push/notifications';
+import { parseNormalizedReference, repositoryKey } from '../../core/reference';
+import { trackedSource } from '../../core/schedule/scheduling';
+import type { AppContext } from '../shared/context';
 import { type ImportJobResult, runImportJob } from './import-jobs';
 import type { JobSink } from './jobs';
 
