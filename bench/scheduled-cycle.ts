@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runJob } from '../functions/app/jobs/job-runner';
-import { scanJobsForTick } from '../functions/app/jobs/scheduler';
-import { buildAppContext } from '../functions/app/shared/build-context';
+import { scanJobsForTick } from '../functions/app/jobs/tick';
+import { serviceContext } from '../functions/composition/service-context';
 import { readServiceConfig } from '../functions/config';
 import { LocalJobRunner } from '../functions/local/job-runner';
 
@@ -23,7 +23,7 @@ const WRITES = new Set([
 async function main(): Promise<void> {
   const concurrency = Number(process.env.CYCLE_CONCURRENCY ?? 4);
   const config = readServiceConfig({ ...process.env, RUNTIME_MODE: 'local' });
-  const ctx = buildAppContext(config);
+  const ctx = serviceContext(config);
   const writes: Record<string, number> = {};
   // Every store shares one document client; count the writes it sends, by the kind of record written.
   type Sent = { constructor: { name: string }; input: unknown };
@@ -58,8 +58,8 @@ async function main(): Promise<void> {
     execute: (job, sink) => runJob(ctx, job, sink, log),
     log,
   });
+  // Jobs queue their follow-ups through the sink they are given (the runner): the context needs no queue.
   runner.start();
-  ctx.jobs = runner;
   const heaps: number[] = [];
   const t0 = performance.now();
   await runner.enqueue(scanJobsForTick(ctx, Date.now()));

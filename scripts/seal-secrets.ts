@@ -8,8 +8,8 @@
  * DYNAMODB_ENDPOINT and SECRETS_KEY_FILE (its existing key; a missing one is not created).
  */
 import { KMSClient } from '@aws-sdk/client-kms';
-import type { CredentialSealer } from '../functions/app/access/credential-sealing';
 import { sealUnsealedSecrets } from '../functions/app/imports/secret-credentials';
+import type { CredentialSealer } from '../functions/app/ports/credential-sealer';
 import { KmsSealer } from '../functions/aws/kms-sealer';
 import { readServiceConfig } from '../functions/config';
 import { KeyFileSealer, loadOrCreateKeyFile } from '../functions/local/key-file-sealer';

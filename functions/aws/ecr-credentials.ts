@@ -1,5 +1,5 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import type { ExternalCredentials } from '../app/shared/context';
+import type { ExternalCredentials } from '../app/ports/registry';
 import { isEcrHost } from '../registry/client';
 import type { RegistryCredential } from '../registry/credentials';
 

@@ -1,5 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { EventPublisher } from '../app/events/change-processor';
+import type { EventPublisher } from '../app/ports/events';
 import type { TagEventEnvelope } from '../core/events/tag-events';
 
 /** PutEvents takes at most ten entries per call. */

@@ -15,7 +15,7 @@ import {
   type SealedCredential,
   type SecretIdentity,
   sealContent,
-} from '../app/access/credential-sealing';
+} from '../app/ports/credential-sealer';
 
 /** The two KMS calls the sealer makes (a KMSClient, or a fake in unit tests). */
 export interface KmsDataKeyApi {

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Job, JobSink } from '../app/jobs/jobs';
+import type { Job } from '../app/jobs/jobs';
+import type { JobSink } from '../app/ports/jobs';
 
 /** SQS caps a message delay at 15 minutes; longer waits (a Docker Hub quota window) take several hops. */
 const MAX_DELAY_SECONDS = 900;

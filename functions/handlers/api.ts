@@ -1,22 +1,28 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { buildAppContext } from '../app/shared/build-context';
 import { SqsJobSink } from '../aws/sqs-job-sink';
+import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
 import { createApiHandler } from '../http/handler';
 import { jsonLogger } from '../logging';
 
-/** Lambda entry of the HTTP API: configuration and clients are built once per container. */
+/** Lambda entry of the HTTP API: configuration and clients are built once per container, then never changed. */
 const config = readServiceConfig();
-// Secrets are sealed on write and opened for synchronous imports with this key (buildAppContext uses it).
+// Secrets are sealed on write and opened for synchronous imports with this key (serviceContext uses it).
 requireSetting(config, 'SECRETS_KMS_KEY_ARN');
-const ctx = buildAppContext(config);
-if (config.IMPORT_QUEUE_URL) ctx.jobs = new SqsJobSink(new SQSClient({}), config.IMPORT_QUEUE_URL);
-if (config.WEBHOOK_SECRET_ARN) {
-  const arn = config.WEBHOOK_SECRET_ARN;
-  // Read on first use and kept for the container's life; a rotation reaches new containers within minutes.
+const ctx = serviceContext(config, {
+  jobs: config.IMPORT_QUEUE_URL ? new SqsJobSink(new SQSClient({}), config.IMPORT_QUEUE_URL) : undefined,
+  webhookSecret: config.WEBHOOK_SECRET_ARN ? secretValue(config.WEBHOOK_SECRET_ARN) : undefined,
+});
+export const handler = createApiHandler(ctx, jsonLogger(config.LOG_LEVEL));
+
+/**
+ * A Secrets Manager secret read on first use and kept for the container's life (a rotation reaches new containers
+ * within minutes); a failed read is tried again on the next use.
+ */
+function secretValue(arn: string): () => Promise<string | undefined> {
   let secret: Promise<string | undefined> | undefined;
-  ctx.webhookSecret = () => {
+  return () => {
     secret ??= new SecretsManagerClient({})
       .send(new GetSecretValueCommand({ SecretId: arn }))
       .then((r) => r.SecretString || undefined)
@@ -27,4 +33,3 @@ if (config.WEBHOOK_SECRET_ARN) {
     return secret;
   };
 }
-export const handler = createApiHandler(ctx, jsonLogger(config.LOG_LEVEL));

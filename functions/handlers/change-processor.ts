@@ -4,6 +4,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { processBatch, pullSpecResolver, type TableChange } from '../app/events/change-processor';
 import { EventBridgePublisher } from '../aws/eventbridge-publisher';
 import { SqsJobSink } from '../aws/sqs-job-sink';
+import { streamRules } from '../composition/settings';
 import { readServiceConfig, requireSetting } from '../config';
 import { jsonLogger } from '../logging';
 import { toTableChange } from '../store/stream-records';
@@ -22,12 +23,7 @@ const publisher = new EventBridgePublisher(
   config.EVENT_SOURCE,
 );
 const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
-const resolve = pullSpecResolver({
-  defaultImportMode: config.DEFAULT_IMPORT_MODE,
-  ...(config.INTERNAL_REGISTRY_HOSTNAME
-    ? { internalRegistryHostname: config.INTERNAL_REGISTRY_HOSTNAME }
-    : {}),
-});
+const resolve = pullSpecResolver(streamRules(config));
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const changes: TableChange[] = event.Records.map(toTableChange);

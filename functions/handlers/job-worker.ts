@@ -2,18 +2,17 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runJob } from '../app/jobs/job-runner';
 import { describeJob, type Job, jobSchema } from '../app/jobs/jobs';
-import { buildAppContext } from '../app/shared/build-context';
 import { SqsJobSink } from '../aws/sqs-job-sink';
+import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
 import { jsonLogger } from '../logging';
 
 const config = readServiceConfig();
 const log = jsonLogger(config.LOG_LEVEL);
-// Imports open the namespace's registry secrets with this key (buildAppContext uses it).
+// Imports open the namespace's registry secrets with this key (serviceContext uses it).
 requireSetting(config, 'SECRETS_KMS_KEY_ARN');
-const ctx = buildAppContext(config);
 const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
-ctx.jobs = sink;
+const ctx = serviceContext(config, { jobs: sink });
 
 /**
  * Runs jobs from the queue (imports, scans, pushes, sweeps). A malformed message is dropped (retrying cannot fix

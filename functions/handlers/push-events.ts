@@ -1,14 +1,20 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { acceptPushHints } from '../app/jobs/push';
-import { buildAppContext } from '../app/shared/build-context';
+import { acceptPushHints } from '../app/jobs/push-hints';
 import { SqsJobSink } from '../aws/sqs-job-sink';
+import { scheduleSettings } from '../composition/settings';
+import { documentClient } from '../composition/table';
 import { readServiceConfig, requireSetting } from '../config';
 import { parseEcrImageAction } from '../core/push/notifications';
 import { jsonLogger } from '../logging';
+import { ScheduleStore } from '../store/schedule-store';
 
 const config = readServiceConfig();
 const log = jsonLogger(config.LOG_LEVEL);
-const ctx = buildAppContext(config);
+// Only what accepting a hint needs: the coalescing windows (schedule store) and the push settings.
+const ctx = {
+  schedule: new ScheduleStore(documentClient(config), config.TABLE_NAME),
+  scheduling: scheduleSettings(config),
+};
 const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { EventPublisher } from '../app/events/change-processor';
+import type { EventPublisher } from '../app/ports/events';
 import type { Log } from '../app/shared/log';
 import { type DeliveredEvent, deliveredEvent, type TagEventEnvelope } from '../core/events/tag-events';
 

@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
-import { describeJob, type Job, type JobSink } from '../app/jobs/jobs';
+import { describeJob, type Job } from '../app/jobs/jobs';
+import type { JobSink } from '../app/ports/jobs';
 import type { Log } from '../app/shared/log';
 import { JobJournal, type StoredJob } from './job-journal';
 

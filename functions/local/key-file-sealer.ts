@@ -13,7 +13,7 @@ import {
   type SealedCredential,
   type SecretIdentity,
   sealContent,
-} from '../app/access/credential-sealing';
+} from '../app/ports/credential-sealer';
 
 export const KEY_FILE_BYTES = 32;
 

@@ -1,6 +1,6 @@
-import type { JobSink } from '../app/jobs/jobs';
 import { orphanSweepsForTick } from '../app/jobs/orphans';
-import { scanJobsForTick } from '../app/jobs/scheduler';
+import { scanJobsForTick } from '../app/jobs/tick';
+import type { JobSink } from '../app/ports/jobs';
 import type { AppContext } from '../app/shared/context';
 import type { Log } from '../app/shared/log';
 

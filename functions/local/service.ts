@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pullSpecResolver, workForChanges } from '../app/events/change-processor';
 import { sealUnsealedSecrets } from '../app/imports/secret-credentials';
 import { runJob } from '../app/jobs/job-runner';
-import { buildAppContext, type ContextOverrides } from '../app/shared/build-context';
+import type { AppContext } from '../app/shared/context';
+import { type ContextOverrides, serviceContext } from '../composition/service-context';
 import { readServiceConfig } from '../config';
 import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler } from '../http/handler';
@@ -73,28 +74,34 @@ export async function startLocalService(
       DYNAMODB_ENDPOINT: endpoint,
     });
     const log = opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL);
-    const ctx = buildAppContext(serviceConfig, { ...opts, sealer });
-    // Secrets an older version stored in clear are sealed now, before the first request or import reads them.
-    const resealed = await sealUnsealedSecrets(ctx);
-    if (resealed) log({ level: 'info', msg: 'sealed registry secrets stored in clear', count: resealed });
     const webhookSecret = serviceConfig.WEBHOOK_SECRET;
-    ctx.webhookSecret = async () => webhookSecret;
     const startedAt = Date.now();
     // Names this data directory's writes in their write intents: after a crash, the restarted process knows the
     // intents its predecessor left are abandoned, without waiting for them to age.
     const writer = writerId(cfg.dataDir);
-    ctx.streams.writer = writer;
-    // Accepted jobs live in a journal next to the stream checkpoint, so a crash loses none of them.
+    // Accepted jobs live in a journal next to the stream checkpoint, so a crash loses none of them. The runner
+    // and the context need each other: jobs run with the context, which queues into the runner. The runner
+    // starts (and so calls `execute`) only once the context below exists.
+    let ctx: AppContext | undefined;
     const runner = await LocalJobRunner.open({
       journalFile: join(cfg.dataDir, `jobs-${cfg.TABLE_NAME}.ndjson`),
       deadLetterFile: join(cfg.dataDir, `jobs-dead-letter-${cfg.TABLE_NAME}.ndjson`),
       concurrency: cfg.JOB_CONCURRENCY,
       perProjectConcurrency: cfg.JOB_CONCURRENCY_PER_PROJECT,
-      execute: (job, sink) => runJob(ctx, job, sink, log),
+      execute: (job, sink) => runJob(ctx!, job, sink, log),
       log,
     });
     stops.push(() => runner.stop());
-    ctx.jobs = runner;
+    ctx = serviceContext(serviceConfig, {
+      sealer,
+      registryLookup: opts.registryLookup,
+      writer,
+      jobs: runner,
+      webhookSecret: async () => webhookSecret,
+    });
+    // Secrets an older version stored in clear are sealed now, before the first request or import reads them.
+    const resealed = await sealUnsealedSecrets(ctx);
+    if (resealed) log({ level: 'info', msg: 'sealed registry secrets stored in clear', count: resealed });
     runner.start();
     // What a killed predecessor was writing when it died (history written ahead, a large create) is swept now.
     await runner.enqueue([{ kind: 'orphans', writer, before: startedAt }]);

@@ -8,9 +8,16 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  type ImageRepository,
+  type ImageSource,
+  type ProjectImage,
+  type RecordedImage,
+  type StreamScope,
+  scopeOf,
+} from '../app/ports/images';
 import type { Image } from '../core/api-types';
 import { namespaceNotFound, namespaceTerminating } from '../core/errors';
-import type { StreamHead } from '../core/imagestream/model';
 import { IMAGE_SK, keys } from './keys';
 import { activeProjectCheck } from './project-store';
 import { sleep } from './stream-store';
@@ -18,33 +25,6 @@ import { tableDefinition } from './table-definition';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
-/**
- * Where a project's metadata for an image came from: `import` was fetched from a registry by that project and
- * verified against the digest; `mapping` is what a user of the project sent (imagestreammappings), unverified.
- */
-export type ImageSource = 'import' | 'mapping';
-
-/** An image as one project sees it. */
-export interface ProjectImage {
-  image: Image;
-  source: ImageSource;
-}
-
-/**
- * A read made through a stream: the namespace and the stream's uid. The uid keys the in-process cache, so a
- * project deleted and re-created under the same name (whose streams all have new uids) never reads another
- * incarnation's records from this process's memory.
- */
-export interface StreamScope {
-  namespace: string;
-  uid: string;
-}
-
-/** The scope of a read through the stream `head`. */
-export function scopeOf(head: StreamHead): StreamScope {
-  return { namespace: head.namespace, uid: head.uid };
-}
 
 /**
  * How long this process may answer from memory for a `mapping` record: an import by the same project (in any
@@ -68,13 +48,6 @@ interface CacheEntry {
   expiresAt: number;
 }
 
-/** The outcome of writing one project record. */
-export interface RecordedImage {
-  record: ProjectImage;
-  /** The project already had a record for the digest (which was kept): this write changed nothing. */
-  existed: boolean;
-}
-
 /**
  * Images, twice:
  *
@@ -88,7 +61,9 @@ export interface RecordedImage {
  *   read only for cluster administrators (`GET /images/{digest}`). Never copied into a project: knowing a digest
  *   is not the right to read the image.
  */
-export class ImageStore {
+export { type ImageSource, type ProjectImage, type RecordedImage, type StreamScope, scopeOf };
+
+export class ImageStore implements ImageRepository {
   private readonly verifiedCache = new Map<string, Image>();
   private readonly projectCache = new Map<string, CacheEntry>();
 

@@ -8,47 +8,19 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type Binding, type Subject, serviceAccountUser } from '../core/access/rules';
+import {
+  type BindingRecord,
+  type ProjectAccessRecord,
+  type ProjectPhase,
+  type ProjectRecord,
+  type ProjectRepository,
+  ProjectWriteConflict,
+} from '../app/ports/projects';
+import { type Subject, serviceAccountUser } from '../core/access/rules';
 import { keys } from './keys';
 import { tableDefinition } from './table-definition';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
-export type ProjectPhase = 'Active' | 'Terminating';
-
-/** A project (namespace) as stored: PK `PRJ#<ns>`, SK `PRJ`; its role bindings share the partition. */
-export interface ProjectRecord {
-  name: string;
-  uid: string;
-  resourceVersion: number;
-  creationTimestamp: string;
-  /** Who requested it (OpenShift's `openshift.io/requester`). */
-  requester: string;
-  displayName: string;
-  description: string;
-  phase: ProjectPhase;
-  /** Who last changed the record (audit). */
-  by: string;
-}
-
-/** A RoleBinding as stored: PK `PRJ#<ns>`, SK `RB#<name>`. */
-export interface BindingRecord extends Binding {
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion: number;
-  creationTimestamp: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  by: string;
-}
-
-/** Thrown when a conditional write lost: `reason` says which precondition failed. */
-export class ProjectWriteConflict extends Error {
-  constructor(readonly reason: 'exists' | 'changed' | 'missing' | 'terminating') {
-    super(`project store write lost: ${reason}`);
-  }
-}
 
 /**
  * The ConditionCheck every write that creates content in a project carries (streams, secrets, bindings): the
@@ -79,21 +51,24 @@ export const subjectKey = (s: Subject) =>
 /** Bounds reading one project's bindings (a Query page is 1 MB, so this is far beyond any real project). */
 const MAX_PAGES = 50;
 
+/** Namespaces whose access reads are remembered at once (least recently read are dropped first). */
+const ACCESS_CACHE_ENTRIES = 1000;
+
+export {
+  type BindingRecord,
+  type ProjectAccessRecord,
+  type ProjectPhase,
+  type ProjectRecord,
+  ProjectWriteConflict,
+};
+
 /**
  * Projects and RoleBindings in the single table. One consistent Query of `PRJ#<ns>` returns a project and all
  * its bindings, which is what an access check needs. A subject index (PK `SUBJ#<kind>:<name>`, SK
  * `<ns>#<binding>`, written in the same transaction as its binding) answers "which projects can this caller
  * see" without a scan; GSI1 (`PROJECTS` / `<ns>`) lists every project for cluster administrators.
  */
-export interface ProjectAccessRecord {
-  project?: ProjectRecord;
-  bindings: BindingRecord[];
-}
-
-/** Namespaces whose access reads are remembered at once (least recently read are dropped first). */
-const ACCESS_CACHE_ENTRIES = 1000;
-
-export class ProjectStore {
+export class ProjectStore implements ProjectRepository {
   /** Recent access reads by namespace, for reads that accept {@link access}'s `maxAgeMs`. */
   private readonly recent = new Map<string, { at: number; value: Promise<ProjectAccessRecord> }>();
 

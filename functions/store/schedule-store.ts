@@ -1,21 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Backoff, IndexedTag, ScheduleRepository } from '../app/ports/schedule';
 import { slotKey } from '../core/schedule/scheduling';
 import { keys } from './keys';
 import { tableDefinition } from './table-definition';
-
-/** A tag found through one of the sparse schedule indexes. */
-export interface IndexedTag {
-  namespace: string;
-  name: string;
-  uid: string;
-  tag: string;
-}
-
-/** A registry's recent rate limiting: leave it alone until `until`; its budget is halved per strike. */
-export interface Backoff {
-  until: number;
-  strikes: number;
-}
 
 const PAGE = 1_000;
 /** Bound on one lookup: a repository followed by more tags than this is re-checked on the next schedule. */
@@ -25,7 +12,9 @@ const MAX_TRACKING_TAGS = 20_000;
  * The scheduler's view of the table: the sparse GSI2 (tags due in a slot range of a shard), GSI3 (tags that
  * follow a source repository:tag), and small bookkeeping items for budgets and registry back-off.
  */
-export class ScheduleStore {
+export type { Backoff, IndexedTag };
+
+export class ScheduleStore implements ScheduleRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

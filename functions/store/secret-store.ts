@@ -10,53 +10,16 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { SealedCredential } from '../app/access/credential-sealing';
+import type { SealedCredential } from '../app/ports/credential-sealer';
+import type {
+  SecretCredentials,
+  SecretMeta,
+  SecretRepository,
+  StoredSecret,
+  UnsealedRecord,
+} from '../app/ports/secrets';
 import { keys } from './keys';
 import { activeProjectCheck } from './project-store';
-
-/**
- * A registry credential secret as stored. `sealed` is the Docker config (JSON), encrypted by the application
- * (functions/app/credential-sealing.ts) for this secret's namespace, name and uid: the table never holds the
- * credentials in clear. It is read only by {@link SecretStore.credentials} for imports, never returned by the API
- * nor logged.
- */
-export interface StoredSecret {
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion: number;
-  creationTimestamp: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  type: string;
-  sealed: SealedCredential;
-  /** Who created it (audit; not shown by the API). */
-  by: string;
-}
-
-export type SecretMeta = Omit<StoredSecret, 'sealed' | 'by'>;
-
-/**
- * The credentials of one secret, as imports read them: `sealed`, or `legacyConfig`, the Docker config JSON in
- * clear that versions before sealing wrote (still read; sealed on the secret's next write, or by
- * {@link SecretStore.unsealedRecords} and {@link SecretStore.sealInPlace}).
- */
-export interface SecretCredentials {
-  namespace: string;
-  name: string;
-  uid: string;
-  sealed?: SealedCredential;
-  legacyConfig?: string;
-}
-
-/** A secret still holding its config in clear, and the version it had when read. */
-export interface UnsealedRecord {
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion: number;
-  legacyConfig: string;
-}
 
 /** OpenShift's rule (imagestreams/secrets): a secret with this annotation set to "true" is not used by imports. */
 export const EXCLUDE_SECRET_ANNOTATION = 'openshift.io/image.excludeSecret';
@@ -77,7 +40,9 @@ const MAX_CONFIG_PAGES = 100;
  * Secrets live in the single table as one item each: PK `SEC#<ns>`, SK `<name>` (see keys.ts). A namespace's
  * secrets are therefore one Query, in name order, and never mix with image stream records (`IS#…`, `IMG#…`).
  */
-export class SecretStore {
+export type { SecretCredentials, SecretMeta, StoredSecret, UnsealedRecord };
+
+export class SecretStore implements SecretRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

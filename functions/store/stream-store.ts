@@ -12,6 +12,12 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  type CommitPlan,
+  ConcurrentWriteError,
+  type ImageRefMatch,
+  type StreamRepository,
+} from '../app/ports/streams';
 import type { TagEvent, TagEventCondition, TagReference } from '../core/api-types';
 import { namespaceNotFound, namespaceTerminating, StatusError, tooLarge } from '../core/errors';
 import { isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
@@ -87,50 +93,6 @@ interface WriteIntent {
   fenced?: number;
 }
 
-/** A write lost a race: the head or a tag record changed (or vanished) since it was read. */
-export class ConcurrentWriteError extends Error {
-  constructor(
-    readonly target: 'head' | 'tag' | 'transaction',
-    readonly headMissing = false,
-    readonly headExists = false,
-    /**
-     * The write may or may not have happened (the table answered a transient server error): re-read and retry,
-     * but do not undo what went ahead of it.
-     */
-    readonly outcomeUnknown = false,
-  ) {
-    super(`concurrent write on ${target}`);
-    this.name = 'ConcurrentWriteError';
-  }
-}
-
-export type CommitMode =
-  /** The stream must not exist yet. */
-  | 'create'
-  /** Whole-stream write: the head must still be at the resourceVersion that was read. */
-  | 'stream'
-  /** Tag-level write: only the touched tag records are compared; the head just counts the write. */
-  | 'tags';
-
-export interface CommitPlan {
-  mode: CommitMode;
-  before: StreamState | undefined;
-  after: StreamState;
-  specChanged: boolean;
-  /**
-   * Who makes this write (a user name or one of the system actors): every record the commit writes carries it as
-   * `by`, and a tag record the commit deletes is stamped with it first (see {@link AUDIT}).
-   */
-  actor: string;
-  /** When the write happens (ISO time), recorded as the tag records' `at`; defaults to now. */
-  at?: string;
-  /**
-   * Children of manifest lists the new events point at: they get image references too, so a PreserveOriginal
-   * import's platform images are reachable as imagestreamimages (reference §1.7 layers index).
-   */
-  childImages?: Map<string, string[]>;
-}
-
 /**
  * Audit attributes. `by` (who wrote the record last) is on stream heads, tag records, history entries and image
  * references; `at` (when) on tag records. Both are DynamoDB reserved words, so expressions name them through
@@ -141,11 +103,6 @@ export interface CommitPlan {
 export const AUDIT = {
   names: { '#by': 'by', '#at': 'at' },
 } as const;
-
-export interface ImageRefMatch {
-  image: string;
-  dockerImageReference: string;
-}
 
 function headToItem(h: StreamHead, by: string): Item {
   return {
@@ -222,14 +179,19 @@ function isLiveHead(item: Item | undefined): item is Item {
   return !!item && item.pending === undefined;
 }
 
-export class StreamStore {
-  /** Names this process in the write intents it puts (local mode sets it: see functions/local/service.ts). */
-  writer: string | undefined;
+export { type CommitMode, type CommitPlan, ConcurrentWriteError } from '../app/ports/streams';
+
+export class StreamStore implements StreamRepository {
+  /** Names this process in the write intents it puts (local mode: see functions/local/service.ts). */
+  private readonly writer: string | undefined;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
-  ) {}
+    options: { writer?: string | undefined } = {},
+  ) {
+    this.writer = options.writer;
+  }
 
   async getHead(ns: string, name: string): Promise<StreamHead | undefined> {
     const out = await this.db.send(

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encryptionContext } from '../../functions/app/access/credential-sealing';
+import { encryptionContext } from '../../functions/app/ports/credential-sealer';
 import { readServiceConfig } from '../../functions/config';
 import { tableDefinition as d } from '../../functions/store/table-definition';
 import { tableActions } from '../../infra/constructs/app-function';

@@ -2,7 +2,8 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Job, JobSink } from '../../functions/app/jobs/jobs';
+import type { Job } from '../../functions/app/jobs/jobs';
+import type { JobSink } from '../../functions/app/ports/jobs';
 import { LocalJobRunner, type LocalJobRunnerOptions, MAX_ATTEMPTS } from '../../functions/local/job-runner';
 import { eventually, sleep } from '../support/eventually';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../functions/app/jobs/jobs';
 import { runScheduledImport } from '../../functions/app/jobs/scheduler';
-import { buildAppContext } from '../../functions/app/shared/build-context';
 import type { AppContext } from '../../functions/app/shared/context';
+import { serviceContext } from '../../functions/composition/service-context';
 import { readServiceConfig } from '../../functions/config';
 import { eventually } from '../support/eventually';
 import { type FaultRegistry, startFaultRegistry } from '../support/fault-registry';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   faults = await startFaultRegistry();
   const stack = await startStack({ SCHEDULER: 'off' });
   ({ api, stop } = stack);
-  ctx = buildAppContext(
+  ctx = serviceContext(
     readServiceConfig({
       RUNTIME_MODE: 'local',
       TABLE_NAME: stack.table,

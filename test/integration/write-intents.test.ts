@@ -44,8 +44,7 @@ function writerStore(
     if (c instanceof BatchWriteCommand) await beforeBatchWrite();
     return send(c);
   };
-  const store = new StreamStore(db, table);
-  store.writer = writer;
+  const store = new StreamStore(db, table, { writer });
   return store;
 }
 

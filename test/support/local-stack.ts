@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import type { ContextOverrides } from '../../functions/app/shared/build-context';
+import type { ContextOverrides } from '../../functions/composition/service-context';
 import { readLocalConfig } from '../../functions/local/local-config';
 import { type LocalService, startLocalService } from '../../functions/local/service';
 

@@ -9,7 +9,7 @@ import {
 import type { TagReference } from '../../core/api-types';
 import { FieldError, namespaceNotFound, namespaceTerminating, StatusError } from '../../core/errors';
 import type { StreamState } from '../../core/imagestream/model';
-import type { BindingRecord, ProjectRecord } from '../../store/project-store';
+import type { BindingRecord, ProjectRecord } from '../ports/projects';
 import type { AppContext, Identity } from '../shared/context';
 
 /** A project and its bindings as one access check read them. */

@@ -12,7 +12,7 @@ import {
   successStatus,
 } from '../../core/errors';
 import { validateNamespaceName } from '../../core/imagestream/validation';
-import { type BindingRecord, type ProjectRecord, ProjectWriteConflict } from '../../store/project-store';
+import { type BindingRecord, type ProjectRecord, ProjectWriteConflict } from '../ports/projects';
 import { type AppContext, actorOf, type Identity } from '../shared/context';
 import { decode, meta } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';

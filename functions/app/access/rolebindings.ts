@@ -19,7 +19,7 @@ import {
   validateNamespaceName,
   validateObjectMeta,
 } from '../../core/imagestream/validation';
-import { type BindingRecord, ProjectWriteConflict } from '../../store/project-store';
+import { type BindingRecord, ProjectWriteConflict } from '../ports/projects';
 import { type AppContext, actorOf, type Identity } from '../shared/context';
 import { decode, meta } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';

@@ -15,12 +15,12 @@ import {
 import { validateObjectMeta } from '../../core/imagestream/validation';
 import { parseLabelSelector } from '../../core/label-selector';
 import { type DockerConfig, parseDockerConfig } from '../../registry/credentials';
-import type { SecretMeta, StoredSecret } from '../../store/secret-store';
+import type { CredentialSealer, SecretIdentity } from '../ports/credential-sealer';
+import type { SecretMeta, StoredSecret } from '../ports/secrets';
 import { type AppContext, actorOf } from '../shared/context';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
 import { generateName, requireNamespace } from '../shared/requests';
 import { namespaceTerminating } from './access';
-import type { CredentialSealer, SecretIdentity } from './credential-sealing';
 
 /**
  * Kubernetes v1 Secrets, limited to registry credentials for image imports. They are write-only: create, get,

@@ -4,13 +4,15 @@ import {
   type TagEventEnvelope,
   type TagSide,
 } from '../../core/events/tag-events';
+import { tagNeedsImport } from '../../core/imagestream/import-rules';
 import type { TagRecord } from '../../core/imagestream/model';
 import type { StreamRulesConfig } from '../../core/imagestream/spec-rules';
 import { resolveEventReference } from '../../core/imagestream/views';
 import { HEAD_SK, keys } from '../../store/keys';
 import { itemToTag } from '../../store/stream-store';
-import { importNeededByChange } from '../jobs/import-jobs';
-import type { ImportJob, Job, JobSink } from '../jobs/jobs';
+import type { ImportJob, Job } from '../jobs/jobs';
+import type { EventPublisher } from '../ports/events';
+import type { JobSink } from '../ports/jobs';
 
 /** One table change as the stream delivers it, images already unmarshalled. */
 export interface TableChange {
@@ -21,11 +23,6 @@ export interface TableChange {
   observedAt?: string | undefined;
   /** The stream record's sequence number, to report where a batch must be retried from. */
   sequence?: string | undefined;
-}
-
-/** Publishes derived events; throws when any event could not be published, so the change is processed again. */
-export interface EventPublisher {
-  publish(events: TagEventEnvelope[]): Promise<void>;
 }
 
 /** What one batch of table changes asks for: events to publish and jobs to queue. */
@@ -147,6 +144,20 @@ function side(item: Record<string, unknown> | undefined): TagSide | undefined {
     tag: itemToTag(item),
     by: typeof item.by === 'string' ? item.by : undefined,
   };
+}
+
+/**
+ * Which tags a change of one tag record asks to import (the change processor's decision): the tag needs an
+ * import now and did not already need the same one before this change (that job was queued then).
+ */
+export function importNeededByChange(before: TagRecord | undefined, after: TagRecord | undefined): boolean {
+  if (!after || !tagNeedsImport(after, true)) return false;
+  if (!before || !tagNeedsImport(before, true)) return true;
+  return (
+    before.spec?.generation !== after.spec?.generation ||
+    JSON.stringify(before.spec?.from) !== JSON.stringify(after.spec?.from) ||
+    JSON.stringify(before.spec?.importPolicy) !== JSON.stringify(after.spec?.importPolicy)
+  );
 }
 
 /** PutEvents and SendMessageBatch both take ten entries per call. */

@@ -6,7 +6,7 @@ import {
 } from '../../core/imagestream/import-rules';
 import type { StreamHead } from '../../core/imagestream/model';
 import { topsOf, updateTrackingTags } from '../../core/imagestream/spec-rules';
-import { ConcurrentWriteError } from '../../store/stream-store';
+import { ConcurrentWriteError } from '../ports/streams';
 import type { AppContext } from '../shared/context';
 import { commit, loadForTagWrite, newStreamState, retryOnConflict, snapshot } from '../streams/stream-writes';
 

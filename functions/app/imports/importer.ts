@@ -9,12 +9,10 @@ import {
   parseNormalizedReference,
   repositoryAsWritten,
 } from '../../core/reference';
-import type { RegistryCredential } from '../../registry/auth';
-import type { RepositoryClient } from '../../registry/client';
 import { credentialsFor } from '../../registry/credentials';
 import type { DeadlineLike } from '../../registry/deadline';
 import { isRegistryError, RegistryError } from '../../registry/errors';
-import { fetchImage, type ImportMode } from '../../registry/image-fetcher';
+import type { ImportMode, RegistryCredential, RepositoryTarget } from '../ports/registry';
 import { type AppContext, actorOf } from '../shared/context';
 import { importCredentials, SecretUnusable } from './secret-credentials';
 
@@ -108,8 +106,8 @@ export class Importer {
   /** Lists a repository's tags in OpenShift's priority order. */
   async listRepositoryTags(from: string, insecure: boolean): Promise<string[]> {
     const ref = parseNormalizedReference(from);
-    const repo = await this.repository(ref, insecure);
-    return prioritizeTags(await repo.listTags(this.deadline));
+    const target = await this.target(ref, insecure);
+    return prioritizeTags(await this.ctx.registry.listTags(target, this.deadline));
   }
 
   private async doImport(req: ImportRequest, mode: ImportMode): Promise<ImportResult> {
@@ -122,9 +120,8 @@ export class Importer {
     const tag = ref.digest ? '' : ref.tag || 'latest';
     const display = normalizedString({ ...ref, tag });
     try {
-      const repo = await this.repository(ref, !!req.importPolicy.insecure);
-      const fetched = await fetchImage({
-        repo,
+      const target = await this.target(ref, !!req.importPolicy.insecure);
+      const fetched = await this.ctx.registry.fetchImage(target, {
         repositoryAsWritten: repositoryAsWritten(req.from),
         reference: ref.digest || tag,
         importMode: mode,
@@ -161,7 +158,8 @@ export class Importer {
     }
   }
 
-  async repository(ref: NormalizedReference, insecure: boolean): Promise<RepositoryClient> {
+  /** The repository `ref` names, with the credential this namespace (or IAM, for ECR) has for it. */
+  async target(ref: NormalizedReference, insecure: boolean): Promise<RepositoryTarget> {
     const host = apiHost(ref.domain);
     const external = this.ctx.externalCredentials?.handles(host) ? this.ctx.externalCredentials : undefined;
     let credential: RegistryCredential | undefined;
@@ -170,13 +168,13 @@ export class Importer {
       this.configs ??= importCredentials(this.ctx, this.ns);
       credential = credentialsFor(await this.configs, ref.domain, ref.path)[0];
     }
-    return this.ctx.registry.repository({
+    return {
       host,
       path: ref.path,
       insecure,
       credential,
       ...(external ? { refreshCredential: () => external.get(host, true) } : {}),
-    });
+    };
   }
 
   /** List digest → child digests for every manifest list this import saw with its children. */
@@ -215,7 +213,7 @@ export class Importer {
   }
 }
 
-export function modeOf(policy: TagImportPolicy, ctx: AppContext): ImportMode {
+export function modeOf(policy: TagImportPolicy, ctx: Pick<AppContext, 'rules'>): ImportMode {
   return policy.importMode === 'PreserveOriginal' || policy.importMode === 'Legacy'
     ? policy.importMode
     : ctx.rules.defaultImportMode;

@@ -1,7 +1,7 @@
 import { type Status, StatusError } from '../../core/errors';
 import type { DockerConfig } from '../../registry/credentials';
-import type { SecretCredentials, SecretStore } from '../../store/secret-store';
-import { type CredentialSealer, CredentialUnreadable } from '../access/credential-sealing';
+import { type CredentialSealer, CredentialUnreadable } from '../ports/credential-sealer';
+import type { SecretCredentials, SecretRepository } from '../ports/secrets';
 
 /**
  * Registry secrets as imports use them: opened from their sealed form, and the migration of secrets older
@@ -43,11 +43,11 @@ export class SecretUnusable extends Error {
 }
 
 /**
- * The Docker configs imports in `ns` may use, in secret-name order (see SecretStore.credentials), opened. Throws
+ * The Docker configs imports in `ns` may use, in secret-name order (see SecretRepository.credentials), opened. Throws
  * {@link SecretUnusable} for the first secret that cannot be opened.
  */
 export async function importCredentials(
-  ctx: { secrets: SecretStore; sealer: CredentialSealer },
+  ctx: { secrets: SecretRepository; sealer: CredentialSealer },
   ns: string,
 ): Promise<DockerConfig[]> {
   const records = await ctx.secrets.credentials(ns);
@@ -70,7 +70,7 @@ async function openCredentials(sealer: CredentialSealer, r: SecretCredentials): 
  * in AWS, scripts/seal-secrets.ts.
  */
 export async function sealUnsealedSecrets(ctx: {
-  secrets: SecretStore;
+  secrets: SecretRepository;
   sealer: CredentialSealer;
 }): Promise<number> {
   let sealed = 0;

@@ -1,6 +1,6 @@
 import { forbidden, StatusError, unauthorized } from '../../core/errors';
 import { parseWebhook, type WebhookFormat, webhookAuthorized } from '../../core/push/notifications';
-import { acceptPushHints } from '../jobs/push';
+import { acceptPushHints } from '../jobs/push-hints';
 import type { AppContext } from '../shared/context';
 
 const FORMATS: readonly WebhookFormat[] = ['distribution', 'dockerhub', 'harbor', 'quay'];

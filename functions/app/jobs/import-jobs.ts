@@ -95,17 +95,3 @@ function requestFor(ctx: AppContext, t: TagRecord): ImportRequest {
     },
   };
 }
-
-/**
- * Which tags a change of one tag record asks to import (the change processor's decision): the tag needs an
- * import now and did not already need the same one before this change (that job was queued then).
- */
-export function importNeededByChange(before: TagRecord | undefined, after: TagRecord | undefined): boolean {
-  if (!after || !tagNeedsImport(after, true)) return false;
-  if (!before || !tagNeedsImport(before, true)) return true;
-  return (
-    before.spec?.generation !== after.spec?.generation ||
-    JSON.stringify(before.spec?.from) !== JSON.stringify(after.spec?.from) ||
-    JSON.stringify(before.spec?.importPolicy) !== JSON.stringify(after.spec?.importPolicy)
-  );
-}

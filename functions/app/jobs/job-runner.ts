@@ -1,7 +1,8 @@
+import type { JobSink } from '../ports/jobs';
 import { type AppContext, asSystem, SYSTEM_ACTORS } from '../shared/context';
 import type { Log } from '../shared/log';
 import { runImportJob } from './import-jobs';
-import { describeJob, type Job, type JobSink } from './jobs';
+import { describeJob, type Job } from './jobs';
 import { finishProjectDeletion } from './project-deletion';
 import { runPush } from './push';
 import { MAX_BACKOFF_MS, runScan, runScheduledImport } from './scheduler';

@@ -38,11 +38,6 @@ export type Job =
    */
   | { kind: 'orphans'; writer?: string; before?: number };
 
-/** Where jobs go: an SQS queue in AWS, the in-process runner locally. */
-export interface JobSink {
-  enqueue(jobs: Job[], delayMs?: number): Promise<void>;
-}
-
 const name = z.string().min(1).max(253);
 const importJob = z.object({
   kind: z.literal('import'),

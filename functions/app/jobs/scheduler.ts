@@ -1,15 +1,11 @@
 import type { TagRecord } from '../../core/imagestream/model';
 import { apiHost } from '../../core/reference';
-import {
-  SCHEDULE_SHARDS,
-  scheduleEligible,
-  slotWindow,
-  sourceRegistry,
-} from '../../core/schedule/scheduling';
+import { scheduleEligible, sourceRegistry } from '../../core/schedule/scheduling';
+import type { JobSink } from '../ports/jobs';
 import type { AppContext } from '../shared/context';
 import type { Log } from '../shared/log';
 import { type ImportJobResult, runImportJob } from './import-jobs';
-import type { ImportJob, Job, JobSink } from './jobs';
+import type { ImportJob, Job } from './jobs';
 
 /** The longest a rate-limited registry is left alone (a Docker Hub quota window can be six hours). */
 export const MAX_BACKOFF_MS = 60 * 60_000;
@@ -18,25 +14,6 @@ export const MAX_BACKOFF_MS = 60 * 60_000;
 const TAGS_PER_JOB = 500;
 /** Jobs are queued in batches while a scan pages through the index, so memory stays flat. */
 const FLUSH_TAGS = 2_000;
-
-/**
- * One scheduler tick (EventBridge Scheduler in AWS, a timer locally): a scan job for every shard and slot range
- * that came due since the previous tick. The tick itself reads nothing, so it costs the same for 10 or 100,000
- * scheduled tags; the scans run in parallel on the job queue.
- */
-export function scanJobsForTick(ctx: AppContext, tickAtMs: number): Job[] {
-  const s = ctx.scheduling;
-  const cycleEndsAt = tickAtMs + s.intervalSeconds * 1000;
-  return slotWindow(tickAtMs, s.tickSeconds, s.intervalSeconds).flatMap((range) =>
-    Array.from({ length: SCHEDULE_SHARDS }, (_, shard) => ({
-      kind: 'scan' as const,
-      shard,
-      from: range.from,
-      to: range.to,
-      cycleEndsAt,
-    })),
-  );
-}
 
 /** A scan: the due tags of one shard become import jobs, one per stream (split when a stream has many). */
 export async function runScan(
@@ -170,7 +147,7 @@ export async function runScheduledImport(
     if (n > 0) await ctx.schedule.clearBackoff(registry);
     // The registry answered, but said its quota is nearly spent: pause it until the window refills, before it
     // starts answering 429 (Docker Hub's `ratelimit-remaining`, the IETF RateLimit headers).
-    const quota = ctx.registry.transport.quota(apiHost(registry));
+    const quota = ctx.registry.quota(apiHost(registry));
     if (quota && quota.remaining <= lowWater(quota.limit)) {
       await ctx.schedule.pause(registry, quota.resetAtMs);
       log({

@@ -1,15 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../core/imagestream/resolution';
 import type { StreamRulesConfig } from '../../core/imagestream/spec-rules';
-import type { RegistryCredential } from '../../registry/auth';
-import type { RegistryClient } from '../../registry/client';
-import type { ImageStore } from '../../store/image-store';
-import type { ProjectStore } from '../../store/project-store';
-import type { ScheduleStore } from '../../store/schedule-store';
-import type { SecretStore } from '../../store/secret-store';
-import type { StreamStore } from '../../store/stream-store';
-import type { CredentialSealer } from '../access/credential-sealing';
-import type { JobSink } from '../jobs/jobs';
+import type { CredentialSealer } from '../ports/credential-sealer';
+import type { ImageRepository } from '../ports/images';
+import type { JobSink } from '../ports/jobs';
+import type { ProjectRepository } from '../ports/projects';
+import type { ExternalCredentials, ImageRegistry } from '../ports/registry';
+import type { ScheduleRepository } from '../ports/schedule';
+import type { SecretRepository } from '../ports/secrets';
+import type { StreamRepository } from '../ports/streams';
 import type { KeyedQueue } from './keyed-queue';
 
 /** How imports behave (validated configuration, see functions/config.ts). */
@@ -26,7 +25,7 @@ export interface ImportSettings {
   jobTimeoutMs: number;
 }
 
-/** Scheduled re-import and push handling (reference §6.2; functions/config.ts documents each). */
+/** Scheduled re-import and push handling (docs/semantics.md#scheduled-import; functions/config.ts documents each). */
 export interface ScheduleSettings {
   intervalSeconds: number;
   tickSeconds: number;
@@ -36,45 +35,46 @@ export interface ScheduleSettings {
   pushCoalesceMs: number;
 }
 
-/** Registry credentials that come from somewhere other than namespace secrets (ECR through IAM). */
-export interface ExternalCredentials {
-  handles(host: string): boolean;
-  get(host: string, refresh: boolean): Promise<RegistryCredential | undefined>;
-}
-
-/** Everything a use case needs, built once per process (see functions/handlers/api.ts and functions/local). */
+/**
+ * Everything a use case may need, as ports (functions/app/ports) and settings, built once per process by a
+ * composition root (functions/handlers/*.ts, functions/local/service.ts) and never changed afterwards. A use case
+ * declares the part it uses (`Pick<AppContext, ...>`), so an entry point builds only that.
+ */
 export interface AppContext {
-  streams: StreamStore;
-  images: ImageStore;
-  secrets: SecretStore;
+  readonly streams: StreamRepository;
+  readonly images: ImageRepository;
+  readonly secrets: SecretRepository;
   /** Seals registry secrets before they are stored and opens them for imports (KMS in AWS, a key file locally). */
-  sealer: CredentialSealer;
-  rules: StreamRulesConfig;
-  clock: Clock;
-  newUid: () => string;
-  newTid: () => string;
+  readonly sealer: CredentialSealer;
+  readonly rules: StreamRulesConfig;
+  readonly clock: Clock;
+  readonly newUid: () => string;
+  readonly newTid: () => string;
   /** Serializes writes to one tag within this process. */
-  tagWrites: KeyedQueue;
-  registry: RegistryClient;
-  imports: ImportSettings;
-  schedule: ScheduleStore;
-  scheduling: ScheduleSettings;
-  /** The job queue (SQS in AWS, the in-process runner locally); set once the runner exists. */
-  jobs?: JobSink;
+  readonly tagWrites: KeyedQueue;
+  readonly registry: ImageRegistry;
+  readonly imports: ImportSettings;
+  readonly schedule: ScheduleRepository;
+  readonly scheduling: ScheduleSettings;
+  /** The job queue (SQS in AWS, the in-process runner locally); undefined where no queue is configured. */
+  readonly jobs?: JobSink | undefined;
   /** The shared secret registry webhooks send; undefined disables them. */
-  webhookSecret?: () => Promise<string | undefined>;
-  externalCredentials?: ExternalCredentials;
-  /** Who may do what (functions/core/access); the HTTP layer checks every call with it, and T22 checks sources. */
-  access: AccessSettings;
-  /** Projects and role bindings (functions/store/project-store.ts). */
-  projects: ProjectStore;
+  readonly webhookSecret?: (() => Promise<string | undefined>) | undefined;
+  readonly externalCredentials?: ExternalCredentials | undefined;
+  /**
+   * Who may do what (functions/core/access); the HTTP layer checks every call with it, and tag writes check
+   * cross-project sources with it (docs/semantics.md#cross-project-sources).
+   */
+  readonly access: AccessSettings;
+  /** Projects and role bindings. */
+  readonly projects: ProjectRepository;
   /**
    * The caller a request-scoped context acts for (see {@link forCaller}). Background work (jobs, scheduler,
    * push) leaves it unset and acts as one of {@link SYSTEM_ACTORS}.
    */
-  caller?: Identity;
+  readonly caller?: Identity | undefined;
   /** The system actor background work records when there is no caller. */
-  systemActor?: string;
+  readonly systemActor?: string | undefined;
 }
 
 /** Access-control configuration (validated in functions/config.ts). */
@@ -99,7 +99,7 @@ export const SYSTEM_ACTORS = {
   controller: 'system:imagestreams:controller',
 } as const;
 
-/** A context that acts for `caller`: audit records name them, access checks (T22) use their rights. */
+/** A context that acts for `caller`: audit records name them, cross-project source checks use their rights. */
 export function forCaller(ctx: AppContext, caller: Identity): AppContext {
   return { ...ctx, caller };
 }
@@ -110,7 +110,7 @@ export function asSystem(ctx: AppContext, actor: string): AppContext {
 }
 
 /** The name a write records as its author. */
-export function actorOf(ctx: AppContext): string {
+export function actorOf(ctx: Pick<AppContext, 'caller' | 'systemActor'>): string {
   return ctx.caller?.user ?? ctx.systemActor ?? SYSTEM_ACTORS.controller;
 }
 

@@ -2,7 +2,7 @@ import type { ImageStreamImage } from '../../core/api-types';
 import { badRequest, notFound, resources } from '../../core/errors';
 import { parseImageStreamImageName } from '../../core/imagestream/names';
 import { toImageStreamImage } from '../../core/imagestream/views';
-import { scopeOf } from '../../store/image-store';
+import { scopeOf } from '../ports/images';
 import type { AppContext } from '../shared/context';
 import { requireNamespace } from '../shared/requests';
 

@@ -23,7 +23,7 @@ import {
 import { toImageStream } from '../../core/imagestream/views';
 import { parseLabelSelector } from '../../core/label-selector';
 import { mergePatch, strategicMergePatch } from '../../core/patch';
-import { ConcurrentWriteError } from '../../store/stream-store';
+import { ConcurrentWriteError } from '../ports/streams';
 import { type AppContext, actorOf } from '../shared/context';
 import { checkKind, decodeDeleteOptions, decodeImageStream } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';

@@ -23,8 +23,8 @@ import {
 } from '../../core/imagestream/validation';
 import { toImageStreamTag } from '../../core/imagestream/views';
 import { parseLabelSelector } from '../../core/label-selector';
-import { scopeOf } from '../../store/image-store';
-import { ConcurrentWriteError } from '../../store/stream-store';
+import { scopeOf } from '../ports/images';
+import { ConcurrentWriteError } from '../ports/streams';
 import type { AppContext } from '../shared/context';
 import { checkKind, decodeImageStreamTag } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';

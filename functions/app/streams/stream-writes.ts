@@ -8,9 +8,9 @@ import {
 } from '../../core/imagestream/model';
 import { resolveChangedTags, type TagSourceResolver } from '../../core/imagestream/resolution';
 import { relatedTags, topsOf, updateTrackingTags } from '../../core/imagestream/spec-rules';
-import { type ProjectImage, scopeOf } from '../../store/image-store';
-import { type CommitMode, ConcurrentWriteError, sleep } from '../../store/stream-store';
 import { verifyTagSources } from '../access/access';
+import { type ProjectImage, scopeOf } from '../ports/images';
+import { type CommitMode, ConcurrentWriteError } from '../ports/streams';
 import { type AppContext, actorOf } from '../shared/context';
 
 /** Store-backed implementation of the rules' view of other streams. */
@@ -143,7 +143,7 @@ export async function retryOnConflict<T>(
     } catch (e) {
       if (!(e instanceof ConcurrentWriteError) || e.headMissing) throw e;
       if (Date.now() > deadline) throw opts.onGiveUp?.() ?? serverTimeout(resources.imagestreams, 'update');
-      await sleep(Math.random() * Math.min(400, 5 * 2 ** Math.min(attempt, 7)));
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(400, 5 * 2 ** Math.min(attempt, 7))));
     }
   }
 }

@@ -5,7 +5,7 @@ import {
   CredentialUnreadable,
   type SealedCredential,
   type SecretIdentity,
-} from '../../../functions/app/access/credential-sealing';
+} from '../../../functions/app/ports/credential-sealer';
 import { KeyFileSealer } from '../../../functions/local/key-file-sealer';
 
 /** Envelope sealing with the local key file's adapter (no I/O: the key is given as bytes). */

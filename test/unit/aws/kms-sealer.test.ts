@@ -6,7 +6,7 @@ import {
   type GenerateDataKeyCommandOutput,
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { CredentialUnreadable, type SecretIdentity } from '../../../functions/app/access/credential-sealing';
+import { CredentialUnreadable, type SecretIdentity } from '../../../functions/app/ports/credential-sealer';
 import { type KmsDataKeyApi, KmsSealer } from '../../../functions/aws/kms-sealer';
 
 /**

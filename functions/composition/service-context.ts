@@ -1,0 +1,87 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { CredentialSealer } from '../app/ports/credential-sealer';
+import { noSealer } from '../app/ports/credential-sealer';
+import type { JobSink } from '../app/ports/jobs';
+import { type AppContext, newTid, newUid } from '../app/shared/context';
+import { KeyedQueue } from '../app/shared/keyed-queue';
+import { EcrCredentials } from '../aws/ecr-credentials';
+import { KmsSealer } from '../aws/kms-sealer';
+import type { ServiceConfig } from '../config';
+import { systemClock } from '../core/imagestream/resolution';
+import { RegistryClient } from '../registry/client';
+import { HttpImageRegistry } from '../registry/image-registry';
+import type { HostLookup } from '../registry/network-policy';
+import { ImageStore } from '../store/image-store';
+import { ProjectStore } from '../store/project-store';
+import { ScheduleStore } from '../store/schedule-store';
+import { SecretStore } from '../store/secret-store';
+import { StreamStore } from '../store/stream-store';
+import { accessSettings, importSettings, scheduleSettings, streamRules } from './settings';
+import { documentClient } from './table';
+
+/**
+ * What an entry point hands the service context besides the configuration: `jobs` (the queue its work goes to),
+ * `webhookSecret`, `sealer` (local mode: the key file), `registryLookup` (tests resolve registry host names),
+ * `writer` (local mode names its write intents).
+ */
+export interface ServiceParts {
+  jobs?: JobSink | undefined;
+  webhookSecret?: (() => Promise<string | undefined>) | undefined;
+  sealer?: CredentialSealer | undefined;
+  registryLookup?: HostLookup | undefined;
+  writer?: string | undefined;
+}
+
+/** What tests and local mode may put in place of a real part. */
+export type ContextOverrides = Pick<ServiceParts, 'sealer' | 'registryLookup'>;
+
+/**
+ * The whole application context, for the entry points that run use cases of every kind (the API, the job worker,
+ * local mode): every store on one DynamoDB client, one registry client, and the sealer. Registry secrets are
+ * sealed with `parts.sealer`, else with KMS when SECRETS_KMS_KEY_ARN is set, else not at all. Frozen: nothing
+ * changes it after this.
+ */
+export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): AppContext {
+  const sealer =
+    parts.sealer ??
+    (cfg.SECRETS_KMS_KEY_ARN
+      ? new KmsSealer(
+          new KMSClient(cfg.AWS_REGION ? { region: cfg.AWS_REGION } : {}),
+          cfg.SECRETS_KMS_KEY_ARN,
+        )
+      : noSealer);
+  const db = documentClient(cfg);
+  const registry = new RegistryClient({
+    network: {
+      allowPrivateNetworks: cfg.RUNTIME_MODE === 'local',
+      allowedPrivateHosts: cfg.ALLOWED_PRIVATE_REGISTRIES,
+      insecureRegistries: cfg.INSECURE_REGISTRIES,
+    },
+    maxConcurrentPerHost: cfg.REGISTRY_MAX_CONCURRENCY,
+    headersTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+    bodyIdleTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+    exchangeTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+    ...(parts.registryLookup ? { lookup: parts.registryLookup } : {}),
+  });
+  return Object.freeze({
+    streams: new StreamStore(db, cfg.TABLE_NAME, { writer: parts.writer }),
+    images: new ImageStore(db, cfg.TABLE_NAME),
+    secrets: new SecretStore(db, cfg.TABLE_NAME),
+    projects: new ProjectStore(db, cfg.TABLE_NAME),
+    schedule: new ScheduleStore(db, cfg.TABLE_NAME),
+    sealer,
+    registry: new HttpImageRegistry(registry),
+    // ECR through IAM only where there is an IAM role to speak for: in AWS.
+    externalCredentials: cfg.RUNTIME_MODE === 'aws' ? new EcrCredentials() : undefined,
+    jobs: parts.jobs,
+    webhookSecret: parts.webhookSecret,
+    access: accessSettings(cfg),
+    scheduling: scheduleSettings(cfg),
+    rules: streamRules(cfg),
+    imports: importSettings(cfg),
+    clock: systemClock,
+    newUid,
+    newTid,
+    tagWrites: new KeyedQueue(),
+  });
+}
