@@ -33,7 +33,7 @@ module.exports = {
     },
     {
       name: 'app-through-ports',
-      severity: 'warn',
+      severity: 'error',
       comment:
         'Use cases reach the table, AWS and registries only through the ports they declare (functions/app/ports); ' +
         'the adapters are built by the composition roots (functions/handlers, functions/local).',
@@ -45,7 +45,7 @@ module.exports = {
     },
     {
       name: 'table-keys-stay-in-store',
-      severity: 'warn',
+      severity: 'error',
       comment:
         'Only the store (and the CDK stack, for its stream filters) knows how records are keyed: everything else ' +
         'works with domain objects and the store’s methods.',

@@ -27,6 +27,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type IQueue, Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { HEAD_SK, keys } from '../functions/store/keys';
 import { AppFunction } from './constructs/app-function';
 
 export interface ServiceStackProps extends StackProps {
@@ -359,13 +360,14 @@ export class ServiceStack extends Stack {
         maxRecordAge: Duration.hours(12),
         onFailure: new SqsDlq(this.streamDeadLetterQueue),
         filters: [
-          // Tag records (events, import jobs); secrets and history never reach the function.
-          FilterCriteria.filter({ dynamodb: { Keys: { SK: { S: FilterRule.beginsWith('T#') } } } }),
+          // Tag records (events, import jobs); secrets and history never reach the function. The key prefixes are
+          // the store's own (functions/store/keys.ts), which also turns the records into changes.
+          FilterCriteria.filter({ dynamodb: { Keys: { SK: { S: FilterRule.beginsWith(keys.tagPrefix) } } } }),
           // A removed stream head: the processor queues the sweep of the stream's records, whose tag removals in
           // turn yield the `deleted` events.
           FilterCriteria.filter({
             eventName: FilterRule.isEqual('REMOVE'),
-            dynamodb: { Keys: { SK: { S: FilterRule.isEqual('IS') } } },
+            dynamodb: { Keys: { SK: { S: FilterRule.isEqual(HEAD_SK) } } },
           }),
         ],
       }),

@@ -1,13 +1,14 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { processBatch, pullSpecResolver, type TableChange } from '../app/events/change-processor';
+import { processBatch, pullSpecResolver } from '../app/events/change-processor';
+import type { StreamChange } from '../app/ports/events';
 import { EventBridgePublisher } from '../aws/eventbridge-publisher';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { streamRules } from '../composition/settings';
 import { readServiceConfig, requireSetting } from '../config';
 import { jsonLogger } from '../logging';
-import { toTableChange } from '../store/stream-records';
+import { toStreamChange } from '../store/stream-records';
 
 /**
  * The table stream's consumer: every change becomes its events (EventBridge) and jobs (SQS). Records are
@@ -26,7 +27,7 @@ const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QU
 const resolve = pullSpecResolver(streamRules(config));
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const changes: TableChange[] = event.Records.map(toTableChange);
+  const changes: StreamChange[] = event.Records.map(toStreamChange);
   const failure = await processBatch(changes, resolve, publisher, sink);
   if (!failure) return { batchItemFailures: [] };
   log({

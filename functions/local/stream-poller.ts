@@ -6,9 +6,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { TableChange } from '../app/events/change-processor';
+import type { StreamChange } from '../app/ports/events';
 import type { Log } from '../app/shared/log';
-import { toTableChange } from '../store/stream-records';
+import { toStreamChange } from '../store/stream-records';
 
 const POLL_MS = 250;
 const MAX_SHARDS = 1_000;
@@ -21,7 +21,7 @@ export interface StreamPollerOptions {
   checkpointFile: string;
   /** Sleep between polls of an idle stream. */
   pollMs?: number;
-  onChanges: (changes: TableChange[]) => Promise<void>;
+  onChanges: (changes: StreamChange[]) => Promise<void>;
   log: Log;
 }
 
@@ -77,7 +77,7 @@ export class StreamPoller {
           const records = out.Records ?? [];
           if (records.length) {
             busy = true;
-            await this.o.onChanges(records.map(toTableChange));
+            await this.o.onChanges(records.map(toStreamChange));
             this.checkpoint[shard] = records.at(-1)!.dynamodb!.SequenceNumber!;
             this.saveCheckpoint();
           }

@@ -5,9 +5,10 @@ import { tableDefinition } from './table-definition';
 /** Key builders for the single table; the layout is documented in table-definition.ts and docs/architecture.md. */
 export const HEAD_SK = 'IS';
 export const IMAGE_SK = 'IMG';
+const STREAM_PK_PREFIX = 'IS#';
 
 export const keys = {
-  streamPk: (ns: string, name: string) => `IS#${ns}/${name}`,
+  streamPk: (ns: string, name: string) => `${STREAM_PK_PREFIX}${ns}/${name}`,
   tagSk: (tag: string) => `T#${tag}`,
   tagPrefix: 'T#',
   historySk: (tid: string, seq: number) => `H#${tid}#${String(seq).padStart(10, '0')}`,
@@ -68,6 +69,15 @@ export function scheduleIndexAttributes(pk: string, t: TagRecord): Record<string
     out[tableDefinition.gsi3.sortKey] = keys.sourceSk(source.tag, pk, t.name);
   }
   return out;
+}
+
+/** The stream a partition key names (`IS#<ns>/<name>`), or undefined for any other partition. */
+export function streamOfPartitionKey(pk: string): { namespace: string; name: string } | undefined {
+  if (!pk.startsWith(STREAM_PK_PREFIX)) return undefined;
+  const body = pk.slice(STREAM_PK_PREFIX.length);
+  const slash = body.indexOf('/');
+  if (slash <= 0) return undefined;
+  return { namespace: body.slice(0, slash), name: body.slice(slash + 1) };
 }
 
 export function seqFromHistorySk(sk: string): number {

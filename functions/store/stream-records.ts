@@ -1,5 +1,18 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TableChange } from '../app/events/change-processor';
+import type { StoredTag, StreamChange } from '../app/ports/events';
+import { HEAD_SK, keys, streamOfPartitionKey } from './keys';
+import { itemToTag } from './stream-store';
+
+/** One table change as the stream delivers it, keys and images unmarshalled (the table's own vocabulary). */
+export interface TableChange {
+  keys: { PK?: unknown; SK?: unknown };
+  oldImage?: Record<string, unknown> | undefined;
+  newImage?: Record<string, unknown> | undefined;
+  /** When the table recorded the change (ISO time), if the stream said. */
+  observedAt?: string | undefined;
+  /** The stream record's sequence number, to report where a batch must be retried from. */
+  sequence?: string | undefined;
+}
 
 /**
  * A table stream record (from the Lambda event or from the DynamoDB Streams API, which share this shape) as a
@@ -32,5 +45,48 @@ export function toTableChange(record: {
     newImage: img(d.NewImage),
     observedAt,
     sequence: d.SequenceNumber,
+  };
+}
+
+/** A table stream record as the change the processor works with (functions/app/events/change-processor.ts). */
+export function toStreamChange(record: Parameters<typeof toTableChange>[0]): StreamChange {
+  return streamChangeOf(toTableChange(record));
+}
+
+/**
+ * What a table change means: a tag record or stream head of a stream partition, or something else. Only those
+ * two kinds of record are looked at; anything else (secrets among them) becomes `other`, contents unread.
+ */
+export function streamChangeOf(c: TableChange): StreamChange {
+  const at = { observedAt: c.observedAt, sequence: c.sequence };
+  const stream = typeof c.keys.PK === 'string' ? streamOfPartitionKey(c.keys.PK) : undefined;
+  const sk = c.keys.SK;
+  if (!stream || typeof sk !== 'string') return { kind: 'other', ...at };
+  if (sk === HEAD_SK)
+    return {
+      kind: 'head',
+      namespace: stream.namespace,
+      stream: stream.name,
+      removed: !!c.oldImage && !c.newImage,
+      by: typeof c.oldImage?.by === 'string' ? c.oldImage.by : undefined,
+      ...at,
+    };
+  if (!sk.startsWith(keys.tagPrefix)) return { kind: 'other', ...at };
+  return {
+    kind: 'tag',
+    namespace: stream.namespace,
+    stream: stream.name,
+    before: storedTag(c.oldImage),
+    after: storedTag(c.newImage),
+    ...at,
+  };
+}
+
+function storedTag(item: Record<string, unknown> | undefined): StoredTag | undefined {
+  if (!item || typeof item.suid !== 'string') return undefined;
+  return {
+    streamUid: item.suid,
+    tag: itemToTag(item),
+    by: typeof item.by === 'string' ? item.by : undefined,
   };
 }

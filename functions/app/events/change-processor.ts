@@ -8,22 +8,9 @@ import { tagNeedsImport } from '../../core/imagestream/import-rules';
 import type { TagRecord } from '../../core/imagestream/model';
 import type { StreamRulesConfig } from '../../core/imagestream/spec-rules';
 import { resolveEventReference } from '../../core/imagestream/views';
-import { HEAD_SK, keys } from '../../store/keys';
-import { itemToTag } from '../../store/stream-store';
 import type { ImportJob, Job } from '../jobs/jobs';
-import type { EventPublisher } from '../ports/events';
+import type { EventPublisher, StreamChange } from '../ports/events';
 import type { JobSink } from '../ports/jobs';
-
-/** One table change as the stream delivers it, images already unmarshalled. */
-export interface TableChange {
-  keys: { PK?: unknown; SK?: unknown };
-  oldImage?: Record<string, unknown> | undefined;
-  newImage?: Record<string, unknown> | undefined;
-  /** When the table recorded the change (ISO time), if the stream said. */
-  observedAt?: string | undefined;
-  /** The stream record's sequence number, to report where a batch must be retried from. */
-  sequence?: string | undefined;
-}
 
 /** What one batch of table changes asks for: events to publish and jobs to queue. */
 export interface ChangeWork {
@@ -38,31 +25,29 @@ export interface ChangeWork {
  * deleter, which the head's old image carries as `by`). Only tag records and
  * stream heads are read: other records (secrets among them) are never looked at.
  */
-export function workForChanges(changes: TableChange[], resolve: PullSpecResolver): ChangeWork {
+export function workForChanges(changes: StreamChange[], resolve: PullSpecResolver): ChangeWork {
   const events: TagEventEnvelope[] = [];
   const jobs: Job[] = importJobsFor(changes).map((j) => ({ kind: 'import' as const, ...j }));
   for (const c of changes) {
-    const stream = streamOf(c);
-    if (!stream) continue;
-    if (c.keys.SK === HEAD_SK) {
+    if (c.kind === 'head') {
       // The deleter stamped the head before removing it; the sweep stamps each tag record it removes with them.
-      if (c.oldImage && !c.newImage)
+      if (c.removed)
         jobs.push({
           kind: 'sweep',
-          namespace: stream.namespace,
-          name: stream.name,
-          ...(typeof c.oldImage.by === 'string' ? { deletedBy: c.oldImage.by } : {}),
+          namespace: c.namespace,
+          name: c.stream,
+          ...(c.by !== undefined ? { deletedBy: c.by } : {}),
         });
       continue;
     }
-    if (!isTagChange(c)) continue;
+    if (c.kind !== 'tag') continue;
     events.push(
       ...deriveTagEvents(
         {
-          namespace: stream.namespace,
-          stream: stream.name,
-          before: side(c.oldImage),
-          after: side(c.newImage),
+          namespace: c.namespace,
+          stream: c.stream,
+          before: c.before,
+          after: c.after,
           observedAt: c.observedAt ?? new Date().toISOString(),
         },
         resolve,
@@ -98,52 +83,21 @@ export function pullSpecResolver(rules: StreamRulesConfig): PullSpecResolver {
  * The import controller's trigger (reference §6.1) over the table's stream: a tag record whose change makes it
  * need an import (new DockerImage tag, changed source, generation 0, new stream) yields a job, grouped per stream.
  */
-export function importJobsFor(changes: TableChange[]): ImportJob[] {
+export function importJobsFor(changes: StreamChange[]): ImportJob[] {
   const jobs = new Map<string, ImportJob>();
   for (const c of changes) {
-    const stream = streamOf(c);
-    if (!stream || !isTagChange(c)) continue;
-    const after = c.newImage ? itemToTag(c.newImage) : undefined;
-    const before = c.oldImage ? itemToTag(c.oldImage) : undefined;
+    if (c.kind !== 'tag') continue;
+    const after = c.after?.tag;
     // A record of another stream incarnation (re-created stream) is a different tag altogether.
-    const sameTag = before && after && c.oldImage?.suid === c.newImage?.suid;
-    if (!importNeededByChange(sameTag ? (before as TagRecord) : undefined, after)) continue;
-    const uid = c.newImage?.suid as string;
-    const key = `${c.keys.PK}|${uid}`;
-    const job = jobs.get(key) ?? { namespace: stream.namespace, name: stream.name, uid, tags: [] };
+    const sameTag = c.before && c.after && c.before.streamUid === c.after.streamUid;
+    if (!importNeededByChange(sameTag ? c.before?.tag : undefined, after)) continue;
+    const uid = c.after!.streamUid;
+    const key = `${c.namespace}/${c.stream}|${uid}`;
+    const job = jobs.get(key) ?? { namespace: c.namespace, name: c.stream, uid, tags: [] };
     if (!job.tags.includes(after!.name)) job.tags.push(after!.name);
     jobs.set(key, job);
   }
   return [...jobs.values()];
-}
-
-interface StreamNames {
-  namespace: string;
-  name: string;
-}
-
-function streamOf(c: TableChange): StreamNames | undefined {
-  const pk = c.keys.PK;
-  if (typeof pk !== 'string' || !pk.startsWith('IS#')) return undefined;
-  const body = pk.slice(3);
-  const slash = body.indexOf('/');
-  if (slash <= 0) return undefined;
-  const namespace = body.slice(0, slash);
-  const name = body.slice(slash + 1);
-  return { namespace, name };
-}
-
-function isTagChange(c: TableChange): boolean {
-  return typeof c.keys.SK === 'string' && c.keys.SK.startsWith(keys.tagPrefix);
-}
-
-function side(item: Record<string, unknown> | undefined): TagSide | undefined {
-  if (!item || typeof item.suid !== 'string') return undefined;
-  return {
-    streamUid: item.suid,
-    tag: itemToTag(item),
-    by: typeof item.by === 'string' ? item.by : undefined,
-  };
 }
 
 /**
@@ -170,7 +124,7 @@ const BATCH = 10;
  * re-processing from it may repeat some events and jobs, which consumers and workers tolerate (at least once).
  */
 export async function processBatch(
-  changes: TableChange[],
+  changes: StreamChange[],
   resolve: PullSpecResolver,
   publisher: EventPublisher,
   sink: Pick<JobSink, 'enqueue'>,

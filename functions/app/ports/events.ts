@@ -1,4 +1,5 @@
 import type { TagEventEnvelope } from '../../core/events/tag-events';
+import type { TagRecord } from '../../core/imagestream/model';
 
 /**
  * Where tag events go (EventBridge in AWS, functions/aws/eventbridge-publisher.ts; a file and webhooks locally,
@@ -6,4 +7,41 @@ import type { TagEventEnvelope } from '../../core/events/tag-events';
  */
 export interface EventPublisher {
   publish(events: TagEventEnvelope[]): Promise<void>;
+}
+
+/**
+ * One change of the table as the change processor sees it: a tag record or a stream head that changed, or any other
+ * record (which the processor leaves alone). The store translates the table's change records into these
+ * (functions/store/stream-records.ts); the processor never reads table keys.
+ */
+export type StreamChange = (
+  | {
+      kind: 'tag';
+      namespace: string;
+      stream: string;
+      /** The tag record before and after the change (absent: it did not exist). */
+      before?: StoredTag | undefined;
+      after?: StoredTag | undefined;
+    }
+  | {
+      kind: 'head';
+      namespace: string;
+      stream: string;
+      /** The head was removed (the stream deleted); `by` is its deleter, stamped onto the head before the delete. */
+      removed: boolean;
+      by?: string | undefined;
+    }
+  | { kind: 'other' }
+) & {
+  /** When the table recorded the change (ISO time), if the stream said. */
+  observedAt?: string | undefined;
+  /** The change's sequence number, to report where a batch must be retried from. */
+  sequence?: string | undefined;
+};
+
+/** A tag record as stored: the record, the stream incarnation it belongs to and its last writer. */
+export interface StoredTag {
+  streamUid: string;
+  tag: TagRecord;
+  by?: string | undefined;
 }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  importJobsFor,
-  type TableChange,
-  workForChanges,
+  importJobsFor as importJobsForChanges,
+  workForChanges as workForStreamChanges,
 } from '../../../functions/app/events/change-processor';
 import { jobActor } from '../../../functions/app/jobs/job-runner';
 import { type Job, jobSchema } from '../../../functions/app/jobs/jobs';
@@ -15,7 +14,13 @@ import {
   type PullSpecResolver,
 } from '../../../functions/core/events/tag-events';
 import type { TagRecord } from '../../../functions/core/imagestream/model';
+import { streamChangeOf, type TableChange } from '../../../functions/store/stream-records';
 import { contractErrors } from '../../support/events';
+
+/** Table records as the store hands them to the change processor (functions/store/stream-records.ts). */
+const importJobsFor = (changes: TableChange[]) => importJobsForChanges(changes.map(streamChangeOf));
+const workForChanges = (changes: TableChange[], resolve: Parameters<typeof workForStreamChanges>[1]) =>
+  workForStreamChanges(changes.map(streamChangeOf), resolve);
 
 /** Audit (who did it): the actor of each event comes from the records' `by`, and background work is a system actor. */
 const source: PullSpecResolver = (_ns, _s, _spec, ev) => ev.dockerImageReference;

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { importJobsFor, type TableChange } from '../../../functions/app/events/change-processor';
+import { importJobsFor as importJobsForChanges } from '../../../functions/app/events/change-processor';
+import { streamChangeOf, type TableChange } from '../../../functions/store/stream-records';
+
+/** Table records as the store hands them to the change processor (functions/store/stream-records.ts). */
+const importJobsFor = (changes: TableChange[]) => importJobsForChanges(changes.map(streamChangeOf));
 
 const PK = 'IS#ns/app';
 function tagItem(tag: string, spec: Record<string, unknown> | null, extra: Record<string, unknown> = {}) {

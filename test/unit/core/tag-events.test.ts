@@ -2,10 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  processBatch,
+  processBatch as processStreamBatch,
   pullSpecResolver,
-  type TableChange,
-  workForChanges,
+  workForChanges as workForStreamChanges,
 } from '../../../functions/app/events/change-processor';
 import type { TagEvent, TagReference } from '../../../functions/core/api-types';
 import {
@@ -17,7 +16,15 @@ import {
   type TagSide,
 } from '../../../functions/core/events/tag-events';
 import type { TagRecord } from '../../../functions/core/imagestream/model';
+import { streamChangeOf, type TableChange } from '../../../functions/store/stream-records';
 import { contractErrors } from '../../support/events';
+
+/** Table records as the store hands them to the change processor (functions/store/stream-records.ts). */
+const processBatch = (changes: TableChange[], ...rest: Tail<Parameters<typeof processStreamBatch>>) =>
+  processStreamBatch(changes.map(streamChangeOf), ...rest);
+type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
+const workForChanges = (changes: TableChange[], resolve: Parameters<typeof workForStreamChanges>[1]) =>
+  workForStreamChanges(changes.map(streamChangeOf), resolve);
 
 /** Event derivation (DESIGN §6) as a pure function of a tag record before and after a write. */
 const source: PullSpecResolver = (_ns, _s, _spec, ev) => ev.dockerImageReference;
