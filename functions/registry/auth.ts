@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { RegistryCredential } from '../app/ports/registry';
 import { type Challenge, parseChallenges, preferredChallenge } from './challenge';
 import { asDeadline, beforeDeadline, type DeadlineLike } from './deadline';
 import { errorCodes, isRegistryError, RegistryError } from './errors';
 import type { RegistryTransport } from './transport';
 
-export interface RegistryCredential {
-  username: string;
-  password: string;
-}
+export type { RegistryCredential };
 
 /** Bearer tokens are small; a huge token reply is an error, not something to buffer. */
 const TOKEN_BODY_CAP = 1024 * 1024;

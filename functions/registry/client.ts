@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { RepositoryTarget } from '../app/ports/registry';
 import {
   type AuthIdentity,
   challengedScope,
   fingerprint,
   isIncorrectCredentials,
   RegistryAuth,
-  type RegistryCredential,
 } from './auth';
 import { asDeadline, beforeDeadline, type DeadlineLike, within } from './deadline';
 import { errorCodes, isRegistryError, RegistryError } from './errors';
@@ -65,17 +65,7 @@ export interface Descriptor {
   mediaType?: string;
 }
 
-export interface RepositoryTarget {
-  /** Registry host as addressed (`registry-1.docker.io`, `127.0.0.1:5000`). */
-  host: string;
-  /** Repository path (`library/ubuntu`). */
-  path: string;
-  /** importPolicy.insecure: plain HTTP (after HTTPS fails) is acceptable. */
-  insecure: boolean;
-  credential?: RegistryCredential | undefined;
-  /** Re-issues the credential after the registry rejected it (ECR tokens); called at most once per call. */
-  refreshCredential?: (() => Promise<RegistryCredential | undefined>) | undefined;
-}
+export type { RepositoryTarget };
 
 export interface RegistryClientOptions extends TransportOptions {
   /** Bytes of by-digest manifests and configs kept in memory (they are immutable). */

@@ -1,6 +1,6 @@
+import type { FetchedImage, ImageFetch, ImportMode } from '../app/ports/registry';
 import type { Image } from '../core/api-types';
 import { isDigest, MAX_CONFIG_BYTES, type RepositoryClient } from './client';
-import type { DeadlineLike } from './deadline';
 import { RegistryError } from './errors';
 import {
   choosePlatform,
@@ -11,42 +11,11 @@ import {
 } from './image-metadata';
 import { isManifestList } from './media-types';
 
-export type ImportMode = 'Legacy' | 'PreserveOriginal';
+export type { FetchedImage, ImportMode };
 
-export interface FetchImageRequest {
+/** One image to fetch from `repo` (functions/app/ports/registry.ts ImageFetch says what each field means). */
+export interface FetchImageRequest extends ImageFetch {
   repo: RepositoryClient;
-  /** The repository as the user wrote it: image references are `<this>@<digest>` (reference §5.2). */
-  repositoryAsWritten: string;
-  /** Tag or digest. */
-  reference: string;
-  importMode: ImportMode;
-  prefer: { os: string; architecture: string };
-  includeManifest: boolean;
-  /** When the import's registry work must be over (see deadline.ts). */
-  deadline: DeadlineLike;
-  now: string;
-  /**
-   * Images the caller already fetched and verified, by digest: when the tag still points at one, no manifest or
-   * config is downloaded and re-checking costs one HEAD. Anything else is fetched by digest and verified, so a
-   * registry that only names a digest never gets the caller content it did not serve.
-   */
-  known: (digest: string) => Promise<Image | undefined>;
-  /**
-   * The tag was imported before, so it most likely still points at a known image: resolve it with a HEAD (one
-   * request, not a Docker Hub pull). A first import GETs the manifest by tag straight away, saving the HEAD.
-   */
-  recheck: boolean;
-}
-
-export interface FetchedImage {
-  /** What the tag resolved to on the registry (the list's digest for a manifest list). */
-  remoteDigest: string;
-  /** The image the tag should point at: the chosen child (Legacy) or the list itself (PreserveOriginal). */
-  image: Image;
-  /** PreserveOriginal: every child of the list. */
-  manifests?: Image[];
-  /** Images fetched from the registry that the caller should store (content addressed, write-once). */
-  newImages: Image[];
 }
 
 /**

@@ -1,9 +1,4 @@
-import {
-  deriveTagEvents,
-  type PullSpecResolver,
-  type TagEventEnvelope,
-  type TagSide,
-} from '../../core/events/tag-events';
+import { deriveTagEvents, type PullSpecResolver, type TagEventEnvelope } from '../../core/events/tag-events';
 import { tagNeedsImport } from '../../core/imagestream/import-rules';
 import type { TagRecord } from '../../core/imagestream/model';
 import type { StreamRulesConfig } from '../../core/imagestream/spec-rules';

@@ -24,6 +24,7 @@ import { isRegistryError } from '../../registry/errors';
 import type { AppContext } from '../shared/context';
 import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from '../shared/decode';
 import { checkNamespace, requireNamespace } from '../shared/requests';
+import type { WriteOptions } from '../streams/guaranteed-update';
 import { writeImportOutcomes } from './import-writes';
 import {
   Importer,
@@ -52,6 +53,7 @@ export async function createImageStreamImport(
   ctx: AppContext,
   ns: string,
   rawBody: unknown,
+  opts: WriteOptions = {},
 ): Promise<ImageStreamImport> {
   requireNamespace(ns);
   const body = decodeImageStreamImport(rawBody);
@@ -89,8 +91,9 @@ export async function createImageStreamImport(
   let firstWrite = true;
   let wroteHead = false;
   const write = async (outcomes: TagImportOutcome[]) => {
-    await importer.storeImages();
+    if (!opts.dryRun) await importer.storeImages();
     const written = await writeImportOutcomes(ctx, ns, name, outcomes, {
+      dryRun: !!opts.dryRun,
       expectedResourceVersion: firstWrite && rv ? Number(rv) : undefined,
       expectedUid: uid,
       create: true,

@@ -5,10 +5,8 @@ import {
   type TagImportOutcome,
 } from '../../core/imagestream/import-rules';
 import type { StreamHead } from '../../core/imagestream/model';
-import { topsOf, updateTrackingTags } from '../../core/imagestream/spec-rules';
-import { ConcurrentWriteError } from '../ports/streams';
 import type { AppContext } from '../shared/context';
-import { commit, loadForTagWrite, newStreamState, retryOnConflict, snapshot } from '../streams/stream-writes';
+import { guaranteedUpdate, UNCHANGED } from '../streams/guaranteed-update';
 
 /**
  * Records one import write aims at (a transaction holds 100). A new tag costs one transactional record (its
@@ -25,6 +23,8 @@ export interface ImportWriteOptions {
   create: boolean;
   /** Manifest list digest → child digests, for the lists these outcomes point at (PreserveOriginal). */
   childImages?: Map<string, string[]>;
+  /** Write nothing; compute what would be written (see functions/app/streams/guaranteed-update.ts). */
+  dryRun?: boolean;
 }
 
 export interface ImportWriteResult {
@@ -66,59 +66,59 @@ export async function writeImportOutcomes(
     const chunk = chunks.shift()!;
     // Only the first write can honour the caller's resourceVersion; later chunks follow our own first write.
     const expectedRv = first ? opts.expectedResourceVersion : undefined;
-    const attempt = async () => {
-      const loaded = await loadForTagWrite(ctx, ns, name, chunk);
-      if (!loaded && (!opts.create || expectedRv !== undefined || opts.expectedUid))
-        throw notFound(resources.imagestreams, name);
-      if (loaded && expectedRv !== undefined && loaded.head.resourceVersion !== expectedRv)
-        throw conflict(
-          resources.imagestream,
-          name,
-          `the image stream was updated from "${expectedRv}" to "${loaded.head.resourceVersion}"`,
+    const outcome = guaranteedUpdate(ctx, {
+      ns,
+      name,
+      read: { kind: 'tags', tags: chunk },
+      missing: opts.create ? 'create' : 'not-found',
+      precondition: (current) => {
+        if (!current && (expectedRv !== undefined || opts.expectedUid))
+          throw notFound(resources.imagestreams, name);
+        if (current && expectedRv !== undefined && current.head.resourceVersion !== expectedRv)
+          throw imageStreamUpdated(name, expectedRv, current.head.resourceVersion);
+        if (current && opts.expectedUid && current.head.uid !== opts.expectedUid)
+          throw notFound(resources.imagestreams, name);
+      },
+      strategy: (state, { before, creating, now }) => {
+        const generation = state.head.generation + 1;
+        let changed = false;
+        for (const t of chunk)
+          for (const o of byTag.get(t) ?? [])
+            changed = applyImportOutcome(state, o, generation, now, ctx.newTid) || changed;
+        if (!changed && !creating && state.head.annotations[DOCKER_REPOSITORY_CHECK]) return UNCHANGED;
+        const specChanged = chunk.some(
+          (t) =>
+            JSON.stringify(before?.tags.get(t)?.spec ?? null) !==
+            JSON.stringify(state.tags.get(t)?.spec ?? null),
         );
-      if (loaded && opts.expectedUid && loaded.head.uid !== opts.expectedUid)
-        throw notFound(resources.imagestreams, name);
-      const creating = !loaded;
-      const base = loaded ?? newStreamState(ctx, ns, name);
-      const { before, after } = snapshot(base);
-      const now = ctx.clock();
-      const generation = after.head.generation + 1;
-      let changed = false;
-      for (const t of chunk)
-        for (const o of byTag.get(t) ?? [])
-          changed = applyImportOutcome(after, o, generation, now, ctx.newTid) || changed;
-      if (!changed && !creating && after.head.annotations[DOCKER_REPOSITORY_CHECK])
-        return { head: loaded?.head, wrote: false };
-      const specChanged = chunk.some(
-        (t) =>
-          JSON.stringify(before.tags.get(t)?.spec ?? null) !==
-          JSON.stringify(after.tags.get(t)?.spec ?? null),
-      );
-      after.head.annotations = { ...after.head.annotations, [DOCKER_REPOSITORY_CHECK]: now };
-      if (creating || specChanged) after.head.generation = generation;
-      updateTrackingTags(after, topsOf(before));
-      const mode = creating ? 'create' : expectedRv !== undefined ? 'stream' : 'tags';
-      try {
-        await commit(ctx, mode, creating ? undefined : before, after, specChanged, opts.childImages);
-      } catch (e) {
-        if (e instanceof ConcurrentWriteError && creating) throw new ConcurrentWriteError('transaction');
-        if (e instanceof ConcurrentWriteError && expectedRv !== undefined) {
-          // OpenShift's message names both versions: read the one that won.
-          const current = await ctx.streams.getHead(ns, name);
-          if (!current) throw notFound(resources.imagestreams, name);
-          throw conflict(
-            resources.imagestream,
-            name,
-            `the image stream was updated from "${expectedRv}" to "${current.resourceVersion}"`,
-          );
-        }
-        throw e;
-      }
-      return { head: after.head, wrote: true };
-    };
+        state.head.annotations = { ...state.head.annotations, [DOCKER_REPOSITORY_CHECK]: now };
+        if (creating || specChanged) state.head.generation = generation;
+        return {
+          changedTags: [],
+          specChanged,
+          ...(opts.childImages ? { childImages: opts.childImages } : {}),
+        };
+      },
+      mode: expectedRv !== undefined ? 'stream' : 'tags',
+      ...(expectedRv !== undefined
+        ? {
+            retry: false as const,
+            // OpenShift's message names both versions: read the one that won.
+            conflict: async () => {
+              const current = await ctx.streams.getHead(ns, name);
+              if (!current) return notFound(resources.imagestreams, name);
+              return imageStreamUpdated(name, expectedRv, current.resourceVersion);
+            },
+          }
+        : {}),
+      dryRun: !!opts.dryRun,
+    }).then((o) => ({
+      head: o.wrote || o.created || opts.dryRun ? o.after.head : o.before?.head,
+      wrote: o.wrote,
+    }));
     let r: ImportWriteResult;
     try {
-      r = expectedRv !== undefined ? await attempt() : await retryOnConflict(attempt);
+      r = await outcome;
     } catch (e) {
       if (!(e instanceof StatusError && e.code === 413 && chunk.length > 1)) throw e;
       chunks.unshift(chunk.slice(0, Math.ceil(chunk.length / 2)), chunk.slice(Math.ceil(chunk.length / 2)));
@@ -129,4 +129,8 @@ export async function writeImportOutcomes(
     wrote ||= r.wrote;
   }
   return { head, wrote };
+}
+
+function imageStreamUpdated(name: string, from: number, to: number) {
+  return conflict(resources.imagestream, name, `the image stream was updated from "${from}" to "${to}"`);
 }

@@ -2,13 +2,12 @@ import type { Image } from '../../core/api-types';
 import { FieldError, invalid, notFound, resources, type Status, successStatus } from '../../core/errors';
 import { addTagEvent } from '../../core/imagestream/history';
 import { emptyTagRecord } from '../../core/imagestream/model';
-import { topsOf, updateTrackingTags } from '../../core/imagestream/spec-rules';
 import { TAG_NAME, validateImageReference, validateStreamName } from '../../core/imagestream/validation';
 import { statusRepository } from '../../core/imagestream/views';
 import { type AppContext, actorOf } from '../shared/context';
 import { checkKind, decodeImageStreamMapping } from '../shared/decode';
 import { checkNamespace, requireNamespace } from '../shared/requests';
-import { commit, loadForTagWrite, retryOnConflict, snapshot } from './stream-writes';
+import { guaranteedUpdate, UNCHANGED, type WriteOptions } from './guaranteed-update';
 
 /** `<algorithm>:<hex>`, at most a sha512's 128 digits (the digest is a table key). */
 const DIGEST = /^[A-Za-z][A-Za-z0-9]{0,31}(?:[-_+.][A-Za-z][A-Za-z0-9]*){0,3}:[0-9a-fA-F]{32,128}$/;
@@ -25,6 +24,7 @@ export async function createImageStreamMapping(
   ctx: AppContext,
   ns: string,
   rawBody: unknown,
+  opts: WriteOptions = {},
 ): Promise<Status> {
   requireNamespace(ns);
   const body = decodeImageStreamMapping(rawBody);
@@ -87,31 +87,38 @@ export async function createImageStreamMapping(
   const head0 = await ctx.streams.getHead(ns, name);
   if (!head0) throw notFound(resources.imagestreams, name);
   // The project's own record of the digest wins (an import's verified metadata, or whatever was first); a digest
-  // the project has never seen gets this mapping's metadata, whatever other projects know about it.
-  const { record, existed } = await ctx.images.recordMapping(ns, image, actorOf(ctx));
-  const stored = record.image;
+  // the project has never seen gets this mapping's metadata, whatever other projects know about it. A dry run
+  // only reads which of the two it would be.
+  const { record: own, existed } = opts.dryRun
+    ? await ctx.images
+        .current(ns, digest)
+        .then((r) => ({ record: r ?? { image, source: 'mapping' as const }, existed: !!r }))
+    : await ctx.images.recordMapping(ns, image, actorOf(ctx));
+  const stored = own.image;
 
-  await ctx.tagWrites.run(`${ns}/${name}:${tag}`, () =>
-    retryOnConflict(async () => {
-      const loaded = await loadForTagWrite(ctx, ns, name, [tag]);
-      if (!loaded) throw notFound(resources.imagestreams, name);
-      const { before, after } = snapshot(loaded);
-      const record = after.tags.get(tag) ?? emptyTagRecord(tag, ctx.newTid());
-      after.tags.set(tag, record);
+  await guaranteedUpdate(ctx, {
+    ns,
+    name,
+    read: { kind: 'tags', tags: [tag] },
+    missing: 'not-found',
+    strategy: (state, { now }) => {
+      const record = state.tags.get(tag) ?? emptyTagRecord(tag, ctx.newTid());
+      state.tags.set(tag, record);
       const managed = existed && stored.metadata.annotations?.[MANAGED] === 'true';
-      const repo = statusRepository(after.head, ctx.rules).internal;
+      const repo = statusRepository(state.head, ctx.rules).internal;
       const ref =
         managed && repo ? `${repo}@${digest}` : stored.dockerImageReference || image.dockerImageReference;
-      const result = addTagEvent(record, {
-        created: ctx.clock(),
+      const pushed = addTagEvent(record, {
+        created: now,
         dockerImageReference: ref,
         image: digest,
-        generation: after.head.generation,
+        generation: state.head.generation,
       });
-      if (result === 'unchanged') return;
-      updateTrackingTags(after, topsOf(before));
-      await commit(ctx, 'tags', before, after, false);
-    }),
-  );
+      return pushed === 'unchanged' ? UNCHANGED : { changedTags: [], specChanged: false };
+    },
+    mode: 'tags',
+    queueKey: `${ns}/${name}:${tag}`,
+    dryRun: !!opts.dryRun,
+  });
   return successStatus();
 }

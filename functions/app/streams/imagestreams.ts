@@ -28,11 +28,11 @@ import { type AppContext, actorOf } from '../shared/context';
 import { checkKind, decodeDeleteOptions, decodeImageStream } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
 import { checkNamespace, generateName, mapLimited, requireNamespace } from '../shared/requests';
-import { commit, resolveAndTrack, retryOnConflict, snapshot, streamConflict } from './stream-writes';
+import { guaranteedUpdate, streamConflict, type WriteOptions } from './guaranteed-update';
 
 type DecodedStream = ReturnType<typeof decodeImageStream>;
 
-/** Spec tags as a map: duplicate names collapse, last wins (reference Q2). */
+/** Spec tags as a map: duplicate names collapse, the last one wins (as OpenShift decodes a list into a map). */
 function desiredTags(body: DecodedStream, ctx: AppContext, errors: FieldError[]): Map<string, TagReference> {
   const out = new Map<string, TagReference>();
   for (const tag of body.spec?.tags ?? []) {
@@ -103,7 +103,12 @@ export async function listImageStreams(
   };
 }
 
-export async function createImageStream(ctx: AppContext, ns: string, rawBody: unknown): Promise<ImageStream> {
+export async function createImageStream(
+  ctx: AppContext,
+  ns: string,
+  rawBody: unknown,
+  opts: WriteOptions = {},
+): Promise<ImageStream> {
   requireNamespace(ns);
   const body = decodeImageStream(rawBody);
   checkKind(body, 'ImageStream');
@@ -115,41 +120,49 @@ export async function createImageStream(ctx: AppContext, ns: string, rawBody: un
   const tags = desiredTags(body, ctx, errors);
   if (errors.length) throw invalid('ImageStream', 'image.openshift.io', name, errors);
 
-  const now = ctx.clock();
-  const head: StreamHead = {
-    namespace: ns,
+  const { after } = await guaranteedUpdate(ctx, {
+    ns,
     name,
-    uid: ctx.newUid(),
-    resourceVersion: 1,
-    generation: 1,
-    creationTimestamp: now,
-    labels: body.metadata.labels ?? {},
-    annotations: body.metadata.annotations ?? {},
-    lookupPolicy: { local: Boolean(body.spec?.lookupPolicy?.local) },
-    dockerImageRepository: body.spec?.dockerImageRepository ?? '',
-  };
-  const state: StreamState = { head, tags: new Map(), complete: true };
-  const { changedTags } = applySpecUpdate(state, { tags }, { create: true, newTid: ctx.newTid });
-  const { childImages } = await resolveAndTrack(ctx, undefined, state, changedTags, now);
-  try {
-    await commit(ctx, 'create', undefined, state, true, childImages);
-  } catch (e) {
-    if (e instanceof ConcurrentWriteError && e.target === 'head')
-      throw alreadyExists(resources.imagestreams, name);
-    throw e;
-  }
-  return toImageStream(state.head, state.tags.values(), ctx.rules);
+    read: { kind: 'none' },
+    missing: 'create',
+    newStream: () => {
+      const now = ctx.clock();
+      const head: StreamHead = {
+        namespace: ns,
+        name,
+        uid: ctx.newUid(),
+        resourceVersion: 1,
+        generation: 1,
+        creationTimestamp: now,
+        labels: body.metadata.labels ?? {},
+        annotations: body.metadata.annotations ?? {},
+        lookupPolicy: { local: Boolean(body.spec?.lookupPolicy?.local) },
+        dockerImageRepository: body.spec?.dockerImageRepository ?? '',
+      };
+      return { head, tags: new Map(), complete: true };
+    },
+    strategy: (state) => ({
+      ...applySpecUpdate(state, { tags }, { create: true, newTid: ctx.newTid }),
+      specChanged: true,
+    }),
+    mode: 'stream',
+    retry: false,
+    conflict: (e) => (e.target === 'head' ? alreadyExists(resources.imagestreams, name) : undefined),
+    dryRun: !!opts.dryRun,
+  });
+  return toImageStream(after.head, after.tags.values(), ctx.rules);
 }
 
 /**
- * PUT imagestreams/{name} (reference §3): resourceVersion required, status forced to the stored one, spec
- * generations per §3.1–§3.2, tags resolved and aliases propagated in the same write.
+ * PUT imagestreams/{name}: resourceVersion required, status kept as stored, spec generations as
+ * docs/semantics.md#generations says, tags resolved and aliases propagated in the same write.
  */
 export async function updateImageStream(
   ctx: AppContext,
   ns: string,
   name: string,
   rawBody: unknown,
+  opts: WriteOptions = {},
 ): Promise<ImageStream> {
   requireNamespace(ns);
   const body = decodeImageStream(rawBody);
@@ -164,68 +177,68 @@ export async function updateImageStream(
     throw invalid('ImageStream', 'image.openshift.io', name, [
       FieldError.invalid('metadata.resourceVersion', '0x0', 'must be specified for an update'),
     ]);
-  return writeWholeStream(ctx, ns, name, body, Number(rv));
+  const expectedRv = Number(rv);
+  const desired = validateWholeStream(ctx, name, body);
+  const { after } = await guaranteedUpdate(ctx, {
+    ns,
+    name,
+    read: { kind: 'stream' },
+    missing: 'not-found',
+    precondition: (current) => {
+      if (current && current.head.resourceVersion !== expectedRv) throw streamConflict(name);
+      if (current) checkUid(body, current);
+    },
+    strategy: (state) => applyWholeStream(ctx, state, body, desired),
+    mode: 'stream',
+    retry: false,
+    conflict: () => streamConflict(name),
+    dryRun: !!opts.dryRun,
+  });
+  return toImageStream(after.head, after.tags.values(), ctx.rules);
 }
 
-/**
- * Writes a whole stream from `body`. With `expectedRv` the stored stream must be at that resourceVersion: 409
- * otherwise, or, with `staleIsRetry` (a patch applied to the version it read), a ConcurrentWriteError that has the
- * caller read and apply again. Without it, the write retries on conflicts by itself.
- */
-async function writeWholeStream(
-  ctx: AppContext,
-  ns: string,
-  name: string,
-  body: DecodedStream,
-  expectedRv: number | undefined,
-  staleIsRetry = false,
-): Promise<ImageStream> {
+/** The checks of a whole-stream body that need no stored state (422); returns its spec tags. */
+function validateWholeStream(ctx: AppContext, name: string, body: DecodedStream): Map<string, TagReference> {
   const errors: FieldError[] = [...validateObjectMeta(body.metadata)];
   errors.push(...validateDockerImageRepository(body.spec?.dockerImageRepository));
   const desired = desiredTags(body, ctx, errors);
   if (errors.length) throw invalid('ImageStream', 'image.openshift.io', name, errors);
+  return desired;
+}
 
-  const run = async () => {
-    const current = await ctx.streams.loadStream(ns, name);
-    if (!current) throw notFound(resources.imagestreams, name);
-    if (expectedRv !== undefined && current.head.resourceVersion !== expectedRv)
-      throw staleIsRetry ? new ConcurrentWriteError('head') : streamConflict(name);
-    if (body.metadata.uid && body.metadata.uid !== current.head.uid)
-      throw new StatusError(
-        409,
-        'Conflict',
-        `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${current.head.uid}`,
-      );
-    const { before, after } = snapshot(current);
-    after.head.labels = body.metadata.labels ?? {};
-    after.head.annotations = body.metadata.annotations ?? {};
-    const tags = new Map<string, TagReference | null>();
-    for (const [t, rec] of after.tags) if (rec.spec) tags.set(t, null);
-    for (const [t, spec] of desired) tags.set(t, spec);
-    const { changedTags, specChanged } = applySpecUpdate(
-      after,
-      {
-        tags,
-        head: {
-          lookupPolicy: { local: Boolean(body.spec?.lookupPolicy?.local) },
-          dockerImageRepository: body.spec?.dockerImageRepository ?? '',
-        },
-      },
-      { create: false, newTid: ctx.newTid },
+/** A body's uid must be the stored one (409, as Kubernetes words a failed uid precondition). */
+function checkUid(body: DecodedStream, current: StreamState): void {
+  if (body.metadata.uid && body.metadata.uid !== current.head.uid)
+    throw new StatusError(
+      409,
+      'Conflict',
+      `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${current.head.uid}`,
     );
-    const now = ctx.clock();
-    const { childImages } = await resolveAndTrack(ctx, before, after, changedTags, now);
-    try {
-      await commit(ctx, 'stream', before, after, specChanged, childImages);
-    } catch (e) {
-      if (e instanceof ConcurrentWriteError && expectedRv !== undefined && !staleIsRetry)
-        throw streamConflict(name);
-      throw e;
-    }
-    after.head.resourceVersion = before.head.resourceVersion + 1;
-    return toImageStream(after.head, after.tags.values(), ctx.rules);
-  };
-  return expectedRv !== undefined ? run() : retryOnConflict(run);
+}
+
+/** The whole-stream strategy: metadata and spec as the body says, every spec tag not in it removed. */
+function applyWholeStream(
+  ctx: AppContext,
+  state: StreamState,
+  body: DecodedStream,
+  desired: Map<string, TagReference>,
+) {
+  state.head.labels = body.metadata.labels ?? {};
+  state.head.annotations = body.metadata.annotations ?? {};
+  const tags = new Map<string, TagReference | null>();
+  for (const [t, rec] of state.tags) if (rec.spec) tags.set(t, null);
+  for (const [t, spec] of desired) tags.set(t, spec);
+  return applySpecUpdate(
+    state,
+    {
+      tags,
+      head: {
+        lookupPolicy: { local: Boolean(body.spec?.lookupPolicy?.local) },
+        dockerImageRepository: body.spec?.dockerImageRepository ?? '',
+      },
+    },
+    { create: false, newTid: ctx.newTid },
+  );
 }
 
 export const PATCH_TYPES = [
@@ -235,42 +248,59 @@ export const PATCH_TYPES = [
   'application/apply-patch+yaml',
 ];
 
-/** PATCH applies to the current object and writes the result as an update; without a resourceVersion it retries. */
+/**
+ * PATCH applies to the current object and writes the result as an update. Without a resourceVersion in the patch,
+ * a writer that got in first only means "apply again to the new object" (the write retries); with one, the stored
+ * stream must be at that version (409 otherwise). Every other failure (a uid the patch changed, a bad spec) is the
+ * answer.
+ */
 export async function patchImageStream(
   ctx: AppContext,
   ns: string,
   name: string,
   contentType: string,
   patch: unknown,
+  opts: WriteOptions = {},
 ): Promise<ImageStream> {
   requireNamespace(ns);
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   if (!PATCH_TYPES.slice(0, 3).includes(type))
     throw unsupportedMediaType(contentType, PATCH_TYPES.slice(0, 3));
-  const run = async () => {
-    const current = await getImageStream(ctx, ns, name, new URLSearchParams());
-    let patched: unknown;
-    if (type === 'application/json-patch+json') {
-      if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
-      patched = applyJsonPatch(current, patch);
-    } else {
-      if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
-        throw badRequest('a merge patch must be a JSON object');
-      patched =
-        type === 'application/merge-patch+json'
-          ? mergePatch(current, patch)
-          : strategicMergePatch(current, patch);
-    }
-    const body = decodeImageStream(patched);
-    const explicitRv = (patch as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
-    const expected = explicitRv !== undefined ? Number(explicitRv) : Number(current.metadata.resourceVersion);
-    if (body.metadata.name !== name || (body.metadata.namespace && body.metadata.namespace !== ns))
-      throw badRequest('a patch may not change metadata.name or metadata.namespace');
-    // Without an explicit resourceVersion a writer that got in first only means "apply again to the new object";
-    // every other failure (a uid the patch changed, a bad spec) is the answer.
-    return writeWholeStream(ctx, ns, name, body, expected, explicitRv === undefined);
-  };
-  return retryOnConflict(run);
+  const explicitRv = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+  const { after } = await guaranteedUpdate(ctx, {
+    ns,
+    name,
+    read: { kind: 'stream' },
+    missing: 'not-found',
+    strategy: (state, { before }) => {
+      const current = toImageStream(before!.head, before!.tags.values(), ctx.rules);
+      const body = decodeImageStream(applyPatch(type, current, patch));
+      if (body.metadata.name !== name || (body.metadata.namespace && body.metadata.namespace !== ns))
+        throw badRequest('a patch may not change metadata.name or metadata.namespace');
+      const desired = validateWholeStream(ctx, name, body);
+      if (explicitRv !== undefined && before!.head.resourceVersion !== Number(explicitRv))
+        throw streamConflict(name);
+      checkUid(body, before!);
+      return applyWholeStream(ctx, state, body, desired);
+    },
+    mode: 'stream',
+    ...(explicitRv !== undefined ? { retry: false as const, conflict: () => streamConflict(name) } : {}),
+    dryRun: !!opts.dryRun,
+  });
+  return toImageStream(after.head, after.tags.values(), ctx.rules);
+}
+
+/** The patched object: RFC 6902 (JSON patch), RFC 7386 (merge patch) or Kubernetes' strategic merge patch. */
+function applyPatch(type: string, current: ImageStream, patch: unknown): unknown {
+  if (type === 'application/json-patch+json') {
+    if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
+    return applyJsonPatch(current, patch);
+  }
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
+    throw badRequest('a merge patch must be a JSON object');
+  return type === 'application/merge-patch+json'
+    ? mergePatch(current, patch)
+    : strategicMergePatch(current, patch);
 }
 
 /** RFC 6902 operations applied to a copy of `current`; a patch that cannot apply is 422, as Kubernetes answers. */

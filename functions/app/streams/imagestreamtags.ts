@@ -24,19 +24,11 @@ import {
 import { toImageStreamTag } from '../../core/imagestream/views';
 import { parseLabelSelector } from '../../core/label-selector';
 import { scopeOf } from '../ports/images';
-import { ConcurrentWriteError } from '../ports/streams';
 import type { AppContext } from '../shared/context';
 import { checkKind, decodeImageStreamTag } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
 import { checkNamespace, requireNamespace, splitTagName } from '../shared/requests';
-import {
-  commit,
-  loadForTagWrite,
-  newStreamState,
-  resolveAndTrack,
-  retryOnConflict,
-  snapshot,
-} from './stream-writes';
+import { guaranteedUpdate, type WriteOptions } from './guaranteed-update';
 
 function istagNotFound(name: string) {
   return notFound(resources.imagestreamtags, name);
@@ -180,7 +172,7 @@ function decodeTagWrite(
           'tag annotations must not be provided or must be equal to the object meta annotations',
         ),
       );
-    // The spec tag's annotations are the istag's metadata.annotations (reference §4.3).
+    // The spec tag's annotations are the istag's metadata.annotations (docs/semantics.md#istag-annotations).
     spec = normalizeTagReference({ ...requested, annotations: metaAnn }, ctx.rules);
   } else if (mode === 'create') {
     errors.push(FieldError.required('tag'));
@@ -194,123 +186,144 @@ async function writeTag(
   ctx: AppContext,
   w: TagWrite,
   annotationsOnly: Record<string, string> | null | undefined,
-) {
-  const attempt = async (): Promise<{ result: ImageStreamTag; created: boolean }> => {
-    const extraSources = w.spec
-      ? [trackedSourceTag(w.spec, w.ns, w.stream)].filter((t): t is string => !!t)
-      : [];
-    const loaded = await loadForTagWrite(ctx, w.ns, w.stream, [w.tag], extraSources);
-    if (!loaded && w.expectedRv !== undefined) throw notFound(resources.imagestreams, w.stream);
-    if (loaded && w.expectedRv !== undefined && loaded.head.resourceVersion !== w.expectedRv)
-      throw conflict(
-        resources.imagestreamtags,
-        w.name,
-        `another caller has updated the resource version to ${loaded.head.resourceVersion}`,
+  opts: WriteOptions,
+): Promise<{ result: ImageStreamTag; created: boolean }> {
+  let existing: TagReference | null = null;
+  const { after } = await guaranteedUpdate(ctx, {
+    ns: w.ns,
+    name: w.stream,
+    read: {
+      kind: 'tags',
+      tags: [w.tag],
+      sources: w.spec ? [trackedSourceTag(w.spec, w.ns, w.stream)].filter((t): t is string => !!t) : [],
+    },
+    missing: 'create',
+    precondition: (current) => {
+      if (w.expectedRv === undefined) return;
+      if (!current) throw notFound(resources.imagestreams, w.stream);
+      if (current.head.resourceVersion !== w.expectedRv)
+        throw conflict(
+          resources.imagestreamtags,
+          w.name,
+          `another caller has updated the resource version to ${current.head.resourceVersion}`,
+        );
+    },
+    strategy: (state, { creating }) => {
+      existing = state.tags.get(w.tag)?.spec ?? null;
+      if (w.mode === 'create' && existing) throw alreadyExists(resources.imagestreamtag, w.name);
+      if (!w.spec && !existing)
+        throw badRequest(
+          `imagestreamtag ${w.tag} is not a spec tag in imagestream ${w.ns}/${w.stream}, cannot be updated`,
+        );
+      const spec = w.spec ?? { ...(existing as TagReference), annotations: annotationsOnly ?? null };
+      const change = applySpecUpdate(
+        state,
+        { tags: new Map([[w.tag, spec]]) },
+        { create: false, newTid: ctx.newTid },
       );
-    const creatingStream = !loaded;
-    const base = loaded ?? newStreamState(ctx, w.ns, w.stream);
-    const { before, after } = snapshot(base);
-    const existing = after.tags.get(w.tag)?.spec ?? null;
-    if (w.mode === 'create' && existing) throw alreadyExists(resources.imagestreamtag, w.name);
-    if (!w.spec && !existing)
-      throw badRequest(
-        `imagestreamtag ${w.tag} is not a spec tag in imagestream ${w.ns}/${w.stream}, cannot be updated`,
-      );
-    const spec = w.spec ?? { ...(existing as TagReference), annotations: annotationsOnly ?? null };
-    const { changedTags, specChanged } = applySpecUpdate(
-      after,
-      { tags: new Map([[w.tag, spec]]) },
-      {
-        create: false,
-        newTid: ctx.newTid,
-      },
-    );
-    if (creatingStream) {
-      // A stream created by an istag write starts at generation 1 like any created stream.
-      after.head.generation = 1;
-      for (const t of after.tags.values()) if (t.spec) t.spec.generation = 1;
-    }
-    const now = ctx.clock();
-    const { childImages } = await resolveAndTrack(
-      ctx,
-      creatingStream ? undefined : before,
-      after,
-      changedTags,
-      now,
-      'ImageStreamTag',
-      w.name,
-    );
-    try {
-      await commit(
-        ctx,
-        creatingStream ? 'create' : 'tags',
-        creatingStream ? undefined : before,
-        after,
-        specChanged,
-        childImages,
-      );
-    } catch (e) {
-      // Someone else created the stream first: run again against it.
-      if (e instanceof ConcurrentWriteError && creatingStream) throw new ConcurrentWriteError('transaction');
-      throw e;
-    }
-    after.head.resourceVersion = creatingStream ? 1 : before.head.resourceVersion + 1;
-    return { result: await writeResult(ctx, after.head, after.tags.get(w.tag)!), created: !existing };
-  };
-  return ctx.tagWrites.run(`${w.ns}/${w.stream}:${w.tag}`, () =>
-    retryOnConflict(attempt, { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'update') }),
+      if (creating) {
+        // A stream created by an istag write starts at generation 1 like any created stream.
+        state.head.generation = 1;
+        for (const t of state.tags.values()) if (t.spec) t.spec.generation = 1;
+      }
+      return change;
+    },
+    mode: 'tags',
+    invalid: { kind: 'ImageStreamTag', name: w.name },
+    queueKey: `${w.ns}/${w.stream}:${w.tag}`,
+    ...(w.expectedRv !== undefined
+      ? { retry: false as const, conflict: () => tagConflict(ctx, w) }
+      : { retry: { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'update') } }),
+    dryRun: !!opts.dryRun,
+  });
+  return { result: await writeResult(ctx, after.head, after.tags.get(w.tag)!), created: !existing };
+}
+
+/** A conditional tag write lost its race: OpenShift's 409 names the version that won. */
+async function tagConflict(ctx: AppContext, w: TagWrite) {
+  const head = await ctx.streams.getHead(w.ns, w.stream);
+  if (!head) return notFound(resources.imagestreams, w.stream);
+  return conflict(
+    resources.imagestreamtags,
+    w.name,
+    `another caller has updated the resource version to ${head.resourceVersion}`,
   );
 }
 
 /** POST imagestreamtags: 409 AlreadyExists when the spec tag exists; the stream is created when missing. */
-export async function createImageStreamTag(ctx: AppContext, ns: string, name: string, rawBody: unknown) {
+export async function createImageStreamTag(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  rawBody: unknown,
+  opts: WriteOptions = {},
+) {
   const w = decodeTagWrite(ctx, ns, name, rawBody, 'create');
-  return (await writeTag(ctx, w, undefined)).result;
+  return (await writeTag(ctx, w, undefined, opts)).result;
 }
 
 /** PUT imagestreamtags: upsert (201 when the spec tag is new); a resourceVersion makes it conditional. */
-export async function updateImageStreamTag(ctx: AppContext, ns: string, name: string, rawBody: unknown) {
+export async function updateImageStreamTag(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  rawBody: unknown,
+  opts: WriteOptions = {},
+) {
   const w = decodeTagWrite(ctx, ns, name, rawBody, 'update');
   const body = decodeImageStreamTag(rawBody);
-  return writeTag(ctx, w, body.metadata.annotations);
+  return writeTag(ctx, w, body.metadata.annotations, opts);
 }
 
-/** DELETE imagestreamtags: removes the spec tag and its whole history (reference §3.9). */
-export async function deleteImageStreamTag(ctx: AppContext, ns: string, name: string): Promise<Status> {
+/**
+ * DELETE imagestreamtags: removes the spec tag and its whole history (docs/semantics.md#tag-deletion). The tag
+ * gets a new incarnation, so its old history is unreachable at once and swept afterwards.
+ */
+export async function deleteImageStreamTag(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  opts: WriteOptions = {},
+): Promise<Status> {
   requireNamespace(ns);
   const { stream, tag } = splitTagName(name);
   let deadTid: string | undefined;
-  const remove = () =>
-    retryOnConflict(
-      async () => {
-        const loaded = await loadForTagWrite(ctx, ns, stream, [tag]);
-        const record = loaded?.tags.get(tag);
-        if (
-          !loaded ||
-          !record ||
-          (record.spec === null && record.recent.length === 0 && record.conditions.length === 0)
-        )
-          throw notFound(resources.imagestreamtags, name);
-        const { before, after } = snapshot(loaded);
-        const { specChanged } = applySpecUpdate(
-          after,
-          { tags: new Map([[tag, null]]) },
-          { create: false, newTid: ctx.newTid },
-        );
-        const rec = after.tags.get(tag)!;
-        deadTid = rec.tid;
-        // A new incarnation: the old history is unreachable at once and swept later; aliases keep pointing here.
-        const fresh = emptyTagRecord(tag, ctx.newTid());
-        fresh.aliases = rec.aliases;
-        fresh.version = rec.version;
-        after.tags.set(tag, fresh);
-        if (isVacant(fresh)) after.tags.delete(tag);
-        await commit(ctx, 'tags', before, after, specChanged);
-      },
-      { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'delete') },
-    );
-  await ctx.tagWrites.run(`${ns}/${stream}:${tag}`, remove);
+  await guaranteedUpdate(ctx, {
+    ns,
+    name: stream,
+    read: { kind: 'tags', tags: [tag] },
+    missing: 'not-found',
+    precondition: (current) => {
+      const record = current?.tags.get(tag);
+      if (
+        !current ||
+        !record ||
+        (record.spec === null && record.recent.length === 0 && record.conditions.length === 0)
+      )
+        throw notFound(resources.imagestreamtags, name);
+    },
+    strategy: (state) => {
+      const { specChanged } = applySpecUpdate(
+        state,
+        { tags: new Map([[tag, null]]) },
+        { create: false, newTid: ctx.newTid },
+      );
+      const rec = state.tags.get(tag)!;
+      deadTid = rec.tid;
+      // A new incarnation: the old history is unreachable at once and swept later; aliases keep pointing here.
+      const fresh = emptyTagRecord(tag, ctx.newTid());
+      fresh.aliases = rec.aliases;
+      fresh.version = rec.version;
+      state.tags.set(tag, fresh);
+      if (isVacant(fresh)) state.tags.delete(tag);
+      return { changedTags: [], specChanged };
+    },
+    mode: 'tags',
+    queueKey: `${ns}/${stream}:${tag}`,
+    retry: { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'delete') },
+    dryRun: !!opts.dryRun,
+  });
   // The old history is unreachable already; removing it is housekeeping with a bounded budget.
-  if (deadTid) await ctx.streams.sweepTagIncarnation(ns, stream, deadTid).catch(() => false);
+  if (deadTid && !opts.dryRun) await ctx.streams.sweepTagIncarnation(ns, stream, deadTid).catch(() => false);
   return successStatus({ name, group: 'image.openshift.io', kind: 'imagestreamtags' });
 }
