@@ -1,11 +1,14 @@
 /**
- * `npm run bench`: DESIGN §9 figures, each against a baseline measured in the same run on the same machine.
+ * `npm run bench`: the service's performance budgets (README, "Tests and benchmarks"), each against a baseline
+ * measured in the same run on the same machine.
  * Row 1: resolve a tag (GET imagestreamtag through the local API) vs a raw GetItem on the same DynamoDB Local.
  * Row 2: re-check an unchanged tag: registry requests (from the registry's own log) and table writes.
  * Row 3: import 200 tags (distinct images) from a loopback registry vs a `skopeo inspect` loop over the same tags.
  * Row 4: one scheduled cycle over 10,000 unchanged tags: registry requests, writes, wall time and peak memory,
  *        at 1 and 4 concurrent jobs (bench/scheduled-cycle.ts, its own process) vs a bare HEAD loop.
  * Row 5: each Lambda bundle's size and module init time (fresh processes).
+ * Row 6: GET imagestreamtag throughput with 32 concurrent clients vs raw GetItem throughput at the same
+ *        concurrency (and each one's p99 latency).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,7 +27,7 @@ import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../te
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 /** Rows to run (`BENCH_ROWS=1,4`); row 1 always runs, it sets up the service the others use. */
 const rows = new Set(
-  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5')).split(',').map(Number),
+  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6')).split(',').map(Number),
 );
 const WARMUP = 50;
 const VIEWER_TOKEN = 'bench-viewer-token-0123456789';
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
       });
     const f = (x: number) => x.toFixed(2).padStart(7);
     console.log(
-      `\nDESIGN §9 row 1: resolve a tag (service in its own process, as npm start runs it), ${SAMPLES} interleaved samples each after ${WARMUP} warm-up calls`,
+      `\nrow 1: resolve a tag (service in its own process, as npm start runs it), ${SAMPLES} interleaved samples each after ${WARMUP} warm-up calls`,
     );
     console.log('                                          median     p90     p99   (ms)');
     // Interleaved, so drift in machine load hits both series alike. The cluster administrator needs no access
@@ -186,6 +189,7 @@ async function main(): Promise<void> {
         `  ratio (median)                         ${ratio.toFixed(2)}x   budget <= 1.5x   ${ratio <= 1.5 ? 'within budget' : 'OVER BUDGET'}`,
       );
     }
+    if (rows.has(6)) await throughputRow(rawCall, istagUrl, VIEWER_TOKEN);
     db.destroy();
     if (rows.has(2) || rows.has(3)) await importRows(service.url, h);
     if (rows.has(4)) await scheduledCycleRow(service.url, h, ddb.endpoint);
@@ -197,11 +201,79 @@ async function main(): Promise<void> {
   }
 }
 
+const CONCURRENT_CLIENTS = 32;
+const THROUGHPUT_REQUESTS = Number(process.env.BENCH_THROUGHPUT_REQUESTS ?? 4000);
+
+/**
+ * Row 6: GET imagestreamtag (a project viewer, so every call passes the access check) with 32 clients at once, each
+ * on its own keep-alive connection, against raw GetItems from 32 concurrent callers over the SDK's connection pool.
+ * Each series sends the same number of requests; they alternate in rounds so load drift hits both.
+ */
+async function throughputRow(rawCall: () => Promise<unknown>, istagUrl: URL, bearer: string): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENT_CLIENTS });
+  const apiCall = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(istagUrl, { agent, headers: { authorization: `Bearer ${bearer}` } }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`GET istag ${res.statusCode}`));
+        res.on('data', () => undefined);
+        res.on('end', () => resolve());
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  /** `n` calls by CONCURRENT_CLIENTS callers; returns the wall time and every call's latency. */
+  const run = async (call: () => Promise<unknown>, n: number) => {
+    const latencies: number[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENT_CLIENTS }, async () => {
+        while (next < n) {
+          next++;
+          const t = performance.now();
+          await call();
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    return { ms: performance.now() - t0, latencies };
+  };
+  await run(rawCall, 500);
+  await run(apiCall, 500);
+  const rounds = 4;
+  const raw = { ms: 0, latencies: [] as number[] };
+  const api = { ms: 0, latencies: [] as number[] };
+  for (let r = 0; r < rounds; r++)
+    for (const [series, call] of [
+      [raw, rawCall],
+      [api, apiCall],
+    ] as const) {
+      const out = await run(call, THROUGHPUT_REQUESTS / rounds);
+      series.ms += out.ms;
+      series.latencies.push(...out.latencies);
+    }
+  agent.destroy();
+  const rps = (s: typeof raw) => (s.latencies.length / s.ms) * 1000;
+  const ratio = rps(api) / rps(raw);
+  console.log(
+    `\nrow 6: throughput with ${CONCURRENT_CLIENTS} concurrent clients, ${THROUGHPUT_REQUESTS} requests each (project viewer)`,
+  );
+  console.log('                                          req/s     p50     p99   (ms)');
+  const f = (x: number) => x.toFixed(2).padStart(7);
+  console.log(
+    `  raw GetItem on DynamoDB Local        ${rps(raw).toFixed(0).padStart(7)} ${f(median(raw.latencies))} ${f(pct(raw.latencies, 0.99))}`,
+  );
+  console.log(
+    `  GET imagestreamtag via local API     ${rps(api).toFixed(0).padStart(7)} ${f(median(api.latencies))} ${f(pct(api.latencies, 0.99))}`,
+  );
+  console.log(`  ratio (API throughput / raw)         ${ratio.toFixed(2)}x`);
+}
+
 /** Row 5: builds each Lambda entry as CDK does and times a cold module load (best of 5 fresh processes). */
 async function bundleRow(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'imagestreams-bundles-'));
   try {
-    console.log('\nDESIGN §9 row 5: Lambda bundles (budget <= 1 MB minified, module init <= 150 ms)');
+    console.log('\nrow 5: Lambda bundles (budget <= 1 MB minified, module init <= 150 ms)');
     for (const [name, entry] of Object.entries(lambdaEntries)) {
       const out = join(dir, `${name}.mjs`);
       await buildLambdaBundle(entry, out);
@@ -307,13 +379,11 @@ async function importRows(url: string, h: Record<string, string>): Promise<void>
 
     const reqRatio = importRequests.length / skopeoRequests;
     const timeRatio = importMs / skopeoMs;
-    console.log(`\nDESIGN §9 row 2: re-check an unchanged tag (POST imagestreamimports of an imported tag)`);
+    console.log(`\nrow 2: re-check an unchanged tag (POST imagestreamimports of an imported tag)`);
     console.log(
       `  registry requests ${recheck.length} (${recheck.map((r) => `${r.method} ${r.uri}`).join(', ')}); table writes ${rvBefore === rvAfter ? 0 : 'some'} (resourceVersion ${rvBefore} -> ${rvAfter})   budget: exactly 1 HEAD, 0 writes   ${recheck.length === 1 && recheck[0]!.method === 'HEAD' && rvBefore === rvAfter ? 'within budget' : 'OVER BUDGET'}`,
     );
-    console.log(
-      `\nDESIGN §9 row 3: import ${IMPORT_TAGS} tags (distinct images) from docker-registry on loopback`,
-    );
+    console.log(`\nrow 3: import ${IMPORT_TAGS} tags (distinct images) from docker-registry on loopback`);
     console.log('                                        wall (ms)   registry requests');
     console.log(
       `  skopeo inspect loop (baseline)       ${skopeoMs.toFixed(0).padStart(9)}   ${String(skopeoRequests).padStart(8)}`,
@@ -492,7 +562,7 @@ async function scheduledCycleRow(url: string, h: Record<string, string>, endpoin
     const results = [] as Array<[number, Awaited<ReturnType<typeof cycle>>]>;
     for (const n of [1, 4]) results.push([n, await cycle(n)]);
     console.log(
-      `\nDESIGN §9 row 4: one scheduled cycle over ${CYCLE_TAGS} unchanged tags (${streams} streams of ${TAGS_PER_STREAM}, ${CYCLE_HOSTS} registry hosts, ${CYCLE_RTT_MS} ms round trip)`,
+      `\nrow 4: one scheduled cycle over ${CYCLE_TAGS} unchanged tags (${streams} streams of ${TAGS_PER_STREAM}, ${CYCLE_HOSTS} registry hosts, ${CYCLE_RTT_MS} ms round trip)`,
     );
     console.log(
       '  job concurrency   wall (ms)   registry requests (HEAD)   stream writes   budget writes   RSS start/peak (MB)',

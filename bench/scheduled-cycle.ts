@@ -1,5 +1,5 @@
 /**
- * One scheduled re-import cycle, run in its own process so its memory can be measured alone (DESIGN §9 row 4).
+ * One scheduled re-import cycle, run in its own process so its memory can be measured alone (bench/run.ts, row 4).
  * Builds the same app context and job runner as `npm start`, queues the scan jobs of a tick that covers the whole
  * interval, waits until every job is done, and prints one JSON line: wall time, table writes by kind, peak RSS.
  */

@@ -13,6 +13,8 @@ export const probeEnvironment = {
   AWS_REGION: 'us-east-1',
   IMPORT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/probe',
   EVENT_BUS_NAME: 'probe',
+  // The API and job worker refuse to start without their secrets key (they seal and open registry secrets).
+  SECRETS_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/probe',
 };
 
 /** Builds one entry exactly as the AppFunction construct bundles it (see bundlingDefaults). */

@@ -296,8 +296,11 @@ export class ImageStore implements ImageRepository {
         else puts.push(mine);
       }
       const lost: string[] = [];
-      for (const chunk of chunks(puts)) {
-        const ok = await this.transactPuts(ns, chunk, by);
+      // Chunks hold distinct digests, so their transactions cannot conflict with each other: all at once.
+      const parts = chunks(puts);
+      const outcomes = await Promise.all(parts.map((chunk) => this.transactPuts(ns, chunk, by)));
+      parts.forEach((chunk, i) => {
+        const ok = outcomes[i];
         for (const r of chunk) {
           const d = r.image.metadata.name as string;
           if (ok) result.set(d, { record: r, existed: false });
@@ -305,7 +308,7 @@ export class ImageStore implements ImageRepository {
         }
         if (ok)
           for (const r of chunk) this.projectCache.delete(cacheKey(ns, r.image.metadata.name as string));
-      }
+      });
       pending = lost;
     }
     return result;
@@ -365,18 +368,23 @@ export class ImageStore implements ImageRepository {
     return out;
   }
 
+  /** Batches of 25 (DynamoDB's limit), sent side by side, each retrying what the table left unprocessed. */
   private async batchWrite(requests: Array<Record<string, unknown>>): Promise<void> {
-    for (let i = 0; i < requests.length; i += 25) {
-      let batch = requests.slice(i, i + 25);
-      for (let attempt = 0; batch.length > 0; attempt++) {
-        if (attempt >= 8) throw new Error('could not write images: the table kept throttling');
-        if (attempt > 0) await sleep(50 * 2 ** attempt);
-        const out = await this.db.send(
-          new BatchWriteCommand({ RequestItems: { [this.table]: batch as never } }),
-        );
-        batch = (out.UnprocessedItems?.[this.table] ?? []) as typeof batch;
-      }
-    }
+    const batches: Array<Array<Record<string, unknown>>> = [];
+    for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25));
+    await Promise.all(
+      batches.map(async (first) => {
+        let batch = first;
+        for (let attempt = 0; batch.length > 0; attempt++) {
+          if (attempt >= 8) throw new Error('could not write images: the table kept throttling');
+          if (attempt > 0) await sleep(50 * 2 ** attempt);
+          const out = await this.db.send(
+            new BatchWriteCommand({ RequestItems: { [this.table]: batch as never } }),
+          );
+          batch = (out.UnprocessedItems?.[this.table] ?? []) as typeof batch;
+        }
+      }),
+    );
   }
 
   private cached(scope: StreamScope, digest: string): ProjectImage | undefined {

@@ -25,7 +25,7 @@ import type { AppContext } from '../shared/context';
 import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from '../shared/decode';
 import { checkNamespace, requireNamespace } from '../shared/requests';
 import type { WriteOptions } from '../streams/guaranteed-update';
-import { writeImportOutcomes } from './import-writes';
+import { RECORDS_PER_WRITE, writeImportOutcomes } from './import-writes';
 import {
   Importer,
   type ImportRequest,
@@ -45,7 +45,7 @@ interface PlannedImage {
 }
 
 /**
- * POST imagestreamimports (reference §5.1): import images by tag or digest, or a whole repository, into a stream
+ * POST imagestreamimports (docs/semantics.md#imports): import images by tag or digest, or a whole repository, into a stream
  * (created when missing), or only look at them (`import: false`). Per-image failures are statuses in the
  * response and conditions on the tags, not errors of the request.
  */
@@ -134,13 +134,16 @@ export function withoutStreamView(answer: unknown): unknown {
 }
 
 interface Entry {
-  /** Target tag; entries without one are previews (reference §1.9). */
+  /** Target tag; entries without one are previews (docs/semantics.md#import-defaults). */
   tag: string | undefined;
   request: ImportRequest;
 }
 
-/** Images imported per batch: the next batch is fetched from registries while this one is written. */
-const PIPELINE_BATCH = 100;
+/**
+ * Images imported per batch: the next batch is fetched from registries while this one is written. As many as one
+ * stream write takes (functions/app/imports/import-writes.ts), so a batch of new tags is one transaction.
+ */
+const PIPELINE_BATCH = RECORDS_PER_WRITE;
 
 /**
  * Imports entries in batches and, when `write` is given, writes each batch's outcomes while the next batch is
@@ -189,7 +192,7 @@ interface RepositoryListing {
   failure?: Status;
 }
 
-/** Whole-repository import (reference §5.4): tags in priority order, the first N imported, the rest listed. */
+/** Whole-repository import (docs/semantics.md#repository-import): tags in priority order, the first N imported, the rest listed. */
 async function listRepository(
   ctx: AppContext,
   importer: Importer,
@@ -245,7 +248,7 @@ function repositoryStatus(
   };
 }
 
-/** Defaults (reference §1.9: `to` from the source tag, import mode, Source policy) and validation (422). */
+/** Defaults (docs/semantics.md#import-defaults: `to` from the source tag, import mode, Source policy) and validation (422). */
 async function plan(
   ctx: AppContext,
   ns: string,
@@ -369,7 +372,7 @@ async function plan(
   }
   if (errors.length) throw invalid('ImageStreamImport', 'image.openshift.io', name, errors);
 
-  // Legacy imports of a manifest list pick the platform the target tag prefers (reference §5.2); a target that
+  // Legacy imports of a manifest list pick the platform the target tag prefers (docs/semantics.md#import-by-tag-or-digest); a target that
   // already has an image is most likely a re-check.
   if (head) {
     const targets = planned.filter((p) => p.to).map((p) => p.to as string);

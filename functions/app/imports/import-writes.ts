@@ -13,10 +13,10 @@ import { guaranteedUpdate, UNCHANGED } from '../streams/guaranteed-update';
  * history goes ahead in batches); a changed existing tag costs about three plus its list's children. Chunks are
  * sized for new tags and split when the store says one is too large.
  */
-const RECORDS_PER_WRITE = 95;
+export const RECORDS_PER_WRITE = 95;
 
 export interface ImportWriteOptions {
-  /** The caller's view of the stream: a mismatch is a 409 (reference §5.1 step 3). */
+  /** The caller's view of the stream: a mismatch is a 409 (docs/semantics.md#imports). */
   expectedResourceVersion?: number | undefined;
   expectedUid?: string | undefined;
   /** Create the stream when it is missing (the ImageStreamImport API does; a controller job does not). */
@@ -33,7 +33,7 @@ export interface ImportWriteResult {
 }
 
 /**
- * Applies import outcomes to a stream (reference §5.3): nothing is written when nothing changed and the stream
+ * Applies import outcomes to a stream (docs/semantics.md#import-results): nothing is written when nothing changed and the stream
  * was imported before; otherwise the changed tags, their history and aliases are written together with the
  * `dockerRepositoryCheck` annotation. Large imports are written in chunks of tags, each atomic on its own.
  */

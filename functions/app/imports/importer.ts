@@ -34,7 +34,7 @@ export interface ImportResult {
   status: Status;
   image?: Image;
   manifests?: Image[];
-  /** The remote tag for by-tag imports, "" for by-digest ones (reference §5.2). */
+  /** The remote tag for by-tag imports, "" for by-digest ones (docs/semantics.md#import-by-tag-or-digest). */
   tag: string;
   /** Set on failure: the registry asked us to come back later (Docker Hub quota). */
   retryAfterMs?: number;
@@ -207,8 +207,11 @@ export class Importer {
       .sort((a, b) => Number(!!a.dockerImageManifests?.length) - Number(!!b.dockerImageManifests?.length))
       .map(stripRaw);
     if (all.length === 0) return;
-    await this.ctx.images.recordImports(this.ns, all, actorOf(this.ctx));
-    await this.ctx.images.storeVerified(all);
+    // The project's records and the shared verified ones are independent: both are written before any tag.
+    await Promise.all([
+      this.ctx.images.recordImports(this.ns, all, actorOf(this.ctx)),
+      this.ctx.images.storeVerified(all),
+    ]);
     for (const i of all) this.stored.add(i.metadata.name as string);
   }
 }
@@ -219,7 +222,7 @@ export function modeOf(policy: TagImportPolicy, ctx: Pick<AppContext, 'rules'>):
     : ctx.rules.defaultImportMode;
 }
 
-/** Raw manifests and configs are never stored (reference §1.4), only returned when asked for. */
+/** Raw manifests and configs are never stored (docs/semantics.md#image-metadata), only returned when asked for. */
 export function stripRaw(image: Image): Image {
   const { dockerImageManifest: _m, dockerImageConfig: _c, ...rest } = image;
   return rest;
@@ -245,7 +248,7 @@ function invalidFrom(from: string, why: string): Status {
   ).toStatus();
 }
 
-/** OpenShift's importer error mapping (reference §5.5); `ref` is the normalized reference. */
+/** OpenShift's importer error mapping (docs/semantics.md#import-errors); `ref` is the normalized reference. */
 export function statusFor(e: RegistryError, ref: string): Status {
   const details = { name: ref, group: resources.dockerimage.group, kind: resources.dockerimage.resource };
   switch (e.kind) {
