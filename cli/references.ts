@@ -1,6 +1,6 @@
 /**
  * The pure part of `isctl tag`, `isctl rollback` and `isctl import-image`: parsing what users type and deciding
- * what to send, following `oc` (reference §9). No I/O here; the commands in cli/commands/ call the API.
+ * what to send, following `oc` (docs/semantics.md#oc-tag). No I/O here; the commands in cli/commands/ call the API.
  */
 import type {
   ImageStream,
@@ -66,7 +66,7 @@ export interface Source {
 }
 
 /**
- * SOURCE of `isctl tag` (reference §9.1): with `--source`, checks it fits; without, infers it: a registry host →
+ * SOURCE of `isctl tag` (docs/semantics.md#oc-tag): with `--source`, checks it fits; without, infers it: a registry host →
  * DockerImage; `@digest` → ImageStreamImage; `:tag` → ImageStreamTag; else DockerImage. For stream sources a
  * `library/` namespace becomes `currentNs`.
  */
@@ -202,7 +202,7 @@ export function checkImportFlags(flags: TagFlags, kind: SourceKind): void {
 }
 
 /**
- * A non-alias ImageStreamTag source is a snapshot (reference §9.1): the source tag's current event becomes an
+ * A non-alias ImageStreamTag source is a snapshot (docs/semantics.md#oc-tag): the source tag's current event becomes an
  * ImageStreamImage `<stream>@<digest>` in the source's namespace, or, for an event without an image (a
  * reference-only tag), a DockerImage of its pull spec. Returns undefined when the tag has no event yet.
  */
@@ -467,7 +467,7 @@ function referencePolicyOf(flags: ImportFlags) {
 }
 
 /**
- * The ImageStreamImport of `isctl import-image` (reference §9.2), from the target, the flags and the stream as
+ * The ImageStreamImport of `isctl import-image` (docs/semantics.md#oc-import-image), from the target, the flags and the stream as
  * it is now (undefined when missing). Throws what oc says when the request makes no sense for that stream.
  */
 export function planImport(
@@ -595,7 +595,7 @@ export function importFailed(isi: ImageStreamImport): boolean {
 }
 
 /**
- * The pull spec a tag resolves to now (reference §4.2): `<status.dockerImageRepository>@<image>` with the
+ * The pull spec a tag resolves to now (docs/semantics.md#pull-spec-resolution): `<status.dockerImageRepository>@<image>` with the
  * Local reference policy, else the event's own reference.
  */
 export function resolvedPullSpec(stream: ImageStream, tag: string): { event?: TagEvent; pullSpec: string } {

@@ -24,7 +24,7 @@ const schema = z.object({
   EXTERNAL_REGISTRY_HOSTNAME: z.string().optional(),
   DEFAULT_IMPORT_MODE: z.enum(['Legacy', 'PreserveOriginal']).default('Legacy'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  /** Registries (`host`, `host:port`, `*.domain`) imports may use; empty allows all (reference §1.12). */
+  /** Registries (`host`, `host:port`, `*.domain`) imports may use; empty allows all (docs/semantics.md#imports). */
   ALLOWED_REGISTRIES_FOR_IMPORT: commaList,
   /** Registries that may be reached over plain HTTP without importPolicy.insecure. */
   INSECURE_REGISTRIES: commaList,
@@ -45,7 +45,7 @@ const schema = z.object({
   REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
   /** SQS queue import jobs go to (change processor, import worker); unset in local mode. */
   IMPORT_QUEUE_URL: z.url().optional(),
-  /** `source` of published events (DESIGN §6). */
+  /** `source` of published events (docs/events.md). */
   EVENT_SOURCE: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,256}$/, 'must be 1-256 letters, digits, dots, dashes or underscores')
@@ -53,7 +53,7 @@ const schema = z.object({
     .default('imagestreams'),
   /** The custom EventBridge bus events go to (AWS mode; the change processor needs it). */
   EVENT_BUS_NAME: z.string().optional(),
-  /** How often scheduled tags are re-checked (reference §6.2). */
+  /** How often scheduled tags are re-checked (docs/semantics.md#scheduled-import). */
   IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   /** How often the scheduler looks for due tags; default a tenth of the interval, between 1 and 60 s. */
   SCHEDULER_TICK_SECONDS: z.coerce.number().int().min(1).max(3600).optional(),

@@ -130,7 +130,7 @@ function accessParameters(scope: Construct) {
 const IAM_ROUTE_PATH = '/iam/{proxy+}';
 
 /**
- * Registries are reached through IAM only for ECR; these are the pull-side actions (registry-protocol.md §2.5).
+ * Registries are reached through IAM only for ECR; these are the pull-side actions (GetAuthorizationToken and the image and layer reads).
  * GetAuthorizationToken exists only on `*`; the others are repository actions, on any repository (of any account
  * and region: which ones a caller may import from is the service's decision, and other accounts' repository
  * policies still have to allow the pull).

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { commaList } from '../config';
 
-/** Local-mode settings (DESIGN §7), on top of the service configuration. */
+/** Local-mode settings (README, "Configuration"), on top of the service configuration. */
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),

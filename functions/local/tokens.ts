@@ -16,7 +16,7 @@ export const ADMIN_IDENTITY: Identity = {
 };
 
 /**
- * Local-mode bearer tokens (DESIGN §7): the admin token ($ADMIN_TOKEN, else the one kept in
+ * Local-mode bearer tokens (README, "Configuration"): the admin token ($ADMIN_TOKEN, else the one kept in
  * $DATA_DIR/admin-token, else a new one written there), plus $DATA_DIR/tokens.json and $LOCAL_TOKENS.
  */
 export function loadTokens(opts: { dataDir: string; adminToken?: string; localTokens?: string }): {

@@ -37,7 +37,7 @@ interface LearnedChallenge {
 }
 
 /**
- * Challenge-driven authentication (registry-protocol.md §2). Challenges are learned from responses (no ping
+ * Challenge-driven authentication (Docker's registry token authentication spec). Challenges are learned from responses (no ping
  * needed when the first request answers 401) and remembered per origin and identity for a few minutes, so later
  * requests authenticate up front; bearer tokens are cached per (realm, service, scope, identity) until shortly
  * before they expire. Token fetches for the same key are shared by concurrent callers.

@@ -73,7 +73,7 @@ export interface RegistryClientOptions extends TransportOptions {
 }
 
 /**
- * A registry client on `fetch` (registry-protocol.md §0): HEAD to resolve tags, GET by digest with the body's hash
+ * A registry client on `fetch`: HEAD to resolve tags, GET by digest with the body's hash
  * verified, all four manifest types accepted, immutable content cached, auth by challenge, and every request
  * bounded in time and size. One instance per process so caches and token reuse survive warm invocations.
  */

@@ -1,5 +1,5 @@
 /**
- * What can go wrong talking to a registry, as kinds the importer maps to OpenShift's statuses (reference §5.5).
+ * What can go wrong talking to a registry, as kinds the importer maps to OpenShift's statuses (docs/semantics.md#import-errors).
  * Messages never contain credentials or tokens.
  */
 export type RegistryErrorKind =

@@ -19,7 +19,7 @@ export interface FetchImageRequest extends ImageFetch {
 }
 
 /**
- * One image import (reference §5.2): resolve a tag with HEAD, then fetch only what is not already known by digest,
+ * One image import (docs/semantics.md#import-by-tag-or-digest): resolve a tag with HEAD, then fetch only what is not already known by digest,
  * verifying every body against its digest.
  */
 export async function fetchImage(req: FetchImageRequest): Promise<FetchedImage> {

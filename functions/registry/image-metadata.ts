@@ -59,7 +59,7 @@ export function listEntries(
 }
 
 /**
- * Legacy import of a list picks one platform (reference §5.2): the preferred one (the target tag's prefer-arch /
+ * Legacy import of a list picks one platform (docs/semantics.md#import-by-tag-or-digest): the preferred one (the target tag's prefer-arch /
  * prefer-os annotations, else the server's own platform), then linux/amd64, then the first entry.
  */
 export function choosePlatform(

@@ -1,4 +1,4 @@
-/** The four manifest media types an importer understands (registry-protocol.md §1.3). */
+/** The four manifest media types an importer understands (the Docker and OCI manifest and index media types). */
 export const MediaTypes = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -27,7 +27,7 @@ export function isImageManifest(mediaType: string): boolean {
   return mediaType === MediaTypes.ociManifest || mediaType === MediaTypes.dockerManifest;
 }
 
-/** Content-Type parameters are to be ignored (spec §"Pulling manifests"). */
+/** Content-Type parameters are to be ignored (OCI distribution spec, "Pulling manifests"). */
 export function bareMediaType(contentType: string | null): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }

@@ -574,7 +574,7 @@ export class StreamStore implements StreamRepository {
       };
     } else {
       // Tag-level writes count themselves on the head without comparing it, so writers of different tags never
-      // conflict; the generation moves by one when the spec changed (reference §3.1).
+      // conflict; the generation moves by one when the spec changed (docs/semantics.md#generations).
       const names: Record<string, string> = { '#by': AUDIT.names['#by'] };
       const values: Record<string, unknown> = { ':one': 1, ':uid': h.uid, ':by': actor };
       const sets = ['rv = rv + :one', '#by = :by'];

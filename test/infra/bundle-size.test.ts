@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildLambdaBundle, lambdaEntries } from '../../infra/bundle-entries';
 
 /**
- * DESIGN §9: each Lambda bundle ≤ 1 MB minified, built exactly as CDK builds it. (Module init time is a timing,
+ * README, "Tests and benchmarks": each Lambda bundle ≤ 1 MB minified, built exactly as CDK builds it. (Module init time is a timing,
  * so `npm run bench` measures it rather than a test.)
  */
 const dir = mkdtempSync(join(tmpdir(), 'imagestreams-bundle-'));

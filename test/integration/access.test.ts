@@ -9,7 +9,8 @@ import { eventually } from '../support/eventually';
 import { type Api, digest, IS, ISIMAGE, ISTAG, mapImage, startStack } from '../support/local-stack';
 
 /**
- * Projects, role bindings and the sharing rules of reference §7 (T22, T23) through the HTTP API, with two users
+ * Projects, role bindings and the sharing rules of docs/semantics.md#cross-project-sources and
+ * docs/semantics.md#images-through-streams through the HTTP API, with two users
  * who each own a project.
  */
 
@@ -336,7 +337,7 @@ describe('role bindings', () => {
   });
 });
 
-describe('T22: tagging from another project needs pull rights on the source stream', () => {
+describe('tagging from another project needs pull rights on the source stream', () => {
   it('is refused without get imagestreams/layers on the source, and works once granted', async () => {
     expect((await alice.newProject('t22-dest')).status).toBe(201);
     expect((await bob.newProject('t22-src')).status).toBe(201);
@@ -397,7 +398,7 @@ describe('T22: tagging from another project needs pull rights on the source stre
   });
 });
 
-describe('T23: images are readable only through the streams that tag them', () => {
+describe('images are readable only through the streams that tag them', () => {
   it('gives a viewer the image through an imagestreamtag, never through /images', async () => {
     expect((await alice.newProject('t23-a')).status).toBe(201);
     expect((await bob.newProject('t23-b')).status).toBe(201);

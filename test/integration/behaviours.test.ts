@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Api, digest, HISTORY, IS, ISIMAGE, ISTAG, mapImage, startStack } from '../support/local-stack';
 
-/** Reference §11 T1–T10 and T24, driven through the HTTP API of the local stack on DynamoDB Local. */
+/** The write and read rules of docs/semantics.md (generations to pull-spec resolution), driven through the HTTP API of the local stack on DynamoDB Local. */
 let api: Api;
 let stop: () => Promise<void>;
 let n = 0;
@@ -53,7 +53,7 @@ async function putTag(namespace: string, name: string, tag: unknown, annotations
   return res;
 }
 
-describe('T1 create sets generations', () => {
+describe('create sets generations', () => {
   it('sets stream and tag generations to 1, ignores sent values and leaves DockerImage tags unresolved', async () => {
     const n1 = ns();
     const is = await create(
@@ -71,7 +71,7 @@ describe('T1 create sets generations', () => {
   });
 });
 
-describe('T2 spec changes bump the stream generation; users cannot forge tag generations', () => {
+describe('spec changes bump the stream generation; users cannot forge tag generations', () => {
   it('follows OpenShift generation rules step by step', async () => {
     const n2 = ns();
     let is = await create(n2, stream('s', [dockerTag('a', 'quay.io/x/y:1')]));
@@ -100,7 +100,7 @@ describe('T2 spec changes bump the stream generation; users cannot forge tag gen
   });
 });
 
-describe('T3/T4 generation 0 and re-pointing request a new import; policy-only changes do not', () => {
+describe('generation 0 and re-pointing request a new import; policy-only changes do not', () => {
   it('applies tagRefChanged', async () => {
     const n3 = ns();
     let is = await create(n3, stream('s', [dockerTag('a', 'quay.io/x/y:1')]));
@@ -125,14 +125,14 @@ describe('T3/T4 generation 0 and re-pointing request a new import; policy-only c
     expect(is.metadata.generation).toBe(6);
     expect(specTag(is, 'a').generation).toBe(6);
 
-    // T18: a changed importMode counts as a new reference too.
+    // A changed importMode counts as a new reference too.
     specTag(is, 'a').importPolicy = { importMode: 'PreserveOriginal' };
     is = await put(n3, is);
     expect(specTag(is, 'a').generation).toBe(7);
   });
 });
 
-describe('T5 history push and de-duplication compare the newest entry only', () => {
+describe('history push and de-duplication compare the newest entry only', () => {
   it('no-ops duplicates, collapses same image with a new generation, prepends new images', async () => {
     const n5 = ns();
     await create(n5, stream('s'));
@@ -162,7 +162,7 @@ describe('T5 history push and de-duplication compare the newest entry only', () 
   });
 });
 
-describe('T6 rollback by tagging stream@digest prepends the old image', () => {
+describe('rollback by tagging stream@digest prepends the old image', () => {
   it('resolves digests and unique prefixes from the full history; ambiguous and unknown ids are 422', async () => {
     const n6 = ns();
     await create(n6, stream('s'));
@@ -200,7 +200,7 @@ describe('T6 rollback by tagging stream@digest prepends the old image', () => {
   });
 });
 
-describe('T7 alias tags track same-stream changes in the same write', () => {
+describe('alias tags track same-stream changes in the same write', () => {
   it('follows pushes and oc-tag style writes, transitively; cross-stream references do not follow', async () => {
     const n7 = ns();
     await create(n7, stream('s'));
@@ -226,7 +226,7 @@ describe('T7 alias tags track same-stream changes in the same write', () => {
     expect(statusTag(other, 'copy').items.map((e: any) => e.image)).toEqual([i1]);
   });
 
-  it('propagates on a direct imagestream PUT too (superset of OpenShift, reference §3.5)', async () => {
+  it('propagates on a direct imagestream PUT too (superset of OpenShift, docs/semantics.md#alias-tracking)', async () => {
     const n = ns();
     await create(n, stream('s'));
     const i1 = await mapImage(api, n, 's', 'src');
@@ -242,7 +242,7 @@ describe('T7 alias tags track same-stream changes in the same write', () => {
   });
 });
 
-describe('T8 a reference to an empty tag is not an error', () => {
+describe('a reference to an empty tag is not an error', () => {
   it('creates the stream without a status entry and the istag is 404', async () => {
     const n8 = ns();
     const is = await create(
@@ -259,7 +259,7 @@ describe('T8 a reference to an empty tag is not an error', () => {
   });
 });
 
-describe('T9 reference: true DockerImage tags resolve at once, without an image', () => {
+describe('reference: true DockerImage tags resolve at once, without an image', () => {
   it('records the pull spec and answers 404 for the istag', async () => {
     const n9 = ns();
     const is = await create(n9, stream('s', [dockerTag('r', 'quay.io/x/y:1', { reference: true })]));
@@ -270,8 +270,8 @@ describe('T9 reference: true DockerImage tags resolve at once, without an image'
   });
 });
 
-describe('T10 removing a spec tag keeps its history; deleting the istag removes both', () => {
-  it('follows reference §3.9', async () => {
+describe('removing a spec tag keeps its history; deleting the istag removes both', () => {
+  it('follows docs/semantics.md#tag-deletion', async () => {
     const n10 = ns();
     await create(n10, stream('s', [{ name: 't' }, { name: 'keep' }]));
     const d = await mapImage(api, n10, 's', 't');
@@ -301,7 +301,7 @@ describe('T10 removing a spec tag keeps its history; deleting the istag removes 
   });
 });
 
-describe('T24 Local reference policy', () => {
+describe('Local reference policy', () => {
   it('resolves Local tags to the internal registry by digest and Source tags to the recorded reference', async () => {
     const local = await startStack({
       INTERNAL_REGISTRY_HOSTNAME: 'image-registry.svc:5000',
@@ -357,7 +357,7 @@ describe('cross-namespace sources', () => {
     expect(t.body.image.dockerImageReference).toBe(`quay.io/x/y@${d1}`);
     expect((await api.get(ISTAG(dst, 'app:from-image'))).body.image.metadata.name).toBe(d1);
     expect((await api.get(ISIMAGE(dst, `app@${d1}`))).status).toBe(200);
-    // A cross-stream reference is resolved once: a later push to the source does not move it (reference §3.5).
+    // A cross-stream reference is resolved once: a later push to the source does not move it (docs/semantics.md#alias-tracking).
     await mapImage(api, src, 'base', 'v1');
     expect((await api.get(ISTAG(dst, 'app:from-tag'))).body.image.metadata.name).toBe(d1);
     const missing = await api.put(ISTAG(dst, 'app:bad'), {

@@ -16,7 +16,7 @@ import {
 
 /**
  * `isctl import-image` as users run it (the bundle as its own process) against the local stack and a loopback
- * registry (plain HTTP, so imports pass --insecure): reference §9.2's rules, what was written through the API, and
+ * registry (plain HTTP, so imports pass --insecure): the rules of docs/semantics.md#oc-import-image, what was written through the API, and
  * what isctl printed on stdout and stderr, with its exit code.
  */
 

@@ -14,7 +14,7 @@ import {
 
 /**
  * `isctl tag` and `isctl rollback` as users run them (the bundle as its own process) against the local stack and a
- * loopback registry: every rule of reference §9.1 checked in what the server stored, and in what isctl printed.
+ * loopback registry: every rule of docs/semantics.md#oc-tag checked in what the server stored, and in what isctl printed.
  */
 
 const INTERNAL = 'image-registry.test:5000';

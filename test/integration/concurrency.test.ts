@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/store/dynamodb-client';
 import { type Api, digest, HISTORY, IS, ISM, ISTAG, startStack } from '../support/local-stack';
 
-/** DESIGN §5: parallel writers on one tag lose nothing; parallel writers on different tags all succeed. */
+/** docs/architecture.md, "Why this shape": parallel writers on one tag lose nothing; parallel writers on different tags all succeed. */
 let api: Api;
 let api2: Api;
 let records: (pk: string) => Promise<Array<Record<string, unknown>>>;

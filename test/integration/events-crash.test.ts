@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, Api, IS, mapImage } from '../support/local-stack';
 import { killAllServiceProcesses, killServiceProcess, startServiceProcess } from '../support/service-process';
 
 /**
- * At-least-once delivery through a crash (DESIGN §6): the service is a separate process (the `npm start` entry
+ * At-least-once delivery through a crash (docs/events.md): the service is a separate process (the `npm start` entry
  * point) killed with SIGKILL between a write and its publication. Events come from the table's stream, so the
  * restarted process derives them again from its checkpoint; ids already in the sink are not written twice.
  */

@@ -4,7 +4,7 @@ import { type Api, IS, ISTAG, mapImage, startStack } from '../support/local-stac
 import { pushImage, type Registry, startRegistry } from '../support/registries';
 
 /**
- * Events out (DESIGN §6, docs/events.md): derived from the table's stream by the local change processor and
+ * Events out (docs/events.md): derived from the table's stream by the local change processor and
  * appended to $DATA_DIR/events.ndjson. Every kind of tag change yields exactly one event; writes that do not move
  * a pull spec yield none.
  */
@@ -162,7 +162,7 @@ describe('tag change events', () => {
       from: `${reg.host}/ev/app:nope`,
       reason: 'NotFound',
       current: null,
-      // The import controller imports at the next generation (reference §6.1), as the failure records it.
+      // The import controller imports at the next generation (docs/semantics.md#import-controller), as the failure records it.
       generation: 2,
     });
 

@@ -127,7 +127,7 @@ describe('ImageStreamImport from a real registry (all four media types)', () => 
     expect(tag.body.image.dockerImageMetadata.Architecture).toBe('amd64');
   });
 
-  it('T17: PreserveOriginal stores the list and every child; children are imagestreamimages', async () => {
+  it('PreserveOriginal stores the list and every child; children are imagestreamimages', async () => {
     const repo = `${anon.host}/tiny/app`;
     const res = await api.post(
       ISI('media'),
@@ -148,7 +148,7 @@ describe('ImageStreamImport from a real registry (all four media types)', () => 
     expect(child.body.image.dockerImageMetadata.Architecture).toBe('arm64');
   });
 
-  it('T16: the target tag prefer-arch annotation picks the platform in Legacy mode', async () => {
+  it('the target tag prefer-arch annotation picks the platform in Legacy mode', async () => {
     await api.post(IS('prefer'), {
       metadata: { name: 'app' },
       spec: {
@@ -188,8 +188,8 @@ describe('ImageStreamImport from a real registry (all four media types)', () => 
   });
 });
 
-describe('import semantics (T11–T13, T19–T21)', () => {
-  it('T11/T12/T13: success, no-op re-import, failure condition once, recovery clears it', async () => {
+describe('import semantics (docs/semantics.md#imports, #import-results, #repository-import)', () => {
+  it('success, no-op re-import, failure condition once, recovery clears it', async () => {
     const repo = `${anon.host}/moving/app`;
     const d1 = await pushImage(anon, 'moving/app', 'v1', { label: 'one' });
     const first = await api.post(ISI('sem'), isi('app', [img(`${repo}:v1`, 't')]));
@@ -198,7 +198,7 @@ describe('import semantics (T11–T13, T19–T21)', () => {
     const rv1 = is1.metadata.resourceVersion;
     expect(is1.status.tags[0].items[0]).toMatchObject({ image: d1, dockerImageReference: `${repo}@${d1}` });
 
-    // T12: same digest again → no write at all, and exactly one registry request (a HEAD).
+    // Same digest again → no write at all, and exactly one registry request (a HEAD).
     const mark = anon.requests().length;
     const again = await api.post(ISI('sem'), isi('app', [img(`${repo}:v1`, 't')]));
     expect(again.body.status.import.metadata.resourceVersion).toBe(rv1);
@@ -206,7 +206,7 @@ describe('import semantics (T11–T13, T19–T21)', () => {
       { method: 'HEAD', uri: '/v2/moving/app/manifests/v1', status: 200 },
     ]);
 
-    // T13: a missing tag → one failure condition, the old image still served, generation moved once.
+    // A missing tag → one failure condition, the old image still served, generation moved once.
     const fail = await api.post(ISI('sem'), isi('app', [img(`${repo}:nope`, 't')]));
     expect(fail.status).toBe(201);
     expect(fail.body.status.images[0].status).toMatchObject({
@@ -229,7 +229,7 @@ describe('import semantics (T11–T13, T19–T21)', () => {
       tag.conditions[0].lastTransitionTime,
     );
 
-    // T11: the remote tag moves; the import pushes it with the next generation and clears the condition.
+    // The remote tag moves; the import pushes it with the next generation and clears the condition.
     const d2 = await pushImage(anon, 'moving/app', 'v1', { label: 'two' });
     const ok = await api.post(ISI('sem'), isi('app', [img(`${repo}:v1`, 't')]));
     const is2 = ok.body.status.import;
@@ -240,7 +240,7 @@ describe('import semantics (T11–T13, T19–T21)', () => {
     expect(is2.spec.tags[0].generation).toBe(gen + 1);
   });
 
-  it('T20: a dry run returns metadata but creates neither the stream nor images', async () => {
+  it('a dry run returns metadata but creates neither the stream nor images', async () => {
     const d = await pushImage(anon, 'dry/app', 'x', { label: 'dry-run-only' });
     const res = await api.post(ISI('dry'), isi('app', [img(`${anon.host}/dry/app:x`, 'x')], {}, false));
     expect(res.status).toBe(201);
@@ -250,7 +250,7 @@ describe('import semantics (T11–T13, T19–T21)', () => {
     expect((await api.get(IMAGES(d))).status).toBe(404);
   });
 
-  it('T21: resourceVersion and uid checks; a missing stream is created at generation 1', async () => {
+  it('resourceVersion and uid checks; a missing stream is created at generation 1', async () => {
     const from = `${anon.host}/tiny/app:oci`;
     const missing = await api.post(
       ISI('rv'),
@@ -280,7 +280,7 @@ describe('import semantics (T11–T13, T19–T21)', () => {
     expect((await api.get(IS('rv', 'app'))).body.spec.tags.map((t: any) => t.name)).toEqual(['a', 'b']);
   });
 
-  it('T19: whole-repository import takes 50 tags in priority order and lists the rest', async () => {
+  it('whole-repository import takes 50 tags in priority order and lists the rest', async () => {
     const names = ['latest', '1.2', '1.10', '1.2.3', 'foo', ...Array.from({ length: 55 }, (_, i) => `z${i}`)];
     await pushDistinctTags(anon, 'bulk/app', names.length, (i) => names[i]!);
     const res = await api.post(ISI('bulk'), {

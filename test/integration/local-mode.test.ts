@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { killAllServiceProcesses, startServiceProcess, stopServiceProcess } from '../support/service-process';
 
 /**
- * DESIGN §7 through the real entry point (`npm start` runs functions/local/main.ts): each copy manages its own
+ * Local mode (README, "Configuration") through the real entry point (`npm start` runs functions/local/main.ts): each copy manages its own
  * DynamoDB Local, keeps data in its DATA_DIR across restarts, and two copies run side by side.
  */
 const dirs: string[] = [];

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type Api, digest, HISTORY, IS, ISM, ISTAG, startStack } from '../support/local-stack';
 
 /**
- * DESIGN §5 scale: a stream with 10,000 tags and a tag with 1,000 history entries, created and read through the
+ * Scale (docs/architecture.md, "Why this shape"): a stream with 10,000 tags and a tag with 1,000 history entries, created and read through the
  * API. Figures are printed so the closing notes can quote them.
  */
 let api: Api;

@@ -6,7 +6,7 @@ import { type Api, IS, startStack } from '../support/local-stack';
 import { pushImage, type Registry, startRegistry } from '../support/registries';
 
 /**
- * Scheduled re-import (reference §6.2, T15) through the local stack, with a 5-second interval: the scheduler
+ * Scheduled re-import (docs/semantics.md#scheduled-import) through the local stack, with a 5-second interval: the scheduler
  * timer, scan jobs over the sparse schedule index, budgets and registry back-off all run as in AWS.
  */
 const INTERVAL_S = 5;

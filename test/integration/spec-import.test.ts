@@ -9,7 +9,7 @@ import {
   startRegistry,
 } from '../support/registries';
 
-/** Spec-driven import (reference §6.1): the local stack reads DynamoDB Local's stream and imports in process. */
+/** Spec-driven import (docs/semantics.md#import-controller): the local stack reads DynamoDB Local's stream and imports in process. */
 
 let api: Api;
 let stop: () => Promise<void>;
@@ -61,7 +61,7 @@ describe('spec-driven import', () => {
       'the list',
     );
     expect(Date.now() - t0).toBeLessThan(5_000);
-    // The import writes with the next stream generation, as OpenShift's ImageStreamImport does (T11).
+    // The import writes with the next stream generation, as OpenShift's ImageStreamImport does (docs/semantics.md#import-results).
     expect(v2s2).toMatchObject({ image: content.digests.v2s2, generation: 2 });
     expect(multi.image).toBe(content.digests.multi);
     expect((await api.get(ISIMAGE('spec', `app@${content.children.multi!.arm64}`))).status).toBe(200);
@@ -71,7 +71,7 @@ describe('spec-driven import', () => {
     expect(ist.body.image.dockerImageMetadata.Architecture).toBe('amd64');
   });
 
-  it('re-imports when the source changes or the generation is set to 0, records failures once (T14)', async () => {
+  it('re-imports when the source changes or the generation is set to 0, records failures once (docs/semantics.md#import-controller)', async () => {
     const d1 = await pushImage(reg, 'spec/moving', 'v1', { label: 'one' });
     await api.post(IS('spec2'), {
       metadata: { name: 'app' },
@@ -109,7 +109,7 @@ describe('spec-driven import', () => {
     expect((await statusTag('spec2', 'app', 't')).items[0].image).toBe(d2);
   });
 
-  it('T18: changing only the import mode re-imports', async () => {
+  it('changing only the import mode re-imports', async () => {
     await api.post(IS('spec3'), {
       metadata: { name: 'app' },
       spec: { tags: [tag('m', `${reg.host}/tiny/app:multi`)] },

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 
 /**
- * A small misbehaving OCI registry for fault tests of a registry client (registry-protocol.md §1–§3, §5.5).
+ * A small misbehaving OCI registry for fault tests of a registry client (the OCI distribution API and token auth).
  *
  * One server serves every scenario; the repository name picks the behaviour (see SCENARIOS and
  * NETWORK_SCENARIOS), so each test uses its own repository and counters never leak between tests. A second server

@@ -1,6 +1,6 @@
 /**
  * Real registries for tests: Debian's docker-registry (distribution 2.8.2) on loopback with anonymous, htpasswd or
- * token auth (registry-protocol.md §5). Content comes from ./test-images (re-exported here, so tests import one
+ * token auth (Docker's registry token authentication). Content comes from ./test-images (re-exported here, so tests import one
  * module); the token server from ./token-server.
  *
  * Every registry is its own process with its own temp dir, port and log, so test files can run in parallel.

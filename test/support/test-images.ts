@@ -29,7 +29,7 @@ export const MEDIA_TYPES = {
 
 /**
  * All four manifest media types. With fewer, distribution 2.8 silently converts (schema1) or picks a child of a
- * list (registry-protocol.md §1.3), so every fixture fetch sends all four.
+ * list (functions/registry/media-types.ts), so every fixture fetch sends all four.
  */
 export const ACCEPT = [
   MEDIA_TYPES.ociIndex,

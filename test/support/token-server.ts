@@ -1,5 +1,5 @@
 /**
- * A token server as distribution's `auth.token` expects (registry-protocol.md §5.4), for tests on loopback.
+ * A token server as distribution's `auth.token` expects (Docker's registry token authentication spec), for tests on loopback.
  *
  * It runs inside the test process (node:http and node:crypto only), so a test can count token requests exactly,
  * which is how token caching is asserted. Whatever a process calls against a token registry must therefore be

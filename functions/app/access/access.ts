@@ -72,7 +72,7 @@ function sourceStream(from: NonNullable<TagReference['from']>): string | undefin
 }
 
 /**
- * Reference §7.3 (T22): a spec tag that is new or re-pointed at another namespace's stream needs the caller's
+ * docs/semantics.md#cross-project-sources: a spec tag that is new or re-pointed at another namespace's stream needs the caller's
  * `get imagestreams/layers` (pull) on that stream. Same-namespace sources and unchanged tags are not checked, and
  * background work (no caller) only ever re-applies specs a caller already wrote.
  */

@@ -27,7 +27,7 @@ import { namespaceTerminating } from './access';
 
 /**
  * RoleBindings in the `rbac.authorization.k8s.io/v1` shape, binding users, groups and service accounts to the
- * project roles of reference §7.2 (functions/core/access/rules.ts). Every role is a ClusterRole bound per project,
+ * project roles of docs/semantics.md#roles (functions/core/access/rules.ts). Every role is a ClusterRole bound per project,
  * as OpenShift's are. A caller may bind only a role whose every permission they hold here (Kubernetes' escalation
  * rule), so a project admin can hand out admin, edit or view, and an editor can hand out nothing.
  */

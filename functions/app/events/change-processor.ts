@@ -14,8 +14,8 @@ export interface ChangeWork {
 }
 
 /**
- * The change processor's decisions over a batch of table changes (DESIGN §4): events for every change of a tag's
- * resolved pull spec or import condition, import jobs for tags whose spec asks for one (reference §6.1), and the
+ * The change processor's decisions over a batch of table changes (docs/architecture.md, "Component map"): events for every change of a tag's
+ * resolved pull spec or import condition, import jobs for tags whose spec asks for one (docs/semantics.md#import-controller), and the
  * sweep of a deleted stream's records (whose removals in turn yield the `deleted` events, naming the stream's
  * deleter, which the head's old image carries as `by`). Only tag records and
  * stream heads are read: other records (secrets among them) are never looked at.
@@ -52,7 +52,7 @@ export function workForChanges(changes: StreamChange[], resolve: PullSpecResolve
   return { events, jobs };
 }
 
-/** The pull-spec resolution of GET imagestreamtag (reference §4.2), from the service's registry settings. */
+/** The pull-spec resolution of GET imagestreamtag (docs/semantics.md#pull-spec-resolution), from the service's registry settings. */
 export function pullSpecResolver(rules: StreamRulesConfig): PullSpecResolver {
   return (namespace, name, spec, event) =>
     resolveEventReference(
@@ -75,7 +75,7 @@ export function pullSpecResolver(rules: StreamRulesConfig): PullSpecResolver {
 }
 
 /**
- * The import controller's trigger (reference §6.1) over the table's stream: a tag record whose change makes it
+ * The import controller's trigger (docs/semantics.md#import-controller) over the table's stream: a tag record whose change makes it
  * need an import (new DockerImage tag, changed source, generation 0, new stream) yields a job, grouped per stream.
  */
 export function importJobsFor(changes: StreamChange[]): ImportJob[] {

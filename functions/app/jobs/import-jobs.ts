@@ -26,7 +26,7 @@ export interface ImportJobOptions {
 }
 
 /**
- * Runs one import job (the import controller's work, reference §6.1): re-reads the tags, imports those that still
+ * Runs one import job (the import controller's work, docs/semantics.md#import-controller): re-reads the tags, imports those that still
  * need it, and records success or failure on them. Idempotent, so at-least-once delivery is fine. A rate-limited
  * registry does not become a failure condition: the job is retried after the registry's window.
  */

@@ -58,7 +58,7 @@ export async function runScan(
 }
 
 /**
- * A scheduled re-import under the budgets (reference §6.2): one token from the global per-minute budget per job,
+ * A scheduled re-import under the budgets (docs/semantics.md#scheduled-import): one token from the global per-minute budget per job,
  * one from each registry's budget, and none at all for a registry that is backing off after rate limiting. What
  * cannot run now is re-queued for when it can, within its cycle; past the cycle it is dropped, since the next
  * cycle re-checks it anyway (OpenShift skips such a stream for the round).

@@ -8,7 +8,7 @@ import { requireNamespace } from '../shared/requests';
 
 /**
  * GET imagestreamimages/<stream>@<id>: only images some history entry of this stream references are visible
- * (reference §1.7, §7.4); `id` may be a unique prefix of the digest.
+ * (docs/semantics.md#imagestreamimages, docs/semantics.md#images-through-streams); `id` may be a unique prefix of the digest.
  */
 export async function getImageStreamImage(
   ctx: AppContext,

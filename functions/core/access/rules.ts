@@ -1,7 +1,7 @@
 /**
- * The one rule table of access control (reference §7): which role grants which verbs on which resources, and the
+ * The one rule table of access control (docs/semantics.md#roles): which role grants which verbs on which resources, and the
  * decision for one request. Pure: no I/O, no AWS. The HTTP layer checks every endpoint with {@link decide}; the
- * cross-namespace tag check (T22) and the escalation check on role bindings use the same table.
+ * cross-namespace tag check (docs/semantics.md#cross-project-sources) and the escalation check on role bindings use the same table.
  */
 
 export const Verbs = [
@@ -112,7 +112,7 @@ const adminRules: Rule[] = [
   { groups: [API_GROUPS.project], resources: ['projects'], verbs: ['get', 'delete'] },
 ];
 
-/** The roles a RoleBinding may name (reference §7.2), all cluster roles bound per project. */
+/** The roles a RoleBinding may name (docs/semantics.md#roles), all cluster roles bound per project. */
 export const ROLES: Readonly<Record<string, readonly Rule[]>> = {
   admin: adminRules,
   edit: editRules,

@@ -3,7 +3,7 @@ import type { TagEvent, TagEventCondition, TagReference } from '../api-types';
 import type { TagRecord } from '../imagestream/model';
 
 /**
- * The events contract (DESIGN §6, docs/events.md), version 1: what a consumer of the EventBridge bus, the local
+ * The events contract (docs/events.md), version 1: what a consumer of the EventBridge bus, the local
  * `events.ndjson` file or a webhook receives. Events are derived from the table's change stream, by comparing a
  * tag record before and after a write, so every code path that changes a tag produces them.
  */
@@ -109,7 +109,7 @@ export function actorOfChange(change: Pick<TagRecordChange, 'before' | 'after' |
   return change.actor ?? (change.after ? change.after.by : change.before?.by) ?? DEFAULT_ACTOR;
 }
 
-/** How a history entry becomes a pull spec (reference §4.2; needs the registry configuration for `Local`). */
+/** How a history entry becomes a pull spec (docs/semantics.md#pull-spec-resolution; needs the registry configuration for `Local`). */
 export type PullSpecResolver = (
   namespace: string,
   stream: string,

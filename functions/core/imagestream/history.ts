@@ -4,7 +4,7 @@ import { RECENT_EVENTS_KEPT, type TagRecord } from './model';
 export type AddTagEventResult = 'unchanged' | 'updated' | 'prepended';
 
 /**
- * OpenShift's AddTagEventToImageStream (reference §3.7): the new event is compared with the newest entry only.
+ * OpenShift's AddTagEventToImageStream (docs/semantics.md#history): the new event is compared with the newest entry only.
  * An exact duplicate changes nothing; the same image and reference only moves the generation (the event's
  * `created` stays); a new image or reference is pushed on top. Any successful tagging clears ImportSuccess=False.
  */

@@ -18,12 +18,12 @@ export type TagImportOutcome = {
   | { ok: false; reason: string; message: string }
 );
 
-/** A tag is imported when its source is a registry and it is not a mere reference (reference §6.1). */
+/** A tag is imported when its source is a registry and it is not a mere reference (docs/semantics.md#import-controller). */
 export function tagImportable(spec: TagReference | null | undefined): spec is TagReference {
   return !!spec?.from && spec.from.kind === 'DockerImage' && !spec.reference;
 }
 
-/** The newest generation the tag's status has seen: its current event or its failure (reference §6.1). */
+/** The newest generation the tag's status has seen: its current event or its failure (docs/semantics.md#import-controller). */
 export function latestObservedGeneration(tag: TagRecord): number {
   const fromEvent = tag.recent[0]?.generation ?? 0;
   const fromCondition = tag.conditions.find((c) => c.type === 'ImportSuccess')?.generation ?? 0;
@@ -33,7 +33,7 @@ export function latestObservedGeneration(tag: TagRecord): number {
 /**
  * Whether the import controller should import a tag: importable and asked for (generation above what the status
  * has seen). `whenNil` decides for tags without a generation. Success and failure both record the generation, so
- * a failed import is not retried until the tag changes or the scheduler asks (no retry storm, T14).
+ * a failed import is not retried until the tag changes or the scheduler asks (no retry storm: docs/semantics.md#import-controller).
  */
 export function tagNeedsImport(tag: TagRecord, whenNil = false): boolean {
   if (!tagImportable(tag.spec)) return false;
@@ -43,7 +43,7 @@ export function tagNeedsImport(tag: TagRecord, whenNil = false): boolean {
 }
 
 /**
- * Applies one import outcome to a stream (reference §5.3). `generation` is the stream's next generation.
+ * Applies one import outcome to a stream (docs/semantics.md#import-results). `generation` is the stream's next generation.
  * Returns whether anything changed; a repeated identical failure or an unchanged image changes nothing.
  */
 export function applyImportOutcome(

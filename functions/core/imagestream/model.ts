@@ -11,7 +11,7 @@ export interface StreamHead {
   uid: string;
   /** Increases by one with every write to the stream or any of its tags. */
   resourceVersion: number;
-  /** Increases by one with every change of the spec (server owned, §3.1). */
+  /** Increases by one with every change of the spec (server owned, docs/semantics.md#generations). */
   generation: number;
   creationTimestamp: string;
   labels: Record<string, string>;

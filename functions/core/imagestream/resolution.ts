@@ -26,7 +26,7 @@ export type Clock = () => string;
 export const systemClock: Clock = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
- * OpenShift's tagsChanged (reference §3.4): resolve every new or re-pointed spec tag now. DockerImage tags are
+ * OpenShift's tagsChanged (docs/semantics.md#tag-resolution): resolve every new or re-pointed spec tag now. DockerImage tags are
  * resolved only when `reference: true` (others wait for an import); ImageStreamTag copies the source tag's newest
  * event (an empty source is fine); ImageStreamImage looks the digest up in the source stream's history.
  * Returns field errors instead of throwing so the caller reports them all in one 422.
@@ -76,7 +76,7 @@ export async function resolveChangedTags(
         errors.push(FieldError.notFound(fieldName, from.name));
         continue;
       }
-      // An empty source tag is not an error: the tag resolves when the source gets an image (T8).
+      // An empty source tag is not an error: the tag resolves when the source gets an image (docs/semantics.md#tag-resolution).
       if (!source) continue;
       event = { ...source, generation };
     } else {

@@ -55,7 +55,7 @@ export function canonical(value: unknown): string {
 }
 
 /**
- * OpenShift's tagRefChanged (reference §3.2): does the new spec tag ask for a new resolution/import?
+ * OpenShift's tagRefChanged (docs/semantics.md#generations): does the new spec tag ask for a new resolution/import?
  * Kind, insecure, scheduled, referencePolicy and annotations do not count.
  */
 export function tagRefChanged(
@@ -77,7 +77,7 @@ export function tagRefChanged(
 
 /**
  * The same-stream tag a spec tag tracks (an ImageStreamTag `from` naming `<tag>` or `<thisStream>:<tag>` in this
- * namespace), or undefined. Only these aliases follow their source (reference §3.5).
+ * namespace), or undefined. Only these aliases follow their source (docs/semantics.md#alias-tracking).
  */
 export function trackedSourceTag(
   spec: TagReference | null,
@@ -94,7 +94,7 @@ export function trackedSourceTag(
 }
 
 export interface SpecUpdate {
-  /** Desired spec tags by name; `null` removes the spec tag (its history stays, reference §3.9). */
+  /** Desired spec tags by name; `null` removes the spec tag (its history stays, docs/semantics.md#tag-deletion). */
   tags: Map<string, TagReference | null>;
   /** Stream-level spec fields, when the write is a whole-stream write. */
   head?: { lookupPolicy: { local: boolean }; dockerImageRepository: string };
@@ -107,7 +107,7 @@ export interface SpecUpdateResult {
 }
 
 /**
- * Generation rules of reference §3.1–§3.2, applied in OpenShift's order: keep stored tag generations (users
+ * Generation rules of docs/semantics.md#generations, applied in OpenShift's order: keep stored tag generations (users
  * cannot forge them, 0 means "re-resolve"), bump the stream generation iff the spec changed, then give every
  * new or re-pointed tag the new stream generation. `create` sets everything to generation 1.
  */
@@ -200,7 +200,7 @@ function maintainAliases(
 }
 
 /**
- * OpenShift's UpdateTrackingTags (reference §3.5), made transitive: every tag whose newest event changed in this
+ * OpenShift's UpdateTrackingTags (docs/semantics.md#alias-tracking), made transitive: every tag whose newest event changed in this
  * write pushes that event onto the tags that track it, and theirs onto their trackers, each tag at most once.
  */
 export function updateTrackingTags(

@@ -1,5 +1,5 @@
 /**
- * The order a whole-repository import takes tags in (library-go imageutil `PrioritizeTags`, reference §5.4):
+ * The order a whole-repository import takes tags in (library-go imageutil `PrioritizeTags`, docs/semantics.md#repository-import):
  * `latest`; then minor versions (`5.1`, `v5.1`, `5.1-rc1`) newest first; then full semantic versions newest first
  * (equal versions: no `v` prefix first); then everything else in lexical order.
  */

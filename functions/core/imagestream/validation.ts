@@ -41,7 +41,7 @@ export function streamPathFits(ns: string, name: string): boolean {
   return name.length > 0 && Buffer.byteLength(`${ns}/${name}`) <= MAX_STREAM_PATH_LENGTH;
 }
 
-/** ImageStream names: path-segment rules plus OpenShift's repository-name grammar (reference §1.1). */
+/** ImageStream names: path-segment rules plus OpenShift's repository-name grammar (docs/semantics.md#objects-and-names). */
 export function validateStreamName(namespace: string, name: string, field = 'metadata.name'): FieldError[] {
   if (!name) return [FieldError.required(field, 'name or generateName is required')];
   const errors: FieldError[] = [];
@@ -142,7 +142,10 @@ function parses(spec: string): string | undefined {
   }
 }
 
-/** Reference §3.8, plus tag-name and size rules of our own. */
+/**
+ * OpenShift's spec tag validation (openshift-apiserver pkg/image/apis/image/validation/validation.go), plus tag-name
+ * and size rules of our own.
+ */
 export function validateSpecTag(tag: TagReference, path: string): FieldError[] {
   const errors: FieldError[] = [];
   if (typeof tag.name !== 'string' || !TAG_NAME.test(tag.name))

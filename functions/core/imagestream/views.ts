@@ -14,7 +14,7 @@ import type { StreamRulesConfig } from './spec-rules';
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** status.dockerImageRepository is derived on every read from the current registry configuration (Q11). */
+/** status.dockerImageRepository is derived on every read from the current registry configuration (docs/semantics.md#registry-hostnames). */
 export function statusRepository(
   head: StreamHead,
   cfg: StreamRulesConfig,
@@ -79,7 +79,7 @@ export function toImageStream(
 }
 
 /**
- * The pull spec a tag resolves to (reference §4.2): `Local` policy points at this stream in the internal
+ * The pull spec a tag resolves to (docs/semantics.md#pull-spec-resolution): `Local` policy points at this stream in the internal
  * registry by digest; `Source` (default) is the recorded reference.
  */
 export function resolvePullSpec(
@@ -109,7 +109,7 @@ export function resolveEventReference(
   return `${repo}@${ev.image}`;
 }
 
-/** Images are returned without raw manifest/config and with their layers order declared (reference §1.4). */
+/** Images are returned without raw manifest/config and with their layers order declared (docs/semantics.md#image-metadata). */
 export function publicImage(image: Image, annotations?: Record<string, string> | null): Image {
   const { dockerImageManifest: _m, dockerImageConfig: _c, ...rest } = image;
   const merged = { ...(image.metadata.annotations ?? {}), ...(annotations ?? {}) };

@@ -4,7 +4,7 @@ import type { TagRecord } from '../imagestream/model';
 import { InvalidReferenceError, parseNormalizedReference, repositoryKey } from '../reference';
 
 /**
- * Scheduled re-import (reference §6.2), laid out for a fleet of workers instead of one controller:
+ * Scheduled re-import (docs/semantics.md#scheduled-import), laid out for a fleet of workers instead of one controller:
  *
  * - Every eligible tag record carries a place in a sparse index: a shard (0..SHARDS-1) and a slot (0..SLOTS-1),
  *   both from a hash of its stream, so all scheduled tags of a stream come due together (one import per stream,

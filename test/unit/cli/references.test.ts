@@ -35,7 +35,7 @@ function usage(fn: () => unknown, message: string) {
   expect((err as Error).message).toBe(message);
 }
 
-describe('tag SOURCE inference (reference §9.1)', () => {
+describe('tag SOURCE inference (docs/semantics.md#oc-tag)', () => {
   it('infers DockerImage from a registry host, ImageStreamImage from @digest, ImageStreamTag from :tag', () => {
     expect(inferSource('quay.io/x/y:1', undefined, 'p').kind).toBe('DockerImage');
     expect(inferSource('127.0.0.1:5000/app:1', undefined, 'p').kind).toBe('DockerImage');
@@ -287,7 +287,7 @@ describe('rollback choice', () => {
   });
 });
 
-describe('import-image planning (reference §9.2)', () => {
+describe('import-image planning (docs/semantics.md#oc-import-image)', () => {
   it('parses the target', () => {
     expect(parseImportTarget('app', false)).toEqual({ name: 'app', tag: 'latest' });
     expect(parseImportTarget('quay.io/x/app:1', false)).toEqual({ name: 'app', tag: '1' });

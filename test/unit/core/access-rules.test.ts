@@ -18,7 +18,7 @@ const IMG = 'image.openshift.io';
 const alice = { user: 'alice', groups: ['team-a', 'system:authenticated'] };
 const bind = (role: string, ...subjects: Binding['subjects']): Binding => ({ role, subjects });
 
-describe('roles (reference §7.2)', () => {
+describe('roles (docs/semantics.md#roles)', () => {
   it('has exactly the project roles of the reference', () => {
     expect(ROLE_NAMES.sort()).toEqual(
       ['admin', 'edit', 'system:image-builder', 'system:image-puller', 'system:image-pusher', 'view'].sort(),

@@ -10,7 +10,7 @@ import {
 
 const D = `sha256:${'b'.repeat(64)}`;
 
-// Cases from distribution/reference normalize_test.go and registry-protocol.md §4.
+// Cases from distribution/reference normalize_test.go.
 describe('parseNormalizedReference (distribution/reference ParseNormalizedNamed)', () => {
   it.each([
     ['ubuntu', 'docker.io', 'library/ubuntu', '', ''],

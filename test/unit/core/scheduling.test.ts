@@ -35,7 +35,7 @@ const docker = (name: string, scheduled = true, generation = 2) => ({
   generation,
 });
 
-describe('which tags the scheduler re-checks (reference §6.2)', () => {
+describe('which tags the scheduler re-checks (docs/semantics.md#scheduled-import)', () => {
   it('scheduled DockerImage tags by tag; digest-pinned ones only until their first success', () => {
     expect(scheduleEligible(tag(docker('quay.io/x/y:1')))).toBe(true);
     expect(scheduleEligible(tag(docker('quay.io/x/y:1', false)))).toBe(false);

@@ -26,7 +26,7 @@ type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
 const workForChanges = (changes: TableChange[], resolve: Parameters<typeof workForStreamChanges>[1]) =>
   workForStreamChanges(changes.map(streamChangeOf), resolve);
 
-/** Event derivation (DESIGN §6) as a pure function of a tag record before and after a write. */
+/** Event derivation (docs/events.md) as a pure function of a tag record before and after a write. */
 const source: PullSpecResolver = (_ns, _s, _spec, ev) => ev.dockerImageReference;
 const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const ev = (n: number, generation = 1): TagEvent => ({

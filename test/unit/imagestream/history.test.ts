@@ -9,7 +9,7 @@ const ev = (ref: string, image: string, generation: number, created = '2026-01-0
   generation,
 });
 
-describe('addTagEvent (reference §3.7, T5)', () => {
+describe('addTagEvent (docs/semantics.md#history)', () => {
   it('pushes the first event and clears conditions', () => {
     // Prepare
     const tag = emptyTagRecord('t', 'x');

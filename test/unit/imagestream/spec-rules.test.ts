@@ -48,7 +48,7 @@ describe('normalizeTagReference', () => {
   });
 });
 
-describe('tagRefChanged (reference §3.2)', () => {
+describe('tagRefChanged (docs/semantics.md#generations)', () => {
   const base = docker('a', 'quay.io/x/y:1', { generation: 2 });
   it.each([
     ['from.name', { from: { kind: 'DockerImage', name: 'quay.io/x/y:2' } }, true],
@@ -70,7 +70,7 @@ describe('tagRefChanged (reference §3.2)', () => {
 });
 
 describe('applySpecUpdate', () => {
-  it('T1: create sets every generation to 1', () => {
+  it('create sets every generation to 1', () => {
     const s = state();
     const r = applySpecUpdate(
       s,
@@ -82,7 +82,7 @@ describe('applySpecUpdate', () => {
     expect(r.changedTags).toEqual(['a']);
   });
 
-  it('T2: keeps stored generations, bumps the stream, new tags get the new generation', () => {
+  it('keeps stored generations, bumps the stream, new tags get the new generation', () => {
     const s = state();
     applySpecUpdate(s, { tags: new Map([['a', docker('a', 'x/y:1')]]) }, { create: true, newTid });
     s.head.generation = 3;
@@ -137,7 +137,7 @@ describe('applySpecUpdate', () => {
   });
 });
 
-describe('trackedSourceTag / updateTrackingTags (reference §3.5, T7)', () => {
+describe('trackedSourceTag / updateTrackingTags (docs/semantics.md#alias-tracking)', () => {
   it('recognizes same-stream references only', () => {
     const ist = (name: string, namespace?: string): TagReference => ({
       name: 'x',
