@@ -157,7 +157,7 @@ function allowSend(queue: IQueue, fn: IGrantable): void {
   );
 }
 
-/** The `purpose` every registry secret's encryption context carries (functions/app/credential-sealing.ts). */
+/** The `purpose` every registry secret's encryption context carries (functions/app/ports/credential-sealer.ts). */
 const SECRETS_PURPOSE = 'imagestreams/registry-secret';
 
 /**

@@ -50,7 +50,7 @@ const UNREADABLE: Record<string, { reason: 'integrity' | 'other-key' | 'key-unav
 
 /**
  * Seals with KMS data keys: GenerateDataKey (AES_256) per write, Decrypt per open, both with the secret's
- * encryption context (functions/app/credential-sealing.ts). The IAM policy of each function lets it use only this
+ * encryption context (functions/app/ports/credential-sealer.ts). The IAM policy of each function lets it use only this
  * key, and only with this service's `purpose` in the context.
  *
  * Opening the same secret again (every import in its namespace reads it) reuses the unwrapped data key for a few

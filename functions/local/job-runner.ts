@@ -33,7 +33,7 @@ export interface LocalJobRunnerOptions {
  * durable. A job is journalled (and the journal synced) before enqueue() resolves, so the change processor moves
  * its stream checkpoint, and a webhook answers, only once the work it accepted would survive a crash; it leaves the
  * journal only after it succeeded or was dead-lettered. After a restart every journalled job runs again at its
- * due time: jobs are idempotent (functions/app/jobs.ts), so a run cut short by the crash is simply repeated.
+ * due time: jobs are idempotent (functions/app/jobs/jobs.ts), so a run cut short by the crash is simply repeated.
  *
  * Identical waiting jobs are coalesced (import jobs for one stream merge their tags), delayed jobs wait for their
  * due time, a job that throws is retried with back-off, and one that has started MAX_ATTEMPTS times is logged,

@@ -185,7 +185,7 @@ export class SecretStore implements SecretRepository {
   /**
    * The credentials an import in `ns` may use, ordered by secret name: every docker secret of the namespace
    * except those annotated `openshift.io/image.excludeSecret: "true"`, as OpenShift's importer selects them.
-   * Still sealed: functions/app/secrets.ts opens them.
+   * Still sealed: functions/app/access/secrets.ts opens them.
    */
   async credentials(ns: string): Promise<SecretCredentials[]> {
     const found: SecretCredentials[] = [];

@@ -235,7 +235,7 @@ describe('ServiceStack', () => {
       expect(envOf(other), other).not.toHaveProperty('SECRETS_KMS_KEY_ARN');
     }
     expect(envOf('job worker').SECRETS_KMS_KEY_ARN).toEqual(envOf('HTTP API').SECRETS_KMS_KEY_ARN);
-    // Exactly the context the sealer sends (functions/app/credential-sealing.ts).
+    // Exactly the context the sealer sends (functions/app/ports/credential-sealer.ts).
     expect(Object.keys(encryptionContext({ namespace: 'n', name: 's', uid: 'u' }))).toEqual(
       FOR_REGISTRY_SECRETS['ForAllValues:StringEquals']['kms:EncryptionContextKeys'],
     );

@@ -26,7 +26,7 @@ import { namespaceTerminating } from './access';
  * Kubernetes v1 Secrets, limited to registry credentials for image imports. They are write-only: create, get,
  * list and delete show metadata and type, never `data`, and no message ever echoes the content. PUT replaces a
  * secret's content in place (rotation without a window in which imports find no credential). The content is
- * sealed (functions/app/credential-sealing.ts) before it is stored, for this secret's namespace, name and uid.
+ * sealed (functions/app/ports/credential-sealer.ts) before it is stored, for this secret's namespace, name and uid.
  */
 
 /** The core API group is empty, so messages read `secrets "x" not found`, as Kubernetes prints them. */

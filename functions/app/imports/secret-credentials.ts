@@ -5,7 +5,7 @@ import type { SecretCredentials, SecretRepository } from '../ports/secrets';
 
 /**
  * Registry secrets as imports use them: opened from their sealed form, and the migration of secrets older
- * versions stored in clear. (functions/app/secrets.ts is the API side, which seals.)
+ * versions stored in clear. (functions/app/access/secrets.ts is the API side, which seals.)
  */
 
 /** Messages read `secrets "x" …`, as Kubernetes names core resources. */

@@ -23,7 +23,7 @@ export interface SecretRepository {
 
 /**
  * A registry credential secret as stored. `sealed` is the Docker config (JSON), encrypted by the application
- * (functions/app/credential-sealing.ts) for this secret's namespace, name and uid: the table never holds the
+ * (functions/app/ports/credential-sealer.ts) for this secret's namespace, name and uid: the table never holds the
  * credentials in clear. It is read only by {@link SecretStore.credentials} for imports, never returned by the API
  * nor logged.
  */

@@ -20,7 +20,7 @@ export type ChangeKind = 'created' | 'moved' | 'rolledBack' | 'deleted';
 
 /**
  * The actor of a change whose record names none (written before records carried `by`): the service's own
- * controller, `SYSTEM_ACTORS.controller` of functions/app/context.ts.
+ * controller, `SYSTEM_ACTORS.controller` of functions/app/shared/context.ts.
  */
 export const DEFAULT_ACTOR = 'system:imagestreams:controller';
 
