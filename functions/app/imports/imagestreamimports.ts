@@ -90,17 +90,19 @@ export async function createImageStreamImport(
   ];
   let firstWrite = true;
   let wroteHead = false;
-  const write = async (outcomes: TagImportOutcome[]) => {
-    if (!opts.dryRun) await importer.storeImages();
-    const written = await writeImportOutcomes(ctx, ns, name, outcomes, {
-      dryRun: !!opts.dryRun,
-      expectedResourceVersion: firstWrite && rv ? Number(rv) : undefined,
-      expectedUid: uid,
-      create: true,
-      childImages: importer.childImages(),
-    });
-    firstWrite = false;
-    wroteHead ||= !!written.head;
+  const write: PipelineWrites = {
+    store: () => (opts.dryRun ? Promise.resolve() : importer.storeImages()),
+    tags: async (outcomes) => {
+      const written = await writeImportOutcomes(ctx, ns, name, outcomes, {
+        dryRun: !!opts.dryRun,
+        expectedResourceVersion: firstWrite && rv ? Number(rv) : undefined,
+        expectedUid: uid,
+        create: true,
+        childImages: importer.childImages(),
+      });
+      firstWrite = false;
+      wroteHead ||= !!written.head;
+    },
   };
   const results = await importPipelined(importer, entries, doImport ? write : undefined);
 
@@ -145,27 +147,40 @@ interface Entry {
  */
 const PIPELINE_BATCH = RECORDS_PER_WRITE;
 
+/** How a pipelined import writes: the images fetched so far, then one batch's tag outcomes. */
+export interface PipelineWrites {
+  store: () => Promise<void>;
+  tags: (outcomes: TagImportOutcome[]) => Promise<void>;
+}
+
 /**
- * Imports entries in batches and, when `write` is given, writes each batch's outcomes while the next batch is
- * being fetched, so registry time and table time overlap. Writes keep request order.
+ * Imports entries in batches and, when `write` is given, writes each batch while the next one is fetched, so
+ * registry time and table time overlap: a batch's images are stored as soon as it is fetched (after the previous
+ * batch's images), its tags once those images are stored and the previous batch's tags are written. Images are
+ * always stored before the tags that use them, and tag writes keep request order.
  */
 export async function importPipelined(
   importer: Importer,
   entries: Entry[],
-  write?: (outcomes: TagImportOutcome[]) => Promise<void>,
+  write?: PipelineWrites,
 ): Promise<ImportResult[]> {
   const results: ImportResult[] = [];
+  const quiet = () => undefined;
+  let storing: Promise<void> = Promise.resolve();
   let writing: Promise<void> = Promise.resolve();
   for (let i = 0; i < entries.length || (i === 0 && write); i += PIPELINE_BATCH) {
     const batch = entries.slice(i, i + PIPELINE_BATCH);
     const rs = await importer.importAll(batch.map((e) => e.request));
     results.push(...rs);
     if (!write) continue;
+    const stored = storing.then(write.store);
+    storing = stored;
+    // Every promise here is surfaced by an await below; none is left unhandled while the next batch is fetched.
+    stored.catch(quiet);
     await writing;
     const outcomes = batch.flatMap((e, j) => (e.tag ? [outcomeOf(e.tag, e.request, rs[j]!)] : []));
-    writing = write(outcomes);
-    // Surfaced by the await above or below; never left unhandled while the next batch is fetched.
-    writing.catch(() => undefined);
+    writing = stored.then(() => write.tags(outcomes));
+    writing.catch(quiet);
     if (entries.length === 0) break;
   }
   await writing;
