@@ -95,6 +95,11 @@ const schema = z.object({
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
   /** Deadline of one background import job's registry work (the job worker runs several per invocation). */
   IMPORT_JOB_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(45),
+  /**
+   * How long a stream create too large for one transaction may take before it is taken back and answered as a
+   * ServerTimeout (nothing created). Unset: no limit (local mode, where no gateway cuts the request).
+   */
+  LARGE_CREATE_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).optional(),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

@@ -304,6 +304,8 @@ export class ServiceStack extends Stack {
         ...oidc.environment,
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
         SECRETS_KMS_KEY_ARN: props.secretsKey.keyArn,
+        // API Gateway cuts a request at 29 s: a large create gives up (and takes back what it wrote) before that.
+        LARGE_CREATE_TIMEOUT_SECONDS: '25',
       },
     });
     this.apiFunction.bindTable(props.table, 'RW');

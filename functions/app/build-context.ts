@@ -43,7 +43,11 @@ export function buildAppContext(cfg: ServiceConfig, overrides: ContextOverrides 
     ...(cfg.AWS_REGION ? { region: cfg.AWS_REGION } : {}),
   });
   return {
-    streams: new StreamStore(db, cfg.TABLE_NAME),
+    streams: new StreamStore(
+      db,
+      cfg.TABLE_NAME,
+      cfg.LARGE_CREATE_TIMEOUT_SECONDS ? { largeCreateBudgetMs: cfg.LARGE_CREATE_TIMEOUT_SECONDS * 1000 } : {},
+    ),
     images: new ImageStore(db, cfg.TABLE_NAME),
     secrets: new SecretStore(db, cfg.TABLE_NAME),
     sealer,
