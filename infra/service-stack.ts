@@ -572,10 +572,12 @@ export class ServiceStack extends Stack {
     // The webhook route is open to the internet: anyone can make the function run (and, on a cold container, read
     // the secret) before the shared secret is checked. A route-level throttle caps what a flood costs and keeps it
     // from eating the account's Lambda concurrency the signed routes need; registries send far less than this.
+    // RouteSettings is a plain JSON map in the L1 (not a typed property), so CDK passes its keys through as
+    // written: they must be CloudFormation's own (ThrottlingRateLimit), not CDK's camelCase.
     stage.routeSettings = {
       [`${WEBHOOK_ROUTE.method} ${WEBHOOK_ROUTE.path}`]: {
-        throttlingRateLimit: 50,
-        throttlingBurstLimit: 100,
+        ThrottlingRateLimit: 50,
+        ThrottlingBurstLimit: 100,
       },
     };
     // Route settings name a route key that must exist before the stage is updated.

@@ -380,7 +380,8 @@ describe('ServiceStack', () => {
         StageName: '$default',
         AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
         RouteSettings: {
-          'POST /webhooks/{format}': { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+          // CloudFormation's property names (the L1 passes this JSON map through untouched).
+          'POST /webhooks/{format}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
         },
       }),
     });
