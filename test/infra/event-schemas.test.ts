@@ -84,7 +84,11 @@ describe('the registry documents (JSON Schema Draft 4)', () => {
   });
 
   it('turn conditionals and constants into Draft 4 and refuse what has no Draft 4 form', () => {
-    expect(toDraft4({ if: { const: 1 }, then: { type: 'integer' }, else: { type: 'string' } })).toEqual({
+    // A JSON Schema conditional, as parsed from a file (an object literal with `then` reads as a thenable).
+    const conditional = JSON.parse(
+      '{"if": {"const": 1}, "then": {"type": "integer"}, "else": {"type": "string"}}',
+    );
+    expect(toDraft4(conditional)).toEqual({
       allOf: [
         {
           anyOf: [

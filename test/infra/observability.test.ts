@@ -194,16 +194,16 @@ describe('the alarm topic', () => {
   it('is a parameter: an existing topic, or one the stack creates (encrypted, TLS only) with an e-mail subscription', () => {
     t.hasParameter('AlarmTopicArn', { Type: 'String', Default: '' });
     t.hasParameter('AlarmEmail', { Type: 'String', Default: '' });
-    const [[topicId, topic]] = resources('AWS::SNS::Topic');
+    const [topicId, topic] = resources('AWS::SNS::Topic')[0]!;
     expect(topic.Condition).toMatch(/createtopic/);
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
-    const [[, key]] = resources('AWS::KMS::Key');
+    const [, key] = resources('AWS::KMS::Key')[0]!;
     expect(key.Condition).toBe(topic.Condition);
     expect(JSON.stringify(key.Properties.KeyPolicy)).toContain('cloudwatch.amazonaws.com');
-    const [[, policy]] = resources('AWS::SNS::TopicPolicy');
+    const [, policy] = resources('AWS::SNS::TopicPolicy')[0]!;
     expect(policy.Condition).toBe(topic.Condition);
     expect(JSON.stringify(policy.Properties)).toContain('aws:SecureTransport');
-    const [[, sub]] = resources('AWS::SNS::Subscription');
+    const [, sub] = resources('AWS::SNS::Subscription')[0]!;
     expect(sub.Condition).toMatch(/subscribeemail/);
     expect(sub.Properties).toMatchObject({
       Protocol: 'email',
@@ -218,7 +218,7 @@ describe('the alarm topic', () => {
 
 describe('the dashboard', () => {
   it('shows the alarms and the same signals', () => {
-    const [[, dash]] = resources('AWS::CloudWatch::Dashboard');
+    const [, dash] = resources('AWS::CloudWatch::Dashboard')[0]!;
     const body = JSON.stringify(dash.Properties.DashboardBody);
     for (const text of [
       'ApproximateNumberOfMessagesVisible',
@@ -244,7 +244,7 @@ describe('tracing, throttling and concurrency', () => {
   });
 
   it('throttles every route of the API stage by default, the webhook route tighter', () => {
-    const [[, stage]] = resources('AWS::ApiGatewayV2::Stage');
+    const [, stage] = resources('AWS::ApiGatewayV2::Stage')[0]!;
     expect(stage.Properties.DefaultRouteSettings).toEqual({
       ThrottlingRateLimit: 100,
       ThrottlingBurstLimit: 200,
