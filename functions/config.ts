@@ -15,6 +15,12 @@ export const commaList = z
       .filter(Boolean),
   );
 
+/**
+ * `source` of published events unless EVENT_SOURCE says otherwise: reverse DNS of the service's API group
+ * (`imagestreams.io`), as EventBridge recommends for custom sources. The stacks and the trigger construct use it too.
+ */
+export const DEFAULT_EVENT_SOURCE = 'io.imagestreams';
+
 const schema = z.object({
   RUNTIME_MODE: z.enum(['aws', 'local']).default('aws'),
   TABLE_NAME: z.string().min(1, 'TABLE_NAME is required'),
@@ -50,7 +56,7 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,256}$/, 'must be 1-256 letters, digits, dots, dashes or underscores')
     .refine((s) => !s.startsWith('aws.'), 'must not start with aws.')
-    .default('imagestreams'),
+    .default(DEFAULT_EVENT_SOURCE),
   /** The custom EventBridge bus events go to (AWS mode; the change processor needs it). */
   EVENT_BUS_NAME: z.string().optional(),
   /** How often scheduled tags are re-checked (reference §6.2). */
