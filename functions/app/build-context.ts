@@ -46,7 +46,9 @@ export function buildAppContext(cfg: ServiceConfig, overrides: ContextOverrides 
     streams: new StreamStore(
       db,
       cfg.TABLE_NAME,
-      cfg.LARGE_CREATE_TIMEOUT_SECONDS ? { largeCreateBudgetMs: cfg.LARGE_CREATE_TIMEOUT_SECONDS * 1000 } : {},
+      cfg.LARGE_CREATE_TIMEOUT_SECONDS
+        ? { largeCreateBudgetMs: cfg.LARGE_CREATE_TIMEOUT_SECONDS * 1000 }
+        : {},
     ),
     images: new ImageStore(db, cfg.TABLE_NAME),
     secrets: new SecretStore(db, cfg.TABLE_NAME),
