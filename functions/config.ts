@@ -15,6 +15,12 @@ export const commaList = z
       .filter(Boolean),
   );
 
+/**
+ * `source` of published events unless EVENT_SOURCE says otherwise: reverse DNS of the service's API group
+ * (`imagestreams.io`), as EventBridge recommends for custom sources. The stacks and the trigger construct use it too.
+ */
+export const DEFAULT_EVENT_SOURCE = 'io.imagestreams';
+
 const schema = z.object({
   RUNTIME_MODE: z.enum(['aws', 'local']).default('aws'),
   TABLE_NAME: z.string().min(1, 'TABLE_NAME is required'),
@@ -50,7 +56,7 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,256}$/, 'must be 1-256 letters, digits, dots, dashes or underscores')
     .refine((s) => !s.startsWith('aws.'), 'must not start with aws.')
-    .default('imagestreams'),
+    .default(DEFAULT_EVENT_SOURCE),
   /** The custom EventBridge bus events go to (AWS mode; the change processor needs it). */
   EVENT_BUS_NAME: z.string().optional(),
   /** How often scheduled tags are re-checked (docs/semantics.md#scheduled-import). */
@@ -95,6 +101,11 @@ const schema = z.object({
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(25),
   /** Deadline of one background import job's registry work (the job worker runs several per invocation). */
   IMPORT_JOB_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).default(45),
+  /**
+   * How long a stream create too large for one transaction may take before it is taken back and answered as a
+   * ServerTimeout (nothing created). Unset: no limit (local mode, where no gateway cuts the request).
+   */
+  LARGE_CREATE_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).optional(),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { ConsoleStack } from './console-stack';
+import { addNagChecks } from './nag-suppressions';
 import { ServiceStack } from './service-stack';
 import { StatefulStack } from './stateful-stack';
 
@@ -33,7 +34,13 @@ const service = new ServiceStack(app, 'ImageStreams-Service', {
   ...optional('scheduledImportsPerMinute', num('scheduledImportsPerMinute')),
   ...optional('scheduledImportsPerRegistryPerMinute', num('scheduledImportsPerRegistryPerMinute')),
   ...optional('pushCoalesceSeconds', num('pushCoalesceSeconds')),
+  ...optional('jobWorkerMaxConcurrency', num('jobWorkerMaxConcurrency')),
+  ...optional('pushEventsReservedConcurrency', num('pushEventsReservedConcurrency')),
+  ...optional('apiThrottleRateLimit', num('apiThrottleRateLimit')),
+  ...optional('apiThrottleBurstLimit', num('apiThrottleBurstLimit')),
 });
+/** cdk-nag's AWS Solutions and Serverless packs run on every synth; accepted findings: infra/nag-suppressions.ts. */
+addNagChecks(app);
 new ConsoleStack(app, 'ImageStreams-Console', {
   description: 'imagestreams: web console (S3 + CloudFront)',
   api: service.api,

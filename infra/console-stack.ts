@@ -19,9 +19,10 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import type { Construct } from 'constructs';
+import { acknowledgeConsoleFindings } from './nag-suppressions';
 
 export interface ConsoleStackProps extends StackProps {
   /** The service's HTTP API: CloudFront forwards the API's paths to it, so the console and the API share an origin. */
@@ -58,6 +59,8 @@ const INDEX_REWRITE = `function handler(event) {
  */
 export class ConsoleStack extends Stack {
   readonly bucket: Bucket;
+  /** Access logs of the distribution and of the assets bucket (kept 90 days, retained with the stack). */
+  readonly logBucket: Bucket;
   readonly distribution: Distribution;
 
   constructor(scope: Construct, id: string, props: ConsoleStackProps) {
@@ -88,10 +91,22 @@ export class ConsoleStack extends Stack {
         "Other origins the console may call, space-separated: the provider's token endpoint when it is not on the issuer's host (Cognito: https://<domain>.auth.<region>.amazoncognito.com)",
     });
 
+    this.logBucket = new Bucket(this, 'access-logs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // CloudFront's standard logs are written with an ACL grant to the log-delivery account, and only to
+      // SSE-S3 buckets.
+      objectOwnership: ObjectOwnership.OBJECT_WRITER,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.bucket = new Bucket(this, 'assets', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 's3-assets/',
       // Only build output lives here: rebuilt by every deploy.
       removalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
@@ -140,6 +155,9 @@ export class ConsoleStack extends Stack {
     this.distribution = new Distribution(this, 'cdn', {
       comment: 'imagestreams console and API',
       httpVersion: HttpVersion.HTTP2_AND_3,
+      enableLogging: true,
+      logBucket: this.logBucket,
+      logFilePrefix: 'cloudfront/',
       defaultBehavior: {
         origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -169,6 +187,8 @@ export class ConsoleStack extends Stack {
       distributionPaths: [`/${PREFIX}/index.html`, `/${PREFIX}/config.json`, `/${PREFIX}/`],
       prune: true,
     });
+
+    acknowledgeConsoleFindings(this);
 
     new CfnOutput(this, 'ConsoleUrl', {
       value: consoleUrl,

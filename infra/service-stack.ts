@@ -12,6 +12,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -27,8 +28,13 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type IQueue, Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DEFAULT_EVENT_SOURCE } from '../functions/config';
+import { DETAIL_TYPES } from '../functions/core/events/tag-events';
 import { HEAD_SK, keys } from '../functions/store/keys';
 import { AppFunction } from './constructs/app-function';
+import { registrySchema, schemaTypeName } from './event-schemas';
+import { acknowledgeServiceFindings } from './nag-suppressions';
+import { ServiceObservability } from './observability';
 
 export interface ServiceStackProps extends StackProps {
   table: ITableV2;
@@ -36,7 +42,7 @@ export interface ServiceStackProps extends StackProps {
   secretsKey: IKey;
   internalRegistryHostname?: string;
   externalRegistryHostname?: string;
-  /** `source` of the events the service publishes (env EVENT_SOURCE). Default `imagestreams`. */
+  /** `source` of the events the service publishes (env EVENT_SOURCE). Default `io.imagestreams`. */
   eventSource?: string;
   /** Physical name of the event bus; default a name CloudFormation generates (see the EventBusName output). */
   eventBusName?: string;
@@ -48,6 +54,17 @@ export interface ServiceStackProps extends StackProps {
   scheduledImportsPerRegistryPerMinute?: number;
   /** Push notifications for one repository:tag within this window coalesce (env PUSH_COALESCE_SECONDS). Default 2. */
   pushCoalesceSeconds?: number;
+  /**
+   * Most job worker invocations the job queue runs at once (the SQS event source's maximum concurrency, 2-1000).
+   * Default 10: docs/operations.md, "Concurrency limits".
+   */
+  jobWorkerMaxConcurrency?: number;
+  /** Reserved concurrency of the push events function (also its cap). Default 10: docs/operations.md. */
+  pushEventsReservedConcurrency?: number;
+  /** Steady-state requests per second the API stage accepts before answering 429. Default 100. */
+  apiThrottleRateLimit?: number;
+  /** Requests the API stage accepts in a burst above the rate. Default 200. */
+  apiThrottleBurstLimit?: number;
 }
 
 const entry = (path: string) => fileURLToPath(new URL(`../functions/${path}`, import.meta.url));
@@ -219,6 +236,8 @@ function checkEventSource(source: string): string {
  * worker, the scheduler tick, and ECR push events.
  */
 export class ServiceStack extends Stack {
+  /** The table (StatefulStack's) the functions use. */
+  readonly table: ITableV2;
   readonly api: HttpApi;
   readonly apiFunction: AppFunction;
   readonly eventBus: EventBus;
@@ -235,10 +254,21 @@ export class ServiceStack extends Stack {
   readonly ecrPushRule: Rule;
   readonly pushEventsDeadLetterQueue: Queue;
   readonly webhookSecret: Secret;
+  /** The events contract as EventBridge schemas (JSON Schema Draft 4). */
+  readonly schemaRegistry: CfnRegistry;
+  /** Alarms, their topic, the dashboard. */
+  readonly observability: ServiceObservability;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
-    const eventSource = checkEventSource(props.eventSource ?? 'imagestreams');
+    this.table = props.table;
+    const eventSource = checkEventSource(props.eventSource ?? DEFAULT_EVENT_SOURCE);
+    const importIntervalSeconds = checkInt(
+      'importIntervalSeconds',
+      props.importIntervalSeconds ?? 900,
+      1,
+      86_400,
+    );
     const oidc = oidcParameters(this);
     const access = accessParameters(this);
 
@@ -257,9 +287,7 @@ export class ServiceStack extends Stack {
     const appSettings = {
       RUNTIME_MODE: 'aws',
       ...registryHosts,
-      IMPORT_INTERVAL_SECONDS: String(
-        checkInt('importIntervalSeconds', props.importIntervalSeconds ?? 900, 1, 86_400),
-      ),
+      IMPORT_INTERVAL_SECONDS: String(importIntervalSeconds),
       SCHEDULER_TICK_SECONDS: String(SCHEDULER_TICK.toSeconds()),
       SCHEDULED_IMPORTS_PER_MINUTE: String(
         checkInt('scheduledImportsPerMinute', props.scheduledImportsPerMinute ?? 60, 1, 1_000_000),
@@ -287,6 +315,19 @@ export class ServiceStack extends Stack {
       eventPattern: { source: [eventSource] },
       retention: Duration.days(14),
     });
+    // The events contract in a schema registry, so consumers can browse it and download code bindings.
+    this.schemaRegistry = new CfnRegistry(this, 'event-schemas', {
+      description: 'imagestreams: the events the service publishes (contract v1, docs/events.md)',
+    });
+    for (const detailType of Object.values(DETAIL_TYPES)) {
+      new CfnSchema(this, `event-schema-${schemaTypeName(detailType)}`, {
+        registryName: this.schemaRegistry.attrRegistryName,
+        schemaName: `${eventSource}@${schemaTypeName(detailType)}`,
+        type: 'JSONSchemaDraft4',
+        description: `detail-type "${detailType}", version 1`,
+        content: JSON.stringify(registrySchema(detailType, eventSource)),
+      });
+    }
 
     // The job queue: imports (spec changes), scans (scheduler), pushes (ECR, webhooks), sweeps (deleted streams).
     // Construct ids keep their import-* names so the deployed queues are not replaced.
@@ -305,6 +346,8 @@ export class ServiceStack extends Stack {
         ...oidc.environment,
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
         SECRETS_KMS_KEY_ARN: props.secretsKey.keyArn,
+        // API Gateway cuts a request at 29 s: a large create gives up (and takes back what it wrote) before that.
+        LARGE_CREATE_TIMEOUT_SECONDS: '25',
       },
     });
     this.apiFunction.bindTable(props.table, 'RW');
@@ -326,6 +369,17 @@ export class ServiceStack extends Stack {
       }),
     );
     this.apiFunction.addEnvironment('WEBHOOK_SECRET_ARN', this.webhookSecret.secretArn);
+    // The API reads the secret once per container. Changing this parameter changes the function's configuration,
+    // so every later request runs in a new container that reads the secret afresh: the last step of a rotation
+    // (docs/operations.md, "Webhook secret rotation").
+    const webhookRotation = new CfnParameter(this, 'WebhookRotation', {
+      type: 'String',
+      default: '1',
+      allowedPattern: '^[A-Za-z0-9._-]{1,64}$',
+      description:
+        'Change after putting a new value into the webhook secret: the API then reads the new value at once (every container is replaced)',
+    });
+    this.apiFunction.addEnvironment('WEBHOOK_ROTATION', webhookRotation.valueAsString);
 
     // Table stream → change processor → events on the bus, jobs on the queue. It reads only the stream (the
     // event source grants that); it never reads or writes table items, so it gets no table data actions.
@@ -341,7 +395,9 @@ export class ServiceStack extends Stack {
         TABLE_NAME: props.table.tableName,
         ...registryHosts,
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
-        EVENT_BUS_NAME: this.eventBus.eventBusName,
+        // The ARN (PutEvents takes a name or an ARN): the publisher derives the partition, region and account
+        // of the events' `resources` from it.
+        EVENT_BUS_NAME: this.eventBus.eventBusArn,
         EVENT_SOURCE: eventSource,
       },
     });
@@ -392,11 +448,18 @@ export class ServiceStack extends Stack {
     // Jobs queue follow-up jobs and re-queue deferred work.
     allowSend(this.importQueue, this.jobWorker);
     this.jobWorker.addEventSource(
-      new SqsEventSource(this.importQueue, { batchSize: 5, reportBatchItemFailures: true }),
+      new SqsEventSource(this.importQueue, {
+        batchSize: 5,
+        reportBatchItemFailures: true,
+        // A burst of jobs (a scheduled window, a push storm, a bulk import) is worked off at this pace instead of
+        // scaling to hundreds of workers hitting one registry and the table at once.
+        maxConcurrency: checkInt('jobWorkerMaxConcurrency', props.jobWorkerMaxConcurrency ?? 10, 2, 1000),
+      }),
     );
 
     // Scheduled re-import: EventBridge Scheduler → tick function → scan jobs. The tick reads nothing (it only
     // computes slot ranges), so it gets the queue and no table access.
+    this.schedulerDeadLetterQueue = new Queue(this, 'scheduler-dlq', dlqProps);
     this.schedulerTick = new AppFunction(this, 'scheduler-tick-fn', {
       entry: entry('handlers/scheduler-tick.ts'),
       description: 'imagestreams scheduler tick: queues scan jobs for the schedule slots that came due',
@@ -407,9 +470,11 @@ export class ServiceStack extends Stack {
         TABLE_NAME: props.table.tableName,
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
       },
+      // The Scheduler invokes asynchronously: a tick that fails after Lambda's retries lands here too (the
+      // Scheduler's own DLQ holds only the invocations it could not make).
+      deadLetterQueue: this.schedulerDeadLetterQueue,
     });
     allowSend(this.importQueue, this.schedulerTick);
-    this.schedulerDeadLetterQueue = new Queue(this, 'scheduler-dlq', dlqProps);
     this.schedule = new Schedule(this, 'scheduler-tick-schedule', {
       description: 'imagestreams: scheduled re-import tick',
       schedule: ScheduleExpression.rate(SCHEDULER_TICK),
@@ -423,17 +488,28 @@ export class ServiceStack extends Stack {
     });
 
     // Push-driven re-import from ECR (this account and region): image actions on the default bus.
+    this.pushEventsDeadLetterQueue = new Queue(this, 'push-events-dlq', dlqProps);
     this.pushEvents = new AppFunction(this, 'push-events-fn', {
       entry: entry('handlers/push-events.ts'),
       description: 'imagestreams push events: ECR pushes and deletes become coalesced re-check jobs',
       memorySize: 512,
       environment: { ...appSettings, IMPORT_QUEUE_URL: this.importQueue.queueUrl },
+      // A CI pushing hundreds of images at once must not take the account's concurrency from the API; throttled
+      // events wait in Lambda's asynchronous queue (up to 6 h) and are retried.
+      reservedConcurrentExecutions: checkInt(
+        'pushEventsReservedConcurrency',
+        props.pushEventsReservedConcurrency ?? 10,
+        1,
+        1000,
+      ),
+      // EventBridge invokes asynchronously: an invocation that fails after Lambda's retries lands here, like the
+      // events EventBridge could not deliver.
+      deadLetterQueue: this.pushEventsDeadLetterQueue,
     });
     // Coalescing claims a window with a conditional update of a bookkeeping item; that is all it does with the
     // table (the push jobs it queues read and write in the job worker).
     this.pushEvents.bindTable(props.table, ['dynamodb:UpdateItem'], { indexes: false });
     allowSend(this.importQueue, this.pushEvents);
-    this.pushEventsDeadLetterQueue = new Queue(this, 'push-events-dlq', dlqProps);
     this.ecrPushRule = new Rule(this, 'ecr-push-rule', {
       description:
         'imagestreams: ECR image pushes and deletes trigger re-checks of the tags that follow them',
@@ -500,18 +576,54 @@ export class ServiceStack extends Stack {
     // The webhook route is open to the internet: anyone can make the function run (and, on a cold container, read
     // the secret) before the shared secret is checked. A route-level throttle caps what a flood costs and keeps it
     // from eating the account's Lambda concurrency the signed routes need; registries send far less than this.
+    // RouteSettings is a plain JSON map in the L1 (not a typed property), so CDK passes its keys through as
+    // written: they must be CloudFormation's own (ThrottlingRateLimit), not CDK's camelCase.
     stage.routeSettings = {
       [`${WEBHOOK_ROUTE.method} ${WEBHOOK_ROUTE.path}`]: {
-        throttlingRateLimit: 50,
-        throttlingBurstLimit: 100,
+        ThrottlingRateLimit: 50,
+        ThrottlingBurstLimit: 100,
       },
     };
     // Route settings name a route key that must exist before the stage is updated.
     for (const route of webhookRoutes) stage.node.addDependency(route);
+    // Every other route: a default cap, so a runaway client slows down with 429s before it exhausts the account's
+    // Lambda concurrency or the table's throughput (docs/operations.md, "Concurrency limits").
+    stage.defaultRouteSettings = {
+      throttlingRateLimit: checkInt('apiThrottleRateLimit', props.apiThrottleRateLimit ?? 100, 1, 10_000),
+      throttlingBurstLimit: checkInt('apiThrottleBurstLimit', props.apiThrottleBurstLimit ?? 200, 1, 5_000),
+    };
+
+    this.observability = new ServiceObservability(this, 'observability', {
+      functions: {
+        api: this.apiFunction,
+        'change-processor': this.changeProcessor,
+        'job-worker': this.jobWorker,
+        'scheduler-tick': this.schedulerTick,
+        'push-events': this.pushEvents,
+      },
+      deadLetterQueues: {
+        jobs: this.importDeadLetterQueue,
+        stream: this.streamDeadLetterQueue,
+        scheduler: this.schedulerDeadLetterQueue,
+        'push-events': this.pushEventsDeadLetterQueue,
+      },
+      jobQueue: this.importQueue,
+      streamProcessor: this.changeProcessor,
+      api: this.api,
+      importIntervalSeconds,
+    });
+
+    acknowledgeServiceFindings(this);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
     new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn });
+    new CfnOutput(this, 'EventSource', {
+      value: eventSource,
+      description:
+        'source of the events (give it to ImageStreamTagTrigger as `source` when it is not the default)',
+    });
+    new CfnOutput(this, 'EventSchemaRegistry', { value: this.schemaRegistry.attrRegistryName });
     new CfnOutput(this, 'WebhookSecretArn', {
       value: this.webhookSecret.secretArn,
       description: 'Secrets Manager secret registry webhooks must present (read it; it is not in any output)',

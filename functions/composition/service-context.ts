@@ -64,7 +64,12 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
     ...(parts.registryLookup ? { lookup: parts.registryLookup } : {}),
   });
   return Object.freeze({
-    streams: new StreamStore(db, cfg.TABLE_NAME, { writer: parts.writer }),
+    streams: new StreamStore(db, cfg.TABLE_NAME, {
+      writer: parts.writer,
+      ...(cfg.LARGE_CREATE_TIMEOUT_SECONDS
+        ? { largeCreateBudgetMs: cfg.LARGE_CREATE_TIMEOUT_SECONDS * 1000 }
+        : {}),
+    }),
     images: new ImageStore(db, cfg.TABLE_NAME),
     secrets: new SecretStore(db, cfg.TABLE_NAME),
     projects: new ProjectStore(db, cfg.TABLE_NAME),

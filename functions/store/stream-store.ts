@@ -184,13 +184,23 @@ export { type CommitMode, type CommitPlan, ConcurrentWriteError } from '../app/p
 export class StreamStore implements StreamRepository {
   /** Names this process in the write intents it puts (local mode: see functions/local/service.ts). */
   private readonly writer: string | undefined;
+  private readonly largeCreateBudgetMs: number | undefined;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
-    options: { writer?: string | undefined } = {},
+    options: {
+      writer?: string | undefined;
+      /**
+       * How long a create too large for one transaction may take before it is taken back (undefined: no limit).
+       * Behind API Gateway, a create still running when the gateway cuts the request would commit after the client
+       * was told it failed; one that gives up first removes what it wrote and says so.
+       */
+      largeCreateBudgetMs?: number | undefined;
+    } = {},
   ) {
     this.writer = options.writer;
+    this.largeCreateBudgetMs = options.largeCreateBudgetMs;
   }
 
   async getHead(ns: string, name: string): Promise<StreamHead | undefined> {
@@ -472,6 +482,17 @@ export class StreamStore implements StreamRepository {
     const head = headToItem({ ...after.head, resourceVersion: 1 }, actor);
     const pk = head.PK as string;
     const token = after.head.uid;
+    const deadline =
+      this.largeCreateBudgetMs === undefined ? Infinity : Date.now() + this.largeCreateBudgetMs;
+    const inTime = () => {
+      if (Date.now() > deadline)
+        throw new StatusError(
+          500,
+          'ServerTimeout',
+          `imagestreams.image.openshift.io "${after.head.name}" was not created: its ${after.tags.size} tags could not be written within ${Math.round(this.largeCreateBudgetMs! / 1000)} s, so what was written has been removed; create the stream with fewer tags and add the rest in later updates`,
+          { name: after.head.name, group: 'image.openshift.io', kind: 'imagestreams', retryAfterSeconds: 2 },
+        );
+    };
     const existing = await this.db.send(
       new GetCommand({ TableName: this.table, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }),
     );
@@ -502,6 +523,7 @@ export class StreamStore implements StreamRepository {
     }
     try {
       await this.batchPut(sideItems);
+      inTime();
       const check: TransactItem = {
         ConditionCheck: {
           TableName: this.table,
@@ -511,8 +533,10 @@ export class StreamStore implements StreamRepository {
         },
       };
       for (const chunk of chunked(items, MAX_ITEMS_PER_TRANSACTION - 1, bytesOf(check))) {
+        inTime();
         await this.transact([check, ...chunk]);
       }
+      inTime();
       await this.transact(
         [
           {

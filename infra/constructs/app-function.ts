@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import {
   type BundlingOptions,
   NodejsFunction,
@@ -10,6 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { tableDefinition } from '../../functions/store/table-definition';
 
 /**
  * esbuild options of every function bundle, exported so the bundle-size test builds exactly what CDK deploys.
@@ -46,8 +47,15 @@ export const tableActions = {
 /** One DynamoDB action the store may use. */
 export type TableAction = (typeof tableActions.RW)[number];
 
+/** The table's indexes, by name: a grant names each (no `index/*` wildcard). */
+export const TABLE_INDEX_NAMES = [
+  tableDefinition.gsi1.indexName,
+  tableDefinition.gsi2.indexName,
+  tableDefinition.gsi3.indexName,
+] as const;
+
 export interface BindTableOptions {
-  /** Grant the actions on the table's indexes too (`<table ARN>/index/*`). @default true */
+  /** Grant the actions on the table's indexes too (`<table ARN>/index/<name>`, each). @default true */
   indexes?: boolean;
 }
 
@@ -58,7 +66,8 @@ export interface AppFunctionProps
 }
 
 /**
- * A Lambda function of this service: Node 22 on arm64, an ESM bundle, its own log group, env merged not replaced.
+ * A Lambda function of this service: Node 22 on arm64, an ESM bundle, its own log group, X-Ray active tracing, env
+ * merged not replaced.
  * Its role starts empty but for writing that log group (no AWSLambdaBasicExecutionRole, whose log actions are on
  * every log group); everything else is granted by the stack.
  */
@@ -75,8 +84,13 @@ export class AppFunction extends NodejsFunction {
     super(scope, id, {
       ...props,
       role,
+      // Node 22: the version the local stack and the tests run on (the pinned `node` devDependency) and the
+      // bundles target; docs/operations.md, "Runtime".
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
+      // X-Ray traces of every invocation (Lambda's own segments; the SDK clients' subsegments come with the
+      // tracer wiring in the handlers).
+      tracing: Tracing.ACTIVE,
       handler: props.handler ?? 'handler',
       timeout: props.timeout ?? Duration.seconds(29),
       memorySize: props.memorySize ?? 1024,
@@ -100,7 +114,10 @@ export class AppFunction extends NodejsFunction {
     this.addToRolePolicy(
       new PolicyStatement({
         actions: [...actions],
-        resources: [table.tableArn, ...(options.indexes === false ? [] : [`${table.tableArn}/index/*`])],
+        resources: [
+          table.tableArn,
+          ...(options.indexes === false ? [] : TABLE_INDEX_NAMES.map((i) => `${table.tableArn}/index/${i}`)),
+        ],
       }),
     );
     this.addEnvironment('TABLE_NAME', table.tableName);

@@ -7,12 +7,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_EVENT_SOURCE } from '../../functions/config';
 import { type ChangeKind, DETAIL_TYPES, EVENTS_SCHEMA_VERSION } from '../../functions/core/events/tag-events';
 import {
   TAG_NAME,
   validateNamespaceName,
   validateStreamName,
 } from '../../functions/core/imagestream/validation';
+import { acknowledgeStarterFindings } from '../nag-suppressions';
 
 /**
  * Run something when an image stream tag changes: a CDK construct for the consumers of the service's event bus
@@ -41,7 +43,8 @@ export const IMAGE_STREAM_TAG_CHANGES: readonly ImageStreamTagChange[] = [
 /** The changes a trigger reacts to unless told otherwise: every change that leaves the tag pointing at an image. */
 export const DEFAULT_TRIGGER_CHANGES: readonly ImageStreamTagChange[] = ['created', 'moved', 'rolledBack'];
 
-export const DEFAULT_EVENT_SOURCE = 'imagestreams';
+/** The service's default `source` (env EVENT_SOURCE, ServiceStack `eventSource`): `io.imagestreams`. */
+export { DEFAULT_EVENT_SOURCE };
 
 /**
  * The pipeline variables a trigger sets, by role. `null` sends no variable for that role. The pipeline must declare
@@ -82,7 +85,10 @@ export const DEFAULT_PIPELINE_VARIABLE_NAMES: Readonly<Record<PipelineVariableRo
 export interface ImageStreamTagTriggerProps {
   /** The service's event bus, e.g. `events.EventBus.fromEventBusArn(this, 'Bus', arn)`. */
   readonly eventBus: events.IEventBus;
-  /** The events' `source`. @default 'imagestreams' */
+  /**
+   * The events' `source`: the service stack's `EventSource` output. It must be what the service publishes with
+   * (its `eventSource`), or the rule matches nothing. @default 'io.imagestreams' (the service's default)
+   */
   readonly source?: string;
   readonly namespace: string;
   readonly stream: string;
@@ -267,11 +273,13 @@ export class ImageStreamPipelineStarter extends Construct {
       role: this.role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
       // Lambda's own async retries (a throttled or failing StartPipelineExecution), then the queue.
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       deadLetterQueue: this.deadLetterQueue,
     });
+    acknowledgeStarterFindings(this);
   }
 
   /** Lets the function start `pipeline` (once per pipeline, however many triggers use it). */

@@ -44,8 +44,11 @@ describe('ConsoleStack', () => {
     t.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
       OriginAccessControlConfig: Match.objectLike({ SigningBehavior: 'always', SigningProtocol: 'sigv4' }),
     });
-    const statements = (Object.values(t.findResources('AWS::S3::BucketPolicy'))[0] as any).Properties
-      .PolicyDocument.Statement as any[];
+    // The assets bucket's policy (the access-log bucket has one of its own).
+    const policy = Object.values(t.findResources('AWS::S3::BucketPolicy')).find(
+      (p: any) => !JSON.stringify(p.Properties.Bucket).includes('accesslogs'),
+    ) as any;
+    const statements = policy.Properties.PolicyDocument.Statement as any[];
     expect(statements).toContainEqual(
       expect.objectContaining({
         Effect: 'Allow',

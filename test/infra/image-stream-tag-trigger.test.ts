@@ -197,7 +197,7 @@ describe('ImageStreamTagTrigger with a pipeline', () => {
     const pipelineRules = rulesOf(t).filter((r) => r.EventBusName === 'imagestreams');
     expect(pipelineRules).toHaveLength(1);
     expect(pipelineRules[0]!.EventPattern).toEqual({
-      source: ['imagestreams'],
+      source: ['io.imagestreams'],
       'detail-type': ['ImageStreamTag Changed'],
       detail: {
         version: ['1'],
@@ -338,8 +338,17 @@ describe('ImageStreamTagTrigger with a pipeline', () => {
     expect(byAction('logs:').map((s) => [s.Action].flat().sort())).toEqual([
       ['logs:CreateLogStream', 'logs:PutLogEvents'],
     ]);
-    expect(statements).toHaveLength(3);
-    expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"|codepipeline:\*/);
+    // Active tracing: X-Ray's two actions, which exist only on "*"; nothing else may be on "*".
+    expect(byAction('xray:')).toEqual([
+      {
+        Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        Effect: 'Allow',
+        Resource: '*',
+      },
+    ]);
+    expect(statements).toHaveLength(4);
+    const others = statements.filter((s) => ![s.Action].flat()[0].startsWith('xray:'));
+    expect(JSON.stringify(others)).not.toMatch(/"Resource":"\*"|codepipeline:\*/);
   });
 });
 

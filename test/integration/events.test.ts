@@ -47,7 +47,7 @@ describe('tag change events', () => {
     const created = events[0];
     expect(created).toMatchObject({
       version: '0',
-      source: 'imagestreams',
+      source: 'io.imagestreams',
       'detail-type': 'ImageStreamTag Changed',
       detail: {
         version: '1',
