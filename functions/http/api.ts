@@ -14,6 +14,7 @@ import {
 } from '../core/errors';
 import { validateNamespaceName } from '../core/imagestream/validation';
 import { readBody } from './body';
+import { discoveryResponse } from './discovery';
 import { encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
 import type { HttpResult } from './request';
@@ -21,6 +22,9 @@ import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route }
 
 /** The identity the edge authenticated (local token check, or API Gateway's JWT or IAM authorizer). */
 export { identityOf } from './identity';
+
+/** Kubernetes' health endpoints: open to anyone, they read nothing. */
+export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz']);
 
 /** The body text of an event (API Gateway base64-encodes bodies it does not take for text). */
 function bodyText(event: APIGatewayProxyEventV2): string | undefined {
@@ -43,7 +47,7 @@ export async function dispatch(
   const method = event.requestContext.http.method.toUpperCase();
   // `/iam/...` (SigV4 callers) routes as the path without the prefix.
   const path = routePath(event);
-  if (path === '/healthz' && method === 'GET')
+  if (HEALTH_PATHS.has(path) && method === 'GET')
     return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
   const hook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (hook) {
@@ -61,6 +65,8 @@ export async function dispatch(
   }
   const identity = identityOf(event);
   if (!identity) throw unauthorized();
+  const discovery = method === 'GET' ? discoveryResponse(path, headers) : undefined;
+  if (discovery) return discovery;
   const match = matchRoute(method, path);
   if (match.kind === 'not-found')
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});

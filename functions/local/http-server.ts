@@ -109,7 +109,7 @@ async function handle(
   // refused request's body is never buffered; Node discards it as it arrives, so the connection stays usable.
   let identity: Identity | undefined;
   let readsBody = true;
-  if (pathname === '/healthz') readsBody = false;
+  if (pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz') readsBody = false;
   else if (pathname.startsWith('/webhooks/')) {
     // Registries prove themselves with the shared secret; the handler answers a wrong or missing one (without
     // needing the body, which is not read here then).
