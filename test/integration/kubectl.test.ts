@@ -1,0 +1,247 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { Cli } from '../support/cli';
+import { ADMIN_TOKEN, type Api, IS, startStack } from '../support/local-stack';
+
+/**
+ * The real kubectl (on PATH) against the local stack over HTTPS, with kubeconfigs `isctl kubeconfig` wrote: the
+ * discovery, version and authorization answers kubectl relies on. Each row of KUBECTL_ROWS is one kubectl command
+ * and what its output must show, so more commands are one line each.
+ */
+
+const TOKENS = {
+  'dev-token-0123456789': { user: 'dev', groups: ['developers'] },
+  'nobody-token-0123456789': { user: 'nobody', groups: [] },
+};
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let api: Api;
+let cli: Cli;
+const dir = mkdtempSync(join(tmpdir(), 'kubectl-test-'));
+const kubeconfigs: Record<'admin' | 'dev' | 'nobody', string> = {
+  admin: join(dir, 'admin.kubeconfig'),
+  dev: join(dir, 'dev.kubeconfig'),
+  nobody: join(dir, 'nobody.kubeconfig'),
+};
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl with `kubeconfig`, its own discovery cache and HOME, bounded in time. */
+function kubectl(args: string[], kubeconfig: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout=20s', ...args],
+      { env: { PATH: process.env.PATH ?? '', HOME: dir }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          stdout: stdout.toString(),
+          stderr: stderr.toString(),
+        }),
+    );
+  });
+}
+
+async function kubectlOk(args: string[], who: keyof typeof kubeconfigs = 'admin'): Promise<string> {
+  const r = await kubectl(args, kubeconfigs[who]);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+beforeAll(async () => {
+  stack = await startStack({ TLS_PORT: '0', LOCAL_TOKENS: JSON.stringify(TOKENS) });
+  api = stack.api;
+  expect((await api.newProject('x')).status).toBe(201);
+  expect((await api.post(IS('x'), { metadata: { name: 'ruby' }, spec: {} })).status).toBe(201);
+  expect(
+    (
+      await api.post('/apis/rbac.authorization.k8s.io/v1/namespaces/x/rolebindings', {
+        metadata: { name: 'developers-edit' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+        subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'developers' }],
+      })
+    ).status,
+  ).toBe(201);
+  cli = new Cli();
+  const tokens = { admin: ADMIN_TOKEN, dev: 'dev-token-0123456789', nobody: 'nobody-token-0123456789' };
+  for (const [who, token] of Object.entries(tokens)) {
+    const config = join(dir, `${who}.isctl.json`);
+    await cli.ok(['login', '--server', api.url, '--token', token, '--config', config]);
+    writeFileSync(
+      kubeconfigs[who as keyof typeof kubeconfigs],
+      await cli.ok(['kubeconfig', '-n', 'x', '--config', config]),
+    );
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  cli?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('isctl kubeconfig', () => {
+  it('points at the HTTPS listener with its CA, the login token and the project', async () => {
+    const config = parse(await cli.ok(['kubeconfig', '-n', 'x', '--config', join(dir, 'dev.isctl.json')]));
+    const port = new URL(stack.service.tlsUrl!).port;
+    expect(config.clusters).toEqual([
+      {
+        name: `127-0-0-1:${port}`,
+        cluster: {
+          server: `https://127.0.0.1:${port}`,
+          'certificate-authority-data': Buffer.from(stack.service.caPem!).toString('base64'),
+        },
+      },
+    ]);
+    expect(config.users).toEqual([
+      { name: `dev/127-0-0-1:${port}`, user: { token: 'dev-token-0123456789' } },
+    ]);
+    expect(config.contexts[0].context).toEqual({
+      cluster: `127-0-0-1:${port}`,
+      user: `dev/127-0-0-1:${port}`,
+      namespace: 'x',
+    });
+    expect(config['current-context']).toBe(config.contexts[0].name);
+  });
+
+  it('says how to get HTTPS when the server has none', async () => {
+    const plain = await startStack();
+    try {
+      const config = join(dir, 'plain.isctl.json');
+      await cli.ok(['login', '--server', plain.api.url, '--token', ADMIN_TOKEN, '--config', config]);
+      const r = await cli.run(['kubeconfig', '--config', config]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('serves no HTTPS');
+      expect(r.stderr).toContain('TLS_PORT');
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
+describe('discovery over HTTP', () => {
+  it('answers any authenticated caller, no anonymous one; health endpoints are open', async () => {
+    for (const path of [
+      '/api',
+      '/api/v1',
+      '/apis',
+      '/apis/image.openshift.io',
+      '/apis/image.openshift.io/v1',
+      '/version',
+    ]) {
+      expect((await api.as('nobody-token-0123456789').get(path)).status, path).toBe(200);
+      const anonymous = await api.as(null).get(path);
+      expect(anonymous.status, path).toBe(401);
+      expect(anonymous.body.reason).toBe('Unauthorized');
+    }
+    for (const path of ['/healthz', '/livez', '/readyz'])
+      expect((await api.as(null).get(path)).status).toBe(200);
+    const unknown = await api.get('/apis/apps/v1');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.kind).toBe('Status');
+  });
+});
+
+/** One kubectl command per row: who runs it, what it prints (all must appear) or how it fails. */
+const KUBECTL_ROWS: Array<{
+  name: string;
+  who?: keyof typeof kubeconfigs;
+  args: string[];
+  out?: Array<string | RegExp>;
+  fails?: Array<string | RegExp>;
+}> = [
+  {
+    name: 'api-resources shows OpenShift short names, groups, kinds',
+    args: ['api-resources'],
+    out: [
+      /^imagestreams\s+is\s+image\.openshift\.io\/v1\s+true\s+ImageStream$/m,
+      /^imagestreamtags\s+istag\s+image\.openshift\.io\/v1\s+true\s+ImageStreamTag$/m,
+      /^imagestreamimages\s+isimage\s+image\.openshift\.io\/v1\s+true\s+ImageStreamImage$/m,
+      /^secrets\s+v1\s+true\s+Secret$/m,
+      /^images\s+image\.openshift\.io\/v1\s+false\s+Image$/m,
+      /^imagestreamtaghistories\s+imagestreams\.io\/v1\s+true\s+ImageStreamTagHistory$/m,
+      /^projects\s+project\.openshift\.io\/v1\s+false\s+Project$/m,
+      /^rolebindings\s+rbac\.authorization\.k8s\.io\/v1\s+true\s+RoleBinding$/m,
+    ],
+  },
+  {
+    name: 'api-resources --categories=all',
+    args: ['api-resources', '--categories=all', '--no-headers'],
+    out: [/^imagestreams\s+is\s+image\.openshift\.io\/v1\s+true\s+ImageStream\s*$/],
+  },
+  {
+    name: 'api-versions',
+    args: ['api-versions'],
+    out: [
+      /^image\.openshift\.io\/v1$/m,
+      /^imagestreams\.io\/v1$/m,
+      /^project\.openshift\.io\/v1$/m,
+      /^rbac\.authorization\.k8s\.io\/v1$/m,
+      /^user\.openshift\.io\/v1$/m,
+      /^v1$/m,
+    ],
+  },
+  { name: 'version', args: ['version'], out: [/^Server Version: v1\.32\.0\+imagestreams-\d+\.\d+\.\d+$/m] },
+  { name: 'get is (short name, namespace from the kubeconfig)', args: ['get', 'is'], out: [/^ruby\s/m] },
+  {
+    name: 'get is -n x as a user with a role',
+    who: 'dev',
+    args: ['get', 'is', '-n', 'x'],
+    out: [/^ruby\s/m],
+  },
+  {
+    name: 'get imagestream by name, as JSON path',
+    who: 'dev',
+    args: [
+      'get',
+      'imagestream.image.openshift.io',
+      'ruby',
+      '-n',
+      'x',
+      '-o',
+      'jsonpath={.kind}/{.metadata.name}',
+    ],
+    out: ['ImageStream/ruby'],
+  },
+  {
+    name: 'get is -n x as a user without a role',
+    who: 'nobody',
+    args: ['get', 'is', '-n', 'x'],
+    fails: [
+      'Error from server (Forbidden): imagestreams.image.openshift.io is forbidden: User "nobody" cannot list resource "imagestreams" in API group "image.openshift.io" in the namespace "x"',
+    ],
+  },
+];
+
+describe('kubectl over HTTPS', () => {
+  for (const row of KUBECTL_ROWS)
+    it(row.name, async () => {
+      const r = await kubectl(row.args, kubeconfigs[row.who ?? 'admin']);
+      const text = row.fails ? r.stderr : r.stdout;
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(row.fails ? 1 : 0);
+      for (const want of row.out ?? row.fails ?? [])
+        if (typeof want === 'string') expect(text).toContain(want);
+        else expect(text).toMatch(want);
+    });
+
+  it('talks to the server only over verified HTTPS', async () => {
+    // The kubeconfig's CA is what makes the connection trusted: without it kubectl refuses the certificate.
+    const config = parse(await kubectlOk(['config', 'view', '--raw', '-o', 'json']));
+    expect(config.clusters[0].cluster.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    delete config.clusters[0].cluster['certificate-authority-data'];
+    const untrusted = join(dir, 'untrusted.kubeconfig');
+    writeFileSync(untrusted, JSON.stringify(config));
+    const r = await kubectl(['get', 'is'], untrusted);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/certificate signed by unknown authority/);
+  });
+});
