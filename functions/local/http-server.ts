@@ -182,6 +182,7 @@ async function handle(
     sendStatus(res, bodyTooLarge());
     return;
   }
+  const textual = !/protobuf|octet-stream/i.test(headers['content-type'] ?? '');
   const now = Date.now();
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
@@ -208,8 +209,9 @@ async function handle(
       timeEpoch: now,
       ...(identity ? { authorizer: { lambda: { user: identity.user, groups: identity.groups } } } : {}),
     } as APIGatewayProxyEventV2['requestContext'],
-    ...(body.length ? { body: body.toString('utf8') } : {}),
-    isBase64Encoded: false,
+    // As API Gateway does: bodies that are not text (Kubernetes protobuf) travel base64-encoded.
+    ...(body.length ? { body: body.toString(textual ? 'utf8' : 'base64') } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
   };
   const out = await opts.handler(event, {
     getRemainingTimeInMillis: () => 29_000,

@@ -151,13 +151,86 @@ describe('discovery over HTTP', () => {
   });
 });
 
-/** One kubectl command per row: who runs it, what it prints (all must appear) or how it fails. */
+describe('access reviews over HTTP (JSON)', () => {
+  const SSAR = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
+  const SSRR = '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews';
+  const dev = () => api.as('dev-token-0123456789');
+  const ask = (resourceAttributes: object) =>
+    dev().post(SSAR, {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      spec: { resourceAttributes },
+    });
+
+  it('answers a SelfSubjectAccessReview from the rule table, saying why', async () => {
+    const yes = await ask({
+      namespace: 'x',
+      verb: 'update',
+      group: 'image.openshift.io',
+      resource: 'imagestreams',
+    });
+    expect(yes.status).toBe(201);
+    expect(yes.body).toMatchObject({
+      kind: 'SelfSubjectAccessReview',
+      status: { allowed: true, reason: 'allowed by role "edit" in project "x"' },
+    });
+    const deleteProject = { verb: 'delete', group: 'project.openshift.io', resource: 'projects', name: 'x' };
+    expect((await ask(deleteProject)).body.status).toEqual({ allowed: false });
+    expect((await ask({ ...deleteProject, verb: 'get' })).body.status.allowed).toBe(true);
+    const elsewhere = { namespace: 'y', verb: 'get', group: 'image.openshift.io', resource: 'imagestreams' };
+    expect((await ask(elsewhere)).body.status.allowed).toBe(false);
+    const badNamespace = await ask({ namespace: 'Not_A_Project', verb: 'get', resource: 'secrets' });
+    expect(badNamespace.status).toBe(201);
+    expect(badNamespace.body.status.allowed).toBe(false);
+    const escalate = {
+      namespace: 'x',
+      verb: 'escalate',
+      group: 'rbac.authorization.k8s.io',
+      resource: 'roles',
+    };
+    expect((await ask(escalate)).body.status.allowed).toBe(false);
+  });
+
+  it('refuses a review that asks about both or neither kind of attributes (422), and no token (401)', async () => {
+    const both = {
+      resourceAttributes: { verb: 'get' },
+      nonResourceAttributes: { path: '/api', verb: 'get' },
+    };
+    for (const spec of [{}, both]) {
+      const r = await dev().post(SSAR, { kind: 'SelfSubjectAccessReview', spec });
+      expect(r.status).toBe(422);
+      expect(r.body.details.causes[0].field).toBe('spec.resourceAttributes');
+    }
+    expect((await api.as(null).post(SSAR, { spec: {} })).status).toBe(401);
+    expect((await dev().post(SSRR, { spec: { namespace: 'Bad_Name' } })).status).toBe(422);
+  });
+
+  it('lists the rules of a project in a SelfSubjectRulesReview', async () => {
+    const r = await dev().post(SSRR, { kind: 'SelfSubjectRulesReview', spec: { namespace: 'x' } });
+    expect(r.status).toBe(201);
+    expect(r.body.status.incomplete).toBe(false);
+    expect(r.body.status.resourceRules).toContainEqual({
+      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
+      apiGroups: [''],
+      resources: ['secrets'],
+    });
+    const none = await api.as('nobody-token-0123456789').post(SSRR, { spec: { namespace: 'x' } });
+    const groups = none.body.status.resourceRules.flatMap((rule: { apiGroups: string[] }) => rule.apiGroups);
+    expect(groups).not.toContain('image.openshift.io');
+  });
+});
+
+/**
+ * One kubectl command per row: who runs it, its exit code (default 0), what it prints on stdout and on stderr (all
+ * must appear).
+ */
 const KUBECTL_ROWS: Array<{
   name: string;
   who?: keyof typeof kubeconfigs;
   args: string[];
+  code?: number;
   out?: Array<string | RegExp>;
-  fails?: Array<string | RegExp>;
+  err?: Array<string | RegExp>;
 }> = [
   {
     name: 'api-resources shows OpenShift short names, groups, kinds',
@@ -216,9 +289,65 @@ const KUBECTL_ROWS: Array<{
     name: 'get is -n x as a user without a role',
     who: 'nobody',
     args: ['get', 'is', '-n', 'x'],
-    fails: [
+    code: 1,
+    err: [
       'Error from server (Forbidden): imagestreams.image.openshift.io is forbidden: User "nobody" cannot list resource "imagestreams" in API group "image.openshift.io" in the namespace "x"',
     ],
+  },
+  {
+    name: 'auth can-i: yes where a role allows it',
+    who: 'dev',
+    args: ['auth', 'can-i', 'create', 'imagestreams', '-n', 'x'],
+    out: [/^yes$/m],
+  },
+  {
+    name: 'auth can-i: short names and subresources resolve through discovery',
+    who: 'dev',
+    args: ['auth', 'can-i', 'delete', 'istag', '-n', 'x'],
+    out: [/^yes$/m],
+  },
+  {
+    name: 'auth can-i: no where the role does not reach',
+    who: 'dev',
+    args: ['auth', 'can-i', 'create', 'rolebindings', '-n', 'x'],
+    code: 1,
+    out: [/^no$/m],
+  },
+  {
+    name: 'auth can-i: no for a user without a role',
+    who: 'nobody',
+    args: ['auth', 'can-i', 'get', 'is', '-n', 'x'],
+    code: 1,
+    out: [/^no$/m],
+  },
+  {
+    name: 'auth can-i: discovery paths for everyone',
+    who: 'nobody',
+    args: ['auth', 'can-i', 'get', '/apis'],
+    out: [/^yes$/m],
+  },
+  {
+    name: 'auth can-i: everything for a cluster administrator',
+    args: ['auth', 'can-i', '*', '*'],
+    out: [/^yes$/m],
+  },
+  {
+    name: 'auth can-i --list: the rules of the roles held',
+    who: 'dev',
+    args: ['auth', 'can-i', '--list', '-n', 'x'],
+    out: [
+      /^Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs$/m,
+      /^imagestreams\.image\.openshift\.io\s+\[\]\s+\[\]\s+\[get list watch create update patch delete deletecollection\]$/m,
+      /^secrets\s+\[\]\s+\[\]\s+\[get list watch create update patch delete deletecollection\]$/m,
+      /^selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]$/m,
+      /^\s+\[\/apis\/\*\]\s+\[\]\s+\[get\]$/m,
+    ],
+  },
+  {
+    name: 'auth can-i --list: nothing of a project for a user without a role',
+    who: 'nobody',
+    args: ['auth', 'can-i', '--list', '-n', 'x'],
+    out: [/^projects\.project\.openshift\.io\s+\[\]\s+\[\]\s+\[list\]$/m],
   },
 ];
 
@@ -226,11 +355,14 @@ describe('kubectl over HTTPS', () => {
   for (const row of KUBECTL_ROWS)
     it(row.name, async () => {
       const r = await kubectl(row.args, kubeconfigs[row.who ?? 'admin']);
-      const text = row.fails ? r.stderr : r.stdout;
-      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(row.fails ? 1 : 0);
-      for (const want of row.out ?? row.fails ?? [])
-        if (typeof want === 'string') expect(text).toContain(want);
-        else expect(text).toMatch(want);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(row.code ?? 0);
+      const expectIn = (text: string, wants: Array<string | RegExp> = []) => {
+        for (const want of wants)
+          if (typeof want === 'string') expect(text).toContain(want);
+          else expect(text).toMatch(want);
+      };
+      expectIn(r.stdout, row.out);
+      expectIn(r.stderr, row.err);
     });
 
   it('talks to the server only over verified HTTPS', async () => {
