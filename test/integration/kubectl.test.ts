@@ -247,9 +247,9 @@ const KUBECTL_ROWS: Array<{
     ],
   },
   {
-    name: 'api-resources --categories=all',
-    args: ['api-resources', '--categories=all', '--no-headers'],
-    out: [/^imagestreams\s+is\s+image\.openshift\.io\/v1\s+true\s+ImageStream\s*$/],
+    name: "get all: imagestreams are in OpenShift's category all",
+    args: ['get', 'all', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
   },
   {
     name: 'api-versions',
@@ -263,7 +263,11 @@ const KUBECTL_ROWS: Array<{
       /^v1$/m,
     ],
   },
-  { name: 'version', args: ['version'], out: [/^Server Version: v1\.32\.0\+imagestreams-\d+\.\d+\.\d+$/m] },
+  {
+    name: 'version',
+    args: ['version', '-o', 'json'],
+    out: [/"serverVersion": \{[^}]*"gitVersion": "v1\.32\.0\+imagestreams-\d+\.\d+\.\d+"/],
+  },
   { name: 'get is (short name, namespace from the kubeconfig)', args: ['get', 'is'], out: [/^ruby\s/m] },
   {
     name: 'get is -n x as a user with a role',
