@@ -18,6 +18,7 @@ import { type BodyKind, mediaTypeOf, readBody } from './body';
 import { discoveryResponse } from './discovery';
 import { encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
+import { openApiResponse } from './openapi';
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import type { HttpResult } from './request';
 import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route } from './routes';
@@ -87,7 +88,8 @@ export async function dispatch(
   }
   const identity = identityOf(event);
   if (!identity) throw unauthorized();
-  const discovery = method === 'GET' ? discoveryResponse(path, headers) : undefined;
+  const discovery =
+    method === 'GET' ? (discoveryResponse(path, headers) ?? openApiResponse(path, headers)) : undefined;
   if (discovery) {
     if (!allowsNonResource(identity, 'get', path, ctx.access))
       throw forbidden(`forbidden: User "${identity.user}" cannot get path "${path}"`);

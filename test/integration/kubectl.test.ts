@@ -268,6 +268,21 @@ const KUBECTL_ROWS: Array<{
     args: ['version', '-o', 'json'],
     out: [/"serverVersion": \{[^}]*"gitVersion": "v1\.32\.0\+imagestreams-\d+\.\d+\.\d+"/],
   },
+  {
+    name: "explain: OpenShift's descriptions from the served OpenAPI",
+    args: ['explain', 'imagestream.spec.tags.importPolicy'],
+    out: [
+      /^KIND:\s+ImageStream$/m,
+      'TagImportPolicy controls how images related to this tag will be imported.',
+      /^\s+scheduled\s+<boolean>$/m,
+      'Scheduled indicates to the server that this tag should be periodically',
+    ],
+  },
+  {
+    name: 'explain: status tags',
+    args: ['explain', 'is.status.tags.items.dockerImageReference'],
+    out: ['DockerImageReference is the string that can be used to pull this image'],
+  },
   { name: 'get is (short name, namespace from the kubeconfig)', args: ['get', 'is'], out: [/^ruby\s/m] },
   {
     name: 'get is -n x as a user with a role',
