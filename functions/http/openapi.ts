@@ -108,7 +108,6 @@ export function definitionOf(kind: string): string {
   return idOf(KIND_SCHEMAS.get(kind) ?? KIND_SCHEMAS.get('Status'));
 }
 
-const groupVersion = (group: string) => (group ? `${group}/${API_VERSION}` : API_VERSION);
 /** `apis/image.openshift.io/v1`, `api/v1`: how /openapi/v3 names a group version's document. */
 const v3Key = (group: string) => (group ? `apis/${group}/${API_VERSION}` : `api/${API_VERSION}`);
 
@@ -311,6 +310,3 @@ export function openApiResponse(
   // Documents are fetched by their hash; the hash changes with the content.
   return { ...res, headers: { ...res.headers, 'cache-control': 'public, immutable' } };
 }
-
-/** The definition name of the kind each route answers with, for the route-coverage test. */
-export const routeKind = (route: Route) => resourceNames(route.group, route.resource).kind;
