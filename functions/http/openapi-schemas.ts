@@ -4,6 +4,7 @@ import {
   imageStream,
   imageStreamImport,
   imageStreamMapping,
+  imageStreamSpec,
   imageStreamTag,
   meta,
   OPENAPI_NAMES,
@@ -123,12 +124,54 @@ const imageStreamStatus = z
     description: 'ImageStreamStatus contains information about the state of this image stream.',
   });
 
-const imageSchema = image.extend(typeMeta).meta({
-  id: `${OPENSHIFT_IMAGE}.Image`,
-  description:
-    'Image is an immutable representation of a container image and metadata at a point in time. Images are named by taking a hash of their contents (metadata and content) and any change in format, content, or metadata results in a new name.',
-  ...gvk(IMAGE_API_GROUP, 'Image'),
-});
+const imageSchema = image
+  .extend({
+    ...typeMeta,
+    dockerImageMetadata: z
+      .object({})
+      .loose()
+      .optional()
+      .describe('DockerImageMetadata contains metadata about this image')
+      .meta({ 'x-kubernetes-preserve-unknown-fields': true }),
+    dockerImageMetadataVersion: z
+      .string()
+      .optional()
+      .describe(
+        'DockerImageMetadataVersion conveys the version of the object, which if empty defaults to "1.0"',
+      ),
+    dockerImageManifest: z
+      .string()
+      .optional()
+      .describe('DockerImageManifest is the raw JSON of the manifest'),
+    dockerImageManifestMediaType: z
+      .string()
+      .optional()
+      .describe(
+        'DockerImageManifestMediaType specifies the mediaType of manifest. This is a part of manifest schema v2.',
+      ),
+    dockerImageConfig: z
+      .string()
+      .optional()
+      .describe(
+        'DockerImageConfig is a JSON blob that the runtime uses to set up the container. This is a part of manifest schema v2. Will not be set when the image represents a manifest list.',
+      ),
+    signatures: z
+      .array(z.object({}).loose())
+      .optional()
+      .describe('Signatures holds all signatures of the image.'),
+    dockerImageSignatures: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'DockerImageSignatures provides the signatures as opaque blobs. This is a part of manifest schema v1.',
+      ),
+  })
+  .meta({
+    id: `${OPENSHIFT_IMAGE}.Image`,
+    description:
+      'Image is an immutable representation of a container image and metadata at a point in time. Images are named by taking a hash of their contents (metadata and content) and any change in format, content, or metadata results in a new name.',
+    ...gvk(IMAGE_API_GROUP, 'Image'),
+  });
 
 const listMeta = z
   .object({
@@ -177,6 +220,16 @@ const imageStreamSchema = imageStream
 
 const imageStreamTagSchema = imageStreamTag
   .extend({
+    lookupPolicy: imageStreamSpec.shape.lookupPolicy.describe(
+      'lookupPolicy indicates whether this tag will handle image references in this namespace.',
+    ),
+    generation: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        'generation is the current generation of the tagged image - if tag is provided and this value is not equal to the tag generation, a user has requested an import that has not completed, or conditions will be filled out indicating any error.',
+      ),
     image: imageSchema.optional().describe('image associated with the ImageStream and tag.'),
     conditions: z
       .array(tagEventCondition)

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { StatusError } from '../core/errors';
 import { API_VERSION, resourceNames } from './discovery';
 import { encodeJson } from './encode';
+import { encodeOpenApiV2 } from './openapi-protobuf';
 import { KIND_SCHEMAS } from './openapi-schemas';
 import { type Route, routes } from './routes';
 
@@ -38,6 +39,11 @@ function toOpenApiSchema(node: unknown, v: Version): unknown {
       const { anyOf: _drop, ...rest } = obj;
       obj = { ...branches[0], ...rest };
     }
+  }
+  // zod wraps a described reference in allOf; Swagger 2.0 readers (kubectl's v2 models) want the reference itself.
+  if (Array.isArray(obj.allOf) && obj.allOf.length === 1 && typeof (obj.allOf[0] as Json).$ref === 'string') {
+    const { allOf, ...rest } = obj;
+    obj = { ...rest, $ref: (allOf as Json[])[0]!.$ref };
   }
   if ('const' in obj) {
     obj.enum = [obj.const];
@@ -222,6 +228,11 @@ const SECURITY = {
 
 /** The whole API as one Swagger 2.0 document. */
 export function openApiV2(table: readonly Route[] = routes): Json {
+  if (table === routes) return once('v2', () => makeV2(table));
+  return makeV2(table);
+}
+
+function makeV2(table: readonly Route[]): Json {
   return {
     swagger: '2.0',
     info: INFO,
@@ -269,22 +280,26 @@ function makeV3Index(table: readonly Route[]): Json {
   };
 }
 
-const PROTOBUF_V2 = 'application/com.github.proto-openapi.spec.v2';
+const PROTOBUF_V2 = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+/** The content type kube-apiserver answers the protobuf document with. */
+const PROTOBUF_V2_CONTENT_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
 
-/** Whether the client takes JSON (kubectl asks for protobuf first, then JSON). */
-function acceptsJson(accept: string | undefined): boolean {
-  if (!accept) return true;
-  return accept.split(',').some((e) => {
-    const type = e.split(';')[0]!.trim().toLowerCase();
-    return type === 'application/json' || type === '*/*' || type === 'application/*';
-  });
+/** What the client takes first: JSON, the v2 protobuf form (kubectl asks for it alone), or neither. */
+function preferred(accept: string | undefined): 'json' | 'protobuf' | undefined {
+  if (!accept) return 'json';
+  for (const entry of accept.split(',')) {
+    const type = entry.split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/json' || type === '*/*' || type === 'application/*') return 'json';
+    if (type === PROTOBUF_V2) return 'protobuf';
+  }
+  return undefined;
 }
 
-const notAcceptable = () =>
+const notAcceptable = (accept: string) =>
   new StatusError(
     406,
     'NotAcceptable',
-    `only application/json is served here, not ${PROTOBUF_V2} protobuf`,
+    `only application/json and ${PROTOBUF_V2} are served here, not ${accept}`,
     {},
   );
 const notFound = () =>
@@ -298,8 +313,18 @@ export function openApiResponse(
   const trimmed = path.replace(/\/+$/, '');
   if (trimmed !== '/openapi/v2' && trimmed !== '/openapi/v3' && !trimmed.startsWith('/openapi/v3/'))
     return undefined;
-  if (!acceptsJson(headers.accept)) throw notAcceptable();
+  const form = preferred(headers.accept);
+  if (!form || (form === 'protobuf' && trimmed !== '/openapi/v2')) throw notAcceptable(headers.accept ?? '');
   const gzip = headers['accept-encoding'];
+  if (form === 'protobuf') {
+    const body = once('v2-protobuf', () => encodeOpenApiV2(openApiV2()));
+    return {
+      statusCode: 200,
+      headers: { 'content-type': PROTOBUF_V2_CONTENT_TYPE },
+      body: body.toString('base64'),
+      isBase64Encoded: true,
+    };
+  }
   if (trimmed === '/openapi/v2') return encodeJson(200, openApiV2(), gzip);
   if (trimmed === '/openapi/v3') return encodeJson(200, openApiV3Index(), gzip);
   const m = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(trimmed);

@@ -384,6 +384,36 @@ describe('kubectl over HTTPS', () => {
       expectIn(r.stderr, row.err);
     });
 
+  it("validates objects on the client with the served OpenAPI, as OpenShift's kubectl does", async () => {
+    const wrong = join(dir, 'wrong.yaml');
+    writeFileSync(
+      wrong,
+      'apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata: {name: wrong}\nspec:\n  tagz: []\n  tags:\n  - name: a\n    fromm: {kind: DockerImage, name: x/y:1}\n',
+    );
+    const refused = await kubectl(['create', '--dry-run=client', '-o', 'name', '-f', wrong], kubeconfigs.dev);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'unknown field "tagz" in com.github.openshift.api.image.v1.ImageStreamSpec',
+    );
+    expect(refused.stderr).toContain(
+      'unknown field "fromm" in com.github.openshift.api.image.v1.TagReference',
+    );
+
+    // What kubectl reads back validates as it is (metadata and status included), and so does OpenShift's own file.
+    const readBack = join(dir, 'read-back.yaml');
+    writeFileSync(readBack, await kubectlOk(['get', 'is', 'ruby', '-o', 'yaml'], 'dev'));
+    expect(await kubectlOk(['create', '--dry-run=client', '-o', 'name', '-f', readBack], 'dev')).toBe(
+      'imagestream.image.openshift.io/ruby\n',
+    );
+    const sample = join(
+      import.meta.dirname,
+      '../fixtures/openshift-imagestreams/community__ruby__ruby-centos.json',
+    );
+    expect(await kubectlOk(['create', '--dry-run=client', '-o', 'name', '-f', sample], 'dev')).toBe(
+      'imagestream.image.openshift.io/ruby\n',
+    );
+  });
+
   it('talks to the server only over verified HTTPS', async () => {
     // The kubeconfig's CA is what makes the connection trusted: without it kubectl refuses the certificate.
     const config = parse(await kubectlOk(['config', 'view', '--raw', '-o', 'json']));

@@ -1,6 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { openApiResponse, openApiV2, openApiV3, openApiV3Index } from '../../functions/http/openapi';
+import { encodeOpenApiV2 } from '../../functions/http/openapi-protobuf';
 import { routes } from '../../functions/http/routes';
 
 type Json = Record<string, any>;
@@ -76,21 +77,38 @@ describe('OpenAPI documents', () => {
     });
   });
 
-  it('answers JSON, 406 for protobuf only, 404 for a group version it does not serve', () => {
+  it('answers JSON, the v2 protobuf form kubectl asks for, 406 for anything else, 404 for what it does not serve', () => {
+    const PB = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
     const get = (path: string, accept?: string) => openApiResponse(path, accept ? { accept } : {});
-    expect(get('/openapi/v2')?.statusCode).toBe(200);
-    expect(
-      get('/openapi/v2', 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json')
-        ?.statusCode,
-    ).toBe(200);
-    expect(() => get('/openapi/v2', 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf')).toThrow(
-      expect.objectContaining({ code: 406 }),
-    );
+    expect(get('/openapi/v2')?.headers?.['content-type']).toBe('application/json');
+    expect(get('/openapi/v2', `application/json, ${PB}`)?.headers?.['content-type']).toBe('application/json');
+    const pb = get('/openapi/v2', PB)!;
+    expect(pb.statusCode).toBe(200);
+    expect(pb.headers?.['content-type']).toBe('application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    expect(pb.isBase64Encoded).toBe(true);
+    const bytes = Buffer.from(pb.body as string, 'base64');
+    // Document.swagger (field 1) first, then every definition by name.
+    expect(bytes.subarray(0, 5)).toEqual(Buffer.from([0x0a, 0x03, ...Buffer.from('2.0')]));
+    for (const name of Object.keys(v2.definitions))
+      expect(bytes.includes(Buffer.from(name)), name).toBe(true);
+    expect(() => get('/openapi/v3', PB)).toThrow(expect.objectContaining({ code: 406 }));
+    expect(() => get('/openapi/v2', 'application/yaml')).toThrow(expect.objectContaining({ code: 406 }));
     expect(get('/openapi/v3/api/v1')?.statusCode).toBe(200);
     expect(() => get('/openapi/v3/apis/apps/v1')).toThrow(expect.objectContaining({ code: 404 }));
     expect(() => get('/openapi/v3/apis/image.openshift.io/v2')).toThrow(
       expect.objectContaining({ code: 404 }),
     );
     expect(get('/apis')).toBeUndefined();
+  });
+
+  it('refuses to encode a schema keyword protobuf has no field for, rather than drop it', () => {
+    expect(() =>
+      encodeOpenApiV2({
+        swagger: '2.0',
+        info: {},
+        paths: {},
+        definitions: { X: { type: 'object', not: {} } },
+      }),
+    ).toThrow(/schema keyword not/);
   });
 });

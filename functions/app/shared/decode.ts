@@ -70,6 +70,38 @@ export const meta = z
       .describe(
         'Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata.',
       ),
+    // Set by the server; clients send them back unchanged (a read object applied again), and they are ignored.
+    creationTimestamp: z
+      .unknown()
+      .optional()
+      .describe(
+        'CreationTimestamp is a timestamp representing the server time when this object was created.',
+      ),
+    deletionTimestamp: z
+      .unknown()
+      .optional()
+      .describe('DeletionTimestamp is RFC 3339 date and time at which this resource will be deleted.'),
+    deletionGracePeriodSeconds: z
+      .unknown()
+      .optional()
+      .describe(
+        'Number of seconds allowed for this object to gracefully terminate before it will be removed.',
+      ),
+    ownerReferences: z.unknown().optional().describe('List of objects depended by this object.'),
+    finalizers: z
+      .unknown()
+      .optional()
+      .describe('Must be empty before the object is deleted from the registry.'),
+    managedFields: z
+      .unknown()
+      .optional()
+      .describe(
+        'ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow.',
+      ),
+    selfLink: z
+      .unknown()
+      .optional()
+      .describe('Deprecated: selfLink is a legacy read-only field that is no longer populated.'),
   })
   .loose()
   .meta({
