@@ -28,6 +28,51 @@ async function localTls(client: ApiClient): Promise<LocalTls | undefined> {
 const clusterName = (server: URL) =>
   `${server.hostname.replace(/[[\]]/g, '').replace(/[.:]/g, '-')}:${server.port || '443'}`;
 
+/**
+ * The kubeconfig of a login: the server isctl talks to, on the local HTTPS listener with its CA when there is one,
+ * else as it is when it is already HTTPS (AWS: a public CA); plain HTTP without a listener cannot carry a token
+ * for kubectl.
+ */
+export function kubeconfigFor(login: {
+  server: string;
+  token: string;
+  user: string;
+  project?: string | undefined;
+  tls?: LocalTls | undefined;
+}): Record<string, unknown> {
+  const { tls, project } = login;
+  const server = new URL(login.server);
+  if (tls) {
+    // The host this CLI reaches the server by (covered by the certificate), on the HTTPS port.
+    server.protocol = 'https:';
+    server.port = String(tls.port);
+  } else if (server.protocol !== 'https:') {
+    throw new CliError(
+      `the server at ${login.server} serves no HTTPS, and kubectl sends tokens only over HTTPS: start it with TLS_PORT set (e.g. TLS_PORT=8443 npm start)`,
+    );
+  }
+  const cluster = clusterName(server);
+  const user = `${login.user}/${cluster}`;
+  const context = project ? `${project}/${cluster}/${login.user}` : `${cluster}/${login.user}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: cluster,
+        cluster: {
+          server: server.origin,
+          ...(tls ? { 'certificate-authority-data': tls.certificateAuthorityData } : {}),
+        },
+      },
+    ],
+    users: [{ name: user, user: { token: login.token } }],
+    contexts: [{ name: context, context: { cluster, user, ...(project ? { namespace: project } : {}) } }],
+    'current-context': context,
+    preferences: {},
+  };
+}
+
 /** kubeconfig: a ready configuration for kubectl and oc, from the current login. */
 export function registerKubeconfigCommand(program: Command, io: Io): void {
   program
@@ -41,44 +86,13 @@ export function registerKubeconfigCommand(program: Command, io: Io): void {
       const token = rt.settings.token;
       if (!token) throw new CliError('not logged in: run isctl login --server <url> --token <token>');
       const me = await client.get<{ metadata: { name: string } }>(paths.whoami());
-      const current = new URL(client.server);
-      const tls = await localTls(client);
-      let server: URL;
-      if (tls) {
-        // The host this CLI reaches the server by (covered by the certificate), on the HTTPS port.
-        server = new URL(client.server);
-        server.protocol = 'https:';
-        server.port = String(tls.port);
-      } else if (current.protocol === 'https:') {
-        server = current;
-      } else {
-        throw new CliError(
-          `the server at ${client.server} serves no HTTPS, and kubectl sends tokens only over HTTPS: start it with TLS_PORT set (e.g. TLS_PORT=8443 npm start)`,
-        );
-      }
-      const cluster = clusterName(server);
-      const user = `${me.metadata.name}/${cluster}`;
-      const project = rt.settings.project;
-      const context = project
-        ? `${project}/${cluster}/${me.metadata.name}`
-        : `${cluster}/${me.metadata.name}`;
-      const config = {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: cluster,
-            cluster: {
-              server: server.origin,
-              ...(tls ? { 'certificate-authority-data': tls.certificateAuthorityData } : {}),
-            },
-          },
-        ],
-        users: [{ name: user, user: { token } }],
-        contexts: [{ name: context, context: { cluster, user, ...(project ? { namespace: project } : {}) } }],
-        'current-context': context,
-        preferences: {},
-      };
+      const config = kubeconfigFor({
+        server: client.server,
+        token,
+        user: me.metadata.name,
+        project: rt.settings.project,
+        tls: await localTls(client),
+      });
       io.out(stringify(config).trimEnd());
     });
 }
