@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Identity } from '../app/shared/context';
 import { type StatusError, tooLarge, unauthorized } from '../core/errors';
+import { HEALTH_PATHS } from '../http/api';
 import { isConsolePath, serveConsole } from './console-assets';
 
 /** API Gateway's own request-body limit for a Lambda integration (the Lambda payload limit). */
@@ -135,7 +136,7 @@ async function handle(
   // refused request's body is never buffered; Node discards it as it arrives, so the connection stays usable.
   let identity: Identity | undefined;
   let readsBody = true;
-  if (pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz') readsBody = false;
+  if (HEALTH_PATHS.has(pathname)) readsBody = false;
   else if (pathname.startsWith('/webhooks/')) {
     // Registries prove themselves with the shared secret; the handler answers a wrong or missing one (without
     // needing the body, which is not read here then).
