@@ -5,7 +5,7 @@
 
 /** Use cases the HTTP routes call, one module per API resource (functions/http/routes.ts imports them). */
 const HTTP_USE_CASES =
-  '^functions/app/(?!ports/)[^/]+/(imagestreams|imagestreamtags|imagestreamtaghistories|imagestreamimages|imagestreammappings|imagestreamimports|images|projects|rolebindings|secrets|webhooks)\\.ts$';
+  '^functions/app/(?!ports/)[^/]+/(imagestreams|imagestreamtags|imagestreamtaghistories|imagestreamimages|imagestreammappings|imagestreamimports|images|projects|rolebindings|secrets|webhooks|selfsubjectaccessreviews|selfsubjectrulesreviews)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

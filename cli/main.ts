@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerGetCommands } from './commands/get';
 import { registerImportCommands } from './commands/import-image';
+import { registerKubeconfigCommand } from './commands/kubeconfig';
 import { registerManageCommands } from './commands/manage';
 import { registerSessionCommands } from './commands/session';
 import { registerTagCommands } from './commands/tag';
@@ -29,6 +30,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerTagCommands(program, io);
   registerImportCommands(program, io);
   registerManageCommands(program, io);
+  registerKubeconfigCommand(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

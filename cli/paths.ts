@@ -19,4 +19,6 @@ export const paths = {
   projectrequests: () => '/apis/project.openshift.io/v1/projectrequests',
   projects: (name?: string) => `/apis/project.openshift.io/v1/projects${name ? `/${seg(name)}` : ''}`,
   whoami: () => '/apis/user.openshift.io/v1/users/~',
+  /** Local mode only: the HTTPS listener's port and CA. */
+  localTls: () => '/local/tls',
 };

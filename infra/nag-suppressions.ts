@@ -46,10 +46,10 @@ const NOT_ASYNC_API =
 /** The service stack: the HTTP API, the functions, the queues, the webhook secret, the alarm topic. */
 export function acknowledgeServiceFindings(stack: ServiceStack): void {
   const roleDefaultPolicy = (fn: { role?: IConstruct | undefined }) => child(fn.role!, 'DefaultPolicy');
-  ack(child(stack.api, 'GET--healthz'), {
-    'AwsSolutions-APIG4':
-      'GET /healthz is a public liveness probe: it answers without reading anything (no data, no identity).',
-  });
+  for (const probe of ['healthz', 'livez', 'readyz'])
+    ack(child(stack.api, `GET--${probe}`), {
+      'AwsSolutions-APIG4': `GET /${probe} is a public health probe: it answers without reading anything (no data, no identity).`,
+    });
   ack(child(stack.api, 'POST--webhooks--{format}'), {
     'AwsSolutions-APIG4':
       'Registry webhooks cannot sign requests or fetch tokens; the handler checks the shared webhook secret before doing anything, and the route has its own stage throttle (50 rps).',

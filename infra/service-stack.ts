@@ -545,12 +545,14 @@ export class ServiceStack extends Stack {
       integration,
       authorizer: new HttpIamAuthorizer(),
     });
-    this.api.addRoutes({
-      path: '/healthz',
-      methods: [HttpMethod.GET],
-      integration,
-      authorizer: new HttpNoneAuthorizer(),
-    });
+    // Kubernetes' health endpoints answer without a token and read nothing (functions/http/api.ts HEALTH_PATHS).
+    for (const path of ['/healthz', '/livez', '/readyz'])
+      this.api.addRoutes({
+        path,
+        methods: [HttpMethod.GET],
+        integration,
+        authorizer: new HttpNoneAuthorizer(),
+      });
     const webhookRoutes = this.api.addRoutes({
       path: WEBHOOK_ROUTE.path,
       methods: [WEBHOOK_ROUTE.method],

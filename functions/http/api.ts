@@ -2,10 +2,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { enforce, isReadOnly, requireActiveProject } from '../app/access/access';
 import { receiveWebhook } from '../app/imports/webhooks';
 import { type AppContext, forCaller, type Identity } from '../app/shared/context';
-import { type Attributes, isClusterAdmin } from '../core/access/rules';
+import { type Attributes, allowsNonResource, isClusterAdmin } from '../core/access/rules';
 import { IMAGE_API_GROUP } from '../core/api-types';
 import {
   badRequest,
+  forbidden,
   methodNotAllowed,
   notFound,
   StatusError,
@@ -13,19 +14,45 @@ import {
   unauthorized,
 } from '../core/errors';
 import { validateNamespaceName } from '../core/imagestream/validation';
-import { readBody } from './body';
+import { type BodyKind, mediaTypeOf, readBody } from './body';
+import { discoveryResponse } from './discovery';
 import { encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
+import { openApiResponse } from './openapi';
+import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import type { HttpResult } from './request';
 import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route } from './routes';
 
 /** The identity the edge authenticated (local token check, or API Gateway's JWT or IAM authorizer). */
 export { identityOf } from './identity';
 
+/** Kubernetes' health endpoints: open to anyone, they read nothing. */
+export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz']);
+
 /** The body text of an event (API Gateway base64-encodes bodies it does not take for text). */
 function bodyText(event: APIGatewayProxyEventV2): string | undefined {
   if (!event.body) return undefined;
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** The body's bytes, for media types that are not text (Kubernetes protobuf). */
+function bodyBytes(event: APIGatewayProxyEventV2): Buffer {
+  if (!event.body) return Buffer.alloc(0);
+  return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
+/** A route's body: Kubernetes protobuf where the route reads it (built-in kinds kubectl sends so), else text. */
+function routeBody(
+  event: APIGatewayProxyEventV2,
+  contentType: string | undefined,
+  route: Route,
+  kind: BodyKind,
+) {
+  if (route.protobuf && mediaTypeOf(contentType) === PROTOBUF_MEDIA_TYPE) {
+    const bytes = bodyBytes(event);
+    return bytes.length ? decodeKubernetesProtobuf(bytes, route.protobuf) : undefined;
+  }
+  return readBody(bodyText(event), contentType, kind);
 }
 
 function lowerHeaders(h: Record<string, string | undefined> | undefined): Record<string, string> {
@@ -43,7 +70,7 @@ export async function dispatch(
   const method = event.requestContext.http.method.toUpperCase();
   // `/iam/...` (SigV4 callers) routes as the path without the prefix.
   const path = routePath(event);
-  if (path === '/healthz' && method === 'GET')
+  if (HEALTH_PATHS.has(path) && method === 'GET')
     return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
   const hook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (hook) {
@@ -61,6 +88,13 @@ export async function dispatch(
   }
   const identity = identityOf(event);
   if (!identity) throw unauthorized();
+  const discovery =
+    method === 'GET' ? (discoveryResponse(path, headers) ?? openApiResponse(path, headers)) : undefined;
+  if (discovery) {
+    if (!allowsNonResource(identity, 'get', path, ctx.access))
+      throw forbidden(`forbidden: User "${identity.user}" cannot get path "${path}"`);
+    return discovery;
+  }
   const match = matchRoute(method, path);
   if (match.kind === 'not-found')
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
@@ -79,7 +113,7 @@ export async function dispatch(
   };
   // As in Kubernetes, the body is looked at (media type, then shape) only once the caller may make the call.
   const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) => {
-    if (accepts) request.body = readBody(bodyText(event), headers['content-type'], accepts);
+    if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
     return route.handle(reqCtx, request);
   });
   if (route.method === 'GET') return encodeJson(result.status, result.body, headers['accept-encoding']);

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { AppContext } from '../app/shared/context';
 import type { Log } from '../app/shared/log';
 import { jsonLogger } from '../logging';
-import { dispatch, errorResponse, identityOf } from './api';
+import { dispatch, errorResponse, HEALTH_PATHS, identityOf } from './api';
 
 /**
  * The API as a middy handler: the same function serves API Gateway in AWS and the local HTTP server. Errors are
@@ -33,7 +33,7 @@ function accessLog(
   log: Log,
 ): void {
   const start = (req.internal as { start?: number }).start ?? performance.now();
-  if (req.event.rawPath === '/healthz') return;
+  if (HEALTH_PATHS.has(req.event.rawPath)) return;
   log({
     level: 'info',
     message: 'request',

@@ -13,6 +13,8 @@ import {
   updateRoleBinding,
 } from '../app/access/rolebindings';
 import { createSecret, deleteSecret, getSecret, listSecrets, updateSecret } from '../app/access/secrets';
+import { createSelfSubjectAccessReview } from '../app/access/selfsubjectaccessreviews';
+import { createSelfSubjectRulesReview } from '../app/access/selfsubjectrulesreviews';
 import { createImageStreamImport, withoutStreamView } from '../app/imports/imagestreamimports';
 import type { AppContext } from '../app/shared/context';
 import { getImage } from '../app/streams/images';
@@ -45,6 +47,7 @@ import {
   validateNamespaceName,
 } from '../core/imagestream/validation';
 import type { BodyKind } from './body';
+import { type ProtoMessage, SELF_SUBJECT_ACCESS_REVIEW, SELF_SUBJECT_RULES_REVIEW } from './protobuf';
 import { created, type HttpRequest, type HttpResult, ok } from './request';
 
 /**
@@ -75,6 +78,8 @@ export interface Route {
    * write did (functions/http/api.ts falls back to a Success Status naming the object after it).
    */
   shorterAnswer?: (body: unknown) => unknown;
+  /** The kind's protobuf message, for built-in kinds clients send as `application/vnd.kubernetes.protobuf`. */
+  protobuf?: ProtoMessage;
   handle: (ctx: AppContext, req: HttpRequest) => Promise<HttpResult>;
 }
 
@@ -115,6 +120,7 @@ const EXT = `/apis/${EXTENSION_API_GROUP}/v1/namespaces/{ns}`;
 const CORE = '/api/v1/namespaces/{ns}';
 const RBAC = `/apis/${API_GROUPS.rbac}/v1/namespaces/{ns}`;
 const PROJECT = `/apis/${API_GROUPS.project}/v1`;
+const AUTHORIZATION = `/apis/${API_GROUPS.authorization}/v1`;
 
 /** Creates through the collection take the object name from the body, as Kubernetes clients send them. */
 function nameFromBody(req: HttpRequest): string {
@@ -431,6 +437,26 @@ export const routes: Route[] = [
         metadata: { name: r.identity.user },
         groups: r.identity.groups,
       }),
+  },
+  {
+    method: 'POST',
+    path: `${AUTHORIZATION}/selfsubjectaccessreviews`,
+    verb: 'create',
+    resource: 'selfsubjectaccessreviews',
+    group: API_GROUPS.authorization,
+    scope: 'cluster',
+    protobuf: SELF_SUBJECT_ACCESS_REVIEW,
+    handle: async (c, r) => created(await createSelfSubjectAccessReview(c, r.identity, r.body)),
+  },
+  {
+    method: 'POST',
+    path: `${AUTHORIZATION}/selfsubjectrulesreviews`,
+    verb: 'create',
+    resource: 'selfsubjectrulesreviews',
+    group: API_GROUPS.authorization,
+    scope: 'cluster',
+    protobuf: SELF_SUBJECT_RULES_REVIEW,
+    handle: async (c, r) => created(await createSelfSubjectRulesReview(c, r.identity, r.body)),
   },
   {
     method: 'GET',

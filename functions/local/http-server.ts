@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Identity } from '../app/shared/context';
 import { type StatusError, tooLarge, unauthorized } from '../core/errors';
+import { HEALTH_PATHS } from '../http/api';
 import { isConsolePath, serveConsole } from './console-assets';
 
 /** API Gateway's own request-body limit for a Lambda integration (the Lambda payload limit). */
@@ -25,14 +27,21 @@ export async function serveApi(opts: {
   admitsWebhook?: (authorization: string | undefined, query: URLSearchParams) => boolean;
   port: number;
   host?: string;
+  /** Serve HTTPS with this key and certificate (functions/local/tls.ts) instead of HTTP. */
+  tls?: { keyPem: string; certPem: string };
+  /** What `GET /local/tls` tells an authenticated caller about the HTTPS listener (isctl kubeconfig). */
+  tlsInfo?: () => LocalTlsInfo | undefined;
 }): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, opts).catch((err: unknown) => {
       console.error(JSON.stringify({ level: 'error', message: 'local server failure', error: String(err) }));
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end();
     });
-  });
+  };
+  const server: Server = opts.tls
+    ? createTlsServer({ key: opts.tls.keyPem, cert: opts.tls.certPem }, listener)
+    : createServer(listener);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -41,7 +50,7 @@ export async function serveApi(opts: {
   const { port } = server.address() as AddressInfo;
   return {
     server,
-    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${urlHost(opts.host ?? '127.0.0.1')}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -49,6 +58,23 @@ export async function serveApi(opts: {
       }),
   };
 }
+
+/** A host as it goes into a URL: IPv6 addresses in brackets. */
+const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/**
+ * Local mode's HTTPS listener, for clients that send tokens only over HTTPS (kubectl): its port and the CA that
+ * signed its certificate (public, not a secret).
+ */
+export interface LocalTlsInfo {
+  kind: 'LocalTLS';
+  url: string;
+  port: number;
+  certificateAuthorityData: string;
+}
+
+/** Where an authenticated caller learns about the HTTPS listener; only the local server answers it. */
+export const LOCAL_TLS_PATH = '/local/tls';
 
 /**
  * Reads a body of at most `max` bytes. A longer one stops being collected at the limit and the rest is discarded
@@ -94,6 +120,7 @@ async function handle(
     handler: ApiHandler;
     authenticate: (token: string) => Identity | undefined;
     admitsWebhook?: (authorization: string | undefined, query: URLSearchParams) => boolean;
+    tlsInfo?: () => LocalTlsInfo | undefined;
   },
 ): Promise<void> {
   const rawUrl = req.url ?? '/';
@@ -109,7 +136,7 @@ async function handle(
   // refused request's body is never buffered; Node discards it as it arrives, so the connection stays usable.
   let identity: Identity | undefined;
   let readsBody = true;
-  if (pathname === '/healthz') readsBody = false;
+  if (HEALTH_PATHS.has(pathname)) readsBody = false;
   else if (pathname.startsWith('/webhooks/')) {
     // Registries prove themselves with the shared secret; the handler answers a wrong or missing one (without
     // needing the body, which is not read here then).
@@ -130,6 +157,16 @@ async function handle(
       return;
     }
   }
+  const tlsInfo = pathname === LOCAL_TLS_PATH && req.method === 'GET' ? opts.tlsInfo?.() : undefined;
+  if (tlsInfo) {
+    const body = JSON.stringify(tlsInfo);
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+    });
+    res.end(body);
+    return;
+  }
   const declared = Number(headers['content-length'] ?? 0);
   if (readsBody && declared > MAX_BODY_BYTES) {
     sendStatus(res, bodyTooLarge());
@@ -146,6 +183,7 @@ async function handle(
     sendStatus(res, bodyTooLarge());
     return;
   }
+  const textual = !/protobuf|octet-stream/i.test(headers['content-type'] ?? '');
   const now = Date.now();
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
@@ -172,8 +210,9 @@ async function handle(
       timeEpoch: now,
       ...(identity ? { authorizer: { lambda: { user: identity.user, groups: identity.groups } } } : {}),
     } as APIGatewayProxyEventV2['requestContext'],
-    ...(body.length ? { body: body.toString('utf8') } : {}),
-    isBase64Encoded: false,
+    // As API Gateway does: bodies that are not text (Kubernetes protobuf) travel base64-encoded.
+    ...(body.length ? { body: body.toString(textual ? 'utf8' : 'base64') } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
   };
   const out = await opts.handler(event, {
     getRemainingTimeInMillis: () => 29_000,

@@ -6,6 +6,11 @@ import { commaList } from '../config';
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
+  /**
+   * When set, the same API is also served over HTTPS on this port (0: any free one), with a certificate from a
+   * local CA kept in $DATA_DIR/tls/ (kubectl sends tokens only over HTTPS).
+   */
+  TLS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   DATA_DIR: z.string().default('.data'),
   /**
    * The key that seals registry secrets: 32 random bytes, mode 0600; created on first start. Default

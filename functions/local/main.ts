@@ -10,7 +10,7 @@ async function main(): Promise<void> {
     ? `admin token (generated, saved in ${join(cfg.dataDir, 'admin-token')}): ${service.adminToken}`
     : `admin token: from ${process.env.ADMIN_TOKEN ? '$ADMIN_TOKEN' : join(cfg.dataDir, 'admin-token')}`;
   console.log(
-    `imagestreams listening on ${service.url} (data in ${cfg.dataDir})\n${tokenNote}\ntry: curl -H "Authorization: Bearer $(cat ${join(cfg.dataDir, 'admin-token')})" ${service.url}/apis/image.openshift.io/v1/namespaces/demo/imagestreams`,
+    `imagestreams listening on ${service.url}${service.tlsUrl ? ` and ${service.tlsUrl} (CA: ${join(cfg.dataDir, 'tls', 'ca.crt')})` : ''} (data in ${cfg.dataDir})\n${tokenNote}\ntry: curl -H "Authorization: Bearer $(cat ${join(cfg.dataDir, 'admin-token')})" ${service.url}/apis/image.openshift.io/v1/namespaces/demo/imagestreams`,
   );
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -12,16 +12,21 @@ import { createApiHandler } from '../http/handler';
 import { jsonLogger } from '../logging';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalEventSink } from './event-sink';
-import { serveApi } from './http-server';
+import { type LocalTlsInfo, serveApi } from './http-server';
 import { LocalJobRunner } from './job-runner';
 import { KeyFileSealer, loadOrCreateKeyFile } from './key-file-sealer';
 import type { LocalConfig } from './local-config';
 import { SchedulerTimer } from './scheduler-timer';
 import { StreamPoller } from './stream-poller';
+import { type LocalTls, loadOrCreateTls } from './tls';
 import { loadTokens } from './tokens';
 
 export interface LocalService {
   url: string;
+  /** The HTTPS URL, when TLS_PORT is set. */
+  tlsUrl?: string;
+  /** The CA (PEM) that signed the HTTPS listener's certificate, when TLS_PORT is set. */
+  caPem?: string;
   adminToken: string;
   adminTokenGenerated: boolean;
   dynamodbEndpoint: string;
@@ -142,17 +147,32 @@ export async function startLocalService(
       await events.stop();
       streamClient.destroy();
     });
-    const api = await serveApi({
+    const listen = {
       handler,
       authenticate: tokens.lookup,
-      admitsWebhook: (authorization, query) =>
+      admitsWebhook: (authorization: string | undefined, query: URLSearchParams) =>
         !!webhookSecret && webhookAuthorized(webhookSecret, authorization, query.get('token') ?? undefined),
-      port: cfg.PORT,
       host: cfg.HOST,
-    });
+      tlsInfo: () => tlsInfo,
+    };
+    let tlsInfo: LocalTlsInfo | undefined;
+    let tls: LocalTls | undefined;
+    if (cfg.TLS_PORT !== undefined) {
+      tls = loadOrCreateTls(join(cfg.dataDir, 'tls'), [cfg.HOST]);
+      const secure = await serveApi({ ...listen, port: cfg.TLS_PORT, tls });
+      stops.push(secure.close);
+      tlsInfo = {
+        kind: 'LocalTLS',
+        url: secure.url,
+        port: Number(new URL(secure.url).port),
+        certificateAuthorityData: Buffer.from(tls.caPem).toString('base64'),
+      };
+    }
+    const api = await serveApi({ ...listen, port: cfg.PORT });
     stops.push(api.close);
     return {
       url: api.url,
+      ...(tlsInfo && tls ? { tlsUrl: tlsInfo.url, caPem: tls.caPem } : {}),
       adminToken: tokens.adminToken,
       adminTokenGenerated: tokens.generated,
       dynamodbEndpoint: endpoint,

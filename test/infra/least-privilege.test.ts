@@ -52,6 +52,8 @@ const logicalId = (s: Synth, c: { node: { defaultChild?: unknown } }) =>
 const ROUTES_WITHOUT_JWT: Record<string, 'NONE' | 'AWS_IAM'> = {
   // Load balancers and probes; answers nothing about the data.
   'GET /healthz': 'NONE',
+  'GET /livez': 'NONE',
+  'GET /readyz': 'NONE',
   // Registries can neither sign nor get tokens: the handler checks the shared webhook secret.
   'POST /webhooks/{format}': 'NONE',
   // Machines with AWS credentials, SigV4.
@@ -391,7 +393,7 @@ describe('ServiceStack API authorization', () => {
     s = synth();
   });
 
-  it('puts the JWT authorizer on every route but GET /healthz, POST /webhooks/{format} and ANY /iam/{proxy+} (IAM)', () => {
+  it('puts the JWT authorizer on every route but the health probes, POST /webhooks/{format} and ANY /iam/{proxy+} (IAM)', () => {
     expect(resourcesOf(s.template, 'AWS::ApiGatewayV2::Route').length).toBeGreaterThan(
       Object.keys(ROUTES_WITHOUT_JWT).length,
     );

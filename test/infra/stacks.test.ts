@@ -285,7 +285,7 @@ describe('ServiceStack', () => {
     service.hasOutput('ApiUrl', {});
   });
 
-  it('leaves only the health check and the webhooks without an authorizer', () => {
+  it('leaves only the health probes and the webhooks without an authorizer', () => {
     const byKey = Object.fromEntries(
       resources('AWS::ApiGatewayV2::Route').map(([, r]) => [
         r.Properties.RouteKey,
@@ -296,6 +296,8 @@ describe('ServiceStack', () => {
       'ANY /{proxy+}': ['JWT', 'id'],
       'ANY /iam/{proxy+}': ['AWS_IAM', 'no id'],
       'GET /healthz': ['NONE', 'no id'],
+      'GET /livez': ['NONE', 'no id'],
+      'GET /readyz': ['NONE', 'no id'],
       'POST /webhooks/{format}': ['NONE', 'no id'],
     });
   });

@@ -45,9 +45,10 @@ function expected(route: Route, who: Who): 'allow' | 'deny' | 'unauthenticated' 
   if (who.kind === 'anonymous') return 'unauthenticated';
   if (who.kind === 'cluster-admin') return 'allow';
   if (route.scope === 'cluster') {
-    // Cluster-scoped: the project list, project requests and "who am I" are open to every authenticated caller;
-    // /images is not.
-    if (route.group === API_GROUPS.project || route.group === API_GROUPS.user) return 'allow';
+    // Cluster-scoped: the project list, project requests, "who am I" and access reviews about oneself are open to
+    // every authenticated caller; /images is not.
+    if ([API_GROUPS.project, API_GROUPS.user, API_GROUPS.authorization].includes(route.group as never))
+      return 'allow';
     return 'deny';
   }
   if (who.kind === 'outsider') return 'deny';

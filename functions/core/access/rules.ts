@@ -23,6 +23,7 @@ export const API_GROUPS = {
   rbac: 'rbac.authorization.k8s.io',
   project: 'project.openshift.io',
   user: 'user.openshift.io',
+  authorization: 'authorization.k8s.io',
 } as const;
 
 /** What one request does: Kubernetes' authorization attributes. */
@@ -55,7 +56,7 @@ export interface Caller {
   groups: string[];
 }
 
-interface Rule {
+export interface Rule {
   groups: readonly string[];
   resources: readonly string[];
   verbs: readonly Verb[];
@@ -145,9 +146,71 @@ function clusterRulesFor(caller: Caller, policy: AccessPolicy): Rule[] {
     { groups: [API_GROUPS.project], resources: ['projects'], verbs: ['list'] },
     // `users/~` (who am I) answers every caller about themselves.
     { groups: [API_GROUPS.user], resources: ['users'], verbs: ['get'] },
+    // Kubernetes' `system:basic-user`: everyone may ask what they themselves may do.
+    {
+      groups: [API_GROUPS.authorization],
+      resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+      verbs: ['create'],
+    },
   ];
   if (caller.groups.some((g) => policy.projectRequesterGroups.includes(g)))
     rules.push({ groups: [API_GROUPS.project], resources: ['projectrequests'], verbs: ['create', 'list'] });
+  return rules;
+}
+
+/**
+ * Paths that are no resource, readable by every authenticated caller (Kubernetes' `system:discovery` and
+ * `system:public-info-viewer`): discovery, version, OpenAPI, health. A trailing `*` matches any rest of the path.
+ */
+export const DISCOVERY_PATHS: readonly string[] = [
+  '/api',
+  '/api/*',
+  '/apis',
+  '/apis/*',
+  '/version',
+  '/openapi/*',
+  '/healthz',
+  '/livez',
+  '/readyz',
+];
+
+export interface NonResourceRule {
+  verbs: readonly string[];
+  paths: readonly string[];
+}
+
+const nonResourcePathMatches = (pattern: string, path: string) =>
+  pattern === '*' || (pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : pattern === path);
+
+/** The non-resource rules of `caller`: everything for cluster administrators, discovery for everyone. */
+export function nonResourceRulesFor(caller: Caller, policy: AccessPolicy): NonResourceRule[] {
+  if (isClusterAdmin(caller, policy)) return [{ verbs: ['*'], paths: ['*'] }];
+  return [{ verbs: ['get'], paths: DISCOVERY_PATHS }];
+}
+
+/** Whether `caller` may `verb` (an HTTP verb in lower case: get, post, …) the non-resource `path`. */
+export function allowsNonResource(caller: Caller, verb: string, path: string, policy: AccessPolicy): boolean {
+  return nonResourceRulesFor(caller, policy).some(
+    (r) =>
+      (r.verbs.includes('*') || r.verbs.includes(verb)) &&
+      r.paths.some((p) => nonResourcePathMatches(p, path)),
+  );
+}
+
+/**
+ * Everything `caller` may do in `namespace` (undefined: at cluster scope), as rules: what a
+ * SelfSubjectRulesReview lists. Cluster administrators get one rule that allows everything.
+ */
+export function rulesFor(
+  caller: Caller,
+  bindings: readonly Binding[],
+  namespace: string | undefined,
+  policy: AccessPolicy,
+): Rule[] {
+  if (isClusterAdmin(caller, policy)) return [{ groups: ['*'], resources: ['*'], verbs: ['*' as Verb] }];
+  const rules = [...clusterRulesFor(caller, policy)];
+  if (namespace !== undefined)
+    for (const role of rolesOf(caller, bindings, namespace)) rules.push(...rulesOf(role));
   return rules;
 }
 

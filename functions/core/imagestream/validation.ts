@@ -189,8 +189,9 @@ export function validateSpecTag(tag: TagReference, path: string): FieldError[] {
         FieldError.invalid(`${path}.from.namespace`, from.namespace, 'must be a valid namespace name'),
       );
   }
+  // OpenShift defaults an empty type to Source before it validates (functions/core/imagestream/spec-rules.ts does too).
   const refType = tag.referencePolicy?.type;
-  if (refType !== undefined && refType !== 'Source' && refType !== 'Local')
+  if (refType !== undefined && refType !== '' && refType !== 'Source' && refType !== 'Local')
     errors.push(
       FieldError.invalid(`${path}.referencePolicy.type`, refType, 'valid values are "Source", "Local"'),
     );

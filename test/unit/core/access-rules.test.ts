@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AccessPolicy,
+  allowsNonResource,
   type Binding,
   decide,
   forbiddenMessage,
@@ -8,6 +9,8 @@ import {
   ROLE_NAMES,
   roleAllows,
   rolesOf,
+  ruleAllows,
+  rulesFor,
 } from '../../../functions/core/access/rules';
 
 const policy: AccessPolicy = {
@@ -145,6 +148,48 @@ describe('forbiddenMessage', () => {
     );
     expect(forbiddenMessage(alice, { verb: 'get', group: IMG, resource: 'images', name: 'sha256:1' })).toBe(
       'images.image.openshift.io "sha256:1" is forbidden: User "alice" cannot get resource "images" in API group "image.openshift.io" at the cluster scope',
+    );
+  });
+});
+
+describe('what a caller may do, as access reviews list it', () => {
+  it('lists exactly the rules decide() applies: the roles held in the namespace plus the cluster rules', () => {
+    const bindings = [bind('view', { kind: 'Group', name: 'team-a' })];
+    const rules = rulesFor(alice, bindings, 'ns', policy);
+    for (const [verb, group, resource] of [
+      ['get', IMG, 'imagestreams'],
+      ['update', IMG, 'imagestreams'],
+      ['create', 'authorization.k8s.io', 'selfsubjectaccessreviews'],
+      ['list', 'project.openshift.io', 'projects'],
+      ['delete', '', 'secrets'],
+    ] as const) {
+      const listed = rules.some((r) => ruleAllows(r, verb, group, resource));
+      const namespaced = decide(alice, { verb, group, resource, namespace: 'ns' }, bindings, policy).allowed;
+      const cluster = decide(alice, { verb, group, resource }, bindings, policy).allowed;
+      expect(listed, `${verb} ${resource}`).toBe(namespaced || cluster);
+    }
+    expect(rulesFor(alice, [], 'other', policy).some((r) => r.groups.includes(IMG))).toBe(false);
+    expect(rulesFor({ user: 'root', groups: ['platform-admins'] }, [], 'ns', policy)).toEqual([
+      { groups: ['*'], resources: ['*'], verbs: ['*'] },
+    ]);
+  });
+
+  it('lets every caller read discovery, version, OpenAPI and health paths, and nothing else without a role', () => {
+    for (const path of [
+      '/api',
+      '/api/v1',
+      '/apis',
+      '/apis/image.openshift.io/v1',
+      '/version',
+      '/openapi/v2',
+      '/livez',
+    ])
+      expect(allowsNonResource(alice, 'get', path, policy), path).toBe(true);
+    expect(allowsNonResource(alice, 'post', '/apis', policy)).toBe(false);
+    expect(allowsNonResource(alice, 'get', '/metrics', policy)).toBe(false);
+    expect(allowsNonResource(alice, 'get', '/apiserver', policy)).toBe(false);
+    expect(allowsNonResource({ user: 'root', groups: ['platform-admins'] }, 'post', '/metrics', policy)).toBe(
+      true,
     );
   });
 });

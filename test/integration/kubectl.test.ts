@@ -1,0 +1,428 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { Cli } from '../support/cli';
+import { ADMIN_TOKEN, type Api, IS, startStack } from '../support/local-stack';
+
+/**
+ * The real kubectl (on PATH) against the local stack over HTTPS, with kubeconfigs `isctl kubeconfig` wrote: the
+ * discovery, version and authorization answers kubectl relies on. Each row of KUBECTL_ROWS is one kubectl command
+ * and what its output must show, so more commands are one line each.
+ */
+
+const TOKENS = {
+  'dev-token-0123456789': { user: 'dev', groups: ['developers'] },
+  'nobody-token-0123456789': { user: 'nobody', groups: [] },
+};
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let api: Api;
+let cli: Cli;
+const dir = mkdtempSync(join(tmpdir(), 'kubectl-test-'));
+const kubeconfigs: Record<'admin' | 'dev' | 'nobody', string> = {
+  admin: join(dir, 'admin.kubeconfig'),
+  dev: join(dir, 'dev.kubeconfig'),
+  nobody: join(dir, 'nobody.kubeconfig'),
+};
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl with `kubeconfig`, its own discovery cache and HOME, bounded in time. */
+function kubectl(args: string[], kubeconfig: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout=20s', ...args],
+      { env: { PATH: process.env.PATH ?? '', HOME: dir }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          stdout: stdout.toString(),
+          stderr: stderr.toString(),
+        }),
+    );
+  });
+}
+
+async function kubectlOk(args: string[], who: keyof typeof kubeconfigs = 'admin'): Promise<string> {
+  const r = await kubectl(args, kubeconfigs[who]);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+beforeAll(async () => {
+  stack = await startStack({ TLS_PORT: '0', LOCAL_TOKENS: JSON.stringify(TOKENS) });
+  api = stack.api;
+  expect((await api.newProject('x')).status).toBe(201);
+  expect((await api.post(IS('x'), { metadata: { name: 'ruby' }, spec: {} })).status).toBe(201);
+  expect(
+    (
+      await api.post('/apis/rbac.authorization.k8s.io/v1/namespaces/x/rolebindings', {
+        metadata: { name: 'developers-edit' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+        subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'developers' }],
+      })
+    ).status,
+  ).toBe(201);
+  cli = new Cli();
+  const tokens = { admin: ADMIN_TOKEN, dev: 'dev-token-0123456789', nobody: 'nobody-token-0123456789' };
+  for (const [who, token] of Object.entries(tokens)) {
+    const config = join(dir, `${who}.isctl.json`);
+    await cli.ok(['login', '--server', api.url, '--token', token, '--config', config]);
+    writeFileSync(
+      kubeconfigs[who as keyof typeof kubeconfigs],
+      await cli.ok(['kubeconfig', '-n', 'x', '--config', config]),
+    );
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  cli?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('isctl kubeconfig', () => {
+  it('points at the HTTPS listener with its CA, the login token and the project', async () => {
+    const config = parse(await cli.ok(['kubeconfig', '-n', 'x', '--config', join(dir, 'dev.isctl.json')]));
+    const port = new URL(stack.service.tlsUrl!).port;
+    expect(config.clusters).toEqual([
+      {
+        name: `127-0-0-1:${port}`,
+        cluster: {
+          server: `https://127.0.0.1:${port}`,
+          'certificate-authority-data': Buffer.from(stack.service.caPem!).toString('base64'),
+        },
+      },
+    ]);
+    expect(config.users).toEqual([
+      { name: `dev/127-0-0-1:${port}`, user: { token: 'dev-token-0123456789' } },
+    ]);
+    expect(config.contexts[0].context).toEqual({
+      cluster: `127-0-0-1:${port}`,
+      user: `dev/127-0-0-1:${port}`,
+      namespace: 'x',
+    });
+    expect(config['current-context']).toBe(config.contexts[0].name);
+  });
+
+  it('says how to get HTTPS when the server has none', async () => {
+    const plain = await startStack();
+    try {
+      const config = join(dir, 'plain.isctl.json');
+      await cli.ok(['login', '--server', plain.api.url, '--token', ADMIN_TOKEN, '--config', config]);
+      const r = await cli.run(['kubeconfig', '--config', config]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('serves no HTTPS');
+      expect(r.stderr).toContain('TLS_PORT');
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
+describe('discovery over HTTP', () => {
+  it('answers any authenticated caller, no anonymous one; health endpoints are open', async () => {
+    for (const path of [
+      '/api',
+      '/api/v1',
+      '/apis',
+      '/apis/image.openshift.io',
+      '/apis/image.openshift.io/v1',
+      '/version',
+    ]) {
+      expect((await api.as('nobody-token-0123456789').get(path)).status, path).toBe(200);
+      const anonymous = await api.as(null).get(path);
+      expect(anonymous.status, path).toBe(401);
+      expect(anonymous.body.reason).toBe('Unauthorized');
+    }
+    for (const path of ['/healthz', '/livez', '/readyz'])
+      expect((await api.as(null).get(path)).status).toBe(200);
+    const unknown = await api.get('/apis/apps/v1');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.kind).toBe('Status');
+  });
+});
+
+describe('access reviews over HTTP (JSON)', () => {
+  const SSAR = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
+  const SSRR = '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews';
+  const dev = () => api.as('dev-token-0123456789');
+  const ask = (resourceAttributes: object) =>
+    dev().post(SSAR, {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      spec: { resourceAttributes },
+    });
+
+  it('answers a SelfSubjectAccessReview from the rule table, saying why', async () => {
+    const yes = await ask({
+      namespace: 'x',
+      verb: 'update',
+      group: 'image.openshift.io',
+      resource: 'imagestreams',
+    });
+    expect(yes.status).toBe(201);
+    expect(yes.body).toMatchObject({
+      kind: 'SelfSubjectAccessReview',
+      status: { allowed: true, reason: 'allowed by role "edit" in project "x"' },
+    });
+    const deleteProject = { verb: 'delete', group: 'project.openshift.io', resource: 'projects', name: 'x' };
+    expect((await ask(deleteProject)).body.status).toEqual({ allowed: false });
+    expect((await ask({ ...deleteProject, verb: 'get' })).body.status.allowed).toBe(true);
+    const elsewhere = { namespace: 'y', verb: 'get', group: 'image.openshift.io', resource: 'imagestreams' };
+    expect((await ask(elsewhere)).body.status.allowed).toBe(false);
+    const badNamespace = await ask({ namespace: 'Not_A_Project', verb: 'get', resource: 'secrets' });
+    expect(badNamespace.status).toBe(201);
+    expect(badNamespace.body.status.allowed).toBe(false);
+    const escalate = {
+      namespace: 'x',
+      verb: 'escalate',
+      group: 'rbac.authorization.k8s.io',
+      resource: 'roles',
+    };
+    expect((await ask(escalate)).body.status.allowed).toBe(false);
+  });
+
+  it('refuses a review that asks about both or neither kind of attributes (422), and no token (401)', async () => {
+    const both = {
+      resourceAttributes: { verb: 'get' },
+      nonResourceAttributes: { path: '/api', verb: 'get' },
+    };
+    for (const spec of [{}, both]) {
+      const r = await dev().post(SSAR, { kind: 'SelfSubjectAccessReview', spec });
+      expect(r.status).toBe(422);
+      expect(r.body.details.causes[0].field).toBe('spec.resourceAttributes');
+    }
+    expect((await api.as(null).post(SSAR, { spec: {} })).status).toBe(401);
+    expect((await dev().post(SSRR, { spec: { namespace: 'Bad_Name' } })).status).toBe(422);
+  });
+
+  it('lists the rules of a project in a SelfSubjectRulesReview', async () => {
+    const r = await dev().post(SSRR, { kind: 'SelfSubjectRulesReview', spec: { namespace: 'x' } });
+    expect(r.status).toBe(201);
+    expect(r.body.status.incomplete).toBe(false);
+    expect(r.body.status.resourceRules).toContainEqual({
+      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
+      apiGroups: [''],
+      resources: ['secrets'],
+    });
+    const none = await api.as('nobody-token-0123456789').post(SSRR, { spec: { namespace: 'x' } });
+    const groups = none.body.status.resourceRules.flatMap((rule: { apiGroups: string[] }) => rule.apiGroups);
+    expect(groups).not.toContain('image.openshift.io');
+  });
+});
+
+/**
+ * One kubectl command per row: who runs it, its exit code (default 0), what it prints on stdout and on stderr (all
+ * must appear).
+ */
+const KUBECTL_ROWS: Array<{
+  name: string;
+  who?: keyof typeof kubeconfigs;
+  args: string[];
+  code?: number;
+  out?: Array<string | RegExp>;
+  err?: Array<string | RegExp>;
+}> = [
+  {
+    name: 'api-resources shows OpenShift short names, groups, kinds',
+    args: ['api-resources'],
+    out: [
+      /^imagestreams\s+is\s+image\.openshift\.io\/v1\s+true\s+ImageStream$/m,
+      /^imagestreamtags\s+istag\s+image\.openshift\.io\/v1\s+true\s+ImageStreamTag$/m,
+      /^imagestreamimages\s+isimage\s+image\.openshift\.io\/v1\s+true\s+ImageStreamImage$/m,
+      /^secrets\s+v1\s+true\s+Secret$/m,
+      /^images\s+image\.openshift\.io\/v1\s+false\s+Image$/m,
+      /^imagestreamtaghistories\s+imagestreams\.io\/v1\s+true\s+ImageStreamTagHistory$/m,
+      /^projects\s+project\.openshift\.io\/v1\s+false\s+Project$/m,
+      /^rolebindings\s+rbac\.authorization\.k8s\.io\/v1\s+true\s+RoleBinding$/m,
+    ],
+  },
+  {
+    name: "get all: imagestreams are in OpenShift's category all",
+    args: ['get', 'all', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+  },
+  {
+    name: 'api-versions',
+    args: ['api-versions'],
+    out: [
+      /^image\.openshift\.io\/v1$/m,
+      /^imagestreams\.io\/v1$/m,
+      /^project\.openshift\.io\/v1$/m,
+      /^rbac\.authorization\.k8s\.io\/v1$/m,
+      /^user\.openshift\.io\/v1$/m,
+      /^v1$/m,
+    ],
+  },
+  {
+    name: 'version',
+    args: ['version', '-o', 'json'],
+    out: [/"serverVersion": \{[^}]*"gitVersion": "v1\.32\.0\+imagestreams-\d+\.\d+\.\d+"/],
+  },
+  {
+    name: "explain: OpenShift's descriptions from the served OpenAPI",
+    args: ['explain', 'imagestream.spec.tags.importPolicy'],
+    out: [
+      /^KIND:\s+ImageStream$/m,
+      'TagImportPolicy controls how images related to this tag will be imported.',
+      /^\s+scheduled\s+<boolean>$/m,
+      'Scheduled indicates to the server that this tag should be periodically',
+    ],
+  },
+  {
+    name: 'explain: status tags',
+    args: ['explain', 'is.status.tags.items.dockerImageReference'],
+    out: ['DockerImageReference is the string that can be used to pull this image'],
+  },
+  { name: 'get is (short name, namespace from the kubeconfig)', args: ['get', 'is'], out: [/^ruby\s/m] },
+  {
+    name: 'get is -n x as a user with a role',
+    who: 'dev',
+    args: ['get', 'is', '-n', 'x'],
+    out: [/^ruby\s/m],
+  },
+  {
+    name: 'get imagestream by name, as JSON path',
+    who: 'dev',
+    args: [
+      'get',
+      'imagestream.image.openshift.io',
+      'ruby',
+      '-n',
+      'x',
+      '-o',
+      'jsonpath={.kind}/{.metadata.name}',
+    ],
+    out: ['ImageStream/ruby'],
+  },
+  {
+    name: 'get is -n x as a user without a role',
+    who: 'nobody',
+    args: ['get', 'is', '-n', 'x'],
+    code: 1,
+    err: [
+      'Error from server (Forbidden): imagestreams.image.openshift.io is forbidden: User "nobody" cannot list resource "imagestreams" in API group "image.openshift.io" in the namespace "x"',
+    ],
+  },
+  {
+    name: 'auth can-i: yes where a role allows it',
+    who: 'dev',
+    args: ['auth', 'can-i', 'create', 'imagestreams', '-n', 'x'],
+    out: [/^yes$/m],
+  },
+  {
+    name: 'auth can-i: short names and subresources resolve through discovery',
+    who: 'dev',
+    args: ['auth', 'can-i', 'delete', 'istag', '-n', 'x'],
+    out: [/^yes$/m],
+  },
+  {
+    name: 'auth can-i: no where the role does not reach',
+    who: 'dev',
+    args: ['auth', 'can-i', 'create', 'rolebindings', '-n', 'x'],
+    code: 1,
+    out: [/^no$/m],
+  },
+  {
+    name: 'auth can-i: no for a user without a role',
+    who: 'nobody',
+    args: ['auth', 'can-i', 'get', 'is', '-n', 'x'],
+    code: 1,
+    out: [/^no$/m],
+  },
+  {
+    name: 'auth can-i: discovery paths for everyone',
+    who: 'nobody',
+    args: ['auth', 'can-i', 'get', '/apis'],
+    out: [/^yes$/m],
+  },
+  {
+    name: 'auth can-i: everything for a cluster administrator',
+    args: ['auth', 'can-i', '*', '*'],
+    out: [/^yes$/m],
+  },
+  {
+    name: 'auth can-i --list: the rules of the roles held',
+    who: 'dev',
+    args: ['auth', 'can-i', '--list', '-n', 'x'],
+    out: [
+      /^Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs$/m,
+      /^imagestreams\.image\.openshift\.io\s+\[\]\s+\[\]\s+\[get list watch create update patch delete deletecollection\]$/m,
+      /^secrets\s+\[\]\s+\[\]\s+\[get list watch create update patch delete deletecollection\]$/m,
+      /^selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]$/m,
+      /^\s+\[\/apis\/\*\]\s+\[\]\s+\[get\]$/m,
+    ],
+  },
+  {
+    name: 'auth can-i --list: nothing of a project for a user without a role',
+    who: 'nobody',
+    args: ['auth', 'can-i', '--list', '-n', 'x'],
+    out: [/^projects\.project\.openshift\.io\s+\[\]\s+\[\]\s+\[list\]$/m],
+  },
+];
+
+describe('kubectl over HTTPS', () => {
+  for (const row of KUBECTL_ROWS)
+    it(row.name, async () => {
+      const r = await kubectl(row.args, kubeconfigs[row.who ?? 'admin']);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(row.code ?? 0);
+      const expectIn = (text: string, wants: Array<string | RegExp> = []) => {
+        for (const want of wants)
+          if (typeof want === 'string') expect(text).toContain(want);
+          else expect(text).toMatch(want);
+      };
+      expectIn(r.stdout, row.out);
+      expectIn(r.stderr, row.err);
+    });
+
+  it("validates objects on the client with the served OpenAPI, as OpenShift's kubectl does", async () => {
+    const wrong = join(dir, 'wrong.yaml');
+    writeFileSync(
+      wrong,
+      'apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata: {name: wrong}\nspec:\n  tagz: []\n  tags:\n  - name: a\n    fromm: {kind: DockerImage, name: x/y:1}\n',
+    );
+    const refused = await kubectl(['create', '--dry-run=client', '-o', 'name', '-f', wrong], kubeconfigs.dev);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'unknown field "tagz" in com.github.openshift.api.image.v1.ImageStreamSpec',
+    );
+    expect(refused.stderr).toContain(
+      'unknown field "fromm" in com.github.openshift.api.image.v1.TagReference',
+    );
+
+    // What kubectl reads back validates as it is (metadata and status included), and so does OpenShift's own file.
+    const readBack = join(dir, 'read-back.yaml');
+    writeFileSync(readBack, await kubectlOk(['get', 'is', 'ruby', '-o', 'yaml'], 'dev'));
+    expect(await kubectlOk(['create', '--dry-run=client', '-o', 'name', '-f', readBack], 'dev')).toBe(
+      'imagestream.image.openshift.io/ruby\n',
+    );
+    const sample = join(
+      import.meta.dirname,
+      '../fixtures/openshift-imagestreams/community__ruby__ruby-centos.json',
+    );
+    expect(await kubectlOk(['create', '--dry-run=client', '-o', 'name', '-f', sample], 'dev')).toBe(
+      'imagestream.image.openshift.io/ruby\n',
+    );
+  });
+
+  it('talks to the server only over verified HTTPS', async () => {
+    // The kubeconfig's CA is what makes the connection trusted: without it kubectl refuses the certificate.
+    const config = parse(await kubectlOk(['config', 'view', '--raw', '-o', 'json']));
+    expect(config.clusters[0].cluster.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    delete config.clusters[0].cluster['certificate-authority-data'];
+    const untrusted = join(dir, 'untrusted.kubeconfig');
+    writeFileSync(untrusted, JSON.stringify(config));
+    const r = await kubectl(['get', 'is'], untrusted);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/certificate signed by unknown authority/);
+  });
+});
