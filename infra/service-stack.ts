@@ -480,7 +480,10 @@ export class ServiceStack extends Stack {
       schedule: ScheduleExpression.rate(SCHEDULER_TICK),
       target: new LambdaInvoke(this.schedulerTick, {
         // The nominal time, so a retried invocation covers the same slots.
-        input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
+        input: ScheduleTargetInput.fromObject({
+          scheduledTime: ContextAttribute.scheduledTime,
+          executionId: ContextAttribute.executionId,
+        }),
         retryAttempts: 3,
         maxEventAge: Duration.minutes(5),
         deadLetterQueue: this.schedulerDeadLetterQueue,

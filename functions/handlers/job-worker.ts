@@ -5,10 +5,12 @@ import { describeJob, type Job, jobSchema } from '../app/jobs/jobs';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
-import { jsonLogger } from '../logging';
+import { lambdaTelemetry } from '../telemetry/telemetry';
+import { batchTrigger, wrapHandler } from './wrap';
 
 const config = readServiceConfig();
-const log = jsonLogger(config.LOG_LEVEL);
+const telemetry = lambdaTelemetry(config.LOG_LEVEL);
+const { log } = telemetry;
 // Imports open the namespace's registry secrets with this key (serviceContext uses it).
 requireSetting(config, 'SECRETS_KMS_KEY_ARN');
 const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
@@ -19,22 +21,28 @@ const ctx = serviceContext(config, { jobs: sink });
  * it); a job that throws is reported so SQS redelivers it (then the dead-letter queue); work a job defers (rate
  * limits, budgets) goes back on the queue with a delay instead of failing.
  */
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
-  for (const record of event.Records) {
-    let job: Job;
-    try {
-      job = jobSchema.parse(JSON.parse(record.body)) as Job;
-    } catch {
-      log({ level: 'error', msg: 'dropped a malformed job', messageId: record.messageId });
-      continue;
+export const handler = wrapHandler(
+  telemetry,
+  batchTrigger<SQSEvent>((record) => record.messageId),
+  async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      // Every line of this job names its message (a batch has several).
+      telemetry.logger.setCorrelationId(record.messageId);
+      let job: Job;
+      try {
+        job = jobSchema.parse(JSON.parse(record.body)) as Job;
+      } catch {
+        log({ level: 'error', message: 'dropped a malformed job' });
+        continue;
+      }
+      try {
+        log({ level: 'info', message: 'job done', ...(await runJob(ctx, job, sink, log)) });
+      } catch (e) {
+        log({ level: 'error', message: 'job failed', ...describeJob(job), error: (e as Error).message });
+        failures.push({ itemIdentifier: record.messageId });
+      }
     }
-    try {
-      log({ level: 'info', msg: 'job done', ...(await runJob(ctx, job, sink, log)) });
-    } catch (e) {
-      log({ level: 'error', msg: 'job failed', ...describeJob(job), error: (e as Error).message });
-      failures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures: failures };
-};
+    return { batchItemFailures: failures };
+  },
+);

@@ -83,7 +83,7 @@ export class LocalJobRunner implements JobSink {
     if (jobs.length)
       o.log({
         level: 'info',
-        msg: 'jobs taken back from the journal',
+        message: 'jobs taken back from the journal',
         jobs: jobs.length,
         file: o.journalFile,
       });
@@ -193,14 +193,14 @@ export class LocalJobRunner implements JobSink {
     this.journal.put(rec);
     try {
       const summary = await this.o.execute(rec.job, this);
-      this.o.log({ level: 'debug', msg: 'job done', ...summary });
+      this.o.log({ level: 'debug', message: 'job done', ...summary });
       this.jobs.delete(rec.id);
       this.journal.remove(rec.id);
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
       if (rec.receives >= MAX_ATTEMPTS) this.deadLetter(rec, error);
       else {
-        this.o.log({ level: 'warn', msg: 'job failed, will retry', ...describeJob(rec.job), error });
+        this.o.log({ level: 'warn', message: 'job failed, will retry', ...describeJob(rec.job), error });
         rec.dueAt = this.clock() + this.retryDelayMs(rec.receives);
         this.journal.put(rec);
         if (!this.stopped) this.place(rec);
@@ -217,7 +217,7 @@ export class LocalJobRunner implements JobSink {
   private deadLetter(rec: StoredJob, error: string): void {
     this.o.log({
       level: 'error',
-      msg: 'job failed, dropped',
+      message: 'job failed, dropped',
       ...describeJob(rec.job),
       receives: rec.receives,
       error,
@@ -230,7 +230,7 @@ export class LocalJobRunner implements JobSink {
     } catch (e) {
       this.o.log({
         level: 'error',
-        msg: 'could not write the dead-letter file',
+        message: 'could not write the dead-letter file',
         error: (e as Error).message,
       });
     }

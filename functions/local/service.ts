@@ -9,7 +9,8 @@ import { type ContextOverrides, serviceContext } from '../composition/service-co
 import { readServiceConfig } from '../config';
 import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler } from '../http/handler';
-import { jsonLogger } from '../logging';
+import type { LogOutput } from '../telemetry/logger';
+import { localTelemetry } from '../telemetry/telemetry';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalEventSink } from './event-sink';
 import { serveApi } from './http-server';
@@ -38,7 +39,10 @@ export interface LocalService {
  */
 export async function startLocalService(
   cfg: LocalConfig,
-  opts: { log?: (entry: object) => void } & ContextOverrides = {},
+  opts: {
+    /** Where log lines go instead of stdout (redacted attributes, as the JSON line would have them). */
+    logOutput?: LogOutput;
+  } & ContextOverrides = {},
 ): Promise<LocalService> {
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -73,7 +77,8 @@ export async function startLocalService(
       TABLE_NAME: cfg.TABLE_NAME,
       DYNAMODB_ENDPOINT: endpoint,
     });
-    const log = opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL);
+    const telemetry = localTelemetry(serviceConfig.LOG_LEVEL, opts.logOutput);
+    const { log } = telemetry;
     const webhookSecret = serviceConfig.WEBHOOK_SECRET;
     const startedAt = Date.now();
     // Names this data directory's writes in their write intents: after a crash, the restarted process knows the
@@ -101,7 +106,7 @@ export async function startLocalService(
     });
     // Secrets an older version stored in clear are sealed now, before the first request or import reads them.
     const resealed = await sealUnsealedSecrets(ctx);
-    if (resealed) log({ level: 'info', msg: 'sealed registry secrets stored in clear', count: resealed });
+    if (resealed) log({ level: 'info', message: 'sealed registry secrets stored in clear', count: resealed });
     runner.start();
     // What a killed predecessor was writing when it died (history written ahead, a large create) is swept now.
     await runner.enqueue([{ kind: 'orphans', writer, before: startedAt }]);

@@ -751,7 +751,10 @@ export class StreamStore implements StreamRepository {
    * requests ahead of every other caller's on the shared connection pool). `inTime` runs before each batch, so a
    * write past its deadline stops early and leaves less to take back.
    */
-  private async batchPut(items: Array<Record<string, unknown>>, inTime: () => void = () => {}): Promise<void> {
+  private async batchPut(
+    items: Array<Record<string, unknown>>,
+    inTime: () => void = () => {},
+  ): Promise<void> {
     const batches: Array<Array<Record<string, unknown>>> = [];
     for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
     let next = 0;

@@ -112,7 +112,7 @@ describe('local job runner', () => {
       .map((l) => JSON.parse(l));
     expect(dead).toMatchObject([{ receives: MAX_ATTEMPTS, error: 'registry down', job: imp('a', 's') }]);
     expect(third.logs).toContainEqual(
-      expect.objectContaining({ level: 'error', msg: 'job failed, dropped' }),
+      expect.objectContaining({ level: 'error', message: 'job failed, dropped' }),
     );
     await third.r.stop();
 

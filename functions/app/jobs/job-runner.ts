@@ -104,7 +104,7 @@ export async function runJob(
           : {}),
       });
       if (!r.done) await sink.enqueue([job]);
-      if (r.abandoned) log({ level: 'info', msg: 'swept abandoned writes', ...r });
+      if (r.abandoned) log({ level: 'info', message: 'swept abandoned writes', ...r });
       return { ...describeJob(job), ...r };
     }
   }

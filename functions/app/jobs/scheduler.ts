@@ -85,7 +85,7 @@ export async function runScheduledImport(
   if (now >= job.scheduled.cycleEndsAt) {
     log({
       level: 'warn',
-      msg: 'scheduled import past its cycle, skipped',
+      message: 'scheduled import past its cycle, skipped',
       namespace: job.namespace,
       name: job.name,
     });
@@ -135,7 +135,7 @@ export async function runScheduledImport(
     const b = await ctx.schedule.recordRateLimit(registry, wait, clock(), MAX_BACKOFF_MS);
     log({
       level: 'warn',
-      msg: 'registry rate limited, backing off',
+      message: 'registry rate limited, backing off',
       registry,
       untilMs: b.until,
       strikes: b.strikes,
@@ -152,7 +152,7 @@ export async function runScheduledImport(
       await ctx.schedule.pause(registry, quota.resetAtMs);
       log({
         level: 'warn',
-        msg: 'registry quota nearly spent, pausing',
+        message: 'registry quota nearly spent, pausing',
         registry,
         remaining: quota.remaining,
         untilMs: quota.resetAtMs,
