@@ -2,6 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import type { CredentialSealer } from '../app/ports/credential-sealer';
 import { noSealer } from '../app/ports/credential-sealer';
 import type { JobSink } from '../app/ports/jobs';
+import { type MetricsRecorder, noMetrics } from '../app/ports/metrics';
 import { type AppContext, newTid, newUid } from '../app/shared/context';
 import { KeyedQueue } from '../app/shared/keyed-queue';
 import { EcrCredentials } from '../aws/ecr-credentials';
@@ -22,7 +23,7 @@ import { documentClient } from './table';
 /**
  * What an entry point hands the service context besides the configuration: `jobs` (the queue its work goes to),
  * `webhookSecret`, `sealer` (local mode: the key file), `registryLookup` (tests resolve registry host names),
- * `writer` (local mode names its write intents).
+ * `writer` (local mode names its write intents), `metrics` (where use cases count).
  */
 export interface ServiceParts {
   jobs?: JobSink | undefined;
@@ -30,6 +31,8 @@ export interface ServiceParts {
   sealer?: CredentialSealer | undefined;
   registryLookup?: HostLookup | undefined;
   writer?: string | undefined;
+  /** Where use cases' metrics go (EMF in AWS, debug log lines locally); none by default. */
+  metrics?: MetricsRecorder | undefined;
 }
 
 /** What tests and local mode may put in place of a real part. */
@@ -51,7 +54,14 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
         )
       : noSealer);
   const db = documentClient(cfg);
+  const metrics = parts.metrics ?? noMetrics;
   const registry = new RegistryClient({
+    // Every exchange that reached a registry, per host: the request count and its 429s.
+    onExchange: ({ url, status }) => {
+      const registry = new URL(url).host;
+      metrics.record('registryRequests', 1, { registry });
+      if (status === 429) metrics.record('registryRateLimited', 1, { registry });
+    },
     network: {
       allowPrivateNetworks: cfg.RUNTIME_MODE === 'local',
       allowedPrivateHosts: cfg.ALLOWED_PRIVATE_REGISTRIES,
@@ -88,5 +98,6 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
     newUid,
     newTid,
     tagWrites: new KeyedQueue(),
+    metrics,
   });
 }

@@ -16,6 +16,7 @@ requireSetting(config, 'SECRETS_KMS_KEY_ARN');
 const ctx = serviceContext(config, {
   jobs: config.IMPORT_QUEUE_URL ? new SqsJobSink(new SQSClient({}), config.IMPORT_QUEUE_URL) : undefined,
   webhookSecret: config.WEBHOOK_SECRET_ARN ? secretValue(config.WEBHOOK_SECRET_ARN) : undefined,
+  metrics: telemetry.metrics,
 });
 export const handler = wrapHandler(
   telemetry,

@@ -33,7 +33,7 @@ export const handler = wrapHandler(
   batchTrigger<DynamoDBStreamEvent>((record) => record.eventID),
   async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const changes: StreamChange[] = event.Records.map(toStreamChange);
-    const failure = await processBatch(changes, resolve, publisher, sink);
+    const failure = await processBatch(changes, resolve, publisher, sink, telemetry.metrics);
     if (!failure) return { batchItemFailures: [] };
     log({
       level: 'error',

@@ -1,7 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runJob } from '../app/jobs/job-runner';
-import { describeJob, type Job, jobSchema } from '../app/jobs/jobs';
+import { describeJob, JOB_MAX_RECEIVES, type Job, jobSchema } from '../app/jobs/jobs';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
@@ -14,7 +14,7 @@ const { log } = telemetry;
 // Imports open the namespace's registry secrets with this key (serviceContext uses it).
 requireSetting(config, 'SECRETS_KMS_KEY_ARN');
 const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
-const ctx = serviceContext(config, { jobs: sink });
+const ctx = serviceContext(config, { jobs: sink, metrics: telemetry.metrics });
 
 /**
  * Runs jobs from the queue (imports, scans, pushes, sweeps). A malformed message is dropped (retrying cannot fix
@@ -34,12 +34,23 @@ export const handler = wrapHandler(
         job = jobSchema.parse(JSON.parse(record.body)) as Job;
       } catch {
         log({ level: 'error', message: 'dropped a malformed job' });
+        telemetry.metrics.record('jobDeadLettered');
         continue;
       }
       try {
         log({ level: 'info', message: 'job done', ...(await runJob(ctx, job, sink, log)) });
       } catch (e) {
-        log({ level: 'error', message: 'job failed', ...describeJob(job), error: (e as Error).message });
+        const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+        const last = receives >= JOB_MAX_RECEIVES;
+        log({
+          level: 'error',
+          message: last ? 'job failed its last attempt: dead-lettered' : 'job failed, will be retried',
+          ...describeJob(job),
+          receives,
+          error: (e as Error).message,
+        });
+        telemetry.metrics.record('jobFailed');
+        telemetry.metrics.record(last ? 'jobDeadLettered' : 'jobRetried');
         failures.push({ itemIdentifier: record.messageId });
       }
     }

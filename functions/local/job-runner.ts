@@ -1,11 +1,12 @@
 import { appendFileSync } from 'node:fs';
-import { describeJob, type Job } from '../app/jobs/jobs';
+import { describeJob, JOB_MAX_RECEIVES, type Job } from '../app/jobs/jobs';
 import type { JobSink } from '../app/ports/jobs';
+import type { MetricsRecorder } from '../app/ports/metrics';
 import type { Log } from '../app/shared/log';
 import { JobJournal, type StoredJob } from './job-journal';
 
 /** Runs of one job (SQS's maxReceiveCount): after this many it is dead-lettered. */
-export const MAX_ATTEMPTS = 5;
+export const MAX_ATTEMPTS = JOB_MAX_RECEIVES;
 /** The longest a job may be delayed at once (SQS's limit); longer waits are re-queued by the job itself. */
 const MAX_DELAY_MS = 15 * 60_000;
 /** The bucket of jobs that belong to no project (scheduler scans, push re-checks, orphan sweeps). */
@@ -23,6 +24,8 @@ export interface LocalJobRunnerOptions {
   /** Runs one job; a throw means "retry it". `sink` is this runner, for the follow-up work a job queues. */
   execute: (job: Job, sink: JobSink) => Promise<Record<string, unknown>>;
   log: Log;
+  /** Counts failed attempts, retries and dead-lettered jobs. */
+  metrics?: MetricsRecorder;
   /** Wait before the run after the nth failed one (n ≥ 1). */
   retryDelayMs?: (receives: number) => number;
   clock?: () => number;
@@ -198,8 +201,10 @@ export class LocalJobRunner implements JobSink {
       this.journal.remove(rec.id);
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
+      this.o.metrics?.record('jobFailed');
       if (rec.receives >= MAX_ATTEMPTS) this.deadLetter(rec, error);
       else {
+        this.o.metrics?.record('jobRetried');
         this.o.log({ level: 'warn', message: 'job failed, will retry', ...describeJob(rec.job), error });
         rec.dueAt = this.clock() + this.retryDelayMs(rec.receives);
         this.journal.put(rec);
@@ -215,6 +220,7 @@ export class LocalJobRunner implements JobSink {
   }
 
   private deadLetter(rec: StoredJob, error: string): void {
+    this.o.metrics?.record('jobDeadLettered');
     this.o.log({
       level: 'error',
       message: 'job failed, dropped',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pullSpecResolver, workForChanges } from '../app/events/change-processor';
+import { pullSpecResolver, recordPublished, workForChanges } from '../app/events/change-processor';
 import { sealUnsealedSecrets } from '../app/imports/secret-credentials';
 import { runJob } from '../app/jobs/job-runner';
 import type { AppContext } from '../app/shared/context';
@@ -95,6 +95,7 @@ export async function startLocalService(
       perProjectConcurrency: cfg.JOB_CONCURRENCY_PER_PROJECT,
       execute: (job, sink) => runJob(ctx!, job, sink, log),
       log,
+      metrics: telemetry.metrics,
     });
     stops.push(() => runner.stop());
     ctx = serviceContext(serviceConfig, {
@@ -103,6 +104,7 @@ export async function startLocalService(
       writer,
       jobs: runner,
       webhookSecret: async () => webhookSecret,
+      metrics: telemetry.metrics,
     });
     // Secrets an older version stored in clear are sealed now, before the first request or import reads them.
     const resealed = await sealUnsealedSecrets(ctx);
@@ -132,6 +134,7 @@ export async function startLocalService(
       onChanges: async (changes) => {
         const work = workForChanges(changes, resolve);
         await events.publish(work.events);
+        recordPublished(telemetry.metrics, work.events);
         const jobs =
           cfg.IMPORT_CONTROLLER === 'on' ? work.jobs : work.jobs.filter((j) => j.kind !== 'import');
         await runner.enqueue(jobs);

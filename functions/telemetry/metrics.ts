@@ -1,12 +1,13 @@
 /**
  * The service's own CloudWatch metrics: names, namespace, dimensions and units, defined once. The CDK alarms and
- * dashboard (infra/observability.ts) read them from here, and so will the code that emits them (as CloudWatch
- * embedded metric format lines), so an alarm can never watch a name nothing emits. Pure data: no AWS imports.
+ * dashboard (infra/observability.ts) read them from here, and so does the code that emits them (CloudWatch
+ * embedded metric format lines, functions/telemetry/emf-metrics.ts), so an alarm can never watch a name nothing
+ * emits. Pure data: no AWS imports.
  *
  * Every metric carries exactly the dimensions listed with it. CloudWatch identifies a metric by namespace, name
  * and its whole dimension set, so an emitter that adds a dimension writes a different metric than the alarm
  * watches: add a per-something breakdown as a separate metric, never as an extra dimension on these.
- * docs/operations.md lists them with what they mean and which are emitted today.
+ * docs/operations.md lists them with what each answers and which function emits it.
  */
 
 /** CloudWatch namespace of every custom metric of the service. */
@@ -130,13 +131,6 @@ export const METRICS = {
     'Milliseconds',
     'p99',
     'Delay from a scheduled tag coming due (its slot) to the scan that re-checked it',
-  ),
-  /** Push notification to event: from the notification's time to the publication of the tag event it caused. */
-  pushToEventLatency: metric(
-    'PushToEventLatency',
-    'Milliseconds',
-    'p99',
-    'From a registry push notification to the publication of the tag event its re-check caused',
   ),
   /** Tag changes the change processor saw, by kind. */
   tagChanges: metric(

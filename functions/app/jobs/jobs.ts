@@ -1,6 +1,9 @@
 import * as z from 'zod';
 import type { PushHint } from '../../core/push/notifications';
 
+/** Attempts of one job (the job queue's maxReceiveCount; local mode's runner counts the same): then dead-lettered. */
+export const JOB_MAX_RECEIVES = 5;
+
 /** A request to bring some tags of one stream up to date with their registry sources. */
 export interface ImportJob {
   namespace: string;

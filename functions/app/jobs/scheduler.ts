@@ -15,12 +15,19 @@ const TAGS_PER_JOB = 500;
 /** Jobs are queued in batches while a scan pages through the index, so memory stays flat. */
 const FLUSH_TAGS = 2_000;
 
-/** A scan: the due tags of one shard become import jobs, one per stream (split when a stream has many). */
+/**
+ * A scan: the due tags of one shard become import jobs, one per stream (split when a stream has many). Its
+ * metrics: the lag from the tick that made its slots due (its cycle's start) to now, and once it completed, the
+ * tags it read and the completion the scheduled-cycle alarm waits for.
+ */
 export async function runScan(
   ctx: AppContext,
   job: Extract<Job, { kind: 'scan' }>,
   sink: JobSink,
+  clock: () => number = Date.now,
 ): Promise<{ tags: number; jobs: number }> {
+  const dueAt = job.cycleEndsAt - ctx.scheduling.intervalSeconds * 1000;
+  ctx.metrics.record('schedulerLag', Math.max(0, clock() - dueAt));
   let tags = 0;
   let jobs = 0;
   let pending = new Map<string, ImportJob>();
@@ -54,6 +61,8 @@ export async function runScan(
     if (pendingTags >= FLUSH_TAGS) await flush();
   }
   await flush();
+  ctx.metrics.record('scheduledTagsChecked', tags);
+  ctx.metrics.record('scheduledScanSucceeded');
   return { tags, jobs };
 }
 
