@@ -34,7 +34,10 @@ export const handler = wrapHandler(
   async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const changes: StreamChange[] = event.Records.map(toStreamChange);
     const failure = await processBatch(changes, resolve, publisher, sink, telemetry.metrics);
-    if (!failure) return { batchItemFailures: [] };
+    if (!failure) {
+      log({ level: 'info', message: 'stream batch done', records: changes.length });
+      return { batchItemFailures: [] };
+    }
     log({
       level: 'error',
       message: 'the stream retries from a record',

@@ -40,6 +40,8 @@ function accessLog(
     message: 'request',
     method: req.event.requestContext.http.method,
     path: req.event.rawPath,
+    // Selectors, paging and dryRun tell what a request asked for; a webhook's `token=` is masked by the logger.
+    ...(req.event.rawQueryString ? { query: req.event.rawQueryString } : {}),
     status: req.response?.statusCode,
     ms: Math.round((performance.now() - start) * 10) / 10,
     user: identityOf(req.event)?.user,

@@ -64,7 +64,7 @@ const TOKEN_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${REDACTED}`],
   [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
   [
-    /([?&;](?:token|access_token|id_token|refresh_token|secret|password|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&#\s"']*/gi,
+    /((?:^|[?&;])(?:token|access_token|id_token|refresh_token|secret|password|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&#\s"']*/gi,
     `$1${REDACTED}`,
   ],
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s:"']+:[^/@\s"']*@/gi, `$1${REDACTED}@`],

@@ -83,6 +83,8 @@ describe('log redaction', () => {
     expect(redactText('GET /apis/image.openshift.io/v1/namespaces/demo/imagestreams/app 200')).toBe(
       'GET /apis/image.openshift.io/v1/namespaces/demo/imagestreams/app 200',
     );
+    expect(redactText('token=abc&limit=5')).toBe(`token=${REDACTED}&limit=5`);
+    expect(redactText('labelSelector=app%3Dweb&limit=5')).toBe('labelSelector=app%3Dweb&limit=5');
     expect(redactText('sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef')).toBe(
       'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     );
