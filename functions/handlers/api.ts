@@ -14,9 +14,12 @@ const telemetry = lambdaTelemetry(config.LOG_LEVEL);
 // Secrets are sealed on write and opened for synchronous imports with this key (serviceContext uses it).
 requireSetting(config, 'SECRETS_KMS_KEY_ARN');
 const ctx = serviceContext(config, {
-  jobs: config.IMPORT_QUEUE_URL ? new SqsJobSink(new SQSClient({}), config.IMPORT_QUEUE_URL) : undefined,
+  jobs: config.IMPORT_QUEUE_URL
+    ? new SqsJobSink(telemetry.tracing.client(new SQSClient({})), config.IMPORT_QUEUE_URL)
+    : undefined,
   webhookSecret: config.WEBHOOK_SECRET_ARN ? secretValue(config.WEBHOOK_SECRET_ARN) : undefined,
   metrics: telemetry.metrics,
+  tracing: telemetry.tracing,
 });
 export const handler = wrapHandler(
   telemetry,
@@ -34,7 +37,8 @@ export const handler = wrapHandler(
 function secretValue(arn: string): () => Promise<string | undefined> {
   let secret: Promise<string | undefined> | undefined;
   return () => {
-    secret ??= new SecretsManagerClient({})
+    secret ??= telemetry.tracing
+      .client(new SecretsManagerClient({}))
       .send(new GetSecretValueCommand({ SecretId: arn }))
       .then((r) => r.SecretString || undefined)
       .catch((e: unknown) => {

@@ -21,11 +21,14 @@ const config = readServiceConfig();
 const telemetry = lambdaTelemetry(config.LOG_LEVEL);
 const { log } = telemetry;
 const publisher = new EventBridgePublisher(
-  new EventBridgeClient({}),
+  telemetry.tracing.client(new EventBridgeClient({})),
   requireSetting(config, 'EVENT_BUS_NAME'),
   config.EVENT_SOURCE,
 );
-const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
+const sink = new SqsJobSink(
+  telemetry.tracing.client(new SQSClient({})),
+  requireSetting(config, 'IMPORT_QUEUE_URL'),
+);
 const resolve = pullSpecResolver(streamRules(config));
 
 export const handler = wrapHandler(

@@ -13,8 +13,11 @@ const telemetry = lambdaTelemetry(config.LOG_LEVEL);
 const { log } = telemetry;
 // Imports open the namespace's registry secrets with this key (serviceContext uses it).
 requireSetting(config, 'SECRETS_KMS_KEY_ARN');
-const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
-const ctx = serviceContext(config, { jobs: sink, metrics: telemetry.metrics });
+const sink = new SqsJobSink(
+  telemetry.tracing.client(new SQSClient({})),
+  requireSetting(config, 'IMPORT_QUEUE_URL'),
+);
+const ctx = serviceContext(config, { jobs: sink, metrics: telemetry.metrics, tracing: telemetry.tracing });
 
 /**
  * Runs jobs from the queue (imports, scans, pushes, sweeps). A malformed message is dropped (retrying cannot fix

@@ -14,10 +14,13 @@ const telemetry = lambdaTelemetry(config.LOG_LEVEL);
 const { log } = telemetry;
 // Only what accepting a hint needs: the coalescing windows (schedule store) and the push settings.
 const ctx = {
-  schedule: new ScheduleStore(documentClient(config), config.TABLE_NAME),
+  schedule: new ScheduleStore(documentClient(config, telemetry.tracing), config.TABLE_NAME),
   scheduling: scheduleSettings(config),
 };
-const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
+const sink = new SqsJobSink(
+  telemetry.tracing.client(new SQSClient({})),
+  requireSetting(config, 'IMPORT_QUEUE_URL'),
+);
 
 /**
  * Target of the rule on ECR's "ECR Image Action" events: a push or delete is a hint to re-check the tags that

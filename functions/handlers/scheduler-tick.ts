@@ -12,7 +12,10 @@ const telemetry = lambdaTelemetry(config.LOG_LEVEL);
 const { log } = telemetry;
 // The tick reads nothing: it needs the schedule's settings and the queue, no table or registry client.
 const scheduling = scheduleSettings(config);
-const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
+const sink = new SqsJobSink(
+  telemetry.tracing.client(new SQSClient({})),
+  requireSetting(config, 'IMPORT_QUEUE_URL'),
+);
 
 /**
  * EventBridge Scheduler's target, once per tick: queues one scan job per shard for the slots that came due. It

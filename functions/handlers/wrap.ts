@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Telemetry } from '../telemetry/telemetry';
@@ -18,7 +19,7 @@ export interface Trigger<E> {
  * Every Lambda entry point is this wrapper around its handler, so every function logs, measures and traces the same
  * way: the Lambda context (function name, request id, cold start) and the trigger's correlation id and caller on
  * every log line of the invocation, removed again when it ends; the invocation's metrics flushed as one EMF
- * document at its end.
+ * document at its end; in Lambda, the invocation's X-Ray subsegment with its cold start.
  */
 export function wrapHandler<E, R>(
   telemetry: Telemetry,
@@ -26,7 +27,10 @@ export function wrapHandler<E, R>(
   handler: (event: E, context: Context) => Promise<R>,
 ) {
   const { logger } = telemetry;
-  return middy<E, R>(handler)
+  const wrapped = middy<E, R>(handler);
+  // Responses stay out of traces: they can be large, and carry what the caller may see, not what X-Ray should keep.
+  if (telemetry.tracer) wrapped.use(captureLambdaHandler(telemetry.tracer, { captureResponse: false }));
+  return wrapped
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       before: (request) => {

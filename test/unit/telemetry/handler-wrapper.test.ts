@@ -4,6 +4,7 @@ import { batchTrigger, wrapHandler } from '../../../functions/handlers/wrap';
 import { logThrough, ServiceLogger, terminalLine } from '../../../functions/telemetry/logger';
 import type { MetricRole } from '../../../functions/telemetry/metrics';
 import type { Telemetry } from '../../../functions/telemetry/telemetry';
+import { noTracing } from '../../../functions/telemetry/tracing';
 
 function recordingTelemetry() {
   const lines: Record<string, unknown>[] = [];
@@ -17,6 +18,7 @@ function recordingTelemetry() {
   else process.env.AWS_LAMBDA_INITIALIZATION_TYPE = prior;
   const telemetry: Telemetry = {
     logger,
+    tracing: noTracing,
     log: logThrough(logger),
     metrics: { record: (role, value) => points.push([role, value]) },
     flush: () => {
