@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,9 @@ const dir = mkdtempSync(join(tmpdir(), 'imagestreams-invoke-'));
 const table = `invoke${Math.random().toString(36).slice(2, 8)}`;
 let aws: Awaited<ReturnType<typeof startFakeAws>>;
 let env: Record<string, string>;
+/** What the functions sent to the X-Ray daemon address (a loopback UDP socket): segment documents. */
+const traceDocuments: Array<Record<string, any>> = [];
+let daemon: Socket;
 const registryAuthorizations: string[] = [];
 /** Everything every invocation printed, for the secret search at the end. */
 const everything: string[] = [];
@@ -54,6 +58,13 @@ beforeAll(async () => {
       res.end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
     },
   });
+  daemon = createSocket('udp4');
+  daemon.on('message', (msg) => {
+    // Each datagram is a header line and one segment document.
+    const [, body] = msg.toString('utf8').split('\n');
+    if (body) traceDocuments.push(JSON.parse(body));
+  });
+  await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
   const ddb = createDynamoDbClient(inject('dynamodbEndpoint'));
   await ensureTable(ddb, table);
   ddb.destroy();
@@ -76,10 +87,16 @@ beforeAll(async () => {
     ALLOWED_PRIVATE_REGISTRIES: aws.host,
     INSECURE_REGISTRIES: aws.host,
     REGISTRY_TIMEOUT_SECONDS: '5',
+    // What Lambda sets for a traced function: the daemon's address (here a loopback socket) and the task root.
+    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+    LAMBDA_TASK_ROOT: dir,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    _HANDLER: 'index.handler',
   };
 }, 120_000);
 
 afterAll(async () => {
+  daemon?.close();
   await aws?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -110,10 +127,13 @@ for (const [i, event] of events.entries()) {
     awsRequestId: 'lambda-request-' + i, logGroupName: '/aws/lambda/imagestreams-${name}', logStreamName: 's',
     callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 30000,
   };
+  // Lambda sets the invocation's trace header before each invocation.
+  process.env._X_AMZN_TRACE_ID = 'Root=${traceId(name, 0).slice(0, -8)}' + String(i).padStart(8, '0') + ';Parent=53995c3f42cd8ad8;Sampled=1';
   const result = await handler(event, context);
   process.stdout.write('RESULT ' + JSON.stringify(result) + '\\n');
 }
-process.exit(0);
+// Segments go to the daemon over UDP: let the last datagrams leave before the process ends.
+setTimeout(() => process.exit(0), 200);
 `,
   );
   const node = join(process.cwd(), 'node_modules/.bin/node');
@@ -133,6 +153,21 @@ process.exit(0);
   // Nothing else: every line a function prints is structured.
   expect(lines.filter((l) => !l.startsWith('RESULT ') && !l.startsWith('{'))).toEqual([]);
   return { logs: json.filter((j) => !j._aws), emf: json.filter((j) => j._aws), results, output };
+}
+
+/** The X-Ray trace id the driver gives invocation `i` of function `name`. */
+function traceId(name: string, i: number): string {
+  return `1-6754a1b0-${createHash('md5').update(name).digest('hex').slice(0, 16)}${String(i).padStart(8, '0')}`;
+}
+
+/** The segment documents of one invocation, by name, each with the handler subsegment as its parent. */
+function traceOf(name: keyof typeof lambdaEntries, i: number) {
+  const docs = traceDocuments.filter((d) => d.trace_id === traceId(name, i));
+  const root = docs.find((d) => d.name === '## index.handler');
+  expect(root, `${name} invocation ${i} traced`).toBeDefined();
+  const children = docs.filter((d) => d !== root);
+  for (const c of children) expect(c.parent_id, c.name).toBe(root!.id);
+  return { root: root!, names: children.map((c) => c.name), children };
 }
 
 /** The values EMF documents gave `metric` (each document's dimension values must match `dimensions`). */
@@ -436,9 +471,32 @@ describe('the bundled handlers, invoked as Lambda invokes them', () => {
     });
   });
 
+  it('traces each invocation: AWS calls and registry exchanges under the handler subsegment', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    const first = traceOf('api', 0);
+    expect(first.root.annotations).toEqual({ ColdStart: true, Service: 'imagestreams' });
+    expect(first.names).toContain('DynamoDB');
+    expect(traceOf('api', 1).root.annotations.ColdStart).toBe(false);
+    expect(traceOf('api', 1).names).toEqual(expect.arrayContaining(['DynamoDB', 'KMS']));
+    // The import: DynamoDB, the secret opened with KMS, then the registry, one subsegment per exchange.
+    const imported = traceOf('api', 4);
+    expect(imported.names).toEqual(expect.arrayContaining(['DynamoDB', 'KMS', `registry ${aws.host}`]));
+    const exchanges = imported.children.filter((c) => c.name === `registry ${aws.host}`);
+    expect(exchanges.every((c) => c.namespace === 'remote' && c.annotations.registry === aws.host)).toBe(
+      true,
+    );
+    expect(exchanges.map((c) => c.annotations.status)).toEqual(expect.arrayContaining([401, 404]));
+    expect(exchanges.find((c) => c.annotations.status === 404)?.error).toBe(true);
+    expect(traceOf('api', 6).names).toContain('SecretsManager');
+    expect(traceOf('change-processor', 0).names).toContain('EventBridge');
+    expect(traceOf('job-worker', 0).names).toContain('DynamoDB');
+    expect(traceOf('scheduler-tick', 0).names).toContain('SQS');
+    expect(traceOf('push-events', 0).names).toEqual(expect.arrayContaining(['DynamoDB', 'SQS']));
+  });
+
   it('no token, password, Docker config or data key appears in anything the functions printed', () => {
     expect(api).toBeDefined();
-    const all = everything.join('\n');
+    const all = [...everything, JSON.stringify(traceDocuments)].join('\n');
     const secrets = {
       JWT,
       'JWT signature': JWT.split('.')[2]!,
