@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Identity } from '../app/shared/context';
+import type { Log } from '../app/shared/log';
 import { type StatusError, tooLarge, unauthorized } from '../core/errors';
 import { isConsolePath, serveConsole } from './console-assets';
 
@@ -25,10 +26,13 @@ export async function serveApi(opts: {
   admitsWebhook?: (authorization: string | undefined, query: URLSearchParams) => boolean;
   port: number;
   host?: string;
+  /** Where a failure of the server itself is logged (the service's logger). */
+  log?: Log;
 }): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const log: Log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
   const server = createServer((req, res) => {
     handle(req, res, opts).catch((err: unknown) => {
-      console.error(JSON.stringify({ level: 'error', message: 'local server failure', error: String(err) }));
+      log({ level: 'error', message: 'local server failure', error: String(err) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end();
     });

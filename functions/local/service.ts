@@ -157,6 +157,7 @@ export async function startLocalService(
         !!webhookSecret && webhookAuthorized(webhookSecret, authorization, query.get('token') ?? undefined),
       port: cfg.PORT,
       host: cfg.HOST,
+      log,
     });
     stops.push(api.close);
     return {
