@@ -18,30 +18,46 @@ function breakdownOf(
 }
 
 /**
- * CloudWatch embedded metric format through Powertools Metrics: metrics without a breakdown are buffered and
- * written as one EMF document when the invocation ends (the handler wrapper flushes); a metric with a breakdown is
- * written at once as its own document, since one document carries one dimension set.
+ * CloudWatch embedded metric format through Powertools Metrics, written when the invocation ends (the handler
+ * wrapper flushes): the metrics without a breakdown as one EMF document; each breakdown (one dimension set, say one
+ * registry host) as one more document with its count summed over the invocation, so an import of hundreds of tags
+ * writes a few lines, not one per registry request. The breakdown metrics are all counts, read with Sum.
  */
 export class EmfMetrics implements MetricsRecorder {
+  private readonly counts = new Map<
+    string,
+    { def: MetricDefinition; dimensions: [string, string][]; sum: number }
+  >();
+
   constructor(private readonly metrics: Metrics) {}
 
   record(role: MetricRole, value = 1, breakdown?: Readonly<Record<string, string>>): void {
     const def = METRICS[role];
-    const unit = def.unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds;
     const dimensions = breakdownOf(def, breakdown);
     if (dimensions.length === 0) {
-      this.metrics.addMetric(def.name, unit, value);
+      this.metrics.addMetric(def.name, unitOf(def), value);
       return;
     }
-    const single = this.metrics.singleMetric();
-    for (const [name, v] of dimensions) single.addDimension(name, v);
-    single.addMetric(def.name, unit, value);
+    const key = JSON.stringify([def.name, dimensions]);
+    const entry = this.counts.get(key) ?? { def, dimensions, sum: 0 };
+    entry.sum += value;
+    this.counts.set(key, entry);
   }
 
-  /** Writes what was buffered (nothing when nothing was recorded). */
+  /** Writes what was recorded since the last flush (nothing when nothing was). */
   flush(): void {
+    for (const { def, dimensions, sum } of this.counts.values()) {
+      const single = this.metrics.singleMetric();
+      for (const [name, v] of dimensions) single.addDimension(name, v);
+      single.addMetric(def.name, unitOf(def), sum);
+    }
+    this.counts.clear();
     if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
   }
+}
+
+function unitOf(def: MetricDefinition): (typeof MetricUnit)[keyof typeof MetricUnit] {
+  return def.unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds;
 }
 
 /** Local mode: each data point as a debug log line (`LOG_LEVEL=debug` shows them). */

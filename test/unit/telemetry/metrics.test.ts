@@ -84,6 +84,8 @@ describe('the EMF adapter', () => {
     emf.record('importSucceeded');
     emf.record('importDuration', 120);
     emf.record('registryRequests', 1, { registry: 'quay.io', namespace: 'never-a-dimension' });
+    emf.record('registryRequests', 1, { registry: 'quay.io' });
+    emf.record('registryRequests', 1, { registry: 'ghcr.io' });
     emf.record('tagChanges', 1, { kind: 'moved' });
     emf.flush();
     emf.flush();
@@ -96,13 +98,20 @@ describe('the EMF adapter', () => {
       Dimensions: [['service', 'registry']],
       Metrics: [{ Name: 'RegistryRequests', Unit: 'Count' }],
     });
-    expect(registry).toMatchObject({ service: 'imagestreams', registry: 'quay.io', RegistryRequests: 1 });
+    // Summed per host over the invocation: one document per registry.
+    expect(registry).toMatchObject({ service: 'imagestreams', registry: 'quay.io', RegistryRequests: 2 });
+    expect(
+      docs.filter((d) => d.RegistryRequests !== undefined).map((d) => [d.registry, d.RegistryRequests]),
+    ).toEqual([
+      ['quay.io', 2],
+      ['ghcr.io', 1],
+    ]);
     expect(registry).not.toHaveProperty('namespace');
     expect(byMetric('TagChanges')).toMatchObject({ kind: 'moved', TagChanges: 1 });
     const batch = byMetric('ImportSucceeded');
     expect(batch._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
     expect(batch).toMatchObject({ ImportSucceeded: [1, 1], ImportDuration: 120 });
     // The second flush had nothing to write.
-    expect(docs).toHaveLength(3);
+    expect(docs).toHaveLength(4);
   });
 });
