@@ -132,6 +132,16 @@ export const METRICS = {
     'p99',
     'Delay from a scheduled tag coming due (its slot) to the scan that re-checked it',
   ),
+  /**
+   * Push notification to tag change: from the notification's arrival to the commit of the tag change its re-check
+   * made. Its event follows through the table stream (the change processor's IteratorAge adds that part).
+   */
+  pushToTagChange: metric(
+    'PushToTagChange',
+    'Milliseconds',
+    'p99',
+    'From a registry push notification to the committed tag change its re-check made (coalescing window included)',
+  ),
   /** Tag changes the change processor saw, by kind. */
   tagChanges: metric(
     'TagChanges',

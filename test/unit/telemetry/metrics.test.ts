@@ -2,7 +2,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { enforce } from '../../../functions/app/access/access';
 import { createImageStreamImport } from '../../../functions/app/imports/imagestreamimports';
+import { runPush } from '../../../functions/app/jobs/push';
 import { runScan } from '../../../functions/app/jobs/scheduler';
+import { createImageStream } from '../../../functions/app/streams/imagestreams';
 import type { Image } from '../../../functions/core/api-types';
 import { StatusError } from '../../../functions/core/errors';
 import { EmfMetrics } from '../../../functions/telemetry/emf-metrics';
@@ -113,5 +115,43 @@ describe('the EMF adapter', () => {
     expect(batch).toMatchObject({ ImportSucceeded: [1, 1], ImportDuration: 120 });
     // The second flush had nothing to write.
     expect(docs).toHaveLength(4);
+  });
+});
+
+describe('push to tag change', () => {
+  it('measures from the notification to the change its re-check committed, and only when a tag changed', async () => {
+    const ctx = fakeContext();
+    await fakeProject(ctx, 'ns');
+    ctx.fakes.registry.push('quay.io/x/y', '1', image(1));
+    await createImageStream(ctx, 'ns', {
+      metadata: { name: 'app' },
+      spec: {
+        tags: [
+          {
+            name: 'v1',
+            from: { kind: 'DockerImage', name: 'quay.io/x/y:1' },
+            importPolicy: { scheduled: true },
+          },
+        ],
+      },
+    });
+    const head = await ctx.streams.getHead('ns', 'app');
+    ctx.fakes.schedule.tracking.push({
+      namespace: 'ns',
+      name: 'app',
+      uid: head!.uid,
+      tag: 'v1',
+      repository: 'quay.io/x/y',
+      sourceTag: '1',
+    });
+    const hint = { registry: 'quay.io', repository: 'x/y', tag: '1', action: 'push' as const };
+    const first = await runPush(ctx, hint, 1_000, () => 4_500);
+    expect(first.results.some((r) => r.wrote)).toBe(true);
+    expect(ctx.fakes.metrics.points.filter((p) => p.role === 'pushToTagChange')).toEqual([
+      { role: 'pushToTagChange', value: 3_500 },
+    ]);
+    // The same digest again: nothing changed, nothing measured.
+    await runPush(ctx, hint, 5_000, () => 6_000);
+    expect(ctx.fakes.metrics.points.filter((p) => p.role === 'pushToTagChange')).toHaveLength(1);
   });
 });
