@@ -44,6 +44,15 @@ module.exports = {
       },
     },
     {
+      name: 'app-free-of-telemetry-adapters',
+      severity: 'error',
+      comment:
+        'Use cases count through the metrics port and log through the Log port: of functions/telemetry they see ' +
+        'only the metrics catalogue (names), never the adapters over Powertools.',
+      from: { path: '^functions/(app|core)/' },
+      to: { path: '^functions/telemetry/(?!metrics\\.ts$)' },
+    },
+    {
       name: 'table-keys-stay-in-store',
       severity: 'error',
       comment:

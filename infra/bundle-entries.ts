@@ -12,7 +12,7 @@ export const probeEnvironment = {
   TABLE_NAME: 'probe',
   AWS_REGION: 'us-east-1',
   IMPORT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/probe',
-  // As the stack passes it: the bus ARN (PutEvents names it, so events route to it from any account).
+  // The change processor takes the bus by ARN (its events' resources name the account and region).
   EVENT_BUS_NAME: 'arn:aws:events:us-east-1:123456789012:event-bus/probe',
   // The API and job worker refuse to start without their secrets key (they seal and open registry secrets).
   SECRETS_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/probe',

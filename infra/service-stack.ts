@@ -28,6 +28,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type IQueue, Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { JOB_MAX_RECEIVES } from '../functions/app/jobs/jobs';
 import { DEFAULT_EVENT_SOURCE } from '../functions/config';
 import { DETAIL_TYPES } from '../functions/core/events/tag-events';
 import { HEAD_SK, keys } from '../functions/store/keys';
@@ -335,7 +336,7 @@ export class ServiceStack extends Stack {
     this.importQueue = new Queue(this, 'import-queue', {
       ...queueDefaults,
       visibilityTimeout: Duration.seconds(JOB_WORKER_TIMEOUT.toSeconds() * 6),
-      deadLetterQueue: { queue: this.importDeadLetterQueue, maxReceiveCount: 5 },
+      deadLetterQueue: { queue: this.importDeadLetterQueue, maxReceiveCount: JOB_MAX_RECEIVES },
     });
 
     this.apiFunction = new AppFunction(this, 'api-fn', {
@@ -480,7 +481,10 @@ export class ServiceStack extends Stack {
       schedule: ScheduleExpression.rate(SCHEDULER_TICK),
       target: new LambdaInvoke(this.schedulerTick, {
         // The nominal time, so a retried invocation covers the same slots.
-        input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
+        input: ScheduleTargetInput.fromObject({
+          scheduledTime: ContextAttribute.scheduledTime,
+          executionId: ContextAttribute.executionId,
+        }),
         retryAttempts: 3,
         maxEventAge: Duration.minutes(5),
         deadLetterQueue: this.schedulerDeadLetterQueue,

@@ -1,7 +1,9 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { CredentialSealer } from '../app/ports/credential-sealer';
 import { noSealer } from '../app/ports/credential-sealer';
 import type { JobSink } from '../app/ports/jobs';
+import { type MetricsRecorder, noMetrics } from '../app/ports/metrics';
 import { type AppContext, newTid, newUid } from '../app/shared/context';
 import { KeyedQueue } from '../app/shared/keyed-queue';
 import { EcrCredentials } from '../aws/ecr-credentials';
@@ -16,13 +18,14 @@ import { ProjectStore } from '../store/project-store';
 import { ScheduleStore } from '../store/schedule-store';
 import { SecretStore } from '../store/secret-store';
 import { StreamStore } from '../store/stream-store';
+import { noTracing, type Tracing } from '../telemetry/tracing';
 import { accessSettings, importSettings, scheduleSettings, streamRules } from './settings';
 import { documentClient } from './table';
 
 /**
  * What an entry point hands the service context besides the configuration: `jobs` (the queue its work goes to),
  * `webhookSecret`, `sealer` (local mode: the key file), `registryLookup` (tests resolve registry host names),
- * `writer` (local mode names its write intents).
+ * `writer` (local mode names its write intents), `metrics` (where use cases count).
  */
 export interface ServiceParts {
   jobs?: JobSink | undefined;
@@ -30,6 +33,10 @@ export interface ServiceParts {
   sealer?: CredentialSealer | undefined;
   registryLookup?: HostLookup | undefined;
   writer?: string | undefined;
+  /** Where use cases' metrics go (EMF in AWS, debug log lines locally); none by default. */
+  metrics?: MetricsRecorder | undefined;
+  /** What traces the AWS clients and registry exchanges (X-Ray in Lambda); nothing by default. */
+  tracing?: Tracing | undefined;
 }
 
 /** What tests and local mode may put in place of a real part. */
@@ -42,16 +49,25 @@ export type ContextOverrides = Pick<ServiceParts, 'sealer' | 'registryLookup'>;
  * changes it after this.
  */
 export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): AppContext {
+  const tracing = parts.tracing ?? noTracing;
   const sealer =
     parts.sealer ??
     (cfg.SECRETS_KMS_KEY_ARN
       ? new KmsSealer(
-          new KMSClient(cfg.AWS_REGION ? { region: cfg.AWS_REGION } : {}),
+          tracing.client(new KMSClient(cfg.AWS_REGION ? { region: cfg.AWS_REGION } : {})),
           cfg.SECRETS_KMS_KEY_ARN,
         )
       : noSealer);
-  const db = documentClient(cfg);
+  const db = documentClient(cfg, tracing);
+  const metrics = parts.metrics ?? noMetrics;
   const registry = new RegistryClient({
+    // Every exchange that reached a registry, per host: the request count and its 429s.
+    onExchange: ({ url, status }) => {
+      const registry = new URL(url).host;
+      metrics.record('registryRequests', 1, { registry });
+      if (status === 429) metrics.record('registryRateLimited', 1, { registry });
+    },
+    ...(tracing.registryExchange ? { traceExchange: tracing.registryExchange } : {}),
     network: {
       allowPrivateNetworks: cfg.RUNTIME_MODE === 'local',
       allowedPrivateHosts: cfg.ALLOWED_PRIVATE_REGISTRIES,
@@ -77,7 +93,10 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
     sealer,
     registry: new HttpImageRegistry(registry),
     // ECR through IAM only where there is an IAM role to speak for: in AWS.
-    externalCredentials: cfg.RUNTIME_MODE === 'aws' ? new EcrCredentials() : undefined,
+    externalCredentials:
+      cfg.RUNTIME_MODE === 'aws'
+        ? new EcrCredentials(Date.now, (region) => tracing.client(new ECRClient({ region })))
+        : undefined,
     jobs: parts.jobs,
     webhookSecret: parts.webhookSecret,
     access: accessSettings(cfg),
@@ -88,5 +107,6 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
     newUid,
     newTid,
     tagWrites: new KeyedQueue(),
+    metrics,
   });
 }

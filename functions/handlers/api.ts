@@ -3,18 +3,32 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
+import { identityOf } from '../http/api';
 import { createApiHandler } from '../http/handler';
-import { jsonLogger } from '../logging';
+import { lambdaTelemetry } from '../telemetry/telemetry';
+import { wrapHandler } from './wrap';
 
 /** Lambda entry of the HTTP API: configuration and clients are built once per container, then never changed. */
 const config = readServiceConfig();
+const telemetry = lambdaTelemetry(config.LOG_LEVEL);
 // Secrets are sealed on write and opened for synchronous imports with this key (serviceContext uses it).
 requireSetting(config, 'SECRETS_KMS_KEY_ARN');
 const ctx = serviceContext(config, {
-  jobs: config.IMPORT_QUEUE_URL ? new SqsJobSink(new SQSClient({}), config.IMPORT_QUEUE_URL) : undefined,
+  jobs: config.IMPORT_QUEUE_URL
+    ? new SqsJobSink(telemetry.tracing.client(new SQSClient({})), config.IMPORT_QUEUE_URL)
+    : undefined,
   webhookSecret: config.WEBHOOK_SECRET_ARN ? secretValue(config.WEBHOOK_SECRET_ARN) : undefined,
+  metrics: telemetry.metrics,
+  tracing: telemetry.tracing,
 });
-export const handler = createApiHandler(ctx, jsonLogger(config.LOG_LEVEL));
+export const handler = wrapHandler(
+  telemetry,
+  {
+    correlationId: (event) => event.requestContext?.requestId,
+    caller: (event) => identityOf(event)?.user,
+  },
+  createApiHandler(ctx, telemetry.log),
+);
 
 /**
  * A Secrets Manager secret read on first use and kept for the container's life (a rotation reaches new containers
@@ -23,7 +37,8 @@ export const handler = createApiHandler(ctx, jsonLogger(config.LOG_LEVEL));
 function secretValue(arn: string): () => Promise<string | undefined> {
   let secret: Promise<string | undefined> | undefined;
   return () => {
-    secret ??= new SecretsManagerClient({})
+    secret ??= telemetry.tracing
+      .client(new SecretsManagerClient({}))
       .send(new GetSecretValueCommand({ SecretId: arn }))
       .then((r) => r.SecretString || undefined)
       .catch((e: unknown) => {

@@ -7,8 +7,9 @@ import { EventBridgePublisher } from '../aws/eventbridge-publisher';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { streamRules } from '../composition/settings';
 import { readServiceConfig, requireSetting } from '../config';
-import { jsonLogger } from '../logging';
 import { toStreamChange } from '../store/stream-records';
+import { lambdaTelemetry } from '../telemetry/telemetry';
+import { batchTrigger, wrapHandler } from './wrap';
 
 /**
  * The table stream's consumer: every change becomes its events (EventBridge) and jobs (SQS). Records are
@@ -17,24 +18,36 @@ import { toStreamChange } from '../store/stream-records';
  * retry with the same `eventId`: delivery is at least once, consumers de-duplicate.
  */
 const config = readServiceConfig();
-const log = jsonLogger(config.LOG_LEVEL);
+const telemetry = lambdaTelemetry(config.LOG_LEVEL);
+const { log } = telemetry;
 const publisher = new EventBridgePublisher(
-  new EventBridgeClient({}),
+  telemetry.tracing.client(new EventBridgeClient({})),
   requireSetting(config, 'EVENT_BUS_NAME'),
   config.EVENT_SOURCE,
 );
-const sink = new SqsJobSink(new SQSClient({}), requireSetting(config, 'IMPORT_QUEUE_URL'));
+const sink = new SqsJobSink(
+  telemetry.tracing.client(new SQSClient({})),
+  requireSetting(config, 'IMPORT_QUEUE_URL'),
+);
 const resolve = pullSpecResolver(streamRules(config));
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const changes: StreamChange[] = event.Records.map(toStreamChange);
-  const failure = await processBatch(changes, resolve, publisher, sink);
-  if (!failure) return { batchItemFailures: [] };
-  log({
-    level: 'error',
-    msg: 'the stream retries from a record',
-    record: failure.failedAt,
-    error: failure.error,
-  });
-  return { batchItemFailures: [{ itemIdentifier: changes[failure.failedAt]?.sequence ?? '' }] };
-};
+export const handler = wrapHandler(
+  telemetry,
+  batchTrigger<DynamoDBStreamEvent>((record) => record.eventID),
+  async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    const changes: StreamChange[] = event.Records.map(toStreamChange);
+    const failure = await processBatch(changes, resolve, publisher, sink, telemetry.metrics);
+    if (!failure) {
+      log({ level: 'info', message: 'stream batch done', records: changes.length });
+      return { batchItemFailures: [] };
+    }
+    log({
+      level: 'error',
+      message: 'the stream retries from a record',
+      record: failure.failedAt,
+      correlation_id: event.Records[failure.failedAt]?.eventID,
+      error: failure.error,
+    });
+    return { batchItemFailures: [{ itemIdentifier: changes[failure.failedAt]?.sequence ?? '' }] };
+  },
+);

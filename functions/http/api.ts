@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { enforce, isReadOnly, requireActiveProject } from '../app/access/access';
 import { receiveWebhook } from '../app/imports/webhooks';
 import { type AppContext, forCaller, type Identity } from '../app/shared/context';
+import type { Log } from '../app/shared/log';
 import { type Attributes, allowsNonResource, isClusterAdmin } from '../core/access/rules';
 import { IMAGE_API_GROUP } from '../core/api-types';
 import {
@@ -215,7 +216,7 @@ async function authorized(
 export function errorResponse(
   err: unknown,
   event: APIGatewayProxyEventV2,
-  log: (entry: { level?: string; [key: string]: unknown }) => void,
+  log: Log,
 ): APIGatewayProxyStructuredResultV2 {
   const accept = lowerHeaders(event.headers)['accept-encoding'];
   if (err instanceof StatusError) return encodeJson(err.code, err.toStatus(), accept);

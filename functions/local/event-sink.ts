@@ -87,7 +87,7 @@ export class LocalEventSink implements EventPublisher {
     if (queued >= WEBHOOK_QUEUE_LIMIT) {
       this.o.log({
         level: 'error',
-        msg: 'webhook queue full, event dropped',
+        message: 'webhook queue full, event dropped',
         url: redact(url),
         id: event.id,
       });
@@ -126,7 +126,7 @@ export class LocalEventSink implements EventPublisher {
         if (res.status < 500 && res.status !== 408 && res.status !== 429) {
           this.o.log({
             level: 'error',
-            msg: 'webhook refused event',
+            message: 'webhook refused event',
             url: redact(url),
             id: event.id,
             status: res.status,
@@ -139,7 +139,7 @@ export class LocalEventSink implements EventPublisher {
       if (attempt < WEBHOOK_ATTEMPTS) await sleep(Math.min(8_000, 500 * 2 ** (attempt - 1)));
     }
     if (!this.stopped)
-      this.o.log({ level: 'error', msg: 'webhook delivery gave up', url: redact(url), id: event.id });
+      this.o.log({ level: 'error', message: 'webhook delivery gave up', url: redact(url), id: event.id });
   }
 
   /** Waits (bounded) for webhook deliveries in flight. */

@@ -4,6 +4,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Identity } from '../app/shared/context';
+import type { Log } from '../app/shared/log';
 import { type StatusError, tooLarge, unauthorized } from '../core/errors';
 import { HEALTH_PATHS } from '../http/api';
 import { isConsolePath, serveConsole } from './console-assets';
@@ -31,10 +32,13 @@ export async function serveApi(opts: {
   tls?: { keyPem: string; certPem: string };
   /** What `GET /local/tls` tells an authenticated caller about the HTTPS listener (isctl kubeconfig). */
   tlsInfo?: () => LocalTlsInfo | undefined;
+  /** Where a failure of the server itself is logged (the service's logger). */
+  log?: Log;
 }): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const log: Log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, opts).catch((err: unknown) => {
-      console.error(JSON.stringify({ level: 'error', message: 'local server failure', error: String(err) }));
+      log({ level: 'error', message: 'local server failure', error: String(err) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end();
     });

@@ -123,7 +123,7 @@ export class JobJournal {
         if (waiters.length) await this.fh.datasync();
         for (const w of waiters) w.resolve();
       } catch (e) {
-        this.log({ level: 'error', msg: 'job journal write failed', error: (e as Error).message });
+        this.log({ level: 'error', message: 'job journal write failed', error: (e as Error).message });
         for (const w of waiters) w.reject(e as Error);
         return false;
       }
@@ -160,7 +160,7 @@ function replay(file: string, log: Log): StoredJob[] {
     else if (e.op === 'del') jobs.delete(e.id);
     else skipped++;
   }
-  if (skipped) log({ level: 'warn', msg: 'job journal: skipped unreadable lines', file, skipped });
+  if (skipped) log({ level: 'warn', message: 'job journal: skipped unreadable lines', file, skipped });
   return [...jobs.values()].sort((a, b) => a.id - b.id);
 }
 

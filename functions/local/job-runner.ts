@@ -1,11 +1,12 @@
 import { appendFileSync } from 'node:fs';
-import { describeJob, type Job } from '../app/jobs/jobs';
+import { describeJob, JOB_MAX_RECEIVES, type Job } from '../app/jobs/jobs';
 import type { JobSink } from '../app/ports/jobs';
+import type { MetricsRecorder } from '../app/ports/metrics';
 import type { Log } from '../app/shared/log';
 import { JobJournal, type StoredJob } from './job-journal';
 
 /** Runs of one job (SQS's maxReceiveCount): after this many it is dead-lettered. */
-export const MAX_ATTEMPTS = 5;
+export const MAX_ATTEMPTS = JOB_MAX_RECEIVES;
 /** The longest a job may be delayed at once (SQS's limit); longer waits are re-queued by the job itself. */
 const MAX_DELAY_MS = 15 * 60_000;
 /** The bucket of jobs that belong to no project (scheduler scans, push re-checks, orphan sweeps). */
@@ -23,6 +24,8 @@ export interface LocalJobRunnerOptions {
   /** Runs one job; a throw means "retry it". `sink` is this runner, for the follow-up work a job queues. */
   execute: (job: Job, sink: JobSink) => Promise<Record<string, unknown>>;
   log: Log;
+  /** Counts failed attempts, retries and dead-lettered jobs. */
+  metrics?: MetricsRecorder;
   /** Wait before the run after the nth failed one (n ≥ 1). */
   retryDelayMs?: (receives: number) => number;
   clock?: () => number;
@@ -83,7 +86,7 @@ export class LocalJobRunner implements JobSink {
     if (jobs.length)
       o.log({
         level: 'info',
-        msg: 'jobs taken back from the journal',
+        message: 'jobs taken back from the journal',
         jobs: jobs.length,
         file: o.journalFile,
       });
@@ -193,14 +196,16 @@ export class LocalJobRunner implements JobSink {
     this.journal.put(rec);
     try {
       const summary = await this.o.execute(rec.job, this);
-      this.o.log({ level: 'debug', msg: 'job done', ...summary });
+      this.o.log({ level: 'debug', message: 'job done', ...summary });
       this.jobs.delete(rec.id);
       this.journal.remove(rec.id);
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
+      this.o.metrics?.record('jobFailed');
       if (rec.receives >= MAX_ATTEMPTS) this.deadLetter(rec, error);
       else {
-        this.o.log({ level: 'warn', msg: 'job failed, will retry', ...describeJob(rec.job), error });
+        this.o.metrics?.record('jobRetried');
+        this.o.log({ level: 'warn', message: 'job failed, will retry', ...describeJob(rec.job), error });
         rec.dueAt = this.clock() + this.retryDelayMs(rec.receives);
         this.journal.put(rec);
         if (!this.stopped) this.place(rec);
@@ -215,9 +220,10 @@ export class LocalJobRunner implements JobSink {
   }
 
   private deadLetter(rec: StoredJob, error: string): void {
+    this.o.metrics?.record('jobDeadLettered');
     this.o.log({
       level: 'error',
-      msg: 'job failed, dropped',
+      message: 'job failed, dropped',
       ...describeJob(rec.job),
       receives: rec.receives,
       error,
@@ -230,7 +236,7 @@ export class LocalJobRunner implements JobSink {
     } catch (e) {
       this.o.log({
         level: 'error',
-        msg: 'could not write the dead-letter file',
+        message: 'could not write the dead-letter file',
         error: (e as Error).message,
       });
     }

@@ -32,7 +32,9 @@ export class SchedulerTimer {
           ...scanJobsForTick(this.ctx, next),
           ...orphanSweepsForTick(next, this.ctx.scheduling.tickSeconds),
         ])
-        .catch((e: Error) => this.log({ level: 'error', msg: 'scheduler tick failed', error: e.message }));
+        .catch((e: Error) =>
+          this.log({ level: 'error', message: 'scheduler tick failed', error: e.message }),
+        );
       this.arm();
     }, next - Date.now());
   }

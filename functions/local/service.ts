@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pullSpecResolver, workForChanges } from '../app/events/change-processor';
+import { pullSpecResolver, recordPublished, workForChanges } from '../app/events/change-processor';
 import { sealUnsealedSecrets } from '../app/imports/secret-credentials';
 import { runJob } from '../app/jobs/job-runner';
 import type { AppContext } from '../app/shared/context';
@@ -9,7 +9,8 @@ import { type ContextOverrides, serviceContext } from '../composition/service-co
 import { readServiceConfig } from '../config';
 import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler } from '../http/handler';
-import { jsonLogger } from '../logging';
+import type { LogOutput } from '../telemetry/logger';
+import { localTelemetry } from '../telemetry/telemetry';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalEventSink } from './event-sink';
 import { type LocalTlsInfo, serveApi } from './http-server';
@@ -43,7 +44,10 @@ export interface LocalService {
  */
 export async function startLocalService(
   cfg: LocalConfig,
-  opts: { log?: (entry: object) => void } & ContextOverrides = {},
+  opts: {
+    /** Where log lines go instead of stdout (redacted attributes, as the JSON line would have them). */
+    logOutput?: LogOutput;
+  } & ContextOverrides = {},
 ): Promise<LocalService> {
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -78,7 +82,8 @@ export async function startLocalService(
       TABLE_NAME: cfg.TABLE_NAME,
       DYNAMODB_ENDPOINT: endpoint,
     });
-    const log = opts.log ?? jsonLogger(serviceConfig.LOG_LEVEL);
+    const telemetry = localTelemetry(serviceConfig.LOG_LEVEL, opts.logOutput);
+    const { log } = telemetry;
     const webhookSecret = serviceConfig.WEBHOOK_SECRET;
     const startedAt = Date.now();
     // Names this data directory's writes in their write intents: after a crash, the restarted process knows the
@@ -95,6 +100,7 @@ export async function startLocalService(
       perProjectConcurrency: cfg.JOB_CONCURRENCY_PER_PROJECT,
       execute: (job, sink) => runJob(ctx!, job, sink, log),
       log,
+      metrics: telemetry.metrics,
     });
     stops.push(() => runner.stop());
     ctx = serviceContext(serviceConfig, {
@@ -103,10 +109,11 @@ export async function startLocalService(
       writer,
       jobs: runner,
       webhookSecret: async () => webhookSecret,
+      metrics: telemetry.metrics,
     });
     // Secrets an older version stored in clear are sealed now, before the first request or import reads them.
     const resealed = await sealUnsealedSecrets(ctx);
-    if (resealed) log({ level: 'info', msg: 'sealed registry secrets stored in clear', count: resealed });
+    if (resealed) log({ level: 'info', message: 'sealed registry secrets stored in clear', count: resealed });
     runner.start();
     // What a killed predecessor was writing when it died (history written ahead, a large create) is swept now.
     await runner.enqueue([{ kind: 'orphans', writer, before: startedAt }]);
@@ -132,6 +139,7 @@ export async function startLocalService(
       onChanges: async (changes) => {
         const work = workForChanges(changes, resolve);
         await events.publish(work.events);
+        recordPublished(telemetry.metrics, work.events);
         const jobs =
           cfg.IMPORT_CONTROLLER === 'on' ? work.jobs : work.jobs.filter((j) => j.kind !== 'import');
         await runner.enqueue(jobs);
@@ -154,6 +162,7 @@ export async function startLocalService(
         !!webhookSecret && webhookAuthorized(webhookSecret, authorization, query.get('token') ?? undefined),
       host: cfg.HOST,
       tlsInfo: () => tlsInfo,
+      log,
     };
     let tlsInfo: LocalTlsInfo | undefined;
     let tls: LocalTls | undefined;

@@ -87,7 +87,7 @@ export class StreamPoller {
         if (!busy) await this.pause(this.o.pollMs ?? POLL_MS);
       } catch (e) {
         if (this.stopped) break;
-        this.o.log({ level: 'error', msg: 'stream poller error', error: (e as Error).message });
+        this.o.log({ level: 'error', message: 'stream poller error', error: (e as Error).message });
         this.iterators.clear();
         await this.pause(1_000);
       }

@@ -36,6 +36,11 @@ export interface TransportOptions {
   random?: () => number;
   /** Called once per HTTP exchange that reached a server (for metrics and tests). */
   onExchange?: (e: { method: string; url: string; status: number }) => void;
+  /** Runs around every exchange (each hop of a redirect, each retry): a trace's subsegment per registry call. */
+  traceExchange?: (
+    exchange: { method: string; host: string },
+    run: () => Promise<RegistryResponse>,
+  ) => Promise<RegistryResponse>;
 }
 
 export interface RegistryRequest {
@@ -193,8 +198,8 @@ export class RegistryTransport {
     http: new HttpAgent({ keepAlive: true }),
     https: new HttpsAgent({ keepAlive: true }),
   };
-  private readonly o: Required<Omit<TransportOptions, 'onExchange' | 'lookup'>> &
-    Pick<TransportOptions, 'onExchange' | 'lookup'>;
+  private readonly o: Required<Omit<TransportOptions, 'onExchange' | 'lookup' | 'traceExchange'>> &
+    Pick<TransportOptions, 'onExchange' | 'lookup' | 'traceExchange'>;
 
   constructor(opts: TransportOptions) {
     this.o = {
@@ -271,7 +276,10 @@ export class RegistryTransport {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       if (isOver(deadline)) throw deadlineError(url.host, 'before the request was sent', deadline);
       const addresses = await resolveDestination(url, this.o.network, this.o.lookup, deadline);
-      const res = await this.exchange(req, url, authorization, addresses, deadline);
+      const exchange = () => this.exchange(req, url, authorization, addresses, deadline);
+      const res = await (this.o.traceExchange
+        ? this.o.traceExchange({ method: req.method, host: url.host }, exchange)
+        : exchange());
       if (![301, 302, 303, 307, 308].includes(res.status)) return res;
       const location = res.headers.get('location');
       if (!location) return res;

@@ -530,7 +530,10 @@ describe('ServiceStack', () => {
       Input: string;
       RoleArn: { 'Fn::GetAtt': [string, string] };
     };
-    expect(JSON.parse(target.Input)).toEqual({ scheduledTime: '<aws.scheduler.scheduled-time>' });
+    expect(JSON.parse(target.Input)).toEqual({
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+      executionId: '<aws.scheduler.execution-id>',
+    });
 
     const role = target.RoleArn['Fn::GetAtt'][0];
     service.hasResourceProperties('AWS::IAM::Role', {

@@ -6,6 +6,7 @@ import type { Job } from '../../functions/app/jobs/jobs';
 import type { JobSink } from '../../functions/app/ports/jobs';
 import { LocalJobRunner, type LocalJobRunnerOptions, MAX_ATTEMPTS } from '../../functions/local/job-runner';
 import { eventually, sleep } from '../support/eventually';
+import { FakeMetrics } from '../support/fakes';
 
 /**
  * The local job queue on its own (functions/local/job-runner.ts), with a journal in a temporary directory and jobs
@@ -85,11 +86,13 @@ describe('local job runner', () => {
   it('counts every start of a job across restarts and dead-letters it after MAX_ATTEMPTS', async () => {
     const paths = files();
     let runs = 0;
+    const metrics = new FakeMetrics();
     const failing = {
       execute: async () => {
         runs++;
         throw new Error('registry down');
       },
+      metrics,
     };
     const first = await runner(paths, { ...failing, retryDelayMs: (n) => (n >= 2 ? 60_000 : 10) });
     await first.r.enqueue([imp('a', 's')]);
@@ -112,8 +115,12 @@ describe('local job runner', () => {
       .map((l) => JSON.parse(l));
     expect(dead).toMatchObject([{ receives: MAX_ATTEMPTS, error: 'registry down', job: imp('a', 's') }]);
     expect(third.logs).toContainEqual(
-      expect.objectContaining({ level: 'error', msg: 'job failed, dropped' }),
+      expect.objectContaining({ level: 'error', message: 'job failed, dropped' }),
     );
+    // Every failed run counts; all but the last are retried, the last is dead-lettered.
+    expect(metrics.total('jobFailed')).toBe(MAX_ATTEMPTS);
+    expect(metrics.total('jobRetried')).toBe(MAX_ATTEMPTS - 1);
+    expect(metrics.total('jobDeadLettered')).toBe(1);
     await third.r.stop();
 
     // Dropped for good: a restart does not bring it back.

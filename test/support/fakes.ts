@@ -15,6 +15,7 @@ import type {
   StreamScope,
 } from '../../functions/app/ports/images';
 import type { JobSink } from '../../functions/app/ports/jobs';
+import type { MetricsRecorder } from '../../functions/app/ports/metrics';
 import {
   type BindingRecord,
   type ProjectAccessRecord,
@@ -53,6 +54,7 @@ import {
   type TagRecord,
 } from '../../functions/core/imagestream/model';
 import { RegistryError } from '../../functions/registry/errors';
+import type { MetricRole } from '../../functions/telemetry/metrics';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -593,6 +595,21 @@ export interface FakeParts {
   schedule: FakeSchedule;
   registry: FakeRegistry;
   jobs: FakeJobSink;
+  metrics: FakeMetrics;
+}
+
+/** Metrics recorded in memory: `points` in order, `total(role)` sums a metric. */
+export class FakeMetrics implements MetricsRecorder {
+  readonly points: Array<{ role: MetricRole; value: number; breakdown?: Readonly<Record<string, string>> }> =
+    [];
+
+  record(role: MetricRole, value = 1, breakdown?: Readonly<Record<string, string>>): void {
+    this.points.push({ role, value, ...(breakdown ? { breakdown } : {}) });
+  }
+
+  total(role: MetricRole): number {
+    return this.points.filter((p) => p.role === role).reduce((sum, p) => sum + p.value, 0);
+  }
 }
 
 /** Cluster administrators in the fake context: members of this group. */
@@ -614,6 +631,7 @@ export function fakeContext(
     schedule: new FakeSchedule(),
     registry: new FakeRegistry(),
     jobs: new FakeJobSink(),
+    metrics: new FakeMetrics(),
     ...opts.parts,
   };
   let seconds = Date.UTC(2026, 0, 1) / 1000;

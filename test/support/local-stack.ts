@@ -117,10 +117,11 @@ export const HISTORY = (ns: string, name: string) =>
  * the resolver of registry host names.
  */
 /** The stacks' logs are silent unless TEST_SERVICE_LOG names a file their warnings and errors go to (debugging). */
-const serviceLog = (entry: { level?: string }) => {
+/** Tests stay quiet: the service's warnings and errors go to $TEST_SERVICE_LOG when it is set, nothing else. */
+const serviceLog = (entry: Record<string, unknown>) => {
   const file = process.env.TEST_SERVICE_LOG;
-  if (file && (entry.level === 'error' || entry.level === 'warn'))
-    appendFileSync(file, `${JSON.stringify(entry)}\n`);
+  const level = String(entry.level).toLowerCase();
+  if (file && (level === 'error' || level === 'warn')) appendFileSync(file, `${JSON.stringify(entry)}\n`);
 };
 
 export async function startStack(
@@ -145,7 +146,7 @@ export async function startStack(
   });
   const prior = { ...process.env };
   Object.assign(process.env, env);
-  const service = await startLocalService(cfg, { log: serviceLog, ...overrides });
+  const service = await startLocalService(cfg, { logOutput: serviceLog, ...overrides });
   process.env = prior;
   return {
     api: new Api(service.url, ADMIN_TOKEN, true),

@@ -45,7 +45,9 @@ export function enforce(
   access: ProjectAccess | undefined,
 ): void {
   const decision = decide(caller, attrs, access?.bindings ?? [], ctx.access);
-  if (!decision.allowed) throw forbiddenFor(caller, attrs);
+  if (decision.allowed) return;
+  ctx.metrics.record('authorizationDenied');
+  throw forbiddenFor(caller, attrs);
 }
 
 /**

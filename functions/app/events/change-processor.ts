@@ -1,4 +1,9 @@
-import { deriveTagEvents, type PullSpecResolver, type TagEventEnvelope } from '../../core/events/tag-events';
+import {
+  DETAIL_TYPES,
+  deriveTagEvents,
+  type PullSpecResolver,
+  type TagEventEnvelope,
+} from '../../core/events/tag-events';
 import { tagNeedsImport } from '../../core/imagestream/import-rules';
 import type { TagRecord } from '../../core/imagestream/model';
 import type { StreamRulesConfig } from '../../core/imagestream/spec-rules';
@@ -6,6 +11,7 @@ import { resolveEventReference } from '../../core/imagestream/views';
 import type { ImportJob, Job } from '../jobs/jobs';
 import type { EventPublisher, StreamChange } from '../ports/events';
 import type { JobSink } from '../ports/jobs';
+import { type MetricsRecorder, noMetrics } from '../ports/metrics';
 
 /** What one batch of table changes asks for: events to publish and jobs to queue. */
 export interface ChangeWork {
@@ -109,6 +115,14 @@ export function importNeededByChange(before: TagRecord | undefined, after: TagRe
   );
 }
 
+/** Events that went out, as metrics: how many, and the tag changes among them by kind. */
+export function recordPublished(metrics: MetricsRecorder, events: readonly TagEventEnvelope[]): void {
+  if (events.length === 0) return;
+  metrics.record('eventsPublished', events.length);
+  for (const e of events)
+    if (e.detailType === DETAIL_TYPES.changed) metrics.record('tagChanges', 1, { kind: e.detail.change });
+}
+
 /** PutEvents and SendMessageBatch both take ten entries per call. */
 const BATCH = 10;
 
@@ -123,6 +137,7 @@ export async function processBatch(
   resolve: PullSpecResolver,
   publisher: EventPublisher,
   sink: Pick<JobSink, 'enqueue'>,
+  metrics: MetricsRecorder = noMetrics,
 ): Promise<{ failedAt: number; error: string } | undefined> {
   const work = changes.map((c) => workForChanges([c], resolve));
   let failedAt = changes.length;
@@ -132,7 +147,12 @@ export async function processBatch(
     const chunk = events.slice(k, k + BATCH);
     try {
       await publisher.publish(chunk.map((x) => x.e));
+      recordPublished(
+        metrics,
+        chunk.map((x) => x.e),
+      );
     } catch (e) {
+      metrics.record('eventsFailed', chunk.length);
       failedAt = chunk[0]!.i;
       error = `publishing events: ${(e as Error).message}`;
       break;

@@ -12,6 +12,8 @@ import {
 import { credentialsFor } from '../../registry/credentials';
 import type { DeadlineLike } from '../../registry/deadline';
 import { isRegistryError, RegistryError } from '../../registry/errors';
+import { IMPORT_REASONS } from '../../telemetry/metrics';
+import type { MetricsRecorder } from '../ports/metrics';
 import type { ImportMode, RegistryCredential, RepositoryTarget } from '../ports/registry';
 import { type AppContext, actorOf } from '../shared/context';
 import { importCredentials, SecretUnusable } from './secret-credentials';
@@ -94,13 +96,19 @@ export class Importer {
     ].join('|');
     let p = this.inflight.get(key);
     if (!p) {
+      const started = performance.now();
       p = this.doImport(req, mode).then((r) => {
         this.results.push(r);
+        this.ctx.metrics.record('importDuration', Math.round(performance.now() - started));
         return r;
       });
       this.inflight.set(key, p);
     }
-    return p;
+    // Every tag's import counts, also one that shares an identical request's fetch.
+    return p.then((r) => {
+      recordImportResult(this.ctx.metrics, r.status);
+      return r;
+    });
   }
 
   /** Lists a repository's tags in OpenShift's priority order. */
@@ -246,6 +254,17 @@ function invalidFrom(from: string, why: string): Status {
       ],
     },
   ).toStatus();
+}
+
+/** A tag import's result as metrics: the alarms' success and failure counts, and the breakdown by reason. */
+function recordImportResult(metrics: MetricsRecorder, status: Status): void {
+  const succeeded = status.status === 'Success';
+  metrics.record(succeeded ? 'importSucceeded' : 'importFailed');
+  const reason = succeeded ? 'Imported' : (status.reason ?? 'InternalError');
+  metrics.record('importResult', 1, {
+    result: succeeded ? 'succeeded' : 'failed',
+    reason: (IMPORT_REASONS as readonly string[]).includes(reason) ? reason : 'Other',
+  });
 }
 
 /** OpenShift's importer error mapping (docs/semantics.md#import-errors); `ref` is the normalized reference. */

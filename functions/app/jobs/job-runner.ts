@@ -93,7 +93,7 @@ export async function runJob(
       return { ...describeJob(job), ...r };
     }
     case 'push': {
-      const r = await runPush(ctx, job.hint);
+      const r = await runPush(ctx, job.hint, job.notifiedAt);
       return { ...describeJob(job), streams: r.streams, tags: r.tags, wrote: r.results.some((x) => x.wrote) };
     }
     case 'orphans': {
@@ -104,7 +104,7 @@ export async function runJob(
           : {}),
       });
       if (!r.done) await sink.enqueue([job]);
-      if (r.abandoned) log({ level: 'info', msg: 'swept abandoned writes', ...r });
+      if (r.abandoned) log({ level: 'info', message: 'swept abandoned writes', ...r });
       return { ...describeJob(job), ...r };
     }
   }

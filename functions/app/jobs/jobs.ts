@@ -1,6 +1,9 @@
 import * as z from 'zod';
 import type { PushHint } from '../../core/push/notifications';
 
+/** Attempts of one job (the job queue's maxReceiveCount; local mode's runner counts the same): then dead-lettered. */
+export const JOB_MAX_RECEIVES = 5;
+
 /** A request to bring some tags of one stream up to date with their registry sources. */
 export interface ImportJob {
   namespace: string;
@@ -31,7 +34,8 @@ export type Job =
   /** Find the scheduled tags of one shard whose slots are due and queue their imports. */
   | { kind: 'scan'; shard: number; from: number; to: number; cycleEndsAt: number }
   /** A registry said a repository:tag changed: re-check the tags that follow it. */
-  | { kind: 'push'; hint: PushHint }
+  /** `notifiedAt`: when the service accepted the notification (epoch ms), for the push-to-change latency. */
+  | { kind: 'push'; hint: PushHint; notifiedAt?: number }
   /**
    * Remove what abandoned writes left (functions/store/stream-store.ts, write intents): those older than the
    * abandonment age, and those `writer` put before `before` (a local process that has restarted since).
@@ -72,6 +76,7 @@ export const jobSchema = z.preprocess(
         digest: z.string().optional(),
         action: z.enum(['push', 'delete']),
       }),
+      notifiedAt: z.number().optional(),
     }),
     z.object({
       kind: z.literal('orphans'),

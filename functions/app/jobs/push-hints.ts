@@ -30,7 +30,7 @@ export async function acceptPushHints(
   let queued = 0;
   for (const [key, hint] of unique) {
     if (window > 0 && !(await ctx.schedule.claimWindow(`push#${key}`, now, window))) continue;
-    await sink.enqueue([{ kind: 'push', hint }], window > 0 ? window + WINDOW_SLACK_MS : 0);
+    await sink.enqueue([{ kind: 'push', hint, notifiedAt: now }], window > 0 ? window + WINDOW_SLACK_MS : 0);
     queued++;
   }
   return queued;

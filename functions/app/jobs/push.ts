@@ -8,11 +8,14 @@ import { normalizedRepository } from './push-hints';
 /**
  * A push job: the tags that follow the repository:tag (tracking tags, i.e. scheduled DockerImage sources) are
  * re-checked at once with a HEAD, outside the scheduled budget. Unchanged digests write nothing, so duplicate
- * notifications change nothing.
+ * notifications change nothing. When the re-check moved a tag, the time from the notification (`notifiedAt`) to
+ * that committed change is measured: its event follows through the table stream.
  */
 export async function runPush(
   ctx: AppContext,
   hint: PushHint,
+  notifiedAt?: number,
+  clock: () => number = Date.now,
 ): Promise<{ streams: number; tags: number; results: ImportJobResult[] }> {
   const repository = normalizedRepository(hint);
   if (!repository || !hint.tag) return { streams: 0, tags: 0, results: [] };
@@ -34,5 +37,7 @@ export async function runPush(
     results.push(
       await runImportJob(ctx, { ...job, force: true }, { admit: async (due) => due.filter(follows) }),
     );
+  if (notifiedAt !== undefined && results.some((r) => r.wrote && r.imported.length > 0))
+    ctx.metrics.record('pushToTagChange', Math.max(0, clock() - notifiedAt));
   return { streams: byStream.size, tags: found.length, results };
 }

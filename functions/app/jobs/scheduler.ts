@@ -15,12 +15,19 @@ const TAGS_PER_JOB = 500;
 /** Jobs are queued in batches while a scan pages through the index, so memory stays flat. */
 const FLUSH_TAGS = 2_000;
 
-/** A scan: the due tags of one shard become import jobs, one per stream (split when a stream has many). */
+/**
+ * A scan: the due tags of one shard become import jobs, one per stream (split when a stream has many). Its
+ * metrics: the lag from the tick that made its slots due (its cycle's start) to now, and once it completed, the
+ * tags it read and the completion the scheduled-cycle alarm waits for.
+ */
 export async function runScan(
   ctx: AppContext,
   job: Extract<Job, { kind: 'scan' }>,
   sink: JobSink,
+  clock: () => number = Date.now,
 ): Promise<{ tags: number; jobs: number }> {
+  const dueAt = job.cycleEndsAt - ctx.scheduling.intervalSeconds * 1000;
+  ctx.metrics.record('schedulerLag', Math.max(0, clock() - dueAt));
   let tags = 0;
   let jobs = 0;
   let pending = new Map<string, ImportJob>();
@@ -54,6 +61,8 @@ export async function runScan(
     if (pendingTags >= FLUSH_TAGS) await flush();
   }
   await flush();
+  ctx.metrics.record('scheduledTagsChecked', tags);
+  ctx.metrics.record('scheduledScanSucceeded');
   return { tags, jobs };
 }
 
@@ -85,7 +94,7 @@ export async function runScheduledImport(
   if (now >= job.scheduled.cycleEndsAt) {
     log({
       level: 'warn',
-      msg: 'scheduled import past its cycle, skipped',
+      message: 'scheduled import past its cycle, skipped',
       namespace: job.namespace,
       name: job.name,
     });
@@ -135,7 +144,7 @@ export async function runScheduledImport(
     const b = await ctx.schedule.recordRateLimit(registry, wait, clock(), MAX_BACKOFF_MS);
     log({
       level: 'warn',
-      msg: 'registry rate limited, backing off',
+      message: 'registry rate limited, backing off',
       registry,
       untilMs: b.until,
       strikes: b.strikes,
@@ -152,7 +161,7 @@ export async function runScheduledImport(
       await ctx.schedule.pause(registry, quota.resetAtMs);
       log({
         level: 'warn',
-        msg: 'registry quota nearly spent, pausing',
+        message: 'registry quota nearly spent, pausing',
         registry,
         remaining: quota.remaining,
         untilMs: quota.resetAtMs,

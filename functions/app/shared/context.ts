@@ -4,6 +4,7 @@ import type { StreamRulesConfig } from '../../core/imagestream/spec-rules';
 import type { CredentialSealer } from '../ports/credential-sealer';
 import type { ImageRepository } from '../ports/images';
 import type { JobSink } from '../ports/jobs';
+import type { MetricsRecorder } from '../ports/metrics';
 import type { ProjectRepository } from '../ports/projects';
 import type { ExternalCredentials, ImageRegistry } from '../ports/registry';
 import type { ScheduleRepository } from '../ports/schedule';
@@ -75,6 +76,8 @@ export interface AppContext {
   readonly caller?: Identity | undefined;
   /** The system actor background work records when there is no caller. */
   readonly systemActor?: string | undefined;
+  /** Counts and durations an on-call engineer reads (functions/telemetry/metrics.ts). */
+  readonly metrics: MetricsRecorder;
 }
 
 /** Access-control configuration (validated in functions/config.ts). */

@@ -18,6 +18,7 @@ import {
 import type { TagRecord } from '../../../functions/core/imagestream/model';
 import { streamChangeOf, type TableChange } from '../../../functions/store/stream-records';
 import { contractErrors } from '../../support/events';
+import { FakeMetrics } from '../../support/fakes';
 
 /** Table records as the store hands them to the change processor (functions/store/stream-records.ts). */
 const processBatch = (changes: TableChange[], ...rest: Tail<Parameters<typeof processStreamBatch>>) =>
@@ -264,14 +265,21 @@ describe('processBatch (the Lambda consumer of the table stream)', () => {
   it('publishes ten at a time and merges the import jobs of one stream', async () => {
     const published: number[] = [];
     const queued: unknown[][] = [];
+    const metrics = new FakeMetrics();
     const failure = await processBatch(
       records(40),
       source,
       { publish: async (e) => void published.push(e.length) },
       { enqueue: async (j) => void queued.push(j) },
+      metrics,
     );
     expect(failure).toBeUndefined();
     expect(published).toEqual([10, 10]);
+    expect(metrics.total('eventsPublished')).toBe(20);
+    // Every odd record points its tag at an image for the first time.
+    expect(metrics.points.filter((p) => p.role === 'tagChanges').map((p) => p.breakdown)).toEqual(
+      Array.from({ length: 20 }, () => ({ kind: 'created' })),
+    );
     // 20 new tags without history need an import: one job for the stream.
     expect(queued).toHaveLength(1);
     expect((queued[0]![0] as { tags: string[] }).tags).toHaveLength(20);
@@ -280,6 +288,7 @@ describe('processBatch (the Lambda consumer of the table stream)', () => {
   it('reports the first record of a chunk that could not be published, and queues only what came before', async () => {
     let calls = 0;
     const queued: Array<{ tags: string[] }> = [];
+    const metrics = new FakeMetrics();
     const failure = await processBatch(
       records(40),
       source,
@@ -289,7 +298,10 @@ describe('processBatch (the Lambda consumer of the table stream)', () => {
         },
       },
       { enqueue: async (j) => void queued.push(...(j as Array<{ tags: string[] }>)) },
+      metrics,
     );
+    expect(metrics.total('eventsPublished')).toBe(10);
+    expect(metrics.total('eventsFailed')).toBe(10);
     // Events come from odd records: the second chunk starts at the 11th event, record 21.
     expect(failure).toEqual({ failedAt: 21, error: 'publishing events: ThrottlingException' });
     expect(queued.flatMap((j) => j.tags).every((t) => Number(t.slice(1)) < 21)).toBe(true);
