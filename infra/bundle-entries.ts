@@ -21,7 +21,7 @@ export const probeEnvironment = {
 /** Builds one entry exactly as the AppFunction construct bundles it (see bundlingDefaults). */
 export async function buildLambdaBundle(entry: string, outfile: string): Promise<void> {
   const { build } = await import('esbuild');
-  const { bundlingDefaults } = await import('./constructs/app-function');
+  const { bundlingDefaults, lambdaAliases } = await import('./constructs/app-function');
   await build({
     entryPoints: [entry],
     outfile,
@@ -33,6 +33,7 @@ export async function buildLambdaBundle(entry: string, outfile: string): Promise
     minify: bundlingDefaults.minify,
     keepNames: bundlingDefaults.keepNames,
     banner: { js: bundlingDefaults.banner },
+    alias: lambdaAliases,
     logLevel: 'silent',
   });
 }

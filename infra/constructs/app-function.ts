@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -16,6 +17,16 @@ import { tableDefinition } from '../../functions/store/table-definition';
  * esbuild options of every function bundle, exported so the bundle-size test builds exactly what CDK deploys.
  * ESM with everything bundled (the AWS SDK too): one file, no node_modules lookups at cold start.
  */
+/**
+ * Modules swapped in every Lambda bundle: the SDK's default credential chain becomes the environment provider (the
+ * only source Lambda uses; functions/aws/lambda-credentials.ts says why).
+ */
+export const lambdaAliases = {
+  '@aws-sdk/credential-provider-node': fileURLToPath(
+    new URL('../../functions/aws/lambda-credentials.ts', import.meta.url),
+  ),
+};
+
 export const bundlingDefaults = {
   format: OutputFormat.ESM,
   target: 'node22',
@@ -27,6 +38,7 @@ export const bundlingDefaults = {
   // Some bundled CommonJS dependencies call require(); ESM output needs it defined.
   banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
   forceDockerBundling: false,
+  esbuildArgs: { '--alias': Object.entries(lambdaAliases).map(([from, to]) => `${from}=${to}`) },
 } satisfies BundlingOptions;
 
 /** DynamoDB actions per access mode: exactly what the store uses, on the table and its indexes. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,5 +18,10 @@ describe.each(Object.entries(lambdaEntries))('%s bundle', (name, entry) => {
     const size = statSync(out).size;
     console.log(`[bundle] ${name}: ${(size / 1024).toFixed(0)} KiB`);
     expect(size).toBeLessThanOrEqual(1024 * 1024);
+    // The SDK's default credential chain is swapped for the environment provider (infra/constructs/app-function.ts
+    // lambdaAliases): none of its other sources is in the bundle.
+    const code = readFileSync(out, 'utf8');
+    for (const source of ['fromSSO', 'fromIni', 'fromProcess', 'fromTokenFile', 'AWS_CONTAINER_CREDENTIALS'])
+      expect(code, source).not.toContain(source);
   });
 });
