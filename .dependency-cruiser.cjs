@@ -53,6 +53,15 @@ module.exports = {
       to: { path: '^functions/telemetry/(?!metrics\\.ts$)' },
     },
     {
+      name: 'local-mode-untraced',
+      severity: 'error',
+      comment:
+        'Local mode (and the tests built on it) never loads the Lambda telemetry: X-Ray’s SDK hooks every promise ' +
+        'of the process through async_hooks, a cost only a traced Lambda function should pay.',
+      from: { path: '^functions/local/' },
+      to: { path: '^functions/telemetry/lambda-telemetry\\.ts$', reachable: true },
+    },
+    {
       name: 'table-keys-stay-in-store',
       severity: 'error',
       comment:

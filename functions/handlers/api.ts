@@ -5,7 +5,7 @@ import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
 import { identityOf } from '../http/api';
 import { createApiHandler } from '../http/handler';
-import { lambdaTelemetry } from '../telemetry/telemetry';
+import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 import { wrapHandler } from './wrap';
 
 /** Lambda entry of the HTTP API: configuration and clients are built once per container, then never changed. */

@@ -8,7 +8,7 @@ import { SqsJobSink } from '../aws/sqs-job-sink';
 import { streamRules } from '../composition/settings';
 import { readServiceConfig, requireSetting } from '../config';
 import { toStreamChange } from '../store/stream-records';
-import { lambdaTelemetry } from '../telemetry/telemetry';
+import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 import { batchTrigger, wrapHandler } from './wrap';
 
 /**

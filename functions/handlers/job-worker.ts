@@ -5,7 +5,7 @@ import { describeJob, JOB_MAX_RECEIVES, type Job, jobSchema } from '../app/jobs/
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
-import { lambdaTelemetry } from '../telemetry/telemetry';
+import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 import { batchTrigger, wrapHandler } from './wrap';
 
 const config = readServiceConfig();

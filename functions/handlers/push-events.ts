@@ -6,7 +6,7 @@ import { documentClient } from '../composition/table';
 import { readServiceConfig, requireSetting } from '../config';
 import { parseEcrImageAction } from '../core/push/notifications';
 import { ScheduleStore } from '../store/schedule-store';
-import { lambdaTelemetry } from '../telemetry/telemetry';
+import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 import { wrapHandler } from './wrap';
 
 const config = readServiceConfig();

@@ -4,7 +4,7 @@ import { scanJobsForTick } from '../app/jobs/tick';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { scheduleSettings } from '../composition/settings';
 import { readServiceConfig, requireSetting } from '../config';
-import { lambdaTelemetry } from '../telemetry/telemetry';
+import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 import { wrapHandler } from './wrap';
 
 const config = readServiceConfig();

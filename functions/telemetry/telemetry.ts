@@ -1,13 +1,15 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { MetricsRecorder } from '../app/ports/metrics';
 import type { Log } from '../app/shared/log';
-import { EmfMetrics, LogLineMetrics } from './emf-metrics';
+import { LogLineMetrics } from './emf-metrics';
 import { type LogLevelName, type LogOutput, logThrough, ServiceLogger, terminalLine } from './logger';
-import { METRICS_NAMESPACE, SERVICE_DIMENSION } from './metrics';
-import { noTracing, type Tracing, xrayTracing } from './tracing';
+import { noTracing, type Tracing } from './tracing';
 
-/** One process's logging, metrics and tracing, built once by its composition root. */
+/**
+ * One process's logging, metrics and tracing, built once by its composition root. Lambda's (over Powertools Tracer
+ * and Metrics) is in ./lambda-telemetry.ts, which local mode never loads: X-Ray's SDK hooks every promise of the
+ * process (async_hooks), a cost only a traced function should pay.
+ */
 export interface Telemetry {
   readonly logger: ServiceLogger;
   /** X-Ray in Lambda (the invocation's subsegment, cold start annotation); absent elsewhere. */
@@ -19,27 +21,6 @@ export interface Telemetry {
   readonly metrics: MetricsRecorder;
   /** Writes buffered metrics (end of an invocation). */
   flush(): void;
-}
-
-/**
- * A Lambda function's: JSON log lines and EMF metrics on stdout, where CloudWatch Logs reads both; X-Ray traces
- * (Powertools Tracer, which turns itself off outside Lambda). Node's http module is not patched: the registry
- * client traces its own exchanges, the SDK clients are captured one by one.
- */
-export function lambdaTelemetry(level: LogLevelName): Telemetry {
-  const logger = new ServiceLogger({ level });
-  const tracer = new Tracer({ serviceName: SERVICE_DIMENSION.service, captureHTTPsRequests: false });
-  const emf = new EmfMetrics(
-    new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_DIMENSION.service }),
-  );
-  return {
-    logger,
-    tracer,
-    tracing: xrayTracing(tracer),
-    log: logThrough(logger),
-    metrics: emf,
-    flush: () => emf.flush(),
-  };
 }
 
 /**
