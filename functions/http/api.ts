@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { enforce, isReadOnly, requireActiveProject } from '../app/access/access';
 import { receiveWebhook } from '../app/imports/webhooks';
 import { type AppContext, forCaller, type Identity } from '../app/shared/context';
+import type { WriteOptions } from '../app/shared/requests';
 import { type Attributes, allowsNonResource, isClusterAdmin } from '../core/access/rules';
 import { IMAGE_API_GROUP } from '../core/api-types';
 import {
@@ -19,6 +20,7 @@ import { discoveryResponse } from './discovery';
 import { encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
 import { openApiResponse } from './openapi';
+import { writeOptionsOf } from './options';
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import type { HttpResult } from './request';
 import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route } from './routes';
@@ -110,13 +112,16 @@ export async function dispatch(
     headers,
     body: undefined as unknown,
     identity,
+    options: {} as WriteOptions,
   };
   // As in Kubernetes, the body is looked at (media type, then shape) only once the caller may make the call.
   const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) => {
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
+    if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body);
     return route.handle(reqCtx, request);
   });
   if (route.method === 'GET') return encodeJson(result.status, result.body, headers['accept-encoding']);
+  if (request.options.dryRun && result.status === 201) withoutResourceVersion(result.body);
   // The write has happened: its answer must say so even when the object is too large to carry back.
   let size = 0;
   return encodeJson(result.status, result.body, headers['accept-encoding'], [
@@ -130,6 +135,15 @@ export async function dispatch(
       : []),
     (bytes: number) => writeSummary(route, params, result, size || bytes),
   ]);
+}
+
+/**
+ * A dry-run create answers the object it would have created without a resourceVersion, as Kubernetes does: none
+ * was stored, so there is none a later write or watch could name.
+ */
+function withoutResourceVersion(body: unknown): void {
+  const meta = (body as { metadata?: { resourceVersion?: unknown } } | null)?.metadata;
+  if (meta && typeof meta === 'object') delete meta.resourceVersion;
 }
 
 /**

@@ -148,7 +148,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createImageStream(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createImageStream(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -168,7 +168,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     nameFits: streamFits,
-    handle: async (c, r) => ok(await updateImageStream(c, r.params.ns!, r.params.name!, r.body)),
+    handle: async (c, r) => ok(await updateImageStream(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
   {
     method: 'PATCH',
@@ -179,7 +179,16 @@ export const routes: Route[] = [
     scope: 'namespace',
     nameFits: streamFits,
     handle: async (c, r) =>
-      ok(await patchImageStream(c, r.params.ns!, r.params.name!, r.headers['content-type'] ?? '', r.body)),
+      ok(
+        await patchImageStream(
+          c,
+          r.params.ns!,
+          r.params.name!,
+          r.headers['content-type'] ?? '',
+          r.body,
+          r.options,
+        ),
+      ),
   },
   {
     method: 'DELETE',
@@ -189,7 +198,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     nameFits: streamFits,
-    handle: async (c, r) => ok(await deleteImageStream(c, r.params.ns!, r.params.name!, r.body)),
+    handle: async (c, r) => ok(await deleteImageStream(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -208,7 +217,8 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createImageStreamTag(c, r.params.ns!, nameFromBody(r), r.body)),
+    handle: async (c, r) =>
+      created(await createImageStreamTag(c, r.params.ns!, nameFromBody(r), r.body, r.options)),
   },
   {
     method: 'GET',
@@ -228,7 +238,8 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createImageStreamTag(c, r.params.ns!, r.params.name!, r.body)),
+    handle: async (c, r) =>
+      created(await createImageStreamTag(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
   {
     method: 'PUT',
@@ -238,7 +249,13 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     handle: async (c, r) => {
-      const { result, created: isNew } = await updateImageStreamTag(c, r.params.ns!, r.params.name!, r.body);
+      const { result, created: isNew } = await updateImageStreamTag(
+        c,
+        r.params.ns!,
+        r.params.name!,
+        r.body,
+        r.options,
+      );
       return { status: isNew ? 201 : 200, body: result };
     },
   },
@@ -250,7 +267,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     nameFits: istagFits,
-    handle: async (c, r) => ok(await deleteImageStreamTag(c, r.params.ns!, r.params.name!)),
+    handle: async (c, r) => ok(await deleteImageStreamTag(c, r.params.ns!, r.params.name!, r.options)),
   },
   {
     method: 'GET',
@@ -270,7 +287,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createImageStreamMapping(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createImageStreamMapping(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'POST',
@@ -282,7 +299,7 @@ export const routes: Route[] = [
     createsContent: true,
     // Each image's outcome is the answer; the stream view can be read on its own.
     shorterAnswer: withoutStreamView,
-    handle: async (c, r) => created(await createImageStreamImport(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createImageStreamImport(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -311,7 +328,7 @@ export const routes: Route[] = [
     group: '',
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createSecret(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createSecret(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -331,7 +348,7 @@ export const routes: Route[] = [
     group: '',
     scope: 'namespace',
     nameFits: fitsSubdomain,
-    handle: async (c, r) => ok(await updateSecret(c, r.params.ns!, r.params.name!, r.body)),
+    handle: async (c, r) => ok(await updateSecret(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
   {
     method: 'DELETE',
@@ -341,7 +358,7 @@ export const routes: Route[] = [
     group: '',
     scope: 'namespace',
     nameFits: fitsSubdomain,
-    handle: async (c, r) => ok(await deleteSecret(c, r.params.ns!, r.params.name!)),
+    handle: async (c, r) => ok(await deleteSecret(c, r.params.ns!, r.params.name!, r.options)),
   },
   {
     method: 'GET',
@@ -370,7 +387,7 @@ export const routes: Route[] = [
     group: API_GROUPS.rbac,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createRoleBinding(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createRoleBinding(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -390,7 +407,13 @@ export const routes: Route[] = [
     group: API_GROUPS.rbac,
     scope: 'namespace',
     handle: async (c, r) => {
-      const { result, created: isNew } = await updateRoleBinding(c, r.params.ns!, r.params.name!, r.body);
+      const { result, created: isNew } = await updateRoleBinding(
+        c,
+        r.params.ns!,
+        r.params.name!,
+        r.body,
+        r.options,
+      );
       return { status: isNew ? 201 : 200, body: result };
     },
   },
@@ -402,7 +425,7 @@ export const routes: Route[] = [
     group: API_GROUPS.rbac,
     scope: 'namespace',
     nameFits: fitsSubdomain,
-    handle: async (c, r) => ok(await deleteRoleBinding(c, r.params.ns!, r.params.name!)),
+    handle: async (c, r) => ok(await deleteRoleBinding(c, r.params.ns!, r.params.name!, r.options)),
   },
   {
     method: 'POST',
@@ -411,7 +434,7 @@ export const routes: Route[] = [
     resource: 'projectrequests',
     group: API_GROUPS.project,
     scope: 'cluster',
-    handle: async (c, r) => created(await createProjectRequest(c, r.body)),
+    handle: async (c, r) => created(await createProjectRequest(c, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -485,7 +508,7 @@ export const routes: Route[] = [
     group: API_GROUPS.project,
     scope: 'project',
     nameFits: projectFits,
-    handle: async (c, r) => ok(await deleteProject(c, r.params.name!)),
+    handle: async (c, r) => ok(await deleteProject(c, r.params.name!, r.options)),
   },
 ];
 

@@ -28,6 +28,12 @@ const kubeconfigs: Record<'admin' | 'dev' | 'nobody', string> = {
   nobody: join(dir, 'nobody.kubeconfig'),
 };
 
+/** Manifests the rows create from (`kubectl create -f`). */
+const manifests = {
+  newStream: join(dir, 'new-stream.json'),
+  existingStream: join(dir, 'existing-stream.json'),
+};
+
 interface Run {
   code: number;
   stdout: string;
@@ -71,6 +77,14 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(201);
+  writeFileSync(
+    manifests.newStream,
+    JSON.stringify({ apiVersion: 'image.openshift.io/v1', kind: 'ImageStream', metadata: { name: 'dry' } }),
+  );
+  writeFileSync(
+    manifests.existingStream,
+    JSON.stringify({ apiVersion: 'image.openshift.io/v1', kind: 'ImageStream', metadata: { name: 'ruby' } }),
+  );
   cli = new Cli();
   const tokens = { admin: ADMIN_TOKEN, dev: 'dev-token-0123456789', nobody: 'nobody-token-0123456789' };
   for (const [who, token] of Object.entries(tokens)) {
@@ -231,6 +245,8 @@ const KUBECTL_ROWS: Array<{
   code?: number;
   out?: Array<string | RegExp>;
   err?: Array<string | RegExp>;
+  /** What stdout must not show. */
+  absent?: string[];
 }> = [
   {
     name: 'api-resources shows OpenShift short names, groups, kinds',
@@ -368,6 +384,40 @@ const KUBECTL_ROWS: Array<{
     args: ['auth', 'can-i', '--list', '-n', 'x'],
     out: [/^projects\.project\.openshift\.io\s+\[\]\s+\[\]\s+\[list\]$/m],
   },
+  {
+    name: 'create --dry-run=server: answered as created, nothing created',
+    // Client-side validation needs /openapi/v2 as protobuf, which part A's OpenAPI does not serve (yet).
+    args: ['create', '--dry-run=server', '--validate=false', '-f', manifests.newStream],
+    out: ['imagestream.image.openshift.io/dry created (server dry run)'],
+  },
+  {
+    name: 'create --dry-run=server: nothing was created',
+    args: ['get', 'is', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+    absent: ['imagestream.image.openshift.io/dry'],
+  },
+  {
+    name: 'create --dry-run=server: AlreadyExists still reported',
+    args: ['create', '--dry-run=server', '--validate=false', '-f', manifests.existingStream],
+    code: 1,
+    err: ['Error from server (AlreadyExists)', 'imagestreams.image.openshift.io "ruby" already exists'],
+  },
+  {
+    name: 'delete --dry-run=server: answered as deleted',
+    args: ['delete', 'is', 'ruby', '--dry-run=server'],
+    out: ['imagestream.image.openshift.io "ruby" deleted (server dry run)'],
+  },
+  {
+    name: 'delete --dry-run=server: nothing was deleted',
+    args: ['get', 'is', 'ruby', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+  },
+  {
+    name: 'delete --dry-run=server: NotFound still reported',
+    args: ['delete', 'is', 'ghost', '--dry-run=server'],
+    code: 1,
+    err: ['Error from server (NotFound): imagestreams.image.openshift.io "ghost" not found'],
+  },
 ];
 
 describe('kubectl over HTTPS', () => {
@@ -382,6 +432,7 @@ describe('kubectl over HTTPS', () => {
       };
       expectIn(r.stdout, row.out);
       expectIn(r.stderr, row.err);
+      for (const unwanted of row.absent ?? []) expect(r.stdout).not.toContain(unwanted);
     });
 
   it('talks to the server only over verified HTTPS', async () => {

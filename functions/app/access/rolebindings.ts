@@ -23,6 +23,7 @@ import { type BindingRecord, ProjectWriteConflict } from '../ports/projects';
 import { type AppContext, actorOf, type Identity } from '../shared/context';
 import { decode, meta } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import type { WriteOptions } from '../shared/requests';
 import { namespaceTerminating } from './access';
 
 /**
@@ -196,7 +197,12 @@ async function checkEscalation(ctx: AppContext, ns: string, name: string, role: 
 }
 
 /** POST /apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings (201). */
-export async function createRoleBinding(ctx: AppContext, ns: string, raw: unknown): Promise<RoleBindingView> {
+export async function createRoleBinding(
+  ctx: AppContext,
+  ns: string,
+  raw: unknown,
+  opts: WriteOptions = {},
+): Promise<RoleBindingView> {
   const b = decodeBinding(raw, ns);
   const name = b.metadata.name ?? '';
   const { role, subjects } = validate(b, name, ns);
@@ -213,6 +219,11 @@ export async function createRoleBinding(ctx: AppContext, ns: string, raw: unknow
     annotations: b.metadata.annotations ?? {},
     by: actorOf(ctx),
   };
+  if (opts.dryRun) {
+    // The project is Active (the edge checked it for every create); what is left to refuse is a name in use.
+    if (await ctx.projects.getBinding(ns, name)) throw alreadyExists(resource, name);
+    return bindingView(record);
+  }
   try {
     await ctx.projects.createBinding(record);
   } catch (e) {
@@ -258,6 +269,7 @@ export async function updateRoleBinding(
   ns: string,
   name: string,
   raw: unknown,
+  opts: WriteOptions = {},
 ): Promise<{ result: RoleBindingView; created: boolean }> {
   const b = decodeBinding(raw, ns);
   if (b.metadata.name && b.metadata.name !== name)
@@ -269,7 +281,7 @@ export async function updateRoleBinding(
   if (!old) {
     if (b.metadata.resourceVersion) throw notFound(resource, name);
     return {
-      result: await createRoleBinding(ctx, ns, { ...b, metadata: { ...b.metadata, name } }),
+      result: await createRoleBinding(ctx, ns, { ...b, metadata: { ...b.metadata, name } }, opts),
       created: true,
     };
   }
@@ -292,6 +304,8 @@ export async function updateRoleBinding(
     annotations: b.metadata.annotations ?? {},
     by: actorOf(ctx),
   };
+  if (opts.dryRun)
+    return { result: bindingView({ ...next, resourceVersion: old.resourceVersion }), created: false };
   try {
     await ctx.projects.updateBinding(old, next);
   } catch (e) {
@@ -302,10 +316,16 @@ export async function updateRoleBinding(
 }
 
 /** DELETE …/rolebindings/{name}: a success Status. */
-export async function deleteRoleBinding(ctx: AppContext, ns: string, name: string): Promise<Status> {
+export async function deleteRoleBinding(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  opts: WriteOptions = {},
+): Promise<Status> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const b = await ctx.projects.getBinding(ns, name);
     if (!b) throw notFound(resource, name);
+    if (opts.dryRun) return successStatus({ name, group: RBAC, kind: 'rolebindings', uid: b.uid });
     try {
       await ctx.projects.deleteBinding(b);
       return successStatus({ name, group: RBAC, kind: 'rolebindings', uid: b.uid });
