@@ -17,8 +17,9 @@ import {
 import { validateNamespaceName } from '../core/imagestream/validation';
 import { type BodyKind, mediaTypeOf, readBody } from './body';
 import { discoveryResponse } from './discovery';
-import { encodeJson } from './encode';
+import { encodeAnswer, encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
+import { type AnswerFormat, answerFormat, errorFormat } from './negotiate';
 import { openApiResponse } from './openapi';
 import { writeOptionsOf } from './options';
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
@@ -114,17 +115,21 @@ export async function dispatch(
     identity,
     options: {} as WriteOptions,
   };
-  // As in Kubernetes, the body is looked at (media type, then shape) only once the caller may make the call.
+  let format: AnswerFormat = 'json';
+  // As in Kubernetes, the answer's format, then the body (media type, then shape) are looked at only once the caller
+  // may make the call, and before anything is read or written with it.
   const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) => {
+    format = answerFormat(headers.accept);
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
     if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body);
     return route.handle(reqCtx, request);
   });
-  if (route.method === 'GET') return encodeJson(result.status, result.body, headers['accept-encoding']);
+  if (route.method === 'GET')
+    return encodeAnswer(result.status, result.body, format, headers['accept-encoding']);
   if (request.options.dryRun && result.status === 201) withoutResourceVersion(result.body);
   // The write has happened: its answer must say so even when the object is too large to carry back.
   let size = 0;
-  return encodeJson(result.status, result.body, headers['accept-encoding'], [
+  return encodeAnswer(result.status, result.body, format, headers['accept-encoding'], [
     ...(route.shorterAnswer
       ? [
           (bytes: number) => {
@@ -231,8 +236,10 @@ export function errorResponse(
   event: APIGatewayProxyEventV2,
   log: (entry: { level?: string; [key: string]: unknown }) => void,
 ): APIGatewayProxyStructuredResultV2 {
-  const accept = lowerHeaders(event.headers)['accept-encoding'];
-  if (err instanceof StatusError) return encodeJson(err.code, err.toStatus(), accept);
+  const headers = lowerHeaders(event.headers);
+  const accept = headers['accept-encoding'];
+  if (err instanceof StatusError)
+    return encodeAnswer(err.code, err.toStatus(), errorFormat(headers.accept), accept);
   log({
     level: 'error',
     message: 'unhandled error',

@@ -385,6 +385,12 @@ const KUBECTL_ROWS: Array<{
     out: [/^projects\.project\.openshift\.io\s+\[\]\s+\[\]\s+\[list\]$/m],
   },
   {
+    name: 'describe a built-in kind: kubectl asks for protobuf first and takes the JSON fallback',
+    args: ['describe', 'rolebinding', 'developers-edit', '-v=8'],
+    out: [/^Name:\s+developers-edit$/m, /^\s+Kind:\s+ClusterRole$/m, /^\s+Name:\s+edit$/m],
+    err: [/Accept: application\/vnd\.kubernetes\.protobuf/, /Response Status: 200 OK/],
+  },
+  {
     name: 'create --dry-run=server: answered as created, nothing created',
     // Client-side validation needs /openapi/v2 as protobuf, which part A's OpenAPI does not serve (yet).
     args: ['create', '--dry-run=server', '--validate=false', '-f', manifests.newStream],
