@@ -19,12 +19,13 @@ import { type BodyKind, mediaTypeOf, readBody } from './body';
 import { discoveryResponse } from './discovery';
 import { encodeAnswer, encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
-import { type AnswerFormat, answerFormat, errorFormat } from './negotiate';
+import { type Answer, errorFormat, negotiateAnswer } from './negotiate';
 import { openApiResponse } from './openapi';
 import { writeOptionsOf } from './options';
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import type { HttpResult } from './request';
 import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route } from './routes';
+import { type IncludeObject, includeObjectOf, toTable } from './table';
 
 /** The identity the edge authenticated (local token check, or API Gateway's JWT or IAM authorizer). */
 export { identityOf } from './identity';
@@ -115,17 +116,24 @@ export async function dispatch(
     identity,
     options: {} as WriteOptions,
   };
-  let format: AnswerFormat = 'json';
+  let answer: Answer = { format: 'json' };
+  let includeObject: IncludeObject = 'Metadata';
   // As in Kubernetes, the answer's format, then the body (media type, then shape) are looked at only once the caller
   // may make the call, and before anything is read or written with it.
   const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) => {
-    format = answerFormat(headers.accept);
+    answer = negotiateAnswer(headers.accept, method === 'GET');
+    if (answer.table) includeObject = includeObjectOf(request.query);
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
     if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body);
     return route.handle(reqCtx, request);
   });
-  if (route.method === 'GET')
-    return encodeAnswer(result.status, result.body, format, headers['accept-encoding']);
+  const { format } = answer;
+  if (route.method === 'GET') {
+    const body = answer.table
+      ? toTable(route.resource, result.body, answer.table, includeObject, Date.now())
+      : result.body;
+    return encodeAnswer(result.status, body, format, headers['accept-encoding']);
+  }
   if (request.options.dryRun && result.status === 201) withoutResourceVersion(result.body);
   // The write has happened: its answer must say so even when the object is too large to carry back.
   let size = 0;

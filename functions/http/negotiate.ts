@@ -53,14 +53,41 @@ export function plainFormatOf(clause: AcceptClause): AnswerFormat | undefined {
   return undefined;
 }
 
+/** What a read may answer besides the object itself: a meta.k8s.io Table of it (kubectl's `get`). */
+export type TableVersion = 'v1' | 'v1beta1';
+
+export interface Answer {
+  format: AnswerFormat;
+  /** Answer a Table (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`), of this meta.k8s.io version. */
+  table?: TableVersion;
+}
+
 /** The format an answer is written in; 406 when the client takes none this API serves. */
 export function answerFormat(accept: string | undefined): AnswerFormat {
-  if (!accept?.trim()) return 'json';
+  return negotiateAnswer(accept, false).format;
+}
+
+/**
+ * The answer a client takes best: a Table when `tables` (reads) and it asks for one, else the object as JSON or
+ * YAML; 406 when none of these.
+ */
+export function negotiateAnswer(accept: string | undefined, tables: boolean): Answer {
+  if (!accept?.trim()) return { format: 'json' };
   for (const clause of acceptClauses(accept)) {
+    const table = tables ? tableOf(clause) : undefined;
+    if (table) return table;
     const format = plainFormatOf(clause);
-    if (format) return format;
+    if (format) return { format };
   }
   throw notAcceptable();
+}
+
+function tableOf(clause: AcceptClause): Answer | undefined {
+  const { as, g, v } = clause.params;
+  if (as !== 'Table' || g !== 'meta.k8s.io' || (v !== 'v1' && v !== 'v1beta1')) return undefined;
+  if (clause.type === 'application/json') return { format: 'json', table: v };
+  if (clause.type === 'application/yaml') return { format: 'yaml', table: v };
+  return undefined;
 }
 
 /** kube-apiserver's 406 for a resource: the media types it could have answered with. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Cli } from '../support/cli';
-import { ADMIN_TOKEN, type Api, IS, startStack } from '../support/local-stack';
+import { ADMIN_TOKEN, type Api, IS, mapImage, startStack } from '../support/local-stack';
 
 /**
  * The real kubectl (on PATH) against the local stack over HTTPS, with kubeconfigs `isctl kubeconfig` wrote: the
@@ -74,6 +74,16 @@ beforeAll(async () => {
         metadata: { name: 'developers-edit' },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
         subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'developers' }],
+      })
+    ).status,
+  ).toBe(201);
+  await mapImage(api, 'x', 'ruby', '3.3');
+  expect(
+    (
+      await api.post('/api/v1/namespaces/x/secrets', {
+        metadata: { name: 'pull' },
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: { '.dockerconfigjson': '{"auths":{"quay.io":{"auth":"dTpw"}}}' },
       })
     ).status,
   ).toBe(201);
@@ -383,6 +393,34 @@ const KUBECTL_ROWS: Array<{
     who: 'nobody',
     args: ['auth', 'can-i', '--list', '-n', 'x'],
     out: [/^projects\.project\.openshift\.io\s+\[\]\s+\[\]\s+\[list\]$/m],
+  },
+  {
+    name: "get is: the server's Table with oc's columns",
+    args: ['get', 'is'],
+    out: [/^NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m, /^ruby\s+3\.3\s+\d+ seconds? ago$/m],
+  },
+  {
+    name: "get istag: oc's columns, and the wide ones with -o wide",
+    args: ['get', 'istag', '-o', 'wide'],
+    out: [
+      /^NAME\s+IMAGE REFERENCE\s+UPDATED\s+IMAGE\s+SOURCE$/m,
+      /^ruby:3\.3\s+quay\.io\/x\/y@sha256:[0-9a-f]{64}\s+\d+ seconds? ago\s+sha256:[0-9a-f]{64}\s+<none>$/m,
+    ],
+  },
+  {
+    name: "get secrets: kubectl's columns",
+    args: ['get', 'secrets'],
+    out: [/^NAME\s+TYPE\s+DATA\s+AGE$/m, /^pull\s+kubernetes\.io\/dockerconfigjson\s+1\s+\d+s$/m],
+  },
+  {
+    name: "get rolebindings: kubectl's columns",
+    args: ['get', 'rolebindings'],
+    out: [/^NAME\s+ROLE\s+AGE$/m, /^developers-edit\s+ClusterRole\/edit\s+\d+s$/m],
+  },
+  {
+    name: "get projects: oc's columns",
+    args: ['get', 'projects'],
+    out: [/^NAME\s+DISPLAY NAME\s+STATUS$/m, /^x\s+Active$/m],
   },
   {
     name: 'describe a built-in kind: kubectl asks for protobuf first and takes the JSON fallback',
