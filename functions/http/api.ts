@@ -14,6 +14,7 @@ import {
   successStatus,
   unauthorized,
 } from '../core/errors';
+import { parseFieldSelector } from '../core/field-selector';
 import { validateNamespaceName } from '../core/imagestream/validation';
 import { type BodyKind, mediaTypeOf, readBody } from './body';
 import { discoveryResponse } from './discovery';
@@ -118,16 +119,19 @@ export async function dispatch(
   };
   let answer: Answer = { format: 'json' };
   let includeObject: IncludeObject = 'Metadata';
+  let selects: ((item: unknown) => boolean) | undefined;
   // As in Kubernetes, the answer's format, then the body (media type, then shape) are looked at only once the caller
   // may make the call, and before anything is read or written with it.
   const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) => {
     answer = negotiateAnswer(headers.accept, method === 'GET');
+    if (route.verb === 'list') selects = fieldSelectorOf(request.query);
     if (answer.table) includeObject = includeObjectOf(request.query);
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
     if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body);
     return route.handle(reqCtx, request);
   });
   const { format } = answer;
+  if (selects) selectItems(result.body, selects);
   if (route.method === 'GET') {
     const body = answer.table
       ? toTable(route.resource, result.body, answer.table, includeObject, Date.now())
@@ -148,6 +152,29 @@ export async function dispatch(
       : []),
     (bytes: number) => writeSummary(route, params, result, size || bytes),
   ]);
+}
+
+/**
+ * A list's `fieldSelector` (functions/core/field-selector.ts), read before the list runs so a field no object offers
+ * is 400 before anything is read; undefined when there is none. It applies to the page the list read: as
+ * Kubernetes allows, a page may then hold fewer than `limit` items, and `continue` still resumes after it.
+ */
+function fieldSelectorOf(query: URLSearchParams): ((item: unknown) => boolean) | undefined {
+  const selector = query.get('fieldSelector');
+  if (!selector?.trim()) return undefined;
+  const test = parseFieldSelector(selector);
+  return (item) => {
+    const meta = (item as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
+    return test({
+      'metadata.name': typeof meta?.name === 'string' ? meta.name : '',
+      'metadata.namespace': typeof meta?.namespace === 'string' ? meta.namespace : '',
+    });
+  };
+}
+
+function selectItems(body: unknown, selects: (item: unknown) => boolean): void {
+  const list = body as { items?: unknown } | null;
+  if (list && Array.isArray(list.items)) list.items = list.items.filter(selects);
 }
 
 /**

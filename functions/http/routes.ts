@@ -16,6 +16,7 @@ import { createSecret, deleteSecret, getSecret, listSecrets, updateSecret } from
 import { createSelfSubjectAccessReview } from '../app/access/selfsubjectaccessreviews';
 import { createSelfSubjectRulesReview } from '../app/access/selfsubjectrulesreviews';
 import { createImageStreamImport, withoutStreamView } from '../app/imports/imagestreamimports';
+import { listInEveryProject, type NamespacedList } from '../app/shared/all-namespaces';
 import type { AppContext } from '../app/shared/context';
 import { getImage } from '../app/streams/images';
 import { getImageStreamImage } from '../app/streams/imagestreamimages';
@@ -130,7 +131,46 @@ function nameFromBody(req: HttpRequest): string {
   return name;
 }
 
+/** A cluster-scope list (`kubectl get … -A`): the resource's own list in every project, for cluster administrators. */
+function everywhere(
+  method: Pick<Route, 'path' | 'resource' | 'group'>,
+  list: { kind: string; apiVersion: string },
+  listOne: (c: AppContext, ns: string, q: URLSearchParams) => Promise<NamespacedList<unknown>>,
+): Route {
+  return {
+    method: 'GET',
+    ...method,
+    verb: 'list',
+    scope: 'cluster',
+    handle: async (c, r) => ok(await listInEveryProject(c, r.query, list, (ns, q) => listOne(c, ns, q))),
+  };
+}
+
 export const routes: Route[] = [
+  everywhere(
+    { path: `/apis/${IMAGE_API_GROUP}/v1/imagestreams`, resource: 'imagestreams', group: IMAGE_API_GROUP },
+    { kind: 'ImageStreamList', apiVersion: `${IMAGE_API_GROUP}/v1` },
+    listImageStreams,
+  ),
+  everywhere(
+    {
+      path: `/apis/${IMAGE_API_GROUP}/v1/imagestreamtags`,
+      resource: 'imagestreamtags',
+      group: IMAGE_API_GROUP,
+    },
+    { kind: 'ImageStreamTagList', apiVersion: `${IMAGE_API_GROUP}/v1` },
+    listImageStreamTags,
+  ),
+  everywhere(
+    { path: '/api/v1/secrets', resource: 'secrets', group: '' },
+    { kind: 'SecretList', apiVersion: 'v1' },
+    listSecrets,
+  ),
+  everywhere(
+    { path: `/apis/${API_GROUPS.rbac}/v1/rolebindings`, resource: 'rolebindings', group: API_GROUPS.rbac },
+    { kind: 'RoleBindingList', apiVersion: `${API_GROUPS.rbac}/v1` },
+    listRoleBindings,
+  ),
   {
     method: 'GET',
     path: `${IMG}/imagestreams`,

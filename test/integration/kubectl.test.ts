@@ -462,6 +462,84 @@ const KUBECTL_ROWS: Array<{
     code: 1,
     err: ['Error from server (NotFound): imagestreams.image.openshift.io "ghost" not found'],
   },
+  {
+    name: 'get -A: every namespace, with a NAMESPACE column',
+    args: ['get', 'is', '-A'],
+    out: [/^NAMESPACE\s+NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m, /^x\s+ruby\s+3\.3\s/m],
+  },
+  {
+    name: '--field-selector metadata.name',
+    args: ['get', 'is', '--field-selector', 'metadata.name=ruby', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+  },
+  {
+    name: '--field-selector on a field no object offers',
+    args: ['get', 'is', '--field-selector', 'spec.tags=x'],
+    code: 1,
+    err: ['Error from server (BadRequest)', 'field label not supported: spec.tags'],
+  },
+  {
+    name: 'label',
+    args: ['label', 'is', 'ruby', 'tier=gold'],
+    out: ['imagestream.image.openshift.io/ruby labeled'],
+  },
+  {
+    name: 'get -l: the labelled stream',
+    args: ['get', 'is', '-l', 'tier=gold', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+  },
+  {
+    name: 'get -l: nothing else',
+    args: ['get', 'is', '-l', 'tier=silver'],
+    err: ['No resources found in x namespace.'],
+  },
+  {
+    name: 'annotate',
+    args: ['annotate', 'is', 'ruby', 'note=hello'],
+    out: ['imagestream.image.openshift.io/ruby annotated'],
+  },
+  {
+    name: 'patch --type=merge',
+    args: ['patch', 'is', 'ruby', '--type=merge', '-p', '{"spec":{"lookupPolicy":{"local":true}}}'],
+    out: ['imagestream.image.openshift.io/ruby patched'],
+  },
+  {
+    name: 'patch (strategic merge, kubectl’s default)',
+    args: ['patch', 'is', 'ruby', '-p', '{"metadata":{"labels":{"patched":"strategic"}}}'],
+    out: ['imagestream.image.openshift.io/ruby patched'],
+  },
+  {
+    name: 'label, annotate and patches arrived',
+    args: [
+      'get',
+      'is',
+      'ruby',
+      '-o',
+      'jsonpath={.metadata.labels.tier}/{.metadata.annotations.note}/{.spec.lookupPolicy.local}/{.metadata.labels.patched}',
+    ],
+    out: ['gold/hello/true/strategic'],
+  },
+  {
+    name: 'describe',
+    args: ['describe', 'is', 'ruby'],
+    out: [/^Name:\s+ruby$/m, /^Namespace:\s+x$/m, /tier=gold/],
+  },
+  {
+    name: 'create, for real this time',
+    args: ['create', '--validate=false', '-f', manifests.newStream],
+    out: ['imagestream.image.openshift.io/dry created'],
+  },
+  {
+    name: 'delete',
+    args: ['delete', 'is', 'dry'],
+    out: ['imagestream.image.openshift.io "dry" deleted'],
+  },
+  {
+    name: 'delete: gone',
+    args: ['get', 'is', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+    absent: ['imagestream.image.openshift.io/dry'],
+  },
 ];
 
 describe('kubectl over HTTPS', () => {
