@@ -22,7 +22,7 @@ import { encodeAnswer, encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
 import { type Answer, errorFormat, negotiateAnswer } from './negotiate';
 import { openApiResponse } from './openapi';
-import { writeOptionsOf } from './options';
+import { checkListOptions, writeOptionsOf } from './options';
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import type { HttpResult } from './request';
 import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route } from './routes';
@@ -124,7 +124,10 @@ export async function dispatch(
   // may make the call, and before anything is read or written with it.
   const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) => {
     answer = negotiateAnswer(headers.accept, method === 'GET');
-    if (route.verb === 'list') selects = fieldSelectorOf(request.query);
+    if (route.verb === 'list') {
+      checkListOptions(request.query);
+      selects = fieldSelectorOf(request.query);
+    }
     if (answer.table) includeObject = includeObjectOf(request.query);
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
     if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body);

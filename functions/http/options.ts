@@ -1,5 +1,5 @@
 import type { WriteOptions } from '../app/shared/requests';
-import { badRequest, FieldError, invalid } from '../core/errors';
+import { badRequest, FieldError, invalid, StatusError } from '../core/errors';
 
 /**
  * Kubernetes' write options as a request carries them: `?dryRun=All` on any write, and `dryRun: ["All"]` in the
@@ -36,4 +36,55 @@ function dryRunOfDeleteOptions(body: unknown): string[] {
   if (!Array.isArray(dryRun) || dryRun.some((v) => typeof v !== 'string'))
     throw badRequest('unable to decode DeleteOptions: dryRun: must be a list of strings');
   return dryRun as string[];
+}
+
+const MATCHES = ['Exact', 'NotOlderThan'];
+
+/**
+ * A list's `resourceVersion` and `resourceVersionMatch`, checked as kube-apiserver checks ListOptions, before the
+ * list reads anything. Lists always answer the latest state, which is what an unset match and `NotOlderThan` ask
+ * for; `Exact` asks for a past list this API does not keep, answered 410 Expired as Kubernetes answers a version it
+ * no longer has (clients then list afresh).
+ */
+export function checkListOptions(query: URLSearchParams): void {
+  const rv = query.get('resourceVersion') ?? '';
+  const match = query.get('resourceVersionMatch') ?? '';
+  const errors: FieldError[] = [];
+  if (match) {
+    if (!rv)
+      errors.push(
+        FieldError.forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden unless resourceVersion is provided',
+        ),
+      );
+    if (query.get('continue'))
+      errors.push(
+        FieldError.forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden when continue is provided',
+        ),
+      );
+    if (!MATCHES.includes(match))
+      errors.push(FieldError.notSupported('resourceVersionMatch', match, [...MATCHES, '']));
+    if (match === 'Exact' && rv === '0')
+      errors.push(
+        FieldError.forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+        ),
+      );
+  }
+  if (errors.length) throw invalid('ListOptions', 'meta.k8s.io', '', errors);
+  if (!rv) return;
+  if (query.get('continue'))
+    throw badRequest('specifying resource version is not allowed when using continue');
+  if (!/^\d+$/.test(rv))
+    throw badRequest(`invalid resource version: ${JSON.stringify(rv)}: must be an unsigned integer`);
+  if (match === 'Exact' && rv !== '0')
+    throw new StatusError(
+      410,
+      'Expired',
+      `too old resource version: ${rv}: this API serves lists at their latest state only; list again without resourceVersionMatch=Exact`,
+    );
 }

@@ -98,3 +98,39 @@ describe('cluster-scope lists (-A)', () => {
     expect((await dev.get(ALL_SECRETS)).status).toBe(403);
   });
 });
+
+describe('resourceVersion on lists', () => {
+  const list = (q: string) => api.get(`${IS('la')}?${q}`);
+  it('serves the latest state for an unset match and NotOlderThan', async () => {
+    for (const q of [
+      'resourceVersion=0',
+      'resourceVersion=12',
+      'resourceVersion=12&resourceVersionMatch=NotOlderThan',
+    ])
+      expect(names((await list(q)).body), q).toEqual(['la/one', 'la/two']);
+  });
+
+  it('refuses what kube-apiserver refuses, with its codes and wording', async () => {
+    const noRv = await list('resourceVersionMatch=NotOlderThan');
+    expect([noRv.status, noRv.body.reason, noRv.body.details?.kind]).toEqual([422, 'Invalid', 'ListOptions']);
+    expect(noRv.body.message).toBe(
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+    );
+    const unknown = await list('resourceVersion=1&resourceVersionMatch=Newest');
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.message).toContain(
+      'resourceVersionMatch: Unsupported value: "Newest": supported values: "Exact", "NotOlderThan", ""',
+    );
+    const exactZero = await list('resourceVersion=0&resourceVersionMatch=Exact');
+    expect(exactZero.status).toBe(422);
+    const withContinue = await list('resourceVersion=3&continue=abc');
+    expect([withContinue.status, withContinue.body.message]).toEqual([
+      400,
+      'specifying resource version is not allowed when using continue',
+    ]);
+    const notANumber = await list('resourceVersion=latest');
+    expect([notANumber.status, notANumber.body.reason]).toEqual([400, 'BadRequest']);
+    const exact = await list('resourceVersion=5&resourceVersionMatch=Exact');
+    expect([exact.status, exact.body.reason]).toEqual([410, 'Expired']);
+  });
+});
