@@ -51,9 +51,12 @@ function mapField(label: string, items: Record<string, string> | undefined | nul
   return keys.map((k, i) => `${i === 0 ? `${label}:` : ''}\t${k}=${items![k]}`).join('\n');
 }
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 /** `formatAnnotations`: a `description` annotation as its own line, the rest as a map. */
 function annotationFields(annotations: Record<string, string> | undefined | null): string[] {
-  const { description, ...rest } = annotations ?? {};
+  // kubectl apply's copy of the whole object is noise in a description; oc and kubectl leave it out.
+  const { description, [LAST_APPLIED]: _applied, ...rest } = annotations ?? {};
   return [...(description ? [field('Description', description)] : []), mapField('Annotations', rest)];
 }
 
