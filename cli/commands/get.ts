@@ -22,6 +22,7 @@ import {
   imageStreamRow,
   imageStreamTagRow,
 } from '../format/imagestreams';
+import { renderJsonPath } from '../jsonpath';
 import { type OutputFormat, parseOutput, serialize, table } from '../output';
 import { paths } from '../paths';
 import { type Io, runtimeFor } from '../runtime';
@@ -209,20 +210,32 @@ function headersFor(kind: Kind, wide: boolean): string[] {
   }
 }
 
-function printFound(io: Io, format: OutputFormat, requests: Request[], found: Found[]): void {
+/** What `-o json|yaml|jsonpath` prints: the one object asked for by name, else a list of what was found. */
+function outputValue(requests: Request[], found: Found[]): unknown {
+  const first = requests[0]!;
+  if (requests.length === 1 && first.name !== undefined) return found[0]?.object;
+  const items = found.map((f) => f.object);
+  return requests.length === 1 && first.kind.listKind
+    ? { kind: first.kind.listKind, apiVersion: `${GROUP}/v1`, metadata: {}, items }
+    : { kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '' }, items };
+}
+
+function printFound(
+  io: Io,
+  format: OutputFormat,
+  requests: Request[],
+  found: Found[],
+  jsonpath?: string,
+): void {
   const kinds = [...new Set(requests.map((r) => r.kind))];
+  if (jsonpath !== undefined) {
+    const value = outputValue(requests, found);
+    if (value !== undefined) io.out(renderJsonPath(jsonpath, value));
+    return;
+  }
   if (format === 'json' || format === 'yaml') {
-    const first = requests[0]!;
-    if (requests.length === 1 && first.name !== undefined) {
-      if (found[0]) io.out(serialize(found[0].object, format));
-      return;
-    }
-    const items = found.map((f) => f.object);
-    const list =
-      requests.length === 1 && first.kind.listKind
-        ? { kind: first.kind.listKind, apiVersion: `${GROUP}/v1`, metadata: {}, items }
-        : { kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '' }, items };
-    io.out(serialize(list, format));
+    const value = outputValue(requests, found);
+    if (value !== undefined) io.out(serialize(value, format));
     return;
   }
   if (format === 'name') {
@@ -276,7 +289,7 @@ export function registerGetCommands(program: Command, io: Io): void {
     .description('Display image streams, image stream tags or image stream images (like oc get)')
     .argument('<type>', 'resource type (is, istag, isimage; several with commas), or TYPE/NAME')
     .argument('[names...]', 'names to show (default: all in the project)')
-    .option('-o, --output <format>', 'wide|json|yaml|name')
+    .option('-o, --output <format>', 'wide|json|yaml|name|jsonpath=TEMPLATE')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .option('--chunk-size <n>', 'read lists in pages of this many items (1-500)', '500')
     .addHelpText(
@@ -298,7 +311,11 @@ Examples:
         opts: { output?: string; selector?: string; chunkSize: string },
         cmd: Command,
       ) => {
-        const format = parseOutput(opts.output);
+        // kubectl's -o jsonpath=TEMPLATE: the objects as -o json fetches them, printed through the template.
+        const jsonpath = /^jsonpath=/.test(opts.output ?? '')
+          ? opts.output!.slice('jsonpath='.length)
+          : undefined;
+        const format = jsonpath !== undefined ? 'json' : parseOutput(opts.output);
         const chunk = chunkSize(opts.chunkSize);
         const requests = parseRequests(type, names);
         if (opts.selector && requests.some((r) => r.name !== undefined))
@@ -312,7 +329,7 @@ Examples:
           // Tables need each tag's newest event only; json and yaml show the stream as the server serves it.
           ...(format === 'json' || format === 'yaml' ? {} : { streamHistory: format === 'name' ? 0 : 1 }),
         });
-        printFound(io, format, requests, found);
+        printFound(io, format, requests, found, jsonpath);
         const listed = requests.every((r) => r.name === undefined);
         if (listed && found.length === 0 && errors.length === 0 && format !== 'json' && format !== 'yaml')
           noResources(io, ns);

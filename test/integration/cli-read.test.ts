@@ -264,6 +264,23 @@ describe('isctl get is', () => {
     expect(none).toEqual({ code: 0, stdout: '', stderr: 'No resources found in p1 namespace.\n' });
   });
 
+  it('-o jsonpath prints through kubectl’s template, for one object and for lists', async () => {
+    expect(
+      await cli.ok(['get', 'is', 'python', '-o', 'jsonpath={.metadata.name}/{.status.tags[0].tag}']),
+    ).toBe('python/3.12\n');
+    const names = await cli.ok([
+      'get',
+      'is',
+      '-l',
+      'app in (ruby,python)',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}{"\\n"}{end}',
+    ]);
+    expect(names).toBe('python\nruby\n\n');
+    const bad = await cli.run(['get', 'is', '-o', 'jsonpath={.items']);
+    expect(bad.code).toBe(2);
+  });
+
   it('an empty project prints kubectl\'s "No resources found" on stderr and exits 0', async () => {
     expect(await cli.run(['get', 'is', '-n', 'empty'])).toEqual({
       code: 0,
