@@ -134,3 +134,28 @@ describe('resourceVersion on lists', () => {
     expect([exact.status, exact.body.reason]).toEqual([410, 'Expired']);
   });
 });
+
+describe('labelSelector on role bindings', () => {
+  it('selects bindings by label, as the other lists do', async () => {
+    const RB = '/apis/rbac.authorization.k8s.io/v1/namespaces/la/rolebindings';
+    for (const [name, team] of [
+      ['one', 'red'],
+      ['two', 'blue'],
+    ] as const)
+      expect(
+        (
+          await api.post(RB, {
+            metadata: { name, labels: { team } },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+            subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'someone' }],
+          })
+        ).status,
+      ).toBe(201);
+    expect(names((await api.get(`${RB}?labelSelector=team%3Dred`)).body)).toEqual(['la/one']);
+    expect(names((await api.get(`${RB}?labelSelector=team`)).body)).toEqual(['la/one', 'la/two']);
+    const paged = await api.get(`${RB}?labelSelector=team&limit=1`);
+    expect(names(paged.body)).toEqual(['la/one']);
+    const rest = await api.get(`${RB}?labelSelector=team&limit=1&continue=${paged.body.metadata.continue}`);
+    expect(names(rest.body)).toEqual(['la/two']);
+  });
+});

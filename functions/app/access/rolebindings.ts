@@ -19,6 +19,7 @@ import {
   validateNamespaceName,
   validateObjectMeta,
 } from '../../core/imagestream/validation';
+import { parseLabelSelector } from '../../core/label-selector';
 import { type BindingRecord, ProjectWriteConflict } from '../ports/projects';
 import { type AppContext, actorOf, type Identity } from '../shared/context';
 import { decode, meta } from '../shared/decode';
@@ -242,20 +243,30 @@ export async function getRoleBinding(ctx: AppContext, ns: string, name: string):
   return bindingView(b);
 }
 
-/** GET …/rolebindings: name order, `limit` and `continue`. */
+/** GET …/rolebindings: name order, `labelSelector`, `limit` and `continue`. */
 export async function listRoleBindings(ctx: AppContext, ns: string, query: URLSearchParams) {
+  const selects = parseLabelSelector(query.get('labelSelector') ?? '');
   const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
   const token = decodeContinue(
     query.get('continue'),
     (t): t is { after: string } => typeof (t as { after?: unknown })?.after === 'string',
   );
-  const page = await ctx.projects.listBindings(ns, { limit, after: token?.after });
-  const last = page.items.at(-1)?.name;
+  const items: BindingRecord[] = [];
+  let after = token?.after;
+  let more = true;
+  // A selector can drop a whole page; keep reading until the page is full or the namespace is exhausted.
+  while (items.length < limit && more) {
+    const page = await ctx.projects.listBindings(ns, { limit: limit - items.length, after });
+    more = page.more;
+    items.push(...page.items.filter((b) => selects(b.labels)));
+    after = page.items.at(-1)?.name ?? after;
+    if (page.items.length === 0) break;
+  }
   return {
     kind: 'RoleBindingList' as const,
     apiVersion: `${RBAC}/v1` as const,
-    metadata: page.more && last ? { continue: encodeContinue({ after: last }) } : {},
-    items: page.items.map(bindingView),
+    metadata: more && after ? { continue: encodeContinue({ after }) } : {},
+    items: items.map(bindingView),
   };
 }
 
