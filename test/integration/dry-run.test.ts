@@ -120,6 +120,10 @@ describe('dryRun=All', () => {
     });
     expect(imported.status).toBe(201);
     expect(imported.body.status.images[0].status.status).toBe('Failure');
+    // The stream in the answer is the one the import would have left: the failure recorded on its tag.
+    const wouldBe = imported.body.status.import.status.tags.find((t: { tag: string }) => t.tag === 'broken');
+    expect(wouldBe.conditions[0]).toMatchObject({ type: 'ImportSuccess', status: 'False' });
+    expect(imported.body.status.import.status.tags.map((t: { tag: string }) => t.tag)).toContain('prod');
     const secret = await api.post(`${SEC(NS)}${DRY}`, dockerSecret('other'));
     expect(secret.status).toBe(201);
     expect(secret.body.metadata).toMatchObject({ name: 'other', namespace: NS });
