@@ -2,7 +2,7 @@ import { StatusError } from '../core/errors';
 
 /**
  * What an answer is written as, from the request's `Accept` header, as kube-apiserver negotiates it: the clauses in
- * order of their `q` (ties in the order given), the first one this API serves wins; no header, `*` + `/*` and
+ * order of their `q` (ties in the order given), the first one this API serves wins; no header, any type and
  * `application/*` are JSON. Media types it does not serve (Kubernetes protobuf, which kubectl and client-go ask for
  * first with JSON after it) are skipped; when nothing is left the answer is 406 NotAcceptable, before anything is
  * read or written.
