@@ -9,6 +9,7 @@
  * Row 5: each Lambda bundle's size and module init time (fresh processes).
  * Row 6: GET imagestreamtag throughput with 32 concurrent clients vs raw GetItem throughput at the same
  *        concurrency (and each one's p99 latency).
+ * Row 7: GET imagestream answered as a meta.k8s.io Table (kubectl get) vs the same GET as JSON.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../te
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 /** Rows to run (`BENCH_ROWS=1,4`); row 1 always runs, it sets up the service the others use. */
 const rows = new Set(
-  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6')).split(',').map(Number),
+  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6,7')).split(',').map(Number),
 );
 const WARMUP = 50;
 const VIEWER_TOKEN = 'bench-viewer-token-0123456789';
@@ -60,6 +61,40 @@ async function interleaved(
     api.push(performance.now() - t);
   }
   return { raw, api };
+}
+
+/**
+ * Row 7: what server-side printing costs. GET imagestream answered as a meta.k8s.io Table (kubectl get's Accept)
+ * against the same GET as JSON, interleaved; the ratio of the medians.
+ */
+async function tableRow(agent: Agent, url: URL, bearer: string): Promise<void> {
+  const get = (accept: string) => () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(url, { agent, headers: { authorization: `Bearer ${bearer}`, accept } }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`GET imagestream ${res.statusCode}`));
+        res.on('data', () => undefined);
+        res.on('end', () => resolve());
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const { raw: json, api: table } = await interleaved(
+    get('application/json'),
+    get('application/json;as=Table;v=v1;g=meta.k8s.io,application/json'),
+    SAMPLES,
+  );
+  const f = (x: number) => x.toFixed(2).padStart(7);
+  console.log(
+    `\nrow 7: GET imagestream as a Table (kubectl get) vs as JSON, ${SAMPLES} interleaved samples each`,
+  );
+  console.log('                                          median     p90     p99   (ms)');
+  console.log(
+    `  GET imagestream as JSON                ${f(median(json))} ${f(pct(json, 0.9))} ${f(pct(json, 0.99))}`,
+  );
+  console.log(
+    `  GET imagestream as a Table             ${f(median(table))} ${f(pct(table, 0.9))} ${f(pct(table, 0.99))}`,
+  );
+  console.log(`  ratio (median)                         ${(median(table) / median(json)).toFixed(2)}x`);
 }
 
 /** Runs the service as its own process, exactly as `npm start` does, against the given DynamoDB endpoint. */
@@ -190,6 +225,7 @@ async function main(): Promise<void> {
       );
     }
     if (rows.has(6)) await throughputRow(rawCall, istagUrl, VIEWER_TOKEN);
+    if (rows.has(7)) await tableRow(agent, new URL(`${base}/imagestreams/s`), token);
     db.destroy();
     if (rows.has(2) || rows.has(3)) await importRows(service.url, h);
     if (rows.has(4)) await scheduledCycleRow(service.url, h, ddb.endpoint);

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CliError } from './errors';
+import { CliError, UsageError } from './errors';
 
 /** What `isctl login` and `isctl project` remember between runs. */
 export interface StoredConfig {
@@ -66,6 +66,19 @@ export function writeConfig(path: string, config: StoredConfig): void {
   renameSync(tmp, path);
 }
 
+/**
+ * The server URL without trailing slashes. One without a scheme (`127.0.0.1:8080`) would otherwise fail later
+ * with an obscure fetch error, so it is refused here, saying what to write instead.
+ */
+export function serverUrl(raw: string): string {
+  const url = raw.trim().replace(/\/+$/, '');
+  if (!/^https?:\/\//i.test(url))
+    throw new UsageError(
+      `the server URL "${raw}" has no scheme: write http://${url.replace(/^[a-z]+:\/\//i, '')} (or https://…, for a server with TLS)`,
+    );
+  return url;
+}
+
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
   const path = configPath(flags, env);
   const file = readConfig(path);
@@ -75,7 +88,7 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
   const project = pick(flags.namespace, env.ISCTL_PROJECT, file.project);
   return {
     configPath: path,
-    ...(server ? { server: server.replace(/\/+$/, '') } : {}),
+    ...(server ? { server: serverUrl(server) } : {}),
     ...(token ? { token } : {}),
     ...(project ? { project } : {}),
   };

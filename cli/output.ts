@@ -32,18 +32,8 @@ export function qualifiedName(resource: string, name: string): string {
   return `${resource}/${name}`;
 }
 
-/** "5 minutes ago", "2 hours ago": how oc shows the UPDATED column. */
-export function ago(iso: string | undefined, now = Date.now()): string {
-  if (!iso) return '';
-  const ms = now - Date.parse(iso);
-  if (!Number.isFinite(ms)) return '';
-  const s = Math.max(0, Math.round(ms / 1000));
-  const unit = (n: number, u: string) => `${n} ${u}${n === 1 ? '' : 's'} ago`;
-  if (s < 60) return unit(s, 'second');
-  if (s < 3600) return unit(Math.floor(s / 60), 'minute');
-  if (s < 86_400) return unit(Math.floor(s / 3600), 'hour');
-  return unit(Math.floor(s / 86_400), 'day');
-}
+/** "5 minutes ago": oc's UPDATED column (functions/core/printers.ts, shared with the server's Tables). */
+export { ago } from '../functions/core/printers';
 
 /** A short digest for tables: `sha256:0123456789ab`. */
 export function shortDigest(d: string | undefined): string {

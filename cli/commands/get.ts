@@ -22,6 +22,7 @@ import {
   imageStreamRow,
   imageStreamTagRow,
 } from '../format/imagestreams';
+import { renderJsonPath } from '../jsonpath';
 import { type OutputFormat, parseOutput, serialize, table } from '../output';
 import { paths } from '../paths';
 import { type Io, runtimeFor } from '../runtime';
@@ -209,20 +210,32 @@ function headersFor(kind: Kind, wide: boolean): string[] {
   }
 }
 
-function printFound(io: Io, format: OutputFormat, requests: Request[], found: Found[]): void {
+/** What `-o json|yaml|jsonpath` prints: the one object asked for by name, else a list of what was found. */
+function outputValue(requests: Request[], found: Found[]): unknown {
+  const first = requests[0]!;
+  if (requests.length === 1 && first.name !== undefined) return found[0]?.object;
+  const items = found.map((f) => f.object);
+  return requests.length === 1 && first.kind.listKind
+    ? { kind: first.kind.listKind, apiVersion: `${GROUP}/v1`, metadata: {}, items }
+    : { kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '' }, items };
+}
+
+function printFound(
+  io: Io,
+  format: OutputFormat,
+  requests: Request[],
+  found: Found[],
+  jsonpath?: string,
+): void {
   const kinds = [...new Set(requests.map((r) => r.kind))];
+  if (jsonpath !== undefined) {
+    const value = outputValue(requests, found);
+    if (value !== undefined) io.out(renderJsonPath(jsonpath, value));
+    return;
+  }
   if (format === 'json' || format === 'yaml') {
-    const first = requests[0]!;
-    if (requests.length === 1 && first.name !== undefined) {
-      if (found[0]) io.out(serialize(found[0].object, format));
-      return;
-    }
-    const items = found.map((f) => f.object);
-    const list =
-      requests.length === 1 && first.kind.listKind
-        ? { kind: first.kind.listKind, apiVersion: `${GROUP}/v1`, metadata: {}, items }
-        : { kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '' }, items };
-    io.out(serialize(list, format));
+    const value = outputValue(requests, found);
+    if (value !== undefined) io.out(serialize(value, format));
     return;
   }
   if (format === 'name') {
@@ -240,6 +253,51 @@ function printFound(io: Io, format: OutputFormat, requests: Request[], found: Fo
     tables.push(table(headersFor(kind, wide), rows));
   }
   if (tables.length) io.out(tables.join('\n\n'));
+}
+
+/** How often `get -w` reads again; the API's watch will replace polling. */
+const WATCH_INTERVAL_MS = Number(process.env.ISCTL_WATCH_INTERVAL_MS ?? 2_000);
+/** For scripts and tests: stop watching after this long (default: until interrupted). */
+const WATCH_FOR_MS = Number(process.env.ISCTL_WATCH_FOR_MS ?? Number.POSITIVE_INFINITY);
+
+/**
+ * `get -w`, as kubectl prints a watch: after the table, one line (no header) for each object that is new or whose
+ * line changed, and for each that went away. This reads the list again every {@link WATCH_INTERVAL_MS}, so changes
+ * in between fold into one line.
+ */
+async function watch(
+  io: Io,
+  format: OutputFormat,
+  requests: Request[],
+  first: Found[],
+  fetch: () => Promise<{ found: Found[]; errors: unknown[] }>,
+): Promise<void> {
+  const kinds = [...new Set(requests.map((r) => r.kind))];
+  const wide = format === 'wide';
+  const keyOf = (f: Found) =>
+    `${f.kind.qualified}/${f.object.metadata.namespace ?? ''}/${f.object.metadata.name}`;
+  const lineOf = (f: Found) => {
+    if (format === 'name') return `${f.kind.qualified}/${f.object.metadata.name}`;
+    const row = rowsFor(
+      f,
+      wide,
+      kinds.length > 1 ? `${f.kind.qualified}/${f.object.metadata.name}` : undefined,
+    );
+    return table(headersFor(f.kind, wide), [row]).split('\n')[1]!;
+  };
+  // Whether an object changed: its content, not its line (relative times in a line change by themselves).
+  const contentOf = (f: Found) => JSON.stringify(f.object);
+  let seen = new Map(first.map((f) => [keyOf(f), { line: lineOf(f), content: contentOf(f) }]));
+  const until = Date.now() + WATCH_FOR_MS;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, Math.min(WATCH_INTERVAL_MS, Math.max(0, until - Date.now()))));
+    if (Date.now() >= until) break;
+    const { found } = await fetch();
+    const now = new Map(found.map((f) => [keyOf(f), { line: lineOf(f), content: contentOf(f) }]));
+    for (const [key, entry] of now) if (seen.get(key)?.content !== entry.content) io.out(entry.line);
+    for (const [key, entry] of seen) if (!now.has(key)) io.out(entry.line);
+    seen = now;
+  }
 }
 
 /** How many events a tag has in all, for the tags whose stream view may show only part of their history. */
@@ -276,9 +334,10 @@ export function registerGetCommands(program: Command, io: Io): void {
     .description('Display image streams, image stream tags or image stream images (like oc get)')
     .argument('<type>', 'resource type (is, istag, isimage; several with commas), or TYPE/NAME')
     .argument('[names...]', 'names to show (default: all in the project)')
-    .option('-o, --output <format>', 'wide|json|yaml|name')
+    .option('-o, --output <format>', 'wide|json|yaml|name|jsonpath=TEMPLATE')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .option('--chunk-size <n>', 'read lists in pages of this many items (1-500)', '500')
+    .option('-w, --watch', 'after the list, print each object again whenever it changes (until interrupted)')
     .addHelpText(
       'after',
       `${TYPES_HELP}
@@ -295,10 +354,14 @@ Examples:
       async (
         type: string,
         names: string[],
-        opts: { output?: string; selector?: string; chunkSize: string },
+        opts: { output?: string; selector?: string; chunkSize: string; watch?: boolean },
         cmd: Command,
       ) => {
-        const format = parseOutput(opts.output);
+        // kubectl's -o jsonpath=TEMPLATE: the objects as -o json fetches them, printed through the template.
+        const jsonpath = /^jsonpath=/.test(opts.output ?? '')
+          ? opts.output!.slice('jsonpath='.length)
+          : undefined;
+        const format = jsonpath !== undefined ? 'json' : parseOutput(opts.output);
         const chunk = chunkSize(opts.chunkSize);
         const requests = parseRequests(type, names);
         if (opts.selector && requests.some((r) => r.name !== undefined))
@@ -312,7 +375,20 @@ Examples:
           // Tables need each tag's newest event only; json and yaml show the stream as the server serves it.
           ...(format === 'json' || format === 'yaml' ? {} : { streamHistory: format === 'name' ? 0 : 1 }),
         });
-        printFound(io, format, requests, found);
+        if (opts.watch && (jsonpath !== undefined || format === 'json' || format === 'yaml'))
+          throw new UsageError(
+            '--watch prints tables (and -o wide or -o name); it cannot be combined with -o json, yaml or jsonpath',
+          );
+        printFound(io, format, requests, found, jsonpath);
+        if (opts.watch) {
+          const fetch = () =>
+            fetchAll(client, ns, requests, {
+              chunk,
+              ...(opts.selector ? { selector: opts.selector } : {}),
+              streamHistory: format === 'name' ? 0 : 1,
+            });
+          return watch(io, format, requests, found, fetch);
+        }
         const listed = requests.every((r) => r.name === undefined);
         if (listed && found.length === 0 && errors.length === 0 && format !== 'json' && format !== 'yaml')
           noResources(io, ns);

@@ -112,6 +112,15 @@ export function registerImportCommands(program: Command, io: Io): void {
     });
 }
 
+/**
+ * What to do about a registry that answers only plain HTTP: the server names the insecure flag in OpenShift's
+ * words; a new user needs to know where it is set.
+ */
+export const PLAIN_HTTP_HINT =
+  'hint: the registry answers only plain HTTP (no HTTPS). Import with --insecure (also on isctl tag), which sets ' +
+  "the tag's importPolicy.insecure, or have the server's administrator list the registry (host:port) in " +
+  'INSECURE_REGISTRIES.';
+
 /** One image of the answer, with the stream tag it was imported into and the source it came from. */
 interface Imported extends ImageImportStatus {
   tag: string;
@@ -177,6 +186,10 @@ function report(
       `${dryRun ? 'found' : 'imported'} ${ok} of ${all.length} tag${all.length === 1 ? '' : 's'}`,
     );
   }
+  const httpOnly = [...all.map((i) => i.status?.message), repo?.status?.message].some((m) =>
+    /is HTTP only/.test(m ?? ''),
+  );
+  if (httpOnly) io.err(PLAIN_HTTP_HINT);
   if (failed) throw new CliError('imported completed with errors');
 }
 

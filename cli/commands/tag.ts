@@ -26,6 +26,7 @@ import {
   validateTagFlags,
 } from '../references';
 import { type Io, runtimeFor } from '../runtime';
+import { PLAIN_HTTP_HINT } from './import-image';
 
 interface TagOpts {
   source?: string;
@@ -152,10 +153,14 @@ export function registerTagCommands(program: Command, io: Io): void {
         src = snap;
         checkImportFlags(flags, src.kind);
       }
+      const imports = src.kind === 'DockerImage' && !flags.reference;
+      const written: Array<{ dest: Destination; generation: number }> = [];
       for (const d of dests) {
-        await writeTag(client, d, buildTagReference(src, d, flags, currentNs));
+        const answer = await writeTag(client, d, buildTagReference(src, d, flags, currentNs));
         io.out(tagMessage(src, d, flags, currentNs));
+        written.push({ dest: d, generation: answer?.tag?.generation ?? 0 });
       }
+      if (imports) for (const w of written) await awaitImport(client, io, w.dest, w.generation);
     });
 
   program
@@ -220,7 +225,47 @@ export function registerTagCommands(program: Command, io: Io): void {
 }
 
 /** PUT imagestreamtags (upsert); a server without it (404, 405) or refusing it (403) gets a POST, as oc does. */
-async function writeTag(client: ApiClient, dest: Destination, tag: TagReference): Promise<void> {
+/** How long `isctl tag` waits for the import a container image source starts (oc does not wait at all). */
+const IMPORT_WAIT_MS = Number(process.env.ISCTL_TAG_IMPORT_WAIT_MS ?? 15_000);
+const IMPORT_POLL_MS = 250;
+
+/**
+ * Tagging a container image starts an import on the server, which may fail (no such image, a registry that needs
+ * credentials or --insecure). oc returns at once and says nothing; isctl waits a little for the outcome, so a new
+ * user hears about a failure: the import's condition for the tag's new spec generation is an error (exit 1), an
+ * event for it is success (silent), and when neither has come within the wait it says so and succeeds.
+ */
+async function awaitImport(client: ApiClient, io: Io, dest: Destination, generation: number): Promise<void> {
+  const [stream, tag] = [dest.name.split(':')[0]!, dest.name.split(':').slice(1).join(':')];
+  const deadline = Date.now() + IMPORT_WAIT_MS;
+  for (;;) {
+    const is = await client.get<ImageStream>(paths.imagestreams(dest.namespace, stream));
+    const status = is.status?.tags?.find((t) => t.tag === tag);
+    if ((status?.items?.[0]?.generation ?? -1) >= generation) return;
+    const failed = status?.conditions?.find(
+      (c) => c.type === 'ImportSuccess' && c.status === 'False' && c.generation >= generation,
+    );
+    if (failed) {
+      const hint = /is HTTP only/.test(failed.message ?? '') ? `\n${PLAIN_HTTP_HINT}` : '';
+      throw new CliError(
+        `the import of ${dest.namespace}/${dest.name} failed: ${failed.message || failed.reason || 'unknown error'}${hint}`,
+      );
+    }
+    if (Date.now() >= deadline) {
+      io.err(
+        `info: the import of ${dest.namespace}/${dest.name} has not finished yet; follow it with isctl describe istag/${dest.name}`,
+      );
+      return;
+    }
+    await new Promise((r) => setTimeout(r, IMPORT_POLL_MS));
+  }
+}
+
+async function writeTag(
+  client: ApiClient,
+  dest: Destination,
+  tag: TagReference,
+): Promise<ImageStreamTag | undefined> {
   const path = paths.imagestreamtags(dest.namespace, dest.name);
   const body = {
     kind: 'ImageStreamTag',
@@ -229,10 +274,10 @@ async function writeTag(client: ApiClient, dest: Destination, tag: TagReference)
     tag,
   };
   try {
-    await client.put(path, body);
+    return await client.put<ImageStreamTag>(path, body);
   } catch (e) {
     if (!(e instanceof ServerError) || ![403, 404, 405].includes(e.httpStatus)) throw e;
-    await client.post(paths.imagestreamtags(dest.namespace), body);
+    return await client.post<ImageStreamTag>(paths.imagestreamtags(dest.namespace), body);
   }
 }
 

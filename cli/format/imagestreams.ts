@@ -1,16 +1,14 @@
 import type {
   Image,
   ImageStream,
-  ImageStreamImage,
-  ImageStreamTag,
   NamedTagEventList,
   ObjectMeta,
-  ObjectReference,
   TagHistoryEntry,
   TagReference,
 } from '../../functions/core/api-types';
 import { prioritizeTags } from '../../functions/core/imagestream/tag-priority';
-import { ago, shortDigest, table } from '../output';
+import { ago, NONE, orNone, qualifiedFrom } from '../../functions/core/printers';
+import { shortDigest, table } from '../output';
 import { tabbed } from './tabwriter';
 
 /**
@@ -19,135 +17,21 @@ import { tabbed } from './tabwriter';
  * functions of the server's objects and the time, so they are unit-tested without a server.
  */
 
-const NONE = '<none>';
-const orNone = (s: string | undefined | null) => (s ? s : NONE);
-const created = (l: NamedTagEventList) => l.items?.[0]?.created;
-const time = (iso: string | undefined) => (iso ? Date.parse(iso) : Number.NaN);
-
-// ---------------------------------------------------------------------------------------------------------------
-// oc get is
-
-/** The repository `oc get is` shows: the public one when there is one, else the spec's (deprecated), else status. */
-export function listedRepository(is: ImageStream): string {
-  return (
-    is.status?.publicDockerImageRepository ||
-    is.spec.dockerImageRepository ||
-    is.status?.dockerImageRepository ||
-    ''
-  );
-}
-
-/** Status tags, most recently updated first (`SortStatusTags`); tags without events last; ties by name. */
-export function tagsByUpdate(tags: NamedTagEventList[]): string[] {
-  return [...tags]
-    .sort((a, b) => {
-      const ta = time(created(a));
-      const tb = time(created(b));
-      const ha = Number.isFinite(ta);
-      const hb = Number.isFinite(tb);
-      if (ha !== hb) return ha ? -1 : 1;
-      if (ha && ta !== tb) return tb - ta;
-      return a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0;
-    })
-    .map((t) => t.tag);
-}
-
-/**
- * The TAGS cell (`printTagsUpToWidth`): as many tags as fit in about `preferredWidth` characters, at least one,
- * running over by up to a quarter when that evens the edges; the rest as ` + N more...`.
- */
-export function tagsUpToWidth(statusTags: NamedTagEventList[], preferredWidth = 40): string {
-  let tags = tagsByUpdate(statusTags);
-  let remaining = preferredWidth;
-  for (let i = 0; i < tags.length; i++) {
-    const tag = tags[i]!;
-    remaining -= tag.length + 1;
-    if (remaining >= 0) continue;
-    if (i === 0) {
-      tags = tags.slice(0, 1);
-      break;
-    }
-    const margin = Math.trunc(preferredWidth / 4);
-    if (margin < remaining + tag.length && margin >= -remaining) continue;
-    tags = tags.slice(0, i);
-    break;
-  }
-  const hidden = statusTags.length - tags.length;
-  return hidden > 0 ? `${tags.join(',')} + ${hidden} more...` : tags.join(',');
-}
-
-/** The newest first event over all tags: the UPDATED column. */
-export function lastUpdated(is: ImageStream): string | undefined {
-  let latest: string | undefined;
-  for (const l of is.status?.tags ?? []) {
-    const c = created(l);
-    if (c && (!latest || time(c) > time(latest))) latest = c;
-  }
-  return latest;
-}
-
-export const IMAGESTREAM_HEADERS = ['NAME', 'IMAGE REPOSITORY', 'TAGS', 'UPDATED'];
-
-export function imageStreamRow(
-  is: ImageStream,
-  opts: { wide?: boolean; name?: string; now?: number },
-): string[] {
-  const tags = is.status?.tags ?? [];
-  return [
-    opts.name ?? is.metadata.name ?? '',
-    listedRepository(is),
-    opts.wide ? tagsByUpdate(tags).join(',') : tagsUpToWidth(tags),
-    ago(lastUpdated(is), opts.now),
-  ];
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// oc get istag / isimage
-
-/** Where a spec tag takes its image from, with its kind: `DockerImage quay.io/x/y:1`, `ImageStreamTag ns/is:t`. */
-export function tagSource(tag: TagReference | null | undefined, namespace?: string): string {
-  const from = tag?.from;
-  if (!from?.name) return NONE;
-  return `${from.kind ?? 'DockerImage'} ${qualifiedFrom(from, namespace)}`;
-}
-
-function qualifiedFrom(from: ObjectReference, namespace?: string): string {
-  return from.namespace && from.namespace !== namespace
-    ? `${from.namespace}/${from.name}`
-    : (from.name ?? '');
-}
-
-export const IMAGESTREAMTAG_HEADERS = ['NAME', 'IMAGE REFERENCE', 'UPDATED'];
-export const IMAGESTREAMTAG_WIDE_HEADERS = [...IMAGESTREAMTAG_HEADERS, 'IMAGE', 'SOURCE'];
-
-export function imageStreamTagRow(
-  ist: ImageStreamTag,
-  opts: { wide?: boolean; name?: string; now?: number },
-): string[] {
-  const row = [
-    opts.name ?? ist.metadata.name ?? '',
-    ist.image?.dockerImageReference ?? '',
-    ago(ist.metadata.creationTimestamp ?? undefined, opts.now),
-  ];
-  if (opts.wide) row.push(orNone(ist.image?.metadata?.name), tagSource(ist.tag, ist.metadata.namespace));
-  return row;
-}
-
-export const IMAGESTREAMIMAGE_HEADERS = ['NAME', 'IMAGE REFERENCE', 'CREATED'];
-export const IMAGESTREAMIMAGE_WIDE_HEADERS = [...IMAGESTREAMIMAGE_HEADERS, 'IMAGE'];
-
-export function imageStreamImageRow(
-  isi: ImageStreamImage,
-  opts: { wide?: boolean; name?: string; now?: number },
-): string[] {
-  const row = [
-    opts.name ?? isi.metadata.name ?? '',
-    isi.image?.dockerImageReference ?? '',
-    ago(isi.metadata.creationTimestamp ?? undefined, opts.now),
-  ];
-  if (opts.wide) row.push(orNone(isi.image?.metadata?.name));
-  return row;
-}
+export {
+  IMAGESTREAM_HEADERS,
+  IMAGESTREAMIMAGE_HEADERS,
+  IMAGESTREAMIMAGE_WIDE_HEADERS,
+  IMAGESTREAMTAG_HEADERS,
+  IMAGESTREAMTAG_WIDE_HEADERS,
+  imageStreamImageRow,
+  imageStreamRow,
+  imageStreamTagRow,
+  lastUpdated,
+  listedRepository,
+  tagSource,
+  tagsByUpdate,
+  tagsUpToWidth,
+} from '../../functions/core/printers';
 
 // ---------------------------------------------------------------------------------------------------------------
 // oc describe: shared pieces (helpers.go)
@@ -167,9 +51,12 @@ function mapField(label: string, items: Record<string, string> | undefined | nul
   return keys.map((k, i) => `${i === 0 ? `${label}:` : ''}\t${k}=${items![k]}`).join('\n');
 }
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 /** `formatAnnotations`: a `description` annotation as its own line, the rest as a map. */
 function annotationFields(annotations: Record<string, string> | undefined | null): string[] {
-  const { description, ...rest } = annotations ?? {};
+  // kubectl apply's copy of the whole object is noise in a description; oc and kubectl leave it out.
+  const { description, [LAST_APPLIED]: _applied, ...rest } = annotations ?? {};
   return [...(description ? [field('Description', description)] : []), mapField('Annotations', rest)];
 }
 

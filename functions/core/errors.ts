@@ -12,6 +12,7 @@ export type StatusReason =
   | 'AlreadyExists'
   | 'Conflict'
   | 'Gone'
+  | 'Expired'
   | 'Invalid'
   | 'ServerTimeout'
   | 'Timeout'

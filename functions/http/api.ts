@@ -3,6 +3,7 @@ import { enforce, isReadOnly, requireActiveProject } from '../app/access/access'
 import { receiveWebhook } from '../app/imports/webhooks';
 import { type AppContext, forCaller, type Identity } from '../app/shared/context';
 import type { Log } from '../app/shared/log';
+import type { WriteOptions } from '../app/shared/requests';
 import { type Attributes, allowsNonResource, isClusterAdmin } from '../core/access/rules';
 import { IMAGE_API_GROUP } from '../core/api-types';
 import {
@@ -14,15 +15,19 @@ import {
   successStatus,
   unauthorized,
 } from '../core/errors';
+import { parseFieldSelector } from '../core/field-selector';
 import { validateNamespaceName } from '../core/imagestream/validation';
 import { type BodyKind, mediaTypeOf, readBody } from './body';
 import { discoveryResponse } from './discovery';
-import { encodeJson } from './encode';
+import { encodeAnswer, encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
+import { type Answer, errorFormat, negotiateAnswer } from './negotiate';
 import { openApiResponse } from './openapi';
+import { checkListOptions, writeOptionsOf } from './options';
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import type { HttpResult } from './request';
 import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route } from './routes';
+import { type IncludeObject, includeObjectOf, toTable } from './table';
 
 /** The identity the edge authenticated (local token check, or API Gateway's JWT or IAM authorizer). */
 export { identityOf } from './identity';
@@ -111,16 +116,36 @@ export async function dispatch(
     headers,
     body: undefined as unknown,
     identity,
+    options: {} as WriteOptions,
   };
-  // As in Kubernetes, the body is looked at (media type, then shape) only once the caller may make the call.
+  let answer: Answer = { format: 'json' };
+  let includeObject: IncludeObject = 'Metadata';
+  let selects: ((item: unknown) => boolean) | undefined;
+  // As in Kubernetes, the answer's format, then the body (media type, then shape) are looked at only once the caller
+  // may make the call, and before anything is read or written with it.
   const result = await authorized(ctx, identity, route, attributesOf(route, params), (reqCtx) => {
+    answer = negotiateAnswer(headers.accept, method === 'GET');
+    if (route.verb === 'list') {
+      checkListOptions(request.query);
+      selects = fieldSelectorOf(request.query);
+    }
+    if (answer.table) includeObject = includeObjectOf(request.query);
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
+    if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body);
     return route.handle(reqCtx, request);
   });
-  if (route.method === 'GET') return encodeJson(result.status, result.body, headers['accept-encoding']);
+  const { format } = answer;
+  if (selects) selectItems(result.body, selects);
+  if (route.method === 'GET') {
+    const body = answer.table
+      ? toTable(route.resource, result.body, answer.table, includeObject, Date.now())
+      : result.body;
+    return encodeAnswer(result.status, body, format, headers['accept-encoding']);
+  }
+  if (request.options.dryRun && result.status === 201) withoutResourceVersion(result.body);
   // The write has happened: its answer must say so even when the object is too large to carry back.
   let size = 0;
-  return encodeJson(result.status, result.body, headers['accept-encoding'], [
+  return encodeAnswer(result.status, result.body, format, headers['accept-encoding'], [
     ...(route.shorterAnswer
       ? [
           (bytes: number) => {
@@ -131,6 +156,38 @@ export async function dispatch(
       : []),
     (bytes: number) => writeSummary(route, params, result, size || bytes),
   ]);
+}
+
+/**
+ * A list's `fieldSelector` (functions/core/field-selector.ts), read before the list runs so a field no object offers
+ * is 400 before anything is read; undefined when there is none. It applies to the page the list read: as
+ * Kubernetes allows, a page may then hold fewer than `limit` items, and `continue` still resumes after it.
+ */
+function fieldSelectorOf(query: URLSearchParams): ((item: unknown) => boolean) | undefined {
+  const selector = query.get('fieldSelector');
+  if (!selector?.trim()) return undefined;
+  const test = parseFieldSelector(selector);
+  return (item) => {
+    const meta = (item as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
+    return test({
+      'metadata.name': typeof meta?.name === 'string' ? meta.name : '',
+      'metadata.namespace': typeof meta?.namespace === 'string' ? meta.namespace : '',
+    });
+  };
+}
+
+function selectItems(body: unknown, selects: (item: unknown) => boolean): void {
+  const list = body as { items?: unknown } | null;
+  if (list && Array.isArray(list.items)) list.items = list.items.filter(selects);
+}
+
+/**
+ * A dry-run create answers the object it would have created without a resourceVersion, as Kubernetes does: none
+ * was stored, so there is none a later write or watch could name.
+ */
+function withoutResourceVersion(body: unknown): void {
+  const meta = (body as { metadata?: { resourceVersion?: unknown } } | null)?.metadata;
+  if (meta && typeof meta === 'object') delete meta.resourceVersion;
 }
 
 /**
@@ -218,8 +275,10 @@ export function errorResponse(
   event: APIGatewayProxyEventV2,
   log: Log,
 ): APIGatewayProxyStructuredResultV2 {
-  const accept = lowerHeaders(event.headers)['accept-encoding'];
-  if (err instanceof StatusError) return encodeJson(err.code, err.toStatus(), accept);
+  const headers = lowerHeaders(event.headers);
+  const accept = headers['accept-encoding'];
+  if (err instanceof StatusError)
+    return encodeAnswer(err.code, err.toStatus(), errorFormat(headers.accept), accept);
   log({
     level: 'error',
     message: 'unhandled error',

@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import { badRequest, unsupportedMediaType } from '../core/errors';
 
 /**
@@ -16,11 +17,14 @@ export type BodyKind = 'object' | 'patch' | 'notification';
 type Reader = (text: string) => unknown;
 
 /**
- * The media types bodies may come in, the kind of body each is taken for, and how it is read. A new format (YAML,
- * say) is one more line here.
+ * The media types bodies may come in, the kind of body each is taken for, and how it is read. A new format is one
+ * more line here.
  */
 const MEDIA_TYPES: ReadonlyArray<{ type: string; kind: BodyKind; read: Reader }> = [
   { type: 'application/json', kind: 'object', read: readJson },
+  { type: 'application/yaml', kind: 'object', read: readYaml },
+  // What curl users and older tools label YAML with; kube-apiserver takes only application/yaml, this also.
+  { type: 'application/x-yaml', kind: 'object', read: readYaml },
   { type: 'application/merge-patch+json', kind: 'patch', read: readJson },
   { type: 'application/json-patch+json', kind: 'patch', read: readJson },
   { type: 'application/strategic-merge-patch+json', kind: 'patch', read: readJson },
@@ -76,6 +80,46 @@ function readJson(text: string): unknown {
       `the request body has a key "__proto__"${where ? ` in ${where}` : ''}; no field of this API takes that key`,
     );
   return value;
+}
+
+/**
+ * One YAML document (YAML 1.2 core schema, as JSON would read it: `yes` and dates stay strings), held to the same
+ * limits as JSON: at most {@link MAX_BODY_DEPTH} levels, no `__proto__` key, and at most 100 aliases, so an alias
+ * bomb cannot expand. Anything the parser refuses (several documents, duplicate keys, a nesting its recursion cannot
+ * take) is 400.
+ */
+function readYaml(text: string): unknown {
+  let value: unknown;
+  try {
+    value = parseYaml(text, { schema: 'core', maxAliasCount: 100, uniqueKeys: true, prettyErrors: false });
+  } catch (e) {
+    const first = (e as Error).message.split('\n')[0];
+    throw badRequest(`the request body is not valid YAML: ${first}`);
+  }
+  if (valueDepth(value, MAX_BODY_DEPTH) > MAX_BODY_DEPTH)
+    throw badRequest(
+      `the request body is nested more than ${MAX_BODY_DEPTH} levels deep, deeper than any object of this API`,
+    );
+  const where = prototypeKeyPath(value);
+  if (where !== undefined)
+    throw badRequest(
+      `the request body has a key "__proto__"${where ? ` in ${where}` : ''}; no field of this API takes that key`,
+    );
+  return value;
+}
+
+/** How deeply a parsed value nests objects and arrays (without recursion); stops counting once past `limit`. */
+function valueDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const pending: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.v === null || typeof next.v !== 'object') continue;
+    const depth = next.depth + 1;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const item of Object.values(next.v)) pending.push({ v: item, depth });
+  }
+  return deepest;
 }
 
 /**

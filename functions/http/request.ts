@@ -1,4 +1,5 @@
 import type { Identity } from '../app/shared/context';
+import type { WriteOptions } from '../app/shared/requests';
 
 /** What a use case sees of an HTTP call, independent of API Gateway's event shape. */
 export interface HttpRequest {
@@ -9,6 +10,8 @@ export interface HttpRequest {
   headers: Record<string, string>;
   body: unknown;
   identity: Identity;
+  /** A write's options (`dryRun`), read once the caller may make the call (functions/http/options.ts). */
+  options: WriteOptions;
 }
 
 export interface HttpResult {

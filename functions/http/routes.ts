@@ -16,6 +16,7 @@ import { createSecret, deleteSecret, getSecret, listSecrets, updateSecret } from
 import { createSelfSubjectAccessReview } from '../app/access/selfsubjectaccessreviews';
 import { createSelfSubjectRulesReview } from '../app/access/selfsubjectrulesreviews';
 import { createImageStreamImport, withoutStreamView } from '../app/imports/imagestreamimports';
+import { listInEveryProject, type NamespacedList } from '../app/shared/all-namespaces';
 import type { AppContext } from '../app/shared/context';
 import { getImage } from '../app/streams/images';
 import { getImageStreamImage } from '../app/streams/imagestreamimages';
@@ -130,7 +131,46 @@ function nameFromBody(req: HttpRequest): string {
   return name;
 }
 
+/** A cluster-scope list (`kubectl get … -A`): the resource's own list in every project, for cluster administrators. */
+function everywhere(
+  method: Pick<Route, 'path' | 'resource' | 'group'>,
+  list: { kind: string; apiVersion: string },
+  listOne: (c: AppContext, ns: string, q: URLSearchParams) => Promise<NamespacedList<unknown>>,
+): Route {
+  return {
+    method: 'GET',
+    ...method,
+    verb: 'list',
+    scope: 'cluster',
+    handle: async (c, r) => ok(await listInEveryProject(c, r.query, list, (ns, q) => listOne(c, ns, q))),
+  };
+}
+
 export const routes: Route[] = [
+  everywhere(
+    { path: `/apis/${IMAGE_API_GROUP}/v1/imagestreams`, resource: 'imagestreams', group: IMAGE_API_GROUP },
+    { kind: 'ImageStreamList', apiVersion: `${IMAGE_API_GROUP}/v1` },
+    listImageStreams,
+  ),
+  everywhere(
+    {
+      path: `/apis/${IMAGE_API_GROUP}/v1/imagestreamtags`,
+      resource: 'imagestreamtags',
+      group: IMAGE_API_GROUP,
+    },
+    { kind: 'ImageStreamTagList', apiVersion: `${IMAGE_API_GROUP}/v1` },
+    listImageStreamTags,
+  ),
+  everywhere(
+    { path: '/api/v1/secrets', resource: 'secrets', group: '' },
+    { kind: 'SecretList', apiVersion: 'v1' },
+    listSecrets,
+  ),
+  everywhere(
+    { path: `/apis/${API_GROUPS.rbac}/v1/rolebindings`, resource: 'rolebindings', group: API_GROUPS.rbac },
+    { kind: 'RoleBindingList', apiVersion: `${API_GROUPS.rbac}/v1` },
+    listRoleBindings,
+  ),
   {
     method: 'GET',
     path: `${IMG}/imagestreams`,
@@ -148,7 +188,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createImageStream(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createImageStream(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -168,7 +208,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     nameFits: streamFits,
-    handle: async (c, r) => ok(await updateImageStream(c, r.params.ns!, r.params.name!, r.body)),
+    handle: async (c, r) => ok(await updateImageStream(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
   {
     method: 'PATCH',
@@ -179,7 +219,16 @@ export const routes: Route[] = [
     scope: 'namespace',
     nameFits: streamFits,
     handle: async (c, r) =>
-      ok(await patchImageStream(c, r.params.ns!, r.params.name!, r.headers['content-type'] ?? '', r.body)),
+      ok(
+        await patchImageStream(
+          c,
+          r.params.ns!,
+          r.params.name!,
+          r.headers['content-type'] ?? '',
+          r.body,
+          r.options,
+        ),
+      ),
   },
   {
     method: 'DELETE',
@@ -189,7 +238,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     nameFits: streamFits,
-    handle: async (c, r) => ok(await deleteImageStream(c, r.params.ns!, r.params.name!, r.body)),
+    handle: async (c, r) => ok(await deleteImageStream(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -208,7 +257,8 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createImageStreamTag(c, r.params.ns!, nameFromBody(r), r.body)),
+    handle: async (c, r) =>
+      created(await createImageStreamTag(c, r.params.ns!, nameFromBody(r), r.body, r.options)),
   },
   {
     method: 'GET',
@@ -228,7 +278,8 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createImageStreamTag(c, r.params.ns!, r.params.name!, r.body)),
+    handle: async (c, r) =>
+      created(await createImageStreamTag(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
   {
     method: 'PUT',
@@ -238,7 +289,13 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     handle: async (c, r) => {
-      const { result, created: isNew } = await updateImageStreamTag(c, r.params.ns!, r.params.name!, r.body);
+      const { result, created: isNew } = await updateImageStreamTag(
+        c,
+        r.params.ns!,
+        r.params.name!,
+        r.body,
+        r.options,
+      );
       return { status: isNew ? 201 : 200, body: result };
     },
   },
@@ -250,7 +307,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     nameFits: istagFits,
-    handle: async (c, r) => ok(await deleteImageStreamTag(c, r.params.ns!, r.params.name!)),
+    handle: async (c, r) => ok(await deleteImageStreamTag(c, r.params.ns!, r.params.name!, r.options)),
   },
   {
     method: 'GET',
@@ -270,7 +327,7 @@ export const routes: Route[] = [
     group: IMAGE_API_GROUP,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createImageStreamMapping(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createImageStreamMapping(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'POST',
@@ -282,7 +339,7 @@ export const routes: Route[] = [
     createsContent: true,
     // Each image's outcome is the answer; the stream view can be read on its own.
     shorterAnswer: withoutStreamView,
-    handle: async (c, r) => created(await createImageStreamImport(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createImageStreamImport(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -311,7 +368,7 @@ export const routes: Route[] = [
     group: '',
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createSecret(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createSecret(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -331,7 +388,7 @@ export const routes: Route[] = [
     group: '',
     scope: 'namespace',
     nameFits: fitsSubdomain,
-    handle: async (c, r) => ok(await updateSecret(c, r.params.ns!, r.params.name!, r.body)),
+    handle: async (c, r) => ok(await updateSecret(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
   {
     method: 'DELETE',
@@ -341,7 +398,7 @@ export const routes: Route[] = [
     group: '',
     scope: 'namespace',
     nameFits: fitsSubdomain,
-    handle: async (c, r) => ok(await deleteSecret(c, r.params.ns!, r.params.name!)),
+    handle: async (c, r) => ok(await deleteSecret(c, r.params.ns!, r.params.name!, r.options)),
   },
   {
     method: 'GET',
@@ -370,7 +427,7 @@ export const routes: Route[] = [
     group: API_GROUPS.rbac,
     scope: 'namespace',
     createsContent: true,
-    handle: async (c, r) => created(await createRoleBinding(c, r.params.ns!, r.body)),
+    handle: async (c, r) => created(await createRoleBinding(c, r.params.ns!, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -390,7 +447,13 @@ export const routes: Route[] = [
     group: API_GROUPS.rbac,
     scope: 'namespace',
     handle: async (c, r) => {
-      const { result, created: isNew } = await updateRoleBinding(c, r.params.ns!, r.params.name!, r.body);
+      const { result, created: isNew } = await updateRoleBinding(
+        c,
+        r.params.ns!,
+        r.params.name!,
+        r.body,
+        r.options,
+      );
       return { status: isNew ? 201 : 200, body: result };
     },
   },
@@ -402,7 +465,7 @@ export const routes: Route[] = [
     group: API_GROUPS.rbac,
     scope: 'namespace',
     nameFits: fitsSubdomain,
-    handle: async (c, r) => ok(await deleteRoleBinding(c, r.params.ns!, r.params.name!)),
+    handle: async (c, r) => ok(await deleteRoleBinding(c, r.params.ns!, r.params.name!, r.options)),
   },
   {
     method: 'POST',
@@ -411,7 +474,7 @@ export const routes: Route[] = [
     resource: 'projectrequests',
     group: API_GROUPS.project,
     scope: 'cluster',
-    handle: async (c, r) => created(await createProjectRequest(c, r.body)),
+    handle: async (c, r) => created(await createProjectRequest(c, r.body, r.options)),
   },
   {
     method: 'GET',
@@ -485,7 +548,7 @@ export const routes: Route[] = [
     group: API_GROUPS.project,
     scope: 'project',
     nameFits: projectFits,
-    handle: async (c, r) => ok(await deleteProject(c, r.params.name!)),
+    handle: async (c, r) => ok(await deleteProject(c, r.params.name!, r.options)),
   },
 ];
 

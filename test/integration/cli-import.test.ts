@@ -69,6 +69,14 @@ describe('isctl import-image: a new stream', () => {
     );
     expect((await api.get(IS('imp', 'fresh'))).status).toBe(404);
 
+    const plain = await cli.run(['import-image', 'plain:1', '--from', from, '--confirm']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('is HTTP only and requires the insecure flag to import');
+    expect(plain.stderr).toContain(
+      'hint: the registry answers only plain HTTP (no HTTPS). Import with --insecure (also on isctl tag)',
+    );
+    expect(plain.stderr).toContain('INSECURE_REGISTRIES');
+
     const out = await cli.ok(['import-image', 'fresh:1', '--from', from, '--insecure', '--confirm']);
     const d = content.digests.oci!;
     expect(out).toMatch(/^imagestream\.image\.openshift\.io\/fresh imported\n\n/);

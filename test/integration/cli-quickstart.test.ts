@@ -10,8 +10,8 @@ import { killServiceProcess, type ServiceProcess, startServiceProcess } from '..
 
 /**
  * The README's quick start, run as written: the `sh quickstart` block goes to bash unchanged, with `npx isctl`
- * answered by the bundle `npm ci` builds, against the service started the way `npm start` starts it (its admin
- * token in `.data/admin-token` of the working directory) and `IMAGE` pointing at a loopback docker-registry.
+ * answered by the bundle `npm ci` builds, against the service started the way `npm start` starts it, with a
+ * `DATA_DIR` (its admin token) and `PORT` other than the defaults, and `IMAGE` pointing at a loopback docker-registry.
  */
 
 let work: string;
@@ -22,12 +22,13 @@ const digests: Record<string, string> = {};
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'isctl-quickstart-'));
-  mkdirSync(join(work, '.data'));
+  // Not the default .data: the block must work with any DATA_DIR and PORT.
+  mkdirSync(join(work, 'state'));
   reg = await startRegistry('anonymous');
   digests['3.19'] = await pushImage(reg, 'library/alpine', '3.19', { label: 'alpine-3.19' });
   digests['3.20'] = await pushImage(reg, 'library/alpine', '3.20', { label: 'alpine-3.20' });
   svc = await startServiceProcess({
-    DATA_DIR: join(work, '.data'),
+    DATA_DIR: join(work, 'state'),
     TABLE_NAME: `qs${Math.random().toString(36).slice(2, 8)}`,
     DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
     // The loopback registry speaks plain HTTP; a real IMAGE needs nothing of the sort.
@@ -72,6 +73,7 @@ describe('README quick start', () => {
             HOME: cli.dir,
             XDG_CONFIG_HOME: join(cli.dir, 'config'),
             PORT: port,
+            DATA_DIR: join(work, 'state'),
             IMAGE: `${reg.host}/library/alpine`,
             ISCTL_BIN: cli.bin,
           },
@@ -85,7 +87,7 @@ describe('README quick start', () => {
     expect(result.stdout).toContain('Logged into');
     expect(result.stdout).toContain('Now using project "demo"');
 
-    const token = readFileSync(join(work, '.data', 'admin-token'), 'utf8').trim();
+    const token = readFileSync(join(work, 'state', 'admin-token'), 'utf8').trim();
     const api = new Api(svc.url, token);
     const top = async (tag: string) =>
       (await api.get(ISTAG('demo', `alpine:${tag}`))).body.image?.metadata?.name;

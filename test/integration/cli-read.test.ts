@@ -264,6 +264,42 @@ describe('isctl get is', () => {
     expect(none).toEqual({ code: 0, stdout: '', stderr: 'No resources found in p1 namespace.\n' });
   });
 
+  it('-o jsonpath prints through kubectl’s template, for one object and for lists', async () => {
+    expect(
+      await cli.ok(['get', 'is', 'python', '-o', 'jsonpath={.metadata.name}/{.status.tags[0].tag}']),
+    ).toBe('python/3.12\n');
+    const names = await cli.ok([
+      'get',
+      'is',
+      '-l',
+      'app in (ruby,python)',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}{"\\n"}{end}',
+    ]);
+    expect(names).toBe('python\nruby\n\n');
+    const bad = await cli.run(['get', 'is', '-o', 'jsonpath={.items']);
+    expect(bad.code).toBe(2);
+  });
+
+  it('-w prints the table, then a line for each stream that appears or changes, until stopped', async () => {
+    await ok(api.newProject('watched'));
+    await ok(api.post(IS('watched'), { metadata: { name: 'first' } }));
+    const watching = cli.run(['get', 'is', '-w', '-n', 'watched'], {
+      ISCTL_WATCH_INTERVAL_MS: '150',
+      ISCTL_WATCH_FOR_MS: '2500',
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await api.post(IS('watched'), { metadata: { name: 'late' } })).status).toBe(201);
+    const r = await watching;
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/);
+    expect(lines.filter((l) => /^late\s/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /^first\s/.test(l))).toHaveLength(1);
+    const refused = await cli.run(['get', 'is', '-w', '-o', 'json']);
+    expect(refused.code).toBe(2);
+  });
+
   it('an empty project prints kubectl\'s "No resources found" on stderr and exits 0', async () => {
     expect(await cli.run(['get', 'is', '-n', 'empty'])).toEqual({
       code: 0,

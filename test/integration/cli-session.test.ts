@@ -30,6 +30,10 @@ describe('isctl session commands', () => {
     expect(bad.stderr).toContain('isctl login');
     const missing = await cli.run(['login', '--server', api.url]);
     expect(missing.code).toBe(2);
+    const hostOnly = api.url.replace(/^http:\/\//, '');
+    const noScheme = await cli.run(['login', '--server', hostOnly, '--token', 'fay-token-0123456789']);
+    expect(noScheme.code).toBe(2);
+    expect(noScheme.stderr).toContain(`the server URL "${hostOnly}" has no scheme: write http://${hostOnly}`);
 
     const out = await cli.ok(['login', '--server', `${api.url}/`, '--token', 'fay-token-0123456789']);
     expect(out).toContain(`Logged into "${api.url}" as "fay"`);

@@ -204,6 +204,25 @@ describe('isctl tag: snapshot and alias', () => {
   });
 });
 
+describe('isctl tag: the import it starts', () => {
+  it('reports an import that fails (exit 1), naming --insecure for a plain-HTTP registry; success stays silent', async () => {
+    const remote = `${reg.host}/tiny/app:oci`;
+    const plain = await cli.run(['tag', remote, 'waits:plain']);
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).toBe(`Tag waits:plain set to ${remote}.\n`);
+    expect(plain.stderr).toContain(
+      `error: the import of p1/waits:plain failed: the repository ${reg.host}/tiny/app is HTTP only and requires the insecure flag to import\nhint: `,
+    );
+    expect(plain.stderr).toContain('Import with --insecure');
+    const missing = await cli.run(['tag', '--insecure', `${reg.host}/tiny/absent:1`, 'waits:missing']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('the import of p1/waits:missing failed:');
+    const fine = await cli.run(['tag', '--insecure', remote, 'waits:fine']);
+    expect([fine.code, fine.stdout, fine.stderr]).toEqual([0, `Tag waits:fine set to ${remote}.\n`, '']);
+    expect(await top('p1', 'waits:fine')).toBe(content.digests.oci);
+  });
+});
+
 describe('isctl tag: flags', () => {
   it('--reference records the pull spec at once and imports nothing', async () => {
     const remote = `${reg.host}/tiny/app:oci`;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Cli } from '../support/cli';
-import { ADMIN_TOKEN, type Api, IS, startStack } from '../support/local-stack';
+import { ADMIN_TOKEN, type Api, IS, mapImage, startStack } from '../support/local-stack';
 
 /**
  * The real kubectl (on PATH) against the local stack over HTTPS, with kubeconfigs `isctl kubeconfig` wrote: the
@@ -26,6 +26,12 @@ const kubeconfigs: Record<'admin' | 'dev' | 'nobody', string> = {
   admin: join(dir, 'admin.kubeconfig'),
   dev: join(dir, 'dev.kubeconfig'),
   nobody: join(dir, 'nobody.kubeconfig'),
+};
+
+/** Manifests the rows create from (`kubectl create -f`). */
+const manifests = {
+  newStream: join(dir, 'new-stream.json'),
+  existingStream: join(dir, 'existing-stream.json'),
 };
 
 interface Run {
@@ -71,6 +77,24 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(201);
+  await mapImage(api, 'x', 'ruby', '3.3');
+  expect(
+    (
+      await api.post('/api/v1/namespaces/x/secrets', {
+        metadata: { name: 'pull' },
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: { '.dockerconfigjson': '{"auths":{"quay.io":{"auth":"dTpw"}}}' },
+      })
+    ).status,
+  ).toBe(201);
+  writeFileSync(
+    manifests.newStream,
+    JSON.stringify({ apiVersion: 'image.openshift.io/v1', kind: 'ImageStream', metadata: { name: 'dry' } }),
+  );
+  writeFileSync(
+    manifests.existingStream,
+    JSON.stringify({ apiVersion: 'image.openshift.io/v1', kind: 'ImageStream', metadata: { name: 'ruby' } }),
+  );
   cli = new Cli();
   const tokens = { admin: ADMIN_TOKEN, dev: 'dev-token-0123456789', nobody: 'nobody-token-0123456789' };
   for (const [who, token] of Object.entries(tokens)) {
@@ -231,6 +255,8 @@ const KUBECTL_ROWS: Array<{
   code?: number;
   out?: Array<string | RegExp>;
   err?: Array<string | RegExp>;
+  /** What stdout must not show. */
+  absent?: string[];
 }> = [
   {
     name: 'api-resources shows OpenShift short names, groups, kinds',
@@ -368,6 +394,152 @@ const KUBECTL_ROWS: Array<{
     args: ['auth', 'can-i', '--list', '-n', 'x'],
     out: [/^projects\.project\.openshift\.io\s+\[\]\s+\[\]\s+\[list\]$/m],
   },
+  {
+    name: "get is: the server's Table with oc's columns",
+    args: ['get', 'is'],
+    out: [/^NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m, /^ruby\s+3\.3\s+\d+ seconds? ago$/m],
+  },
+  {
+    name: "get istag: oc's columns, and the wide ones with -o wide",
+    args: ['get', 'istag', '-o', 'wide'],
+    out: [
+      /^NAME\s+IMAGE REFERENCE\s+UPDATED\s+IMAGE\s+SOURCE$/m,
+      /^ruby:3\.3\s+quay\.io\/x\/y@sha256:[0-9a-f]{64}\s+\d+ seconds? ago\s+sha256:[0-9a-f]{64}\s+<none>$/m,
+    ],
+  },
+  {
+    name: "get secrets: kubectl's columns",
+    args: ['get', 'secrets'],
+    out: [/^NAME\s+TYPE\s+DATA\s+AGE$/m, /^pull\s+kubernetes\.io\/dockerconfigjson\s+1\s+\d+s$/m],
+  },
+  {
+    name: "get rolebindings: kubectl's columns",
+    args: ['get', 'rolebindings'],
+    out: [/^NAME\s+ROLE\s+AGE$/m, /^developers-edit\s+ClusterRole\/edit\s+\d+s$/m],
+  },
+  {
+    name: "get projects: oc's columns",
+    args: ['get', 'projects'],
+    out: [/^NAME\s+DISPLAY NAME\s+STATUS$/m, /^x\s+Active$/m],
+  },
+  {
+    name: 'describe a built-in kind: kubectl asks for protobuf first and takes the JSON fallback',
+    args: ['describe', 'rolebinding', 'developers-edit', '-v=8'],
+    out: [/^Name:\s+developers-edit$/m, /^\s+Kind:\s+ClusterRole$/m, /^\s+Name:\s+edit$/m],
+    err: [/Accept: application\/vnd\.kubernetes\.protobuf/, /Response Status: 200 OK/],
+  },
+  {
+    name: 'create --dry-run=server: answered as created, nothing created',
+    // Client-side validation needs /openapi/v2 as protobuf, which part A's OpenAPI does not serve (yet).
+    args: ['create', '--dry-run=server', '--validate=false', '-f', manifests.newStream],
+    out: ['imagestream.image.openshift.io/dry created (server dry run)'],
+  },
+  {
+    name: 'create --dry-run=server: nothing was created',
+    args: ['get', 'is', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+    absent: ['imagestream.image.openshift.io/dry'],
+  },
+  {
+    name: 'create --dry-run=server: AlreadyExists still reported',
+    args: ['create', '--dry-run=server', '--validate=false', '-f', manifests.existingStream],
+    code: 1,
+    err: ['Error from server (AlreadyExists)', 'imagestreams.image.openshift.io "ruby" already exists'],
+  },
+  {
+    name: 'delete --dry-run=server: answered as deleted',
+    args: ['delete', 'is', 'ruby', '--dry-run=server'],
+    out: ['imagestream.image.openshift.io "ruby" deleted (server dry run)'],
+  },
+  {
+    name: 'delete --dry-run=server: nothing was deleted',
+    args: ['get', 'is', 'ruby', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+  },
+  {
+    name: 'delete --dry-run=server: NotFound still reported',
+    args: ['delete', 'is', 'ghost', '--dry-run=server'],
+    code: 1,
+    err: ['Error from server (NotFound): imagestreams.image.openshift.io "ghost" not found'],
+  },
+  {
+    name: 'get -A: every namespace, with a NAMESPACE column',
+    args: ['get', 'is', '-A'],
+    out: [/^NAMESPACE\s+NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m, /^x\s+ruby\s+3\.3\s/m],
+  },
+  {
+    name: '--field-selector metadata.name',
+    args: ['get', 'is', '--field-selector', 'metadata.name=ruby', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+  },
+  {
+    name: '--field-selector on a field no object offers',
+    args: ['get', 'is', '--field-selector', 'spec.tags=x'],
+    code: 1,
+    err: ['Error from server (BadRequest)', 'field label not supported: spec.tags'],
+  },
+  {
+    name: 'label',
+    args: ['label', 'is', 'ruby', 'tier=gold'],
+    out: ['imagestream.image.openshift.io/ruby labeled'],
+  },
+  {
+    name: 'get -l: the labelled stream',
+    args: ['get', 'is', '-l', 'tier=gold', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+  },
+  {
+    name: 'get -l: nothing else',
+    args: ['get', 'is', '-l', 'tier=silver'],
+    err: ['No resources found in x namespace.'],
+  },
+  {
+    name: 'annotate',
+    args: ['annotate', 'is', 'ruby', 'note=hello'],
+    out: ['imagestream.image.openshift.io/ruby annotated'],
+  },
+  {
+    name: 'patch --type=merge',
+    args: ['patch', 'is', 'ruby', '--type=merge', '-p', '{"spec":{"lookupPolicy":{"local":true}}}'],
+    out: ['imagestream.image.openshift.io/ruby patched'],
+  },
+  {
+    name: 'patch (strategic merge, kubectl’s default)',
+    args: ['patch', 'is', 'ruby', '-p', '{"metadata":{"labels":{"patched":"strategic"}}}'],
+    out: ['imagestream.image.openshift.io/ruby patched'],
+  },
+  {
+    name: 'label, annotate and patches arrived',
+    args: [
+      'get',
+      'is',
+      'ruby',
+      '-o',
+      'jsonpath={.metadata.labels.tier}/{.metadata.annotations.note}/{.spec.lookupPolicy.local}/{.metadata.labels.patched}',
+    ],
+    out: ['gold/hello/true/strategic'],
+  },
+  {
+    name: 'describe',
+    args: ['describe', 'is', 'ruby'],
+    out: [/^Name:\s+ruby$/m, /^Namespace:\s+x$/m, /tier=gold/],
+  },
+  {
+    name: 'create, for real this time',
+    args: ['create', '--validate=false', '-f', manifests.newStream],
+    out: ['imagestream.image.openshift.io/dry created'],
+  },
+  {
+    name: 'delete',
+    args: ['delete', 'is', 'dry'],
+    out: ['imagestream.image.openshift.io "dry" deleted'],
+  },
+  {
+    name: 'delete: gone',
+    args: ['get', 'is', '-o', 'name'],
+    out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
+    absent: ['imagestream.image.openshift.io/dry'],
+  },
 ];
 
 describe('kubectl over HTTPS', () => {
@@ -382,6 +554,7 @@ describe('kubectl over HTTPS', () => {
       };
       expectIn(r.stdout, row.out);
       expectIn(r.stderr, row.err);
+      for (const unwanted of row.absent ?? []) expect(r.stdout).not.toContain(unwanted);
     });
 
   it("validates objects on the client with the served OpenAPI, as OpenShift's kubectl does", async () => {

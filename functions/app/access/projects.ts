@@ -16,6 +16,7 @@ import { type BindingRecord, type ProjectRecord, ProjectWriteConflict } from '..
 import { type AppContext, actorOf, type Identity } from '../shared/context';
 import { decode, meta } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import type { WriteOptions } from '../shared/requests';
 
 /**
  * Projects (namespaces): `POST projectrequests` creates one and makes the requester its admin (`oc new-project`);
@@ -84,7 +85,11 @@ const requestBody = z
   .loose();
 
 /** POST /apis/project.openshift.io/v1/projectrequests (201 with the Project). */
-export async function createProjectRequest(ctx: AppContext, raw: unknown): Promise<ProjectView> {
+export async function createProjectRequest(
+  ctx: AppContext,
+  raw: unknown,
+  opts: WriteOptions = {},
+): Promise<ProjectView> {
   const caller = requireCaller(ctx);
   const body = decode(requestBody, raw, 'ProjectRequest');
   if (body.kind !== undefined && body.kind !== 'ProjectRequest')
@@ -134,6 +139,10 @@ export async function createProjectRequest(ctx: AppContext, raw: unknown): Promi
     annotations: {},
     by: actorOf(ctx),
   };
+  if (opts.dryRun) {
+    if (await ctx.projects.getProject(name)) throw alreadyExists(projectSingular, name);
+    return projectView(project);
+  }
   try {
     await ctx.projects.createProject(project, [admin]);
   } catch (e) {
@@ -204,7 +213,12 @@ export async function getProject(ctx: AppContext, name: string): Promise<Project
  * created in it), then a job deletes its streams (each deletion emits its tags' `deleted` events), its image
  * records, secrets and bindings, and finally the project. Deleting a Terminating project again re-queues that job.
  */
-export async function deleteProject(ctx: AppContext, name: string): Promise<Status> {
+export async function deleteProject(ctx: AppContext, name: string, opts: WriteOptions = {}): Promise<Status> {
+  if (opts.dryRun) {
+    const p = await ctx.projects.getProject(name);
+    if (!p) throw notFound(projectResource, name);
+    return successStatus({ name, group: PROJECT_GROUP, kind: 'projects', uid: p.uid });
+  }
   let p: ProjectRecord;
   try {
     p = await ctx.projects.markTerminating(name, actorOf(ctx));

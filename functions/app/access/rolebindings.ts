@@ -19,10 +19,12 @@ import {
   validateNamespaceName,
   validateObjectMeta,
 } from '../../core/imagestream/validation';
+import { parseLabelSelector } from '../../core/label-selector';
 import { type BindingRecord, ProjectWriteConflict } from '../ports/projects';
 import { type AppContext, actorOf, type Identity } from '../shared/context';
 import { decode, meta } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import type { WriteOptions } from '../shared/requests';
 import { namespaceTerminating } from './access';
 
 /**
@@ -196,7 +198,12 @@ async function checkEscalation(ctx: AppContext, ns: string, name: string, role: 
 }
 
 /** POST /apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings (201). */
-export async function createRoleBinding(ctx: AppContext, ns: string, raw: unknown): Promise<RoleBindingView> {
+export async function createRoleBinding(
+  ctx: AppContext,
+  ns: string,
+  raw: unknown,
+  opts: WriteOptions = {},
+): Promise<RoleBindingView> {
   const b = decodeBinding(raw, ns);
   const name = b.metadata.name ?? '';
   const { role, subjects } = validate(b, name, ns);
@@ -213,6 +220,11 @@ export async function createRoleBinding(ctx: AppContext, ns: string, raw: unknow
     annotations: b.metadata.annotations ?? {},
     by: actorOf(ctx),
   };
+  if (opts.dryRun) {
+    // The project is Active (the edge checked it for every create); what is left to refuse is a name in use.
+    if (await ctx.projects.getBinding(ns, name)) throw alreadyExists(resource, name);
+    return bindingView(record);
+  }
   try {
     await ctx.projects.createBinding(record);
   } catch (e) {
@@ -231,20 +243,30 @@ export async function getRoleBinding(ctx: AppContext, ns: string, name: string):
   return bindingView(b);
 }
 
-/** GET …/rolebindings: name order, `limit` and `continue`. */
+/** GET …/rolebindings: name order, `labelSelector`, `limit` and `continue`. */
 export async function listRoleBindings(ctx: AppContext, ns: string, query: URLSearchParams) {
+  const selects = parseLabelSelector(query.get('labelSelector') ?? '');
   const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
   const token = decodeContinue(
     query.get('continue'),
     (t): t is { after: string } => typeof (t as { after?: unknown })?.after === 'string',
   );
-  const page = await ctx.projects.listBindings(ns, { limit, after: token?.after });
-  const last = page.items.at(-1)?.name;
+  const items: BindingRecord[] = [];
+  let after = token?.after;
+  let more = true;
+  // A selector can drop a whole page; keep reading until the page is full or the namespace is exhausted.
+  while (items.length < limit && more) {
+    const page = await ctx.projects.listBindings(ns, { limit: limit - items.length, after });
+    more = page.more;
+    items.push(...page.items.filter((b) => selects(b.labels)));
+    after = page.items.at(-1)?.name ?? after;
+    if (page.items.length === 0) break;
+  }
   return {
     kind: 'RoleBindingList' as const,
     apiVersion: `${RBAC}/v1` as const,
-    metadata: page.more && last ? { continue: encodeContinue({ after: last }) } : {},
-    items: page.items.map(bindingView),
+    metadata: more && after ? { continue: encodeContinue({ after }) } : {},
+    items: items.map(bindingView),
   };
 }
 
@@ -258,6 +280,7 @@ export async function updateRoleBinding(
   ns: string,
   name: string,
   raw: unknown,
+  opts: WriteOptions = {},
 ): Promise<{ result: RoleBindingView; created: boolean }> {
   const b = decodeBinding(raw, ns);
   if (b.metadata.name && b.metadata.name !== name)
@@ -269,7 +292,7 @@ export async function updateRoleBinding(
   if (!old) {
     if (b.metadata.resourceVersion) throw notFound(resource, name);
     return {
-      result: await createRoleBinding(ctx, ns, { ...b, metadata: { ...b.metadata, name } }),
+      result: await createRoleBinding(ctx, ns, { ...b, metadata: { ...b.metadata, name } }, opts),
       created: true,
     };
   }
@@ -292,6 +315,8 @@ export async function updateRoleBinding(
     annotations: b.metadata.annotations ?? {},
     by: actorOf(ctx),
   };
+  if (opts.dryRun)
+    return { result: bindingView({ ...next, resourceVersion: old.resourceVersion }), created: false };
   try {
     await ctx.projects.updateBinding(old, next);
   } catch (e) {
@@ -302,10 +327,16 @@ export async function updateRoleBinding(
 }
 
 /** DELETE …/rolebindings/{name}: a success Status. */
-export async function deleteRoleBinding(ctx: AppContext, ns: string, name: string): Promise<Status> {
+export async function deleteRoleBinding(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  opts: WriteOptions = {},
+): Promise<Status> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const b = await ctx.projects.getBinding(ns, name);
     if (!b) throw notFound(resource, name);
+    if (opts.dryRun) return successStatus({ name, group: RBAC, kind: 'rolebindings', uid: b.uid });
     try {
       await ctx.projects.deleteBinding(b);
       return successStatus({ name, group: RBAC, kind: 'rolebindings', uid: b.uid });

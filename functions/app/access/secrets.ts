@@ -19,7 +19,7 @@ import type { CredentialSealer, SecretIdentity } from '../ports/credential-seale
 import type { SecretMeta, StoredSecret } from '../ports/secrets';
 import { type AppContext, actorOf } from '../shared/context';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
-import { generateName, requireNamespace } from '../shared/requests';
+import { generateName, requireNamespace, type WriteOptions } from '../shared/requests';
 import { namespaceTerminating } from './access';
 
 /**
@@ -196,7 +196,12 @@ function dockerConfigOf(body: SecretBody, type: string, errors: FieldError[]): D
 }
 
 /** POST /api/v1/namespaces/{ns}/secrets (201). Nothing is written unless every check passes. */
-export async function createSecret(ctx: AppContext, ns: string, rawBody: unknown): Promise<SecretView> {
+export async function createSecret(
+  ctx: AppContext,
+  ns: string,
+  rawBody: unknown,
+  opts: WriteOptions = {},
+): Promise<SecretView> {
   requireNamespace(ns);
   const body = decodeSecret(rawBody);
   if (body.metadata.namespace && body.metadata.namespace !== ns)
@@ -215,6 +220,19 @@ export async function createSecret(ctx: AppContext, ns: string, rawBody: unknown
   const config = dockerConfigOf(body, type, errors);
   if (errors.length || !config) throw invalid('Secret', '', name, errors);
   const uid = ctx.newUid();
+  if (opts.dryRun) {
+    // The project is Active (the edge checked it for every create); what is left to refuse is a name in use.
+    if (await ctx.secrets.get(ns, name)) throw alreadyExists(secretResource, name);
+    return view({
+      namespace: ns,
+      name,
+      uid,
+      resourceVersion: 1,
+      creationTimestamp: ctx.clock(),
+      ...metaOf(body),
+      type,
+    });
+  }
   const secret: StoredSecret = {
     namespace: ns,
     name,
@@ -242,6 +260,7 @@ export async function updateSecret(
   ns: string,
   name: string,
   rawBody: unknown,
+  opts: WriteOptions = {},
 ): Promise<SecretView> {
   requireNamespace(ns);
   const body = decodeSecret(rawBody);
@@ -264,6 +283,7 @@ export async function updateSecret(
   const rv = (body.metadata as { resourceVersion?: unknown }).resourceVersion;
   if (rv !== undefined && String(rv) !== String(live.resourceVersion))
     throw conflict(secretResource, name, OBJECT_MODIFIED);
+  if (opts.dryRun) return view({ ...live, ...metaOf(body), type });
   const next: StoredSecret = {
     ...live,
     resourceVersion: live.resourceVersion + 1,
@@ -318,11 +338,20 @@ export async function listSecrets(
 }
 
 /** DELETE …/secrets/{name}: a Kubernetes success Status naming what was removed. */
-export async function deleteSecret(ctx: AppContext, ns: string, name: string): Promise<Status> {
+export async function deleteSecret(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  opts: WriteOptions = {},
+): Promise<Status> {
   requireNamespace(ns);
-  const gone = await ctx.secrets.delete(ns, name);
+  const gone = opts.dryRun ? await ctx.secrets.get(ns, name) : await ctx.secrets.delete(ns, name);
   if (!gone) throw notFound(secretResource, name);
   return successStatus({ name, kind: secretResource.resource, uid: gone.uid });
+}
+
+function metaOf(body: SecretBody) {
+  return { labels: body.metadata.labels ?? {}, annotations: body.metadata.annotations ?? {} };
 }
 
 function seal(sealer: CredentialSealer, config: DockerConfig, owner: SecretIdentity) {

@@ -15,7 +15,7 @@ import {
   successStatus,
 } from '../../core/errors';
 import { PREFER_ARCH, PREFER_OS, type TagImportOutcome } from '../../core/imagestream/import-rules';
-import type { StreamHead } from '../../core/imagestream/model';
+import type { StreamHead, TagRecord } from '../../core/imagestream/model';
 import { TAG_NAME, validateStreamName } from '../../core/imagestream/validation';
 import { toImageStream } from '../../core/imagestream/views';
 import { apiHost, parseNormalizedReference } from '../../core/reference';
@@ -90,6 +90,9 @@ export async function createImageStreamImport(
   ];
   let firstWrite = true;
   let wroteHead = false;
+  // A dry run's answer shows the stream as the import would have left it.
+  let dryRunHead: StreamHead | undefined;
+  const dryRunTags = new Map<string, TagRecord>();
   const write: PipelineWrites = {
     store: () => (opts.dryRun ? Promise.resolve() : importer.storeImages()),
     tags: async (outcomes) => {
@@ -102,6 +105,10 @@ export async function createImageStreamImport(
       });
       firstWrite = false;
       wroteHead ||= !!written.head;
+      if (written.dryRunTags) {
+        dryRunHead = written.head;
+        for (const [t, record] of written.dryRunTags) dryRunTags.set(t, record);
+      }
     },
   };
   const results = await importPipelined(importer, entries, doImport ? write : undefined);
@@ -123,7 +130,11 @@ export async function createImageStreamImport(
   };
   if (!doImport) return response;
   const state = wroteHead || head ? await ctx.streams.loadStream(ns, name) : undefined;
-  if (state) status.import = toImageStream(state.head, state.tags.values(), ctx.rules);
+  if (opts.dryRun && dryRunHead) {
+    const tags = new Map(state?.tags);
+    for (const [t, record] of dryRunTags) tags.set(t, record);
+    status.import = toImageStream(dryRunHead, tags.values(), ctx.rules);
+  } else if (state) status.import = toImageStream(state.head, state.tags.values(), ctx.rules);
   return response;
 }
 

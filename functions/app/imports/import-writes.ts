@@ -4,7 +4,7 @@ import {
   DOCKER_REPOSITORY_CHECK,
   type TagImportOutcome,
 } from '../../core/imagestream/import-rules';
-import type { StreamHead } from '../../core/imagestream/model';
+import type { StreamHead, TagRecord } from '../../core/imagestream/model';
 import type { AppContext } from '../shared/context';
 import { guaranteedUpdate, UNCHANGED } from '../streams/guaranteed-update';
 
@@ -30,6 +30,8 @@ export interface ImportWriteOptions {
 export interface ImportWriteResult {
   head: StreamHead | undefined;
   wrote: boolean;
+  /** On a dry run: the records the imported tags would have had (nothing was written). */
+  dryRunTags?: Map<string, TagRecord>;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function writeImportOutcomes(
   let head: StreamHead | undefined;
   let wrote = false;
   let first = true;
+  const dryRunTags = new Map<string, TagRecord>();
   for (let guard = 0; chunks.length > 0 && guard < 10_000; guard++) {
     const chunk = chunks.shift()!;
     // Only the first write can honour the caller's resourceVersion; later chunks follow our own first write.
@@ -112,10 +115,11 @@ export async function writeImportOutcomes(
           }
         : {}),
       dryRun: !!opts.dryRun,
-    }).then((o) => ({
-      head: o.wrote || o.created || opts.dryRun ? o.after.head : o.before?.head,
-      wrote: o.wrote,
-    }));
+    }).then((o) => {
+      if (opts.dryRun)
+        for (const t of chunk) if (o.after.tags.has(t)) dryRunTags.set(t, o.after.tags.get(t)!);
+      return { head: o.wrote || o.created || opts.dryRun ? o.after.head : o.before?.head, wrote: o.wrote };
+    });
     let r: ImportWriteResult;
     try {
       r = await outcome;
@@ -128,7 +132,7 @@ export async function writeImportOutcomes(
     head = r.head;
     wrote ||= r.wrote;
   }
-  return { head, wrote };
+  return { head, wrote, ...(opts.dryRun ? { dryRunTags } : {}) };
 }
 
 function imageStreamUpdated(name: string, from: number, to: number) {

@@ -5,6 +5,15 @@ import { validateNamespaceName } from '../../core/imagestream/validation';
 
 /** Checks every use case makes of a request before it reads anything with it. */
 
+/** Options every write use case takes (Kubernetes' CreateOptions, UpdateOptions, PatchOptions, DeleteOptions). */
+export interface WriteOptions {
+  /**
+   * `dryRun=All`: every check runs (validation, authorization-dependent checks, preconditions, AlreadyExists,
+   * NotFound), nothing is written (no record, no event, no job), and the answer is what would have been written.
+   */
+  dryRun?: boolean;
+}
+
 /** A namespace that is not a DNS label is 400, as Kubernetes answers it. */
 export function requireNamespace(ns: string): void {
   const why = validateNamespaceName(ns);

@@ -59,11 +59,7 @@ export interface StreamUpdate {
   dryRun?: boolean;
 }
 
-/** Options every stream write use case takes. */
-export interface WriteOptions {
-  /** Run everything but the commit (see {@link StreamUpdate.dryRun}); answer with what would have been written. */
-  dryRun?: boolean;
-}
+export type { WriteOptions } from '../shared/requests';
 
 export interface StrategyInput {
   /** The stored state this attempt read; undefined when the stream is being created. */
@@ -87,7 +83,8 @@ export const UNCHANGED = Symbol('unchanged');
 
 export interface UpdateOutcome {
   before: StreamState | undefined;
-  /** The state written (or, on a dry run, that would have been), its resourceVersion as after the commit. */
+  /** The state written (or, on a dry run, that would have been), its resourceVersion as after the
+   * commit (a dry run's: the stored one, as nothing moved it). */
   after: StreamState;
   /** The stream did not exist and was (or would have been) created. */
   created: boolean;
@@ -119,8 +116,18 @@ async function attempt(ctx: AppContext, u: StreamUpdate): Promise<UpdateOutcome>
     dryRun: !!u.dryRun,
   });
   for (const [list, children] of change.childImages ?? []) childImages.set(list, children);
+  // A dry run answers as Kubernetes' does: an object that exists keeps its stored resourceVersion (nothing moved it).
+  if (u.dryRun) {
+    // A create reads nothing and learns of an existing stream from its commit; a dry run asks instead.
+    if (creating && u.read.kind === 'none' && (await ctx.streams.getHead(u.ns, u.name)))
+      throw (
+        (await u.conflict?.(new ConcurrentWriteError('head', false, true))) ??
+        new ConcurrentWriteError('head')
+      );
+    after.head.resourceVersion = creating ? 1 : before!.head.resourceVersion;
+    return { before, after, created: creating, wrote: false };
+  }
   after.head.resourceVersion = creating ? 1 : before!.head.resourceVersion + 1;
-  if (u.dryRun) return { before, after, created: creating, wrote: false };
   try {
     await ctx.streams.commit({
       mode: creating ? 'create' : u.mode,

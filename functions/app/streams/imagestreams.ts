@@ -328,6 +328,7 @@ export async function deleteImageStream(
   ns: string,
   name: string,
   rawBody: unknown,
+  writeOpts: WriteOptions = {},
 ): Promise<Status> {
   requireNamespace(ns);
   const opts = decodeDeleteOptions(rawBody);
@@ -346,6 +347,8 @@ export async function deleteImageStream(
       'Conflict',
       `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${head.resourceVersion}`,
     );
+  const deleted = successStatus({ name, group: 'image.openshift.io', kind: 'imagestreams', uid: head.uid });
+  if (writeOpts.dryRun) return deleted;
   try {
     await ctx.streams.deleteHead(
       head,
@@ -364,5 +367,5 @@ export async function deleteImageStream(
   }
   // Tags and history are unreachable now; removing them is housekeeping with a bounded budget.
   await ctx.streams.sweep(ns, name, 3_000, actorOf(ctx)).catch(() => false);
-  return successStatus({ name, group: 'image.openshift.io', kind: 'imagestreams', uid: head.uid });
+  return deleted;
 }

@@ -275,7 +275,7 @@ describe('dry run: everything but the commit', () => {
       { metadata: { name: 'app', resourceVersion: '2', labels: { l: 'v' } }, spec: { tags: [] } },
       dryRun,
     );
-    expect(put.metadata).toMatchObject({ resourceVersion: '3', labels: { l: 'v' } });
+    expect(put.metadata).toMatchObject({ resourceVersion: '2', labels: { l: 'v' } });
     const patched = await patchImageStream(
       ctx,
       'ns',

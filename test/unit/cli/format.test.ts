@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { serverUrl } from '../../../cli/config';
 import {
   describeImage,
   describeImageStream,
@@ -302,6 +303,38 @@ describe('oc describe is', () => {
       'Image Lookup:           local=false',
       'Tags:                   <none>',
     ]);
+  });
+});
+
+describe('describe hides kubectl apply’s copy of the object', () => {
+  it('leaves out kubectl.kubernetes.io/last-applied-configuration, keeps the other annotations', () => {
+    const applied = stream({
+      metadata: {
+        creationTimestamp: undefined,
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"json"}', team: 'a' },
+      },
+    });
+    const text = describeImageStream(applied, { now: NOW });
+    expect(text).not.toContain('last-applied-configuration');
+    expect(text).toMatch(/^Annotations:\s+team=a$/m);
+    const onlyApplied = stream({
+      metadata: {
+        creationTimestamp: undefined,
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+      },
+    });
+    expect(describeImageStream(onlyApplied, { now: NOW })).toMatch(/^Annotations:\s+<none>$/m);
+  });
+});
+
+describe('isctl server URLs', () => {
+  it('refuses a server URL without a scheme, saying what to write', () => {
+    expect(serverUrl('http://127.0.0.1:8080/')).toBe('http://127.0.0.1:8080');
+    expect(serverUrl('HTTPS://api.example')).toBe('HTTPS://api.example');
+    expect(() => serverUrl('127.0.0.1:8080')).toThrow(
+      'the server URL "127.0.0.1:8080" has no scheme: write http://127.0.0.1:8080 (or https://…, for a server with TLS)',
+    );
+    expect(() => serverUrl('ftp://x')).toThrow('has no scheme: write http://x');
   });
 });
 
