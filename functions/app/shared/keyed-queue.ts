@@ -1,6 +1,6 @@
 /**
- * Runs tasks with the same key one after another within this process. Writers of one tag in one process then
- * queue instead of racing (a lost race costs a read, a failed transaction and a back-off); writers in other
+ * Runs tasks with the same key one after another within this process. Writers of one stream's tags in one process
+ * then queue instead of racing (a lost race costs a read, a failed transaction and a back-off); writers in other
  * processes or Lambda containers are still ordered by the conditional writes.
  */
 export class KeyedQueue {

@@ -50,7 +50,11 @@ export interface StreamUpdate {
   retry?: false | { onGiveUp?: () => StatusError };
   /** The answer to a lost race that is not retried (409 with the caller's wording); undefined keeps the error. */
   conflict?: (e: ConcurrentWriteError) => Promise<Error | undefined> | Error | undefined;
-  /** Writers with the same key queue within this process (one tag's writers), rather than race. */
+  /**
+   * Writers with the same key queue within this process rather than race. Tag writers key by stream: each counts
+   * itself on the stream head in its transaction, so two in flight on one stream conflict even for different tags,
+   * and under load the losers' retries (a read, a failed transaction and a back-off each) outran their budget.
+   */
   queueKey?: string;
   /**
    * Everything but the commit: validation, the precondition, the strategy, authorization-dependent checks and

@@ -117,7 +117,7 @@ export async function createImageStreamMapping(
       return pushed === 'unchanged' ? UNCHANGED : { changedTags: [], specChanged: false };
     },
     mode: 'tags',
-    queueKey: `${ns}/${name}:${tag}`,
+    queueKey: `${ns}/${name}`,
     dryRun: !!opts.dryRun,
   });
   return successStatus();

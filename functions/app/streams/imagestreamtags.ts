@@ -230,7 +230,7 @@ async function writeTag(
     },
     mode: 'tags',
     invalid: { kind: 'ImageStreamTag', name: w.name },
-    queueKey: `${w.ns}/${w.stream}:${w.tag}`,
+    queueKey: `${w.ns}/${w.stream}`,
     ...(w.expectedRv !== undefined
       ? { retry: false as const, conflict: () => tagConflict(ctx, w) }
       : { retry: { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'update') } }),
@@ -319,7 +319,7 @@ export async function deleteImageStreamTag(
       return { changedTags: [], specChanged };
     },
     mode: 'tags',
-    queueKey: `${ns}/${stream}:${tag}`,
+    queueKey: `${ns}/${stream}`,
     retry: { onGiveUp: () => serverTimeout(resources.imagestreamtags, 'delete') },
     dryRun: !!opts.dryRun,
   });
