@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local';
+import { startLatencyProxy } from '../test/support/latency-proxy';
 import { pushDistinctTags, type Registry, startRegistry } from '../test/support/registries';
 
 const TAGS = Number(process.env.BENCH_COST_TAGS ?? 2000);
@@ -123,41 +124,6 @@ async function countingProxy(target: string): Promise<{ url: string; take: () =>
   };
 }
 
-/** A registry "elsewhere": the loopback registry behind a proxy that adds `delayMs` to every request. */
-async function latencyProxy(target: string, delayMs: number): Promise<{ host: string; stop: () => void }> {
-  const upstream = new URL(target);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const server = createHttpServer((req, res) => {
-    setTimeout(() => {
-      const out = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host },
-          agent,
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      out.on('error', () => res.destroy());
-      req.pipe(out);
-    }, delayMs);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () => {
-      server.closeAllConnections();
-      server.close();
-      agent.destroy();
-    },
-  };
-}
-
 const freePort = () =>
   new Promise<number>((resolve) => {
     const srv = createServer().listen(0, '127.0.0.1', () => {
@@ -189,7 +155,7 @@ async function main(): Promise<void> {
   const ddb = await startDynamoDbLocal({});
   const proxy = await countingProxy(ddb.endpoint);
   const reg: Registry = await startRegistry('anonymous');
-  const hosts = await Promise.all(Array.from({ length: HOSTS }, () => latencyProxy(reg.url, RTT_MS)));
+  const hosts = await Promise.all(Array.from({ length: HOSTS }, () => startLatencyProxy(reg.url, RTT_MS)));
   const port = await freePort();
   const env = {
     ...process.env,
@@ -385,7 +351,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(report));
   } finally {
     service.kill('SIGTERM');
-    for (const p of hosts) p.stop();
+    await Promise.all(hosts.map((p) => p.stop()));
     proxy.stop();
     await reg.stop();
     await ddb.stop();

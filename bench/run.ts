@@ -23,6 +23,7 @@ import { startDynamoDbLocal } from '../functions/local/dynamodb-local';
 import { createDocumentClient } from '../functions/store/dynamodb-client';
 import { keys } from '../functions/store/keys';
 import { buildLambdaBundle, lambdaEntries, probeEnvironment } from '../infra/bundle-entries';
+import { startLatencyProxy } from '../test/support/latency-proxy';
 import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/registries';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
@@ -456,49 +457,6 @@ const CYCLE_RTT_MS = Number(process.env.BENCH_CYCLE_RTT_MS ?? 20);
 const CYCLE_HOSTS = 4;
 
 /**
- * A registry "elsewhere": forwards to the loopback registry after `delayMs`, so request latency looks like a
- * network round trip. Each proxy is its own host:port, so the client's per-registry limits apply per proxy.
- */
-async function startLatencyProxy(
-  target: string,
-  delayMs: number,
-): Promise<{ host: string; stop: () => void }> {
-  const { createServer: createHttpServer, request: forward } = await import('node:http');
-  const upstream = new URL(target);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const server = createHttpServer((req, res) => {
-    setTimeout(() => {
-      const out = forward(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host },
-          agent,
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      out.on('error', () => res.destroy());
-      req.pipe(out);
-    }, delayMs);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    host: `127.0.0.1:${port}`,
-    stop: () => {
-      server.closeAllConnections();
-      server.close();
-      agent.destroy();
-    },
-  };
-}
-
-/**
  * Row 4: a scheduled cycle over CYCLE_TAGS unchanged tags: streams of 500 tracking tags with distinct sources,
  * spread over four registry hosts with a network-like round trip. Baseline in the same run: the same HEADs sent
  * directly by a bare loop with the client's per-host concurrency.
@@ -625,7 +583,7 @@ async function scheduledCycleRow(url: string, h: Record<string, string>, endpoin
       `  speed-up 1 -> 4 jobs ${(one.wallMs / four.wallMs).toFixed(2)}x; cycle at 4 jobs vs baseline ${(four.wallMs / baselineMs).toFixed(2)}x; budget: 0 writes, < 256 MB, 1 HEAD per tag   ${ok ? 'within budget' : 'OVER BUDGET'}`,
     );
   } finally {
-    for (const p of proxies) p.stop();
+    await Promise.all(proxies.map((p) => p.stop()));
     await reg.stop();
   }
 }
