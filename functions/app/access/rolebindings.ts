@@ -19,11 +19,10 @@ import {
   validateNamespaceName,
   validateObjectMeta,
 } from '../../core/imagestream/validation';
-import { parseLabelSelector } from '../../core/label-selector';
 import { type BindingRecord, ProjectWriteConflict } from '../ports/projects';
 import { type AppContext, actorOf, type Identity } from '../shared/context';
 import { decode, meta } from '../shared/decode';
-import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import { listSelectedByName } from '../shared/paging';
 import type { WriteOptions } from '../shared/requests';
 import { namespaceTerminating } from './access';
 
@@ -245,28 +244,12 @@ export async function getRoleBinding(ctx: AppContext, ns: string, name: string):
 
 /** GET …/rolebindings: name order, `labelSelector`, `limit` and `continue`. */
 export async function listRoleBindings(ctx: AppContext, ns: string, query: URLSearchParams) {
-  const selects = parseLabelSelector(query.get('labelSelector') ?? '');
-  const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
-  const token = decodeContinue(
-    query.get('continue'),
-    (t): t is { after: string } => typeof (t as { after?: unknown })?.after === 'string',
-  );
-  const items: BindingRecord[] = [];
-  let after = token?.after;
-  let more = true;
-  // A selector can drop a whole page; keep reading until the page is full or the namespace is exhausted.
-  while (items.length < limit && more) {
-    const page = await ctx.projects.listBindings(ns, { limit: limit - items.length, after });
-    more = page.more;
-    items.push(...page.items.filter((b) => selects(b.labels)));
-    after = page.items.at(-1)?.name ?? after;
-    if (page.items.length === 0) break;
-  }
+  const page = await listSelectedByName(query, (p) => ctx.projects.listBindings(ns, p));
   return {
     kind: 'RoleBindingList' as const,
     apiVersion: `${RBAC}/v1` as const,
-    metadata: more && after ? { continue: encodeContinue({ after }) } : {},
-    items: items.map(bindingView),
+    metadata: page.continue ? { continue: page.continue } : {},
+    items: page.items.map(bindingView),
   };
 }
 

@@ -13,12 +13,11 @@ import {
   successStatus,
 } from '../../core/errors';
 import { validateObjectMeta } from '../../core/imagestream/validation';
-import { parseLabelSelector } from '../../core/label-selector';
 import { type DockerConfig, parseDockerConfig } from '../../registry/credentials';
 import type { CredentialSealer, SecretIdentity } from '../ports/credential-sealer';
 import type { SecretMeta, StoredSecret } from '../ports/secrets';
 import { type AppContext, actorOf } from '../shared/context';
-import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
+import { listSelectedByName, MAX_PAGE } from '../shared/paging';
 import { generateName, requireNamespace, type WriteOptions } from '../shared/requests';
 import { namespaceTerminating } from './access';
 
@@ -312,28 +311,12 @@ export async function listSecrets(
   query: URLSearchParams,
 ): Promise<List<SecretView>> {
   requireNamespace(ns);
-  const selects = parseLabelSelector(query.get('labelSelector') ?? '');
-  const limit = Math.min(parseLimit(query.get('limit')) ?? MAX_PAGE, MAX_PAGE);
-  const token = decodeContinue(
-    query.get('continue'),
-    (t): t is { after: string } => typeof (t as { after?: unknown })?.after === 'string',
-  );
-  const items: SecretView[] = [];
-  let after = token?.after;
-  let more = true;
-  // A selector can drop a whole page; keep reading until the page is full or the namespace is exhausted.
-  while (items.length < limit && more) {
-    const page = await ctx.secrets.list(ns, { limit: limit - items.length, after });
-    more = page.more;
-    for (const s of page.items) if (selects(s.labels)) items.push(view(s));
-    after = page.items.at(-1)?.name ?? after;
-    if (page.items.length === 0) break;
-  }
+  const page = await listSelectedByName(query, (p) => ctx.secrets.list(ns, p));
   return {
     kind: 'SecretList',
     apiVersion: 'v1',
-    metadata: more && after ? { continue: encodeContinue({ after }) } : {},
-    items,
+    metadata: page.continue ? { continue: page.continue } : {},
+    items: page.items.map(view),
   };
 }
 
