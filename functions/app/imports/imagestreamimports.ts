@@ -22,8 +22,7 @@ import { apiHost, parseNormalizedReference } from '../../core/reference';
 import { deadlineIn } from '../../registry/deadline';
 import { isRegistryError } from '../../registry/errors';
 import type { AppContext } from '../shared/context';
-import { checkKind, type DecodedImageStreamImport, decodeImageStreamImport } from '../shared/decode';
-import { checkNamespace, requireNamespace } from '../shared/requests';
+import { type DecodedImageStreamImport, decodeImageStreamImport, decodeNamespaced } from '../shared/decode';
 import type { WriteOptions } from '../streams/guaranteed-update';
 import { RECORDS_PER_WRITE, writeImportOutcomes } from './import-writes';
 import {
@@ -55,10 +54,7 @@ export async function createImageStreamImport(
   rawBody: unknown,
   opts: WriteOptions = {},
 ): Promise<ImageStreamImport> {
-  requireNamespace(ns);
-  const body = decodeImageStreamImport(rawBody);
-  checkKind(body, 'ImageStreamImport');
-  checkNamespace(body.metadata, ns);
+  const body = decodeNamespaced(ns, rawBody, decodeImageStreamImport, 'ImageStreamImport');
   const name = body.metadata.name ?? '';
   // The name goes into every read below: a name no stream can have is refused before any.
   const nameErrors = validateStreamName(ns, name);

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { ImageStream, ImageStreamMapping, ImageStreamTag, ObjectMeta } from '../../core/api-types';
 import { badRequest } from '../../core/errors';
+import { checkNamespace, requireNamespace } from './requests';
 
 /**
  * Structural decoding of request bodies. Shape errors (wrong JSON types) are 400 BadRequest, as Kubernetes
@@ -360,6 +361,20 @@ export function checkKind(body: { kind?: string; apiVersion?: string }, kind: st
     throw badRequest(
       `unsupported apiVersion ${JSON.stringify(body.apiVersion)} for ${kind}; use image.openshift.io/v1`,
     );
+}
+
+/**
+ * The body of a write to a namespaced image object, in the order the edge promises: the path's namespace is a valid
+ * name, the body decodes, names `kind` (or nothing) and no namespace but the path's.
+ */
+export function decodeNamespaced<
+  T extends { kind?: string; apiVersion?: string; metadata: { namespace?: string | undefined } },
+>(ns: string, rawBody: unknown, decode: (raw: unknown) => T, kind: string): T {
+  requireNamespace(ns);
+  const body = decode(rawBody);
+  checkKind(body, kind);
+  checkNamespace(body.metadata, ns);
+  return body;
 }
 
 export const decodeImageStream = (body: unknown) =>

@@ -5,8 +5,7 @@ import { emptyTagRecord } from '../../core/imagestream/model';
 import { TAG_NAME, validateImageReference, validateStreamName } from '../../core/imagestream/validation';
 import { statusRepository } from '../../core/imagestream/views';
 import { type AppContext, actorOf } from '../shared/context';
-import { checkKind, decodeImageStreamMapping } from '../shared/decode';
-import { checkNamespace, requireNamespace } from '../shared/requests';
+import { decodeImageStreamMapping, decodeNamespaced } from '../shared/decode';
 import { guaranteedUpdate, UNCHANGED, type WriteOptions } from './guaranteed-update';
 
 /** `<algorithm>:<hex>`, at most a sha512's 128 digits (the digest is a table key). */
@@ -26,10 +25,7 @@ export async function createImageStreamMapping(
   rawBody: unknown,
   opts: WriteOptions = {},
 ): Promise<Status> {
-  requireNamespace(ns);
-  const body = decodeImageStreamMapping(rawBody);
-  checkKind(body, 'ImageStreamMapping');
-  checkNamespace(body.metadata, ns);
+  const body = decodeNamespaced(ns, rawBody, decodeImageStreamMapping, 'ImageStreamMapping');
   const name = body.metadata.name ?? '';
   const tag = body.tag || 'latest';
   const errors: FieldError[] = [...validateStreamName(ns, name)];

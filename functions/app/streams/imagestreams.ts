@@ -25,9 +25,9 @@ import { parseLabelSelector } from '../../core/label-selector';
 import { mergePatch, strategicMergePatch } from '../../core/patch';
 import { ConcurrentWriteError } from '../ports/streams';
 import { type AppContext, actorOf } from '../shared/context';
-import { checkKind, decodeDeleteOptions, decodeImageStream } from '../shared/decode';
+import { decodeDeleteOptions, decodeImageStream, decodeNamespaced } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
-import { checkNamespace, generateName, mapLimited, requireNamespace } from '../shared/requests';
+import { generateName, mapLimited, requireNamespace } from '../shared/requests';
 import { guaranteedUpdate, streamConflict, type WriteOptions } from './guaranteed-update';
 
 type DecodedStream = ReturnType<typeof decodeImageStream>;
@@ -109,10 +109,7 @@ export async function createImageStream(
   rawBody: unknown,
   opts: WriteOptions = {},
 ): Promise<ImageStream> {
-  requireNamespace(ns);
-  const body = decodeImageStream(rawBody);
-  checkKind(body, 'ImageStream');
-  checkNamespace(body.metadata, ns);
+  const body = decodeNamespaced(ns, rawBody, decodeImageStream, 'ImageStream');
   const name =
     body.metadata.name || (body.metadata.generateName ? generateName(body.metadata.generateName) : '');
   const errors: FieldError[] = [...validateStreamName(ns, name), ...validateObjectMeta(body.metadata)];
@@ -164,10 +161,7 @@ export async function updateImageStream(
   rawBody: unknown,
   opts: WriteOptions = {},
 ): Promise<ImageStream> {
-  requireNamespace(ns);
-  const body = decodeImageStream(rawBody);
-  checkKind(body, 'ImageStream');
-  checkNamespace(body.metadata, ns);
+  const body = decodeNamespaced(ns, rawBody, decodeImageStream, 'ImageStream');
   if (body.metadata.name !== undefined && body.metadata.name !== name)
     throw badRequest(
       `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
