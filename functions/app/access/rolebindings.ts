@@ -23,7 +23,7 @@ import { type BindingRecord, ProjectWriteConflict } from '../ports/projects';
 import { type AppContext, actorOf, type Identity } from '../shared/context';
 import { decode, meta } from '../shared/decode';
 import { listSelectedByName } from '../shared/paging';
-import type { WriteOptions } from '../shared/requests';
+import { checkNamespace, type WriteOptions } from '../shared/requests';
 import { namespaceTerminating } from './access';
 
 /**
@@ -112,8 +112,7 @@ function decodeBinding(raw: unknown, ns: string): Body {
     throw badRequest(
       `unsupported apiVersion ${JSON.stringify(b.apiVersion)} for RoleBinding; use ${RBAC}/v1`,
     );
-  if (b.metadata.namespace && b.metadata.namespace !== ns)
-    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  checkNamespace(b.metadata, ns);
   return b;
 }
 

@@ -18,7 +18,7 @@ import type { CredentialSealer, SecretIdentity } from '../ports/credential-seale
 import type { SecretMeta, StoredSecret } from '../ports/secrets';
 import { type AppContext, actorOf } from '../shared/context';
 import { listSelectedByName, MAX_PAGE } from '../shared/paging';
-import { generateName, requireNamespace, type WriteOptions } from '../shared/requests';
+import { checkNamespace, generateName, requireNamespace, type WriteOptions } from '../shared/requests';
 import { namespaceTerminating } from './access';
 
 /**
@@ -203,8 +203,7 @@ export async function createSecret(
 ): Promise<SecretView> {
   requireNamespace(ns);
   const body = decodeSecret(rawBody);
-  if (body.metadata.namespace && body.metadata.namespace !== ns)
-    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  checkNamespace(body.metadata, ns);
   const generated = !body.metadata.name && !!body.metadata.generateName;
   const name = body.metadata.name || (generated ? generateName(body.metadata.generateName!) : '');
   // Kubernetes defaults an absent type to Opaque, which is then refused below like any other non-docker type.
@@ -263,8 +262,7 @@ export async function updateSecret(
 ): Promise<SecretView> {
   requireNamespace(ns);
   const body = decodeSecret(rawBody);
-  if (body.metadata.namespace && body.metadata.namespace !== ns)
-    throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  checkNamespace(body.metadata, ns);
   if (body.metadata.name && body.metadata.name !== name)
     throw badRequest(
       `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
