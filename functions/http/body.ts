@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { badRequest, unsupportedMediaType } from '../core/errors';
 
 /**
@@ -84,19 +84,27 @@ function readJson(text: string): unknown {
 
 /**
  * One YAML document (YAML 1.2 core schema, as JSON would read it: `yes` and dates stay strings), held to the same
- * limits as JSON: at most {@link MAX_BODY_DEPTH} levels, no `__proto__` key, and at most 100 aliases, so an alias
- * bomb cannot expand. Anything the parser refuses (several documents, duplicate keys, a nesting its recursion cannot
- * take) is 400.
+ * limits as JSON: at most {@link MAX_BODY_DEPTH} levels, no `__proto__` key. Aliases are capped twice: at most 100
+ * per document, and the value they expand to may hold no more values than the text has characters (what a body
+ * without aliases could hold at most), so an alias bomb is refused before anything walks or serializes it. Anything
+ * the parser refuses (several documents, duplicate keys, nesting past its own limit) is 400.
  */
 function readYaml(text: string): unknown {
   let value: unknown;
   try {
-    value = parseYaml(text, { schema: 'core', maxAliasCount: 100, uniqueKeys: true, prettyErrors: false });
+    // js-yaml keeps an alias as a reference to its anchor's value: nothing expands while parsing.
+    value = loadYaml(text, { schema: CORE_SCHEMA, maxAliases: 100 });
   } catch (e) {
     const first = (e as Error).message.split('\n')[0];
     throw badRequest(`the request body is not valid YAML: ${first}`);
   }
-  if (valueDepth(value, MAX_BODY_DEPTH) > MAX_BODY_DEPTH)
+  const valueLimit = Math.max(text.length, 1000);
+  const shape = valueShape(value, MAX_BODY_DEPTH, valueLimit);
+  if (shape.values > valueLimit)
+    throw badRequest(
+      'the request body is not valid YAML: its aliases expand to more values than the text holds',
+    );
+  if (shape.depth > MAX_BODY_DEPTH)
     throw badRequest(
       `the request body is nested more than ${MAX_BODY_DEPTH} levels deep, deeper than any object of this API`,
     );
@@ -108,18 +116,27 @@ function readYaml(text: string): unknown {
   return value;
 }
 
-/** How deeply a parsed value nests objects and arrays (without recursion); stops counting once past `limit`. */
-function valueDepth(value: unknown, limit: number): number {
-  let deepest = 0;
+/**
+ * How deeply a parsed value nests objects and arrays, and how many values it holds with every shared reference
+ * counted each time it is reached (as serializing would); without recursion, and stops once past either limit.
+ */
+function valueShape(
+  value: unknown,
+  depthLimit: number,
+  valueLimit: number,
+): { depth: number; values: number } {
+  let depth = 0;
+  let values = 0;
   const pending: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
   for (let next = pending.pop(); next; next = pending.pop()) {
+    if (++values > valueLimit) break;
     if (next.v === null || typeof next.v !== 'object') continue;
-    const depth = next.depth + 1;
-    if (depth > deepest) deepest = depth;
-    if (deepest > limit) return deepest;
-    for (const item of Object.values(next.v)) pending.push({ v: item, depth });
+    const level = next.depth + 1;
+    if (level > depth) depth = level;
+    if (depth > depthLimit) break;
+    for (const item of Object.values(next.v)) pending.push({ v: item, depth: level });
   }
-  return deepest;
+  return { depth, values };
 }
 
 /**

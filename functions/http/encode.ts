@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { stringify as stringifyYaml } from 'yaml';
+import { dump as dumpYaml } from 'js-yaml';
 import { tooLarge } from '../core/errors';
 import type { AnswerFormat } from './negotiate';
 
@@ -32,7 +32,8 @@ export function encodeAnswer(
   smaller: ReadonlyArray<(bytes: number) => unknown> = [],
 ): APIGatewayProxyStructuredResultV2 {
   const text =
-    format === 'yaml' ? stringifyYaml(body, { aliasDuplicateObjects: false }) : JSON.stringify(body);
+    // As JSON.stringify would: no anchors for repeated objects, undefined values left out.
+    format === 'yaml' ? dumpYaml(body, { noRefs: true, skipInvalid: true }) : JSON.stringify(body);
   const headers: Record<string, string> = {
     'content-type': format === 'yaml' ? 'application/yaml' : 'application/json',
   };

@@ -19,12 +19,14 @@ import { tableDefinition } from '../../functions/store/table-definition';
  */
 /**
  * Modules swapped in every Lambda bundle: the SDK's default credential chain becomes the environment provider (the
- * only source Lambda uses; functions/aws/lambda-credentials.ts says why).
+ * only source Lambda uses; functions/aws/lambda-credentials.ts says why), and `semver`, which only the X-Ray SDK's
+ * AWS SDK v2 patcher calls, becomes the one function it needs (functions/aws/xray-semver.ts).
  */
 export const lambdaAliases = {
   '@aws-sdk/credential-provider-node': fileURLToPath(
     new URL('../../functions/aws/lambda-credentials.ts', import.meta.url),
   ),
+  semver: fileURLToPath(new URL('../../functions/aws/xray-semver.ts', import.meta.url)),
 };
 
 export const bundlingDefaults = {
