@@ -35,7 +35,10 @@ export const bundlingDefaults = {
   mainFields: ['module', 'main'],
   minify: true,
   sourceMap: true,
-  keepNames: true,
+  // No --keep-names (it wrapped every function and class in a naming call: about 57 KiB of the API bundle). Stack
+  // traces keep their names through the source map (NODE_OPTIONS=--enable-source-maps, below), and nothing the
+  // bundles run reads a class's generated name: the errors set theirs, the SDK names commands explicitly.
+  keepNames: false,
   externalModules: [] as string[],
   // Some bundled CommonJS dependencies call require(); ESM output needs it defined.
   banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
