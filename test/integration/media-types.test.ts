@@ -139,6 +139,17 @@ describe('answers as Accept asks', () => {
     }
   });
 
+  it('quotes strings in YAML answers that a YAML 1.1 reader (kubectl, PyYAML) would take for booleans, dates or numbers', async () => {
+    const labels = { flag: 'yes', switch: 'on', day: '2024-01-02', count: '1_000', octal: '012' };
+    const created = await api.call('POST', IS(NS), { metadata: { name: 'yaml-1-1', labels } });
+    expect(created.status).toBe(201);
+    const res = await raw('GET', IS(NS, 'yaml-1-1'), { accept: 'application/yaml' });
+    expect(res.status).toBe(200);
+    for (const [key, value] of Object.entries(labels))
+      expect(res.text, key).toMatch(new RegExp(`\\b${key}: (['"])${value}\\1`));
+    expect(parse(res.text).metadata.labels).toEqual(labels);
+  });
+
   it('falls back from protobuf to JSON as kubectl asks, and is 406 for protobuf alone, before writing', async () => {
     const kubectlAsks = 'application/vnd.kubernetes.protobuf, */*';
     const withFallback = await raw('GET', `${SEC}/pull`, { accept: kubectlAsks });
