@@ -131,7 +131,7 @@ export async function dispatch(
     }
     if (answer.table) includeObject = includeObjectOf(request.query);
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
-    if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body);
+    if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body, headers);
     return route.handle(reqCtx, request);
   });
   const { format } = answer;
@@ -145,17 +145,30 @@ export async function dispatch(
   if (request.options.dryRun && result.status === 201) withoutResourceVersion(result.body);
   // The write has happened: its answer must say so even when the object is too large to carry back.
   let size = 0;
-  return encodeAnswer(result.status, result.body, format, headers['accept-encoding'], [
-    ...(route.shorterAnswer
-      ? [
-          (bytes: number) => {
-            size = bytes;
-            return route.shorterAnswer!(result.body);
-          },
-        ]
-      : []),
-    (bytes: number) => writeSummary(route, params, result, size || bytes),
-  ]);
+  return withWarnings(
+    request.options.warnings,
+    encodeAnswer(result.status, result.body, format, headers['accept-encoding'], [
+      ...(route.shorterAnswer
+        ? [
+            (bytes: number) => {
+              size = bytes;
+              return route.shorterAnswer!(result.body);
+            },
+          ]
+        : []),
+      (bytes: number) => writeSummary(route, params, result, size || bytes),
+    ]),
+  );
+}
+
+/** Warnings as kube-apiserver sends them: `Warning: 299 - "<text>"`, several as one comma-separated list. */
+function withWarnings(
+  warnings: string[] | undefined,
+  response: ReturnType<typeof encodeAnswer>,
+): ReturnType<typeof encodeAnswer> {
+  if (!warnings?.length) return response;
+  const value = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+  return { ...response, headers: { ...response.headers, warning: value } };
 }
 
 /**

@@ -28,6 +28,8 @@ const MEDIA_TYPES: ReadonlyArray<{ type: string; kind: BodyKind; read: Reader }>
   { type: 'application/merge-patch+json', kind: 'patch', read: readJson },
   { type: 'application/json-patch+json', kind: 'patch', read: readJson },
   { type: 'application/strategic-merge-patch+json', kind: 'patch', read: readJson },
+  // Server-side apply: the whole intended object, YAML (JSON is YAML too, and is what kubectl sends).
+  { type: 'application/apply-patch+yaml', kind: 'patch', read: readYaml },
 ];
 
 /** Registries label JSON with types of their own (`application/vnd.docker.distribution.events.v1+json`). */
