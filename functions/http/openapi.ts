@@ -152,7 +152,8 @@ function operation(route: Route, v: Version, ids: Set<string>) {
           ...(route.serverSideApply ? ['application/apply-patch+yaml'] : []),
         ]
       : ['application/json'];
-  const query = takesBody && route.serverSideApply ? writeParameters(route, v) : [];
+  // Only in v3, which is what kubectl reads them from (the v2 protobuf form has no query parameters here).
+  const query = v === 3 && takesBody && route.serverSideApply ? writeParameters(route) : [];
   const bodySchema =
     route.method === 'PATCH' ? { type: 'object', description: 'a patch of the object' } : ref(names.kind);
   const ok = route.method === 'POST' ? '201' : '200';
@@ -170,7 +171,7 @@ function operation(route: Route, v: Version, ids: Set<string>) {
       produces: ['application/json'],
       schemes: ['https'],
       ...(takesBody
-        ? { parameters: [{ name: 'body', in: 'body', required: true, schema: bodySchema }, ...query] }
+        ? { parameters: [{ name: 'body', in: 'body', required: true, schema: bodySchema }] }
         : {}),
       responses: {
         [ok]: { description: 'OK', schema: ref(responseKind) },
@@ -199,12 +200,12 @@ function operation(route: Route, v: Version, ids: Set<string>) {
  * The write options a route takes as Kubernetes declares them; kubectl looks for `fieldValidation` on a kind's
  * PATCH to decide that the server, not kubectl, checks for unknown fields.
  */
-function writeParameters(route: Route, v: Version) {
+function writeParameters(route: Route) {
   const param = (name: string, description: string, type = 'string') => ({
     name,
     in: 'query',
     description,
-    ...(v === 2 ? { type, uniqueItems: true } : { schema: { type, uniqueItems: true } }),
+    schema: { type, uniqueItems: true },
   });
   return [
     param('dryRun', 'When present, indicates that modifications should not be persisted. Valid value: All'),
