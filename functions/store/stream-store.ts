@@ -27,6 +27,7 @@ import {
   type StreamState,
   type TagRecord,
 } from '../core/imagestream/model';
+import { canonical } from '../core/imagestream/spec-rules';
 import type { FieldsV1 } from '../core/managed-fields';
 import { HEAD_SK, keys, scheduleIndexAttributes, seqFromHistorySk } from './keys';
 import { activeProjectCheck } from './project-store';
@@ -666,7 +667,9 @@ export class StreamStore implements StreamRepository {
         }
         continue;
       }
-      if (old && JSON.stringify(old) === JSON.stringify(next)) continue;
+      // Compared by value, not by key order: DynamoDB gives map attributes back in an order of its own, and an
+      // unchanged record read back must not count as a change (a whole-stream write would rewrite every tag).
+      if (old && canonical(old) === canonical(next)) continue;
       items.push({
         Put: {
           TableName: this.table,
