@@ -1,4 +1,4 @@
-import { StatusError } from './errors';
+import { FieldError, StatusError } from './errors';
 
 /**
  * Field ownership for server-side apply, after Kubernetes' structured-merge-diff: every field of an object has
@@ -267,49 +267,65 @@ export function merge(live: unknown, config: unknown, schema: FieldSchema = IMAG
     case 'listMap': {
       if (!Array.isArray(config)) return config === null ? undefined : structuredClone(config);
       const out = Array.isArray(live) ? [...live] : [];
+      const position = new Map<string, number>();
+      out.forEach((e, i) => {
+        const el = isObject(e) ? itemElement(e, schema.keys) : undefined;
+        if (el && !position.has(el)) position.set(el, i);
+      });
       for (const item of config) {
         if (!isObject(item)) continue;
         const el = itemElement(item, schema.keys);
-        const at = out.findIndex((e) => isObject(e) && itemElement(e, schema.keys) === el);
-        if (at >= 0) out[at] = merge(out[at], item, schema.item);
-        else out.push(merge(undefined, item, schema.item));
+        const at = el === undefined ? undefined : position.get(el);
+        if (at !== undefined) out[at] = merge(out[at], item, schema.item);
+        else {
+          if (el !== undefined) position.set(el, out.length);
+          out.push(merge(undefined, item, schema.item));
+        }
       }
       return out;
     }
   }
 }
 
-/** A copy of `value` without the nodes at `paths` (leaves, map entries, keyed list elements). */
+/**
+ * `value` without the nodes at `paths` (leaves, map entries, keyed list elements), in one walk: only containers on
+ * the way to a removed node are copied, the rest is shared with `value`.
+ */
 export function removePaths(
   value: unknown,
   paths: FieldPath[],
   schema: FieldSchema = IMAGE_STREAM_SCHEMA,
 ): unknown {
-  let out = structuredClone(value);
-  for (const path of paths) out = removeOne(out, path, schema);
-  return out;
-}
-
-function removeOne(value: unknown, path: FieldPath, schema: FieldSchema): unknown {
-  const [head, ...rest] = path;
-  if (head === undefined) return undefined;
-  if (schema.type === 'listMap') {
-    if (!Array.isArray(value)) return value;
-    const at = value.findIndex((e) => isObject(e) && itemElement(e, schema.keys) === head);
-    if (at < 0) return value;
-    if (!rest.length) return value.filter((_, i) => i !== at);
-    const copy = [...value];
-    copy[at] = removeOne(copy[at], rest, schema.item);
-    return copy;
-  }
-  if (!isObject(value) || schema.type === 'leaf' || !head.startsWith('f:')) return value;
-  const name = head.slice(2);
-  const child = schema.type === 'struct' ? schema.fields[name] : schema.values;
-  if (!child || !Object.hasOwn(value, name)) return value;
-  const copy = { ...value };
-  if (!rest.length) delete copy[name];
-  else copy[name] = removeOne(copy[name], rest, child);
-  return copy;
+  const drop = new Set(paths.map(pathKey));
+  const below = ancestorsOf(drop);
+  const walk = (v: unknown, s: FieldSchema, path: FieldPath): unknown => {
+    if (s.type === 'listMap') {
+      if (!Array.isArray(v)) return v;
+      const out: unknown[] = [];
+      for (const item of v) {
+        const el = isObject(item) ? itemElement(item, s.keys) : undefined;
+        if (!el) {
+          out.push(item);
+          continue;
+        }
+        const key = pathKey([...path, el]);
+        if (drop.has(key)) continue;
+        out.push(below.has(key) ? walk(item, s.item, [...path, el]) : item);
+      }
+      return out;
+    }
+    if (s.type === 'leaf' || !isObject(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, cv] of Object.entries(v)) {
+      const child = s.type === 'struct' ? s.fields[k] : s.values;
+      const at = [...path, `f:${k}`];
+      const key = pathKey(at);
+      if (child && drop.has(key)) continue;
+      out[k] = child && below.has(key) ? walk(cv, child, at) : cv;
+    }
+    return out;
+  };
+  return drop.size ? walk(value, schema, []) : value;
 }
 
 /** `manager` + operation: the identity of an entry (an applier and the same tool's other writes are two). */
@@ -321,7 +337,19 @@ const union = (...sets: FieldSet[]) => {
   return out;
 };
 
-const isPrefix = (prefix: string, of: string) => of.startsWith(`${prefix.slice(0, -1)},`);
+/** Every path that has a member of `fields` strictly below it (linear in the paths, not their pairs). */
+function ancestorsOf(fields: FieldSet): FieldSet {
+  const out: FieldSet = new Set();
+  for (const p of fields) {
+    const path = pathOf(p);
+    for (let n = path.length - 1; n > 0; n--) {
+      const key = pathKey(path.slice(0, n));
+      if (out.has(key)) break;
+      out.add(key);
+    }
+  }
+  return out;
+}
 
 export interface Conflict {
   manager: Manager;
@@ -400,9 +428,9 @@ export function apply(input: ApplyInput): { object: unknown; managers: Managers;
   // Prune: what this applier applied last time and no longer does goes, unless someone (the applier included, in
   // what it applies now) still owns it or something below it.
   const owned = union(applied, ...[...managers].filter(([k]) => k !== key).map(([, m]) => m.fields));
-  const ownedList = [...owned];
+  const ownedBelow = ancestorsOf(owned);
   const disowned = [...last]
-    .filter((p) => !owned.has(p) && !ownedList.some((o) => isPrefix(p, o)))
+    .filter((p) => !owned.has(p) && !ownedBelow.has(p))
     .map(pathOf)
     .sort((a, b) => a.length - b.length);
   const object = removePaths(merged, disowned, schema);
@@ -531,4 +559,48 @@ export function fromEntries(entries: ManagedFieldsEntry[]): Managers {
       },
     ]),
   );
+}
+
+/**
+ * The managers a write asks for by sending `metadata.managedFields` (kubectl does, to hand a client-side applier's
+ * fields to its server-side applier): undefined when it sends none (or an empty list), which keeps the stored ones;
+ * entries without a manager are dropped, so `[{}]` clears them all. A malformed entry is a field error.
+ */
+export function requestedManagers(value: unknown): { managers?: Managers; errors: FieldError[] } {
+  if (value === undefined || value === null || (Array.isArray(value) && value.length === 0))
+    return { errors: [] };
+  const errors: FieldError[] = [];
+  if (!Array.isArray(value))
+    return { errors: [FieldError.invalid('metadata.managedFields', value, 'must be a list of entries')] };
+  const managers: Managers = new Map();
+  value.forEach((e, i) => {
+    const at = `metadata.managedFields[${i}]`;
+    if (!isObject(e)) {
+      errors.push(FieldError.invalid(at, e, 'must be an object'));
+      return;
+    }
+    if (!e.manager && !e.operation && !e.fieldsV1) return;
+    if (typeof e.manager !== 'string') errors.push(FieldError.required(`${at}.manager`));
+    if (e.operation !== 'Apply' && e.operation !== 'Update')
+      errors.push(FieldError.notSupported(`${at}.operation`, e.operation, ['Apply', 'Update']));
+    if (e.fieldsType !== undefined && e.fieldsType !== 'FieldsV1')
+      errors.push(FieldError.notSupported(`${at}.fieldsType`, e.fieldsType, ['FieldsV1']));
+    if (e.fieldsV1 !== undefined && !isFieldsV1(e.fieldsV1))
+      errors.push(FieldError.invalid(`${at}.fieldsV1`, '', 'must be a FieldsV1 tree of objects'));
+    if (errors.length) return;
+    const operation = e.operation as Operation;
+    managers.set(managerKey(e.manager as string, operation), {
+      manager: e.manager as string,
+      operation,
+      apiVersion: typeof e.apiVersion === 'string' ? e.apiVersion : '',
+      time: typeof e.time === 'string' ? e.time : '',
+      fields: fromFieldsV1((e.fieldsV1 as FieldsV1 | undefined) ?? {}),
+    });
+  });
+  return errors.length ? { errors } : { managers, errors };
+}
+
+function isFieldsV1(v: unknown, depth = 0): boolean {
+  if (!isObject(v) || depth > 64) return false;
+  return Object.values(v).every((c) => isFieldsV1(c, depth + 1));
 }

@@ -37,6 +37,7 @@ const manifests = {
   appliedWithoutLabel: join(dir, 'applied-without-label.yaml'),
   clientSide: join(dir, 'client-side.yaml'),
   clientSideChanged: join(dir, 'client-side-changed.yaml'),
+  clientSideToServerSide: join(dir, 'client-side-to-server-side.yaml'),
   unknownField: join(dir, 'unknown-field.yaml'),
 };
 
@@ -124,6 +125,10 @@ beforeAll(async () => {
   writeFileSync(
     manifests.clientSideChanged,
     streamYaml('site', 'tier: silver', [['a', '127.0.0.1:5000/x/site:2']]),
+  );
+  writeFileSync(
+    manifests.clientSideToServerSide,
+    streamYaml('site', 'tier: silver', [['a', '127.0.0.1:5000/x/site:3']]),
   );
   writeFileSync(
     manifests.unknownField,
@@ -657,6 +662,22 @@ const KUBECTL_ROWS: Array<{
       'jsonpath={.spec.tags[0].from.name}|{.metadata.labels.tier}|{range .metadata.managedFields[*]}{.manager}/{.operation};{end}',
     ],
     out: ['127.0.0.1:5000/x/site:2|silver|kubectl-client-side-apply/Update;'],
+  },
+  {
+    name: 'apply --server-side after client-side apply: kubectl hands the fields over, no conflict',
+    args: ['apply', '--server-side', '-f', manifests.clientSideToServerSide],
+    out: ['imagestream.image.openshift.io/site serverside-applied'],
+  },
+  {
+    name: 'apply --server-side after client-side apply: applied, owned by the server-side applier',
+    args: [
+      'get',
+      'is',
+      'site',
+      '-o',
+      'jsonpath={.spec.tags[0].from.name}|{range .metadata.managedFields[*]}{.manager}/{.operation};{end}',
+    ],
+    out: ['127.0.0.1:5000/x/site:3|kubectl/Apply;'],
   },
   {
     name: 'create with an unknown field: refused by the server (fieldValidation=Strict)',

@@ -14,7 +14,7 @@ import {
 } from '../../core/errors';
 import { RECENT_EVENTS_KEPT, type StreamHead, type StreamState } from '../../core/imagestream/model';
 import { managersOf, storeManagers } from '../../core/imagestream/ownership';
-import { applySpecUpdate, normalizeTagReference } from '../../core/imagestream/spec-rules';
+import { applySpecUpdate, canonical, normalizeTagReference } from '../../core/imagestream/spec-rules';
 import {
   validateDockerImageRepository,
   validateObjectMeta,
@@ -23,7 +23,7 @@ import {
 } from '../../core/imagestream/validation';
 import { toImageStream } from '../../core/imagestream/views';
 import { parseLabelSelector } from '../../core/label-selector';
-import { apply as applyFields, update as updateFields } from '../../core/managed-fields';
+import { apply as applyFields, requestedManagers, update as updateFields } from '../../core/managed-fields';
 import { mergePatch, strategicMergePatch } from '../../core/patch';
 import { ConcurrentWriteError } from '../ports/streams';
 import { type AppContext, actorOf } from '../shared/context';
@@ -144,7 +144,7 @@ export async function createImageStream(
     },
     strategy: (state, { now }) => {
       const change = applySpecUpdate(state, { tags }, { create: true, newTid: ctx.newTid });
-      recordUpdate(ctx, undefined, state, opts, now);
+      recordUpdate(ctx, undefined, state, opts, now, body);
       return { ...change, specChanged: true };
     },
     mode: 'stream',
@@ -190,7 +190,7 @@ export async function updateImageStream(
     },
     strategy: (state, { before, now }) => {
       const change = applyWholeStream(ctx, state, body, desired);
-      recordUpdate(ctx, before, state, opts, now);
+      recordUpdate(ctx, before, state, opts, now, body);
       return change;
     },
     mode: 'stream',
@@ -211,11 +211,21 @@ function recordUpdate(
   after: StreamState,
   opts: WriteOptions,
   now: string,
+  body: DecodedStream,
 ): void {
+  const live = before ? toImageStream(before.head, before.tags.values(), ctx.rules) : undefined;
+  // managedFields sent as they were read change nothing; different ones replace the stored ones (as Kubernetes).
+  const sent = body.metadata.managedFields;
+  const requested =
+    sent !== undefined && canonical(sent) !== canonical(live?.metadata.managedFields)
+      ? requestedManagers(sent)
+      : { errors: [] };
+  if (requested.errors.length)
+    throw invalid('ImageStream', 'image.openshift.io', after.head.name, requested.errors);
   const managers = updateFields({
-    before: before ? toImageStream(before.head, before.tags.values(), ctx.rules) : undefined,
+    before: live,
     after: toImageStream(after.head, after.tags.values(), ctx.rules),
-    managers: before ? managersOf(before.head, before.tags.values()) : new Map(),
+    managers: requested.managers ?? (before ? managersOf(before.head, before.tags.values()) : new Map()),
     manager: opts.fieldManager ?? 'unknown',
     apiVersion: IMAGE_API_VERSION,
     now,
@@ -311,7 +321,7 @@ export async function patchImageStream(
         throw streamConflict(name);
       checkUid(body, before!);
       const change = applyWholeStream(ctx, state, body, desired);
-      recordUpdate(ctx, before, state, opts, now);
+      recordUpdate(ctx, before, state, opts, now, body);
       return change;
     },
     mode: 'stream',
@@ -341,6 +351,8 @@ export async function applyImageStream(
     throw badRequest('an apply patch must be an object (the intended ImageStream)');
   const intent = decodeNamespaced(ns, config, decodeImageStream, 'ImageStream');
   checkFields(imageStream, 'ImageStream', config, opts);
+  if (intent.metadata.managedFields !== undefined && intent.metadata.managedFields !== null)
+    throw badRequest('metadata.managedFields must be nil');
   if (intent.metadata.name !== name)
     throw badRequest(
       `the name of the object (${intent.metadata.name ?? ''}) does not match the name on the URL (${name})`,

@@ -12,6 +12,7 @@ import {
   type Managers,
   merge,
   pathString,
+  requestedManagers,
   toEntries,
   toFieldsV1,
   update,
@@ -361,5 +362,62 @@ describe('stored on the head and the tag records', () => {
       'Apply:kubectl': { '.': {}, 'f:name': {} },
       'Apply:other': { '.': {}, 'f:from': {}, 'f:name': {} },
     });
+  });
+});
+
+describe('managedFields a write sends', () => {
+  it('none or an empty list keeps the stored ones; entries replace them; [{}] clears them', () => {
+    expect(requestedManagers(undefined)).toEqual({ errors: [] });
+    expect(requestedManagers([])).toEqual({ errors: [] });
+    expect(requestedManagers([{}]).managers?.size).toBe(0);
+    const sent = requestedManagers([
+      {
+        manager: 'kubectl',
+        operation: 'Apply',
+        apiVersion: V,
+        time: T0,
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:labels': { 'f:app': {} } } },
+      },
+    ]);
+    expect(fields(sent.managers!, 'Apply:kubectl')).toEqual(['.metadata.labels.app']);
+  });
+
+  it('a malformed entry is a field error naming it', () => {
+    const { errors } = requestedManagers([{ manager: 'm', operation: 'Patch', fieldsV1: { 'f:a': 1 } }]);
+    expect(errors.map((e) => e.field)).toEqual([
+      'metadata.managedFields[0].operation',
+      'metadata.managedFields[0].fieldsV1',
+    ]);
+    expect(requestedManagers('x').errors.map((e) => e.field)).toEqual(['metadata.managedFields']);
+  });
+});
+
+describe('large streams', () => {
+  it('an applier that stops applying 5,000 tags prunes them all in linear time', () => {
+    const tags = Array.from({ length: 5000 }, (_, i) =>
+      tag(`t${i}`, `x/y:${i}`, { importPolicy: { scheduled: true } }),
+    );
+    const all = apply({
+      live: undefined,
+      config: stream(undefined, tags),
+      managers: new Map(),
+      manager: 'ci',
+      force: false,
+      apiVersion: V,
+      now: T0,
+    });
+    const started = performance.now();
+    const none = apply({
+      live: all.object,
+      config: stream(undefined, []),
+      managers: all.managers,
+      manager: 'ci',
+      force: false,
+      apiVersion: V,
+      now: T1,
+    });
+    expect((none.object as ReturnType<typeof stream>).spec.tags).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 });
