@@ -411,6 +411,33 @@ export interface ApplyInput {
   apiVersion: string;
   now: string;
   schema?: FieldSchema;
+  /** Conflicts that do not stop this apply (see {@link lastAppliedFields}): if all are among them, it is forced. */
+  allowedConflicts?: FieldSet;
+}
+
+/** The annotation client-side `kubectl apply` keeps its configuration in. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The fields client-side `kubectl apply` configured (its last-applied annotation) whose live values are still what
+ * it set. kube-apiserver lets `kubectl apply --server-side` take exactly these without `--force-conflicts`, so an
+ * object moves from client-side to server-side apply without conflicts where nothing else changed it.
+ */
+export function lastAppliedFields(live: unknown, schema: FieldSchema = IMAGE_STREAM_SCHEMA): FieldSet {
+  const text = (live as { metadata?: { annotations?: Record<string, unknown> } } | undefined)?.metadata
+    ?.annotations?.[LAST_APPLIED];
+  const out: FieldSet = new Set();
+  if (typeof text !== 'string') return out;
+  let lastApplied: unknown;
+  try {
+    lastApplied = JSON.parse(text);
+  } catch {
+    return out;
+  }
+  const was = nodesOf(lastApplied, schema);
+  const is = nodesOf(live, schema);
+  for (const p of fieldSetOf(lastApplied, schema)) if (was.has(p) && was.get(p) === is.get(p)) out.add(p);
+  return out;
 }
 
 /**
@@ -442,7 +469,12 @@ export function apply(input: ApplyInput): { object: unknown; managers: Managers;
     if (k === key) continue;
     for (const p of [...m.fields].sort()) if (changed.has(p)) conflicts.push({ manager: m, path: pathOf(p) });
   }
-  if (conflicts.length && !input.force) throw conflictError(conflicts);
+  const allowed = input.allowedConflicts;
+  const forced =
+    input.force ||
+    (conflicts.length > 0 && !!allowed && conflicts.every((c) => allowed.has(pathKey(c.path))));
+  if (conflicts.length && !forced)
+    throw conflictError(allowed ? conflicts.filter((c) => !allowed.has(pathKey(c.path))) : conflicts);
   settle(managers, key, changed, diff.removed);
 
   const unchanged = changed.size === 0 && diff.removed.size === 0 && sameSet(last, applied);

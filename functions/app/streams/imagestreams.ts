@@ -23,7 +23,13 @@ import {
 } from '../../core/imagestream/validation';
 import { toImageStream } from '../../core/imagestream/views';
 import { parseLabelSelector } from '../../core/label-selector';
-import { apply as applyFields, requestedManagers, update as updateFields } from '../../core/managed-fields';
+import {
+  apply as applyFields,
+  LAST_APPLIED,
+  lastAppliedFields,
+  requestedManagers,
+  update as updateFields,
+} from '../../core/managed-fields';
 import { mergePatch, strategicMergePatch } from '../../core/patch';
 import { ConcurrentWriteError } from '../ports/streams';
 import { type AppContext, actorOf } from '../shared/context';
@@ -363,17 +369,28 @@ export async function applyImageStream(
     read: { kind: 'stream' },
     missing: 'create',
     strategy: (state, { before, creating, now }) => {
+      const live = before ? toImageStream(before.head, before.tags.values(), ctx.rules) : undefined;
+      const manager = opts.fieldManager ?? 'unknown';
+      // kubectl's own server-side apply may take what its client-side apply configured, as kube-apiserver lets it.
+      const kubectl = manager === 'kubectl' && live?.metadata.annotations?.[LAST_APPLIED] !== undefined;
       const result = applyFields({
-        live: before ? toImageStream(before.head, before.tags.values(), ctx.rules) : undefined,
+        live,
         config,
         managers: before ? managersOf(before.head, before.tags.values()) : new Map(),
-        manager: opts.fieldManager ?? 'unknown',
+        manager,
         force: !!opts.force,
         apiVersion: IMAGE_API_VERSION,
         now,
+        ...(kubectl ? { allowedConflicts: lastAppliedFields(live) } : {}),
       });
       if (!creating && !result.changed) return UNCHANGED;
-      const merged = result.object as { metadata?: object };
+      const merged = result.object as { metadata?: { annotations?: Record<string, string> } };
+      // ...and keeps that annotation in step with what it applies, so a later client-side apply still works.
+      if (kubectl)
+        merged.metadata = {
+          ...merged.metadata,
+          annotations: { ...merged.metadata?.annotations, [LAST_APPLIED]: lastAppliedOf(config) },
+        };
       const body = decodeImageStream({ ...merged, metadata: { ...merged.metadata, name, namespace: ns } });
       const errors = creating ? validateStreamName(ns, name) : [];
       if (errors.length) throw invalid('ImageStream', 'image.openshift.io', name, errors);
@@ -387,6 +404,16 @@ export async function applyImageStream(
     dryRun: !!opts.dryRun,
   });
   return { stream: toImageStream(after.head, after.tags.values(), ctx.rules), created };
+}
+
+/** The configuration as client-side apply records it: without its own annotation. */
+function lastAppliedOf(config: unknown): string {
+  const c = structuredClone(config) as { metadata?: { annotations?: Record<string, string> } };
+  if (c.metadata?.annotations) {
+    delete c.metadata.annotations[LAST_APPLIED];
+    if (!Object.keys(c.metadata.annotations).length) delete c.metadata.annotations;
+  }
+  return `${JSON.stringify(c)}\n`;
 }
 
 /** The patched object: RFC 6902 (JSON patch), RFC 7386 (merge patch) or Kubernetes' strategic merge patch. */

@@ -9,6 +9,8 @@ import {
   compare,
   fieldSetOf,
   fromFieldsV1,
+  LAST_APPLIED,
+  lastAppliedFields,
   type Managers,
   merge,
   pathString,
@@ -419,5 +421,61 @@ describe('large streams', () => {
     });
     expect((none.object as ReturnType<typeof stream>).spec.tags).toEqual([]);
     expect(performance.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('from client-side to server-side apply', () => {
+  const lastApplied = stream({ app: 'web' }, [tag('a', 'x/y:1')]);
+  const live = (labels: Record<string, string>) => ({
+    ...stream(labels, [tag('a', 'x/y:1')]),
+    metadata: { name: 's', labels, annotations: { [LAST_APPLIED]: JSON.stringify(lastApplied) } },
+  });
+
+  it('allows taking what the last-applied configuration set and nobody changed since', () => {
+    const allowed = [...lastAppliedFields(live({ app: 'web' }))].map((p) => pathString(JSON.parse(p))).sort();
+    expect(allowed).toEqual([
+      '.metadata.labels.app',
+      '.spec.tags[name="a"]',
+      '.spec.tags[name="a"].from',
+      '.spec.tags[name="a"].name',
+    ]);
+    expect(
+      [...lastAppliedFields(live({ app: 'changed' }))].map((p) => pathString(JSON.parse(p))),
+    ).not.toContain('.metadata.labels.app');
+  });
+
+  it('an apply whose conflicts are all allowed goes through; any other conflict is still refused', () => {
+    const managers = update({
+      before: undefined,
+      after: live({ app: 'web' }),
+      managers: new Map(),
+      manager: 'kubectl-client-side-apply',
+      apiVersion: V,
+      now: T0,
+    });
+    const input = {
+      live: live({ app: 'web' }),
+      config: stream({ app: 'web' }, [tag('a', 'x/y:2')]),
+      managers,
+      manager: 'kubectl',
+      force: false,
+      apiVersion: V,
+      now: T1,
+    };
+    expect(conflictOf(() => apply(input)).code).toBe(409);
+    const taken = apply({ ...input, allowedConflicts: lastAppliedFields(input.live) });
+    expect(fields(taken.managers, 'Apply:kubectl')).toContain('.spec.tags[name="a"].from');
+    const edited = live({ app: 'edited' });
+    const err = conflictOf(() =>
+      apply({
+        ...input,
+        live: edited,
+        config: stream({ app: 'mine' }, [tag('a', 'x/y:2')]),
+        allowedConflicts: lastAppliedFields(edited),
+      }),
+    );
+    expect(err.message).toBe(
+      'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using image.openshift.io/v1: .metadata.labels.app',
+    );
   });
 });
