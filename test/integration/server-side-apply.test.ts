@@ -148,6 +148,14 @@ describe('server-side apply of imagestreams', () => {
       'content-type': APPLY,
     });
     expect(notAnObject.status).toBe(400);
+    const noProject = await api.call(
+      'PATCH',
+      `${IS('nowhere', 'web')}?fieldManager=ci`,
+      JSON.stringify(stream('web', undefined, [])),
+      { 'content-type': APPLY },
+    );
+    expect(noProject.status).toBe(404);
+    expect(noProject.body.message).toBe('namespaces "nowhere" not found');
     const otherName = await applyAs('ci', 'web', stream('nope', undefined, []));
     expect(otherName.status).toBe(400);
     expect(otherName.body.message).toContain('does not match the name on the URL');
