@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient } from '../../functions/local/dynamodb-local';
 import { keys } from '../../functions/store/keys';
-import { type Api, IS, ISTAG, startStack } from '../support/local-stack';
+import { ADMIN_TOKEN, type Api, IS, ISTAG, startStack } from '../support/local-stack';
 
 /**
  * Server-side apply and field ownership over HTTP (kubectl's side of it is in kubectl.test.ts): managedFields on
@@ -148,12 +148,15 @@ describe('server-side apply of imagestreams', () => {
       'content-type': APPLY,
     });
     expect(notAnObject.status).toBe(400);
-    const noProject = await api.call(
-      'PATCH',
-      `${IS('nowhere', 'web')}?fieldManager=ci`,
-      JSON.stringify(stream('web', undefined, [])),
-      { 'content-type': APPLY },
-    );
+    // Without the test client's own project provisioning (it would create the project first).
+    const noProject = await api
+      .as(ADMIN_TOKEN)
+      .call(
+        'PATCH',
+        `${IS('nowhere', 'web')}?fieldManager=ci`,
+        JSON.stringify(stream('web', undefined, [])),
+        { 'content-type': APPLY },
+      );
     expect(noProject.status).toBe(404);
     expect(noProject.body.message).toBe('namespaces "nowhere" not found');
     const otherName = await applyAs('ci', 'web', stream('nope', undefined, []));
