@@ -17,7 +17,7 @@ import {
 } from '../core/errors';
 import { parseFieldSelector } from '../core/field-selector';
 import { validateNamespaceName } from '../core/imagestream/validation';
-import { type BodyKind, mediaTypeOf, readBody } from './body';
+import { type BodyKind, duplicateJsonKeys, mediaTypeOf, readBody } from './body';
 import { discoveryResponse } from './discovery';
 import { encodeAnswer, encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
@@ -59,6 +59,14 @@ function routeBody(
     return bytes.length ? decodeKubernetesProtobuf(bytes, route.protobuf) : undefined;
   }
   return readBody(bodyText(event), contentType, kind);
+}
+
+/** JSON bodies, and apply patches, which are YAML but which kubectl sends as JSON. */
+function isJsonText(contentType: string | undefined): boolean {
+  const type = mediaTypeOf(contentType);
+  return (
+    type === 'application/apply-patch+yaml' || (type.startsWith('application/') && type.endsWith('json'))
+  );
 }
 
 function lowerHeaders(h: Record<string, string | undefined> | undefined): Record<string, string> {
@@ -132,6 +140,9 @@ export async function dispatch(
     if (answer.table) includeObject = includeObjectOf(request.query);
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
     if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body, headers);
+    // Duplicate keys are gone once parsed: the text says which there were (YAML bodies refuse them when read).
+    if (route.serverSideApply && request.body !== undefined && isJsonText(headers['content-type']))
+      request.options.duplicateFields = duplicateJsonKeys(bodyText(event) ?? '');
     return route.handle(reqCtx, request);
   });
   const { format } = answer;

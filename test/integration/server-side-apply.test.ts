@@ -275,6 +275,20 @@ describe('fieldValidation', () => {
     expect((await api.get(IS(NS, 'strict'))).status).toBe(404);
   });
 
+  it('duplicate keys: Strict refuses them, Warn keeps the last and says so', async () => {
+    const text = (name: string) =>
+      `{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"${name}","labels":{"a":"1","a":"2"}}}`;
+    const strict = await api.call('POST', `${IS(NS)}?fieldValidation=Strict`, text('dup'));
+    expect(strict.status).toBe(400);
+    expect(strict.body.message).toBe(
+      'ImageStream in version "v1" cannot be handled as a ImageStream: strict decoding error: duplicate field "metadata.labels.a"',
+    );
+    const warned = await api.call('POST', IS(NS), text('dup'));
+    expect(warned.status).toBe(201);
+    expect(warned.body.metadata.labels).toEqual({ a: '2' });
+    expect(warned.headers.get('warning')).toBe('299 - "duplicate field \\"metadata.labels.a\\""');
+  });
+
   it('Warn (the default) writes and says which fields it dropped; Ignore says nothing', async () => {
     const warned = await api.post(IS(NS), loose('warned'));
     expect(warned.status).toBe(201);

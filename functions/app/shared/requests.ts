@@ -21,6 +21,8 @@ export interface WriteOptions {
   force?: boolean;
   /** `fieldValidation`: what unknown fields in the body get (Kubernetes' default: Warn). */
   fieldValidation?: FieldValidation;
+  /** Keys the body's JSON text gave twice (the last one counts), for `fieldValidation`. */
+  duplicateFields?: string[];
   /** Where a use case puts the warnings its answer carries (`Warning: 299 - "..."` headers). */
   warnings?: string[];
 }

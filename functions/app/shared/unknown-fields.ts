@@ -48,14 +48,16 @@ function walk(schema: z.ZodType, value: unknown, path: string, out: string[]): v
 }
 
 /**
- * Applies the write's `fieldValidation` to a body of `kind`: Strict refuses unknown fields (400, Kubernetes'
- * message), Warn (the default) answers with a warning per field, Ignore says nothing.
+ * Applies the write's `fieldValidation` to a body of `kind`: Strict refuses unknown and duplicate fields (400,
+ * Kubernetes' message), Warn (the default) answers with a warning per field, Ignore says nothing.
  */
 export function checkFields(schema: z.ZodType, kind: string, value: unknown, opts: WriteOptions): void {
   if (!opts.fieldValidation || opts.fieldValidation === 'Ignore') return;
-  const unknown = unknownFields(schema, value);
-  if (!unknown.length) return;
-  const texts = unknown.map((f) => `unknown field ${JSON.stringify(f)}`);
+  const texts = [
+    ...(opts.duplicateFields ?? []).map((f) => `duplicate field ${JSON.stringify(f)}`),
+    ...unknownFields(schema, value).map((f) => `unknown field ${JSON.stringify(f)}`),
+  ];
+  if (!texts.length) return;
   if (opts.fieldValidation === 'Strict')
     throw badRequest(
       `${kind} in version "v1" cannot be handled as a ${kind}: strict decoding error: ${texts.join(', ')}`,
