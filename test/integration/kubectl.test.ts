@@ -585,6 +585,32 @@ const KUBECTL_ROWS: Array<{
     out: ['imagestream.image.openshift.io/web serverside-applied'],
   },
   {
+    name: 'apply --server-side --dry-run=server: answered, nothing written (checked two rows down)',
+    args: [
+      'apply',
+      '--server-side',
+      '--dry-run=server',
+      '--field-manager=other',
+      '--force-conflicts',
+      '-f',
+      manifests.appliedByOther,
+    ],
+    out: ['imagestream.image.openshift.io/web serverside-applied (server dry run)'],
+  },
+  {
+    name: 'diff --server-side: what the apply would change',
+    args: [
+      'diff',
+      '--server-side',
+      '--field-manager=other',
+      '--force-conflicts',
+      '-f',
+      manifests.appliedByOther,
+    ],
+    code: 1,
+    out: [/^-\s+name: 127\.0\.0\.1:5000\/x\/web:1$/m, /^\+\s+name: 127\.0\.0\.1:5000\/x\/web:2$/m],
+  },
+  {
     name: 'apply --server-side by another manager changing a field kubectl owns: conflict',
     args: ['apply', '--server-side', '--field-manager=other', '-f', manifests.appliedByOther],
     code: 1,
