@@ -1,4 +1,5 @@
 import type { Status } from './errors';
+import type { ManagedFieldsEntry } from './managed-fields';
 /**
  * Wire shapes of `image.openshift.io/v1`, field for field, so ImageStream YAML written for OpenShift works here
  * unchanged. Optional fields follow Go's `omitempty`.
@@ -18,6 +19,7 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  managedFields?: ManagedFieldsEntry[];
 }
 
 export interface ListMeta {

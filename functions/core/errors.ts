@@ -36,6 +36,7 @@ export type CauseReason =
   | 'FieldValueNotSupported'
   | 'FieldValueDuplicate'
   | 'FieldValueTypeInvalid'
+  | 'FieldManagerConflict'
   | 'NamespaceTerminating'
   | 'InternalError';
 

@@ -71,7 +71,9 @@ export function strategicMergePatch(target: unknown, patch: unknown, path: strin
   }
   const base = copyOf(target);
   for (const [k, v] of Object.entries(patch)) {
-    if (k === '$patch') continue;
+    // Directives, not fields: `$patch`, and the `$setElementOrder/<list>` kubectl's apply sends with list changes
+    // (spec tags are served sorted by name, so the order it asks for changes nothing); never stored.
+    if (k === '$patch' || k.startsWith('$setElementOrder/') || k === '$retainKeys') continue;
     if (v === null) delete base[k];
     else define(base, k, strategicMergePatch(own(base, k), v, [...path, k]));
   }

@@ -17,7 +17,7 @@ import {
 } from '../core/errors';
 import { parseFieldSelector } from '../core/field-selector';
 import { validateNamespaceName } from '../core/imagestream/validation';
-import { type BodyKind, mediaTypeOf, readBody } from './body';
+import { type BodyKind, duplicateJsonKeys, mediaTypeOf, readBody } from './body';
 import { discoveryResponse } from './discovery';
 import { encodeAnswer, encodeJson } from './encode';
 import { identityOf, routePath } from './identity';
@@ -59,6 +59,14 @@ function routeBody(
     return bytes.length ? decodeKubernetesProtobuf(bytes, route.protobuf) : undefined;
   }
   return readBody(bodyText(event), contentType, kind);
+}
+
+/** JSON bodies, and apply patches, which are YAML but which kubectl sends as JSON. */
+function isJsonText(contentType: string | undefined): boolean {
+  const type = mediaTypeOf(contentType);
+  return (
+    type === 'application/apply-patch+yaml' || (type.startsWith('application/') && type.endsWith('json'))
+  );
 }
 
 function lowerHeaders(h: Record<string, string | undefined> | undefined): Record<string, string> {
@@ -131,7 +139,10 @@ export async function dispatch(
     }
     if (answer.table) includeObject = includeObjectOf(request.query);
     if (accepts) request.body = routeBody(event, headers['content-type'], route, accepts);
-    if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body);
+    if (method !== 'GET') request.options = writeOptionsOf(method, request.query, request.body, headers);
+    // Duplicate keys are gone once parsed: the text says which there were (YAML bodies refuse them when read).
+    if (route.serverSideApply && request.body !== undefined && isJsonText(headers['content-type']))
+      request.options.duplicateFields = duplicateJsonKeys(bodyText(event) ?? '');
     return route.handle(reqCtx, request);
   });
   const { format } = answer;
@@ -145,17 +156,30 @@ export async function dispatch(
   if (request.options.dryRun && result.status === 201) withoutResourceVersion(result.body);
   // The write has happened: its answer must say so even when the object is too large to carry back.
   let size = 0;
-  return encodeAnswer(result.status, result.body, format, headers['accept-encoding'], [
-    ...(route.shorterAnswer
-      ? [
-          (bytes: number) => {
-            size = bytes;
-            return route.shorterAnswer!(result.body);
-          },
-        ]
-      : []),
-    (bytes: number) => writeSummary(route, params, result, size || bytes),
-  ]);
+  return withWarnings(
+    request.options.warnings,
+    encodeAnswer(result.status, result.body, format, headers['accept-encoding'], [
+      ...(route.shorterAnswer
+        ? [
+            (bytes: number) => {
+              size = bytes;
+              return route.shorterAnswer!(result.body);
+            },
+          ]
+        : []),
+      (bytes: number) => writeSummary(route, params, result, size || bytes),
+    ]),
+  );
+}
+
+/** Warnings as kube-apiserver sends them: `Warning: 299 - "<text>"`, several as one comma-separated list. */
+function withWarnings(
+  warnings: string[] | undefined,
+  response: ReturnType<typeof encodeAnswer>,
+): ReturnType<typeof encodeAnswer> {
+  if (!warnings?.length) return response;
+  const value = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+  return { ...response, headers: { ...response.headers, warning: value } };
 }
 
 /**

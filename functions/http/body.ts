@@ -28,6 +28,8 @@ const MEDIA_TYPES: ReadonlyArray<{ type: string; kind: BodyKind; read: Reader }>
   { type: 'application/merge-patch+json', kind: 'patch', read: readJson },
   { type: 'application/json-patch+json', kind: 'patch', read: readJson },
   { type: 'application/strategic-merge-patch+json', kind: 'patch', read: readJson },
+  // Server-side apply: the whole intended object, YAML (JSON is YAML too, and is what kubectl sends).
+  { type: 'application/apply-patch+yaml', kind: 'patch', read: readYaml },
 ];
 
 /** Registries label JSON with types of their own (`application/vnd.docker.distribution.events.v1+json`). */
@@ -185,4 +187,50 @@ function prototypeKeyPath(value: unknown): string | undefined {
       pending.push({ value: item, path: next.path ? `${next.path}.${k}` : k });
   }
   return undefined;
+}
+
+/**
+ * The keys JSON text gives more than once in one object, by their path (`metadata.name`, `spec.tags[0].name`), in
+ * the order met: JSON.parse keeps the last silently, kube-apiserver's `fieldValidation` reports them. Scans the text
+ * once without parsing; text that is not JSON yields nonsense that JSON.parse refuses anyway.
+ */
+export function duplicateJsonKeys(text: string): string[] {
+  type Frame = { object: boolean; path: string; keys: Set<string>; index: number; key?: string };
+  const out: string[] = [];
+  const stack: Frame[] = [];
+  const childPath = (f: Frame | undefined) =>
+    !f ? '' : f.object ? (f.path ? `${f.path}.${f.key}` : (f.key ?? '')) : `${f.path}[${f.index}]`;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack.at(-1);
+      if (expectKey && top?.object) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          key = text.slice(i + 1, j);
+        }
+        if (top.keys.has(key)) out.push(top.path ? `${top.path}.${key}` : key);
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      const path = childPath(stack.at(-1));
+      stack.push({ object: c === '{', path, keys: new Set(), index: 0 });
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack.at(-1);
+      if (top?.object) expectKey = true;
+      else if (top) top.index++;
+    }
+  }
+  return out;
 }

@@ -149,8 +149,11 @@ function operation(route: Route, v: Version, ids: Set<string>) {
           'application/json-patch+json',
           'application/merge-patch+json',
           'application/strategic-merge-patch+json',
+          ...(route.serverSideApply ? ['application/apply-patch+yaml'] : []),
         ]
       : ['application/json'];
+  // Only in v3, which is what kubectl reads them from (the v2 protobuf form has no query parameters here).
+  const query = v === 3 && takesBody && route.serverSideApply ? writeParameters(route) : [];
   const bodySchema =
     route.method === 'PATCH' ? { type: 'object', description: 'a patch of the object' } : ref(names.kind);
   const ok = route.method === 'POST' ? '201' : '200';
@@ -177,6 +180,7 @@ function operation(route: Route, v: Version, ids: Set<string>) {
     };
   return {
     ...common,
+    ...(query.length ? { parameters: query } : {}),
     ...(takesBody
       ? {
           requestBody: {
@@ -190,6 +194,39 @@ function operation(route: Route, v: Version, ids: Set<string>) {
       '401': { description: 'Unauthorized' },
     },
   };
+}
+
+/**
+ * The write options a route takes as Kubernetes declares them; kubectl looks for `fieldValidation` on a kind's
+ * PATCH to decide that the server, not kubectl, checks for unknown fields.
+ */
+function writeParameters(route: Route) {
+  const param = (name: string, description: string, type = 'string') => ({
+    name,
+    in: 'query',
+    description,
+    schema: { type, uniqueItems: true },
+  });
+  return [
+    param('dryRun', 'When present, indicates that modifications should not be persisted. Valid value: All'),
+    param(
+      'fieldManager',
+      'fieldManager is a name associated with the actor or entity that is making these changes.',
+    ),
+    param(
+      'fieldValidation',
+      'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields: Ignore, Warn (the default) or Strict.',
+    ),
+    ...(route.method === 'PATCH'
+      ? [
+          param(
+            'force',
+            'Force is going to "force" Apply requests: it re-acquires conflicting fields owned by other people.',
+            'boolean',
+          ),
+        ]
+      : []),
+  ];
 }
 
 function pathParameters(path: string, v: Version) {

@@ -1,4 +1,4 @@
-import type { WriteOptions } from '../app/shared/requests';
+import type { FieldValidation, WriteOptions } from '../app/shared/requests';
 import { badRequest, FieldError, invalid, StatusError } from '../core/errors';
 
 /**
@@ -17,16 +17,52 @@ const OPTIONS_KIND: Record<string, string> = {
   DELETE: 'DeleteOptions',
 };
 
-/** The options of a write (`method` other than GET): the query's, and for DELETE also the body's. */
-export function writeOptionsOf(method: string, query: URLSearchParams, body: unknown): WriteOptions {
+const FIELD_VALIDATION: FieldValidation[] = ['Ignore', 'Warn', 'Strict'];
+/** kube-apiserver's limit on a field manager's name. */
+const MAX_FIELD_MANAGER = 128;
+export const APPLY_PATCH = 'application/apply-patch+yaml';
+
+/**
+ * The options of a write (`method` other than GET): the query's, and for DELETE also the body's; the field manager
+ * defaults to the User-Agent's product (`kubectl/v1.32 …` → `kubectl`), as kube-apiserver defaults it.
+ */
+export function writeOptionsOf(
+  method: string,
+  query: URLSearchParams,
+  body: unknown,
+  headers: Record<string, string> = {},
+): WriteOptions {
   const values = query.getAll('dryRun');
   if (method === 'DELETE') values.push(...dryRunOfDeleteOptions(body));
-  if (!values.length) return {};
+  const errors: FieldError[] = [];
   if (values.some((v) => v !== DRY_RUN_ALL))
-    throw invalid(OPTIONS_KIND[method] ?? 'CreateOptions', 'meta.k8s.io', '', [
-      FieldError.notSupported('dryRun', values, [DRY_RUN_ALL]),
-    ]);
-  return { dryRun: true };
+    errors.push(FieldError.notSupported('dryRun', values, [DRY_RUN_ALL]));
+  const options: WriteOptions = values.length ? { dryRun: true } : {};
+  if (method === 'DELETE') {
+    if (errors.length) throw invalid(OPTIONS_KIND[method]!, 'meta.k8s.io', '', errors);
+    return options;
+  }
+  const isApply =
+    method === 'PATCH' && (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === APPLY_PATCH;
+  const manager = query.get('fieldManager') ?? '';
+  if (isApply && !manager) errors.push(FieldError.required('fieldManager', 'is required for apply patch'));
+  if (manager.length > MAX_FIELD_MANAGER) errors.push(FieldError.tooLong('fieldManager', MAX_FIELD_MANAGER));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(manager))
+    errors.push(FieldError.invalid('fieldManager', manager, 'must only contain printable characters'));
+  const force = query.get('force');
+  if (force !== null && method === 'PATCH' && !isApply)
+    errors.push(FieldError.forbidden('force', 'may not be specified for non-apply patch'));
+  const validation = query.get('fieldValidation') ?? '';
+  if (validation && !FIELD_VALIDATION.includes(validation as FieldValidation))
+    errors.push(FieldError.notSupported('fieldValidation', validation, ['', ...FIELD_VALIDATION]));
+  if (errors.length) throw invalid(OPTIONS_KIND[method] ?? 'CreateOptions', 'meta.k8s.io', '', errors);
+  const agent = (headers['user-agent'] ?? '').split('/')[0]!.slice(0, MAX_FIELD_MANAGER);
+  options.fieldManager = manager || agent || 'unknown';
+  if (force === 'true') options.force = true;
+  options.fieldValidation = (validation || 'Warn') as FieldValidation;
+  options.warnings = [];
+  return options;
 }
 
 function dryRunOfDeleteOptions(body: unknown): string[] {

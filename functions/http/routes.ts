@@ -22,6 +22,7 @@ import { getImage } from '../app/streams/images';
 import { getImageStreamImage } from '../app/streams/imagestreamimages';
 import { createImageStreamMapping } from '../app/streams/imagestreammappings';
 import {
+  applyImageStream,
   createImageStream,
   deleteImageStream,
   getImageStream,
@@ -47,7 +48,7 @@ import {
   streamPathFits,
   validateNamespaceName,
 } from '../core/imagestream/validation';
-import type { BodyKind } from './body';
+import { type BodyKind, mediaTypeOf } from './body';
 import { type ProtoMessage, SELF_SUBJECT_ACCESS_REVIEW, SELF_SUBJECT_RULES_REVIEW } from './protobuf';
 import { created, type HttpRequest, type HttpResult, ok } from './request';
 
@@ -79,6 +80,11 @@ export interface Route {
    * write did (functions/http/api.ts falls back to a Success Status naming the object after it).
    */
   shorterAnswer?: (body: unknown) => unknown;
+  /**
+   * Writes keep field ownership (`metadata.managedFields`), take `fieldManager` and `fieldValidation`, and a PATCH
+   * takes server-side apply; the OpenAPI declares those parameters, which is how kubectl knows.
+   */
+  serverSideApply?: boolean;
   /** The kind's protobuf message, for built-in kinds clients send as `application/vnd.kubernetes.protobuf`. */
   protobuf?: ProtoMessage;
   handle: (ctx: AppContext, req: HttpRequest) => Promise<HttpResult>;
@@ -102,6 +108,7 @@ export function acceptedBody(route: Route): BodyKind | undefined {
 }
 
 const bytes = (s: string) => Buffer.byteLength(s);
+const isApplyPatch = (contentType: string) => mediaTypeOf(contentType) === 'application/apply-patch+yaml';
 /** Kubernetes' longest names: DNS subdomains and path-segment names (secrets, role bindings), 253 characters. */
 const fitsSubdomain = (name: string) => bytes(name) <= 253;
 const streamFits = (name: string, ns: string) => streamPathFits(ns, name);
@@ -187,6 +194,7 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    serverSideApply: true,
     createsContent: true,
     handle: async (c, r) => created(await createImageStream(c, r.params.ns!, r.body, r.options)),
   },
@@ -207,6 +215,7 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    serverSideApply: true,
     nameFits: streamFits,
     handle: async (c, r) => ok(await updateImageStream(c, r.params.ns!, r.params.name!, r.body, r.options)),
   },
@@ -217,18 +226,16 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    serverSideApply: true,
     nameFits: streamFits,
-    handle: async (c, r) =>
-      ok(
-        await patchImageStream(
-          c,
-          r.params.ns!,
-          r.params.name!,
-          r.headers['content-type'] ?? '',
-          r.body,
-          r.options,
-        ),
-      ),
+    handle: async (c, r) => {
+      const type = r.headers['content-type'] ?? '';
+      if (isApplyPatch(type)) {
+        const applied = await applyImageStream(c, r.params.ns!, r.params.name!, r.body, r.options);
+        return applied.created ? created(applied.stream) : ok(applied.stream);
+      }
+      return ok(await patchImageStream(c, r.params.ns!, r.params.name!, type, r.body, r.options));
+    },
   },
   {
     method: 'DELETE',

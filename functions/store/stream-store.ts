@@ -20,7 +20,15 @@ import {
 } from '../app/ports/streams';
 import type { TagEvent, TagEventCondition, TagReference } from '../core/api-types';
 import { namespaceNotFound, namespaceTerminating, StatusError, tooLarge } from '../core/errors';
-import { isVacant, type StreamHead, type StreamState, type TagRecord } from '../core/imagestream/model';
+import {
+  isVacant,
+  type StoredManager,
+  type StreamHead,
+  type StreamState,
+  type TagRecord,
+} from '../core/imagestream/model';
+import { canonical } from '../core/imagestream/spec-rules';
+import type { FieldsV1 } from '../core/managed-fields';
 import { HEAD_SK, keys, scheduleIndexAttributes, seqFromHistorySk } from './keys';
 import { activeProjectCheck } from './project-store';
 import { tableDefinition } from './table-definition';
@@ -123,6 +131,7 @@ function headToItem(h: StreamHead, by: string): Item {
     annotations: h.annotations,
     lookupLocal: h.lookupPolicy.local,
     repo: h.dockerImageRepository,
+    ...(h.managedFields?.length ? { mf: h.managedFields } : {}),
     by,
   };
 }
@@ -139,6 +148,7 @@ export function itemToHead(item: Item): StreamHead {
     annotations: (item.annotations as Record<string, string>) ?? {},
     lookupPolicy: { local: Boolean(item.lookupLocal) },
     dockerImageRepository: (item.repo as string) ?? '',
+    ...(item.mf ? { managedFields: item.mf as StoredManager[] } : {}),
   };
 }
 
@@ -157,6 +167,7 @@ function tagToItem(h: StreamHead, t: TagRecord, version: number, audit: { by: st
     topSeq: t.topSeq,
     conds: t.conditions,
     aliases: t.aliases,
+    ...(t.owners ? { owners: t.owners } : {}),
     by: audit.by,
     at: audit.at,
     ...scheduleIndexAttributes(pk, t),
@@ -173,6 +184,7 @@ export function itemToTag(item: Item): TagRecord {
     topSeq: (item.topSeq as number) ?? 0,
     conditions: (item.conds as TagEventCondition[]) ?? [],
     aliases: (item.aliases as string[]) ?? [],
+    ...(item.owners ? { owners: item.owners as Record<string, FieldsV1> } : {}),
   };
 }
 
@@ -655,7 +667,9 @@ export class StreamStore implements StreamRepository {
         }
         continue;
       }
-      if (old && JSON.stringify(old) === JSON.stringify(next)) continue;
+      // Compared by value, not by key order: DynamoDB gives map attributes back in an order of its own, and an
+      // unchanged record read back must not count as a change (a whole-stream write would rewrite every tag).
+      if (old && canonical(old) === canonical(next)) continue;
       items.push({
         Put: {
           TableName: this.table,

@@ -32,7 +32,24 @@ const kubeconfigs: Record<'admin' | 'dev' | 'nobody', string> = {
 const manifests = {
   newStream: join(dir, 'new-stream.json'),
   existingStream: join(dir, 'existing-stream.json'),
+  applied: join(dir, 'applied.yaml'),
+  appliedByOther: join(dir, 'applied-by-other.yaml'),
+  appliedWithoutLabel: join(dir, 'applied-without-label.yaml'),
+  clientSide: join(dir, 'client-side.yaml'),
+  clientSideChanged: join(dir, 'client-side-changed.yaml'),
+  clientSideToServerSide: join(dir, 'client-side-to-server-side.yaml'),
+  unknownField: join(dir, 'unknown-field.yaml'),
 };
+
+/** An ImageStream manifest; `reference: true` tags are never imported, so nothing leaves the machine. */
+const streamYaml = (name: string, labels: string, tags: Array<[string, string]>) =>
+  `apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: ${name}
+${labels ? `  labels:\n    ${labels}\n` : ''}spec:
+  tags:
+${tags.map(([tag, from]) => `  - name: ${tag}\n    reference: true\n    from:\n      kind: DockerImage\n      name: ${from}\n`).join('')}`;
 
 interface Run {
   code: number;
@@ -94,6 +111,28 @@ beforeAll(async () => {
   writeFileSync(
     manifests.existingStream,
     JSON.stringify({ apiVersion: 'image.openshift.io/v1', kind: 'ImageStream', metadata: { name: 'ruby' } }),
+  );
+  writeFileSync(manifests.applied, streamYaml('web', 'tier: gold', [['a', '127.0.0.1:5000/x/web:1']]));
+  writeFileSync(
+    manifests.appliedByOther,
+    streamYaml('web', '', [
+      ['a', '127.0.0.1:5000/x/web:2'],
+      ['b', '127.0.0.1:5000/x/web:b'],
+    ]),
+  );
+  writeFileSync(manifests.appliedWithoutLabel, streamYaml('web', '', [['a', '127.0.0.1:5000/x/web:2']]));
+  writeFileSync(manifests.clientSide, streamYaml('site', 'tier: gold', [['a', '127.0.0.1:5000/x/site:1']]));
+  writeFileSync(
+    manifests.clientSideChanged,
+    streamYaml('site', 'tier: silver', [['a', '127.0.0.1:5000/x/site:2']]),
+  );
+  writeFileSync(
+    manifests.clientSideToServerSide,
+    streamYaml('site', 'tier: silver', [['a', '127.0.0.1:5000/x/site:3']]),
+  );
+  writeFileSync(
+    manifests.unknownField,
+    'apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata: {name: loose}\nspec:\n  tagz: []\n',
   );
   cli = new Cli();
   const tokens = { admin: ADMIN_TOKEN, dev: 'dev-token-0123456789', nobody: 'nobody-token-0123456789' };
@@ -525,6 +564,159 @@ const KUBECTL_ROWS: Array<{
     out: [/^Name:\s+ruby$/m, /^Namespace:\s+x$/m, /tier=gold/],
   },
   {
+    name: 'apply --server-side: creates the stream',
+    args: ['apply', '--server-side', '-f', manifests.applied],
+    out: ['imagestream.image.openshift.io/web serverside-applied'],
+  },
+  {
+    name: 'apply --server-side: the applier owns what it applied (managedFields)',
+    args: [
+      'get',
+      'is',
+      'web',
+      '-o',
+      'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation}/{.fieldsType};{end}',
+    ],
+    out: ['kubectl/Apply/FieldsV1;'],
+  },
+  {
+    name: 'apply --server-side again, unchanged',
+    args: ['apply', '--server-side', '-f', manifests.applied],
+    out: ['imagestream.image.openshift.io/web serverside-applied'],
+  },
+  {
+    name: 'apply --server-side --dry-run=server: answered, nothing written (checked two rows down)',
+    args: [
+      'apply',
+      '--server-side',
+      '--dry-run=server',
+      '--field-manager=other',
+      '--force-conflicts',
+      '-f',
+      manifests.appliedByOther,
+    ],
+    out: ['imagestream.image.openshift.io/web serverside-applied (server dry run)'],
+  },
+  {
+    name: 'diff --server-side: what the apply would change',
+    args: [
+      'diff',
+      '--server-side',
+      '--field-manager=other',
+      '--force-conflicts',
+      '-f',
+      manifests.appliedByOther,
+    ],
+    code: 1,
+    out: [/^-\s+name: 127\.0\.0\.1:5000\/x\/web:1$/m, /^\+\s+name: 127\.0\.0\.1:5000\/x\/web:2$/m],
+  },
+  {
+    name: 'apply --server-side by another manager changing a field kubectl owns: conflict',
+    args: ['apply', '--server-side', '--field-manager=other', '-f', manifests.appliedByOther],
+    code: 1,
+    err: [
+      'Apply failed with 1 conflict: conflict with "kubectl": .spec.tags[name="a"].from',
+      '--force-conflicts',
+    ],
+  },
+  {
+    name: 'apply --server-side conflict: nothing changed',
+    args: ['get', 'is', 'web', '-o', 'jsonpath={.spec.tags[*].from.name}'],
+    out: [/^127\.0\.0\.1:5000\/x\/web:1$/],
+  },
+  {
+    name: 'apply --server-side --force-conflicts: the other manager takes the field',
+    args: [
+      'apply',
+      '--server-side',
+      '--field-manager=other',
+      '--force-conflicts',
+      '-f',
+      manifests.appliedByOther,
+    ],
+    out: ['imagestream.image.openshift.io/web serverside-applied'],
+  },
+  {
+    name: 'apply --server-side --force-conflicts: applied, and ownership moved',
+    args: [
+      'get',
+      'is',
+      'web',
+      '-o',
+      'jsonpath={.spec.tags[*].from.name}|{.metadata.labels.tier}|{range .metadata.managedFields[*]}{.manager}/{.operation};{end}',
+    ],
+    out: ['127.0.0.1:5000/x/web:2 127.0.0.1:5000/x/web:b|gold|kubectl/Apply;other/Apply;'],
+  },
+  {
+    name: 'apply --server-side: kubectl re-applies its file and now conflicts with other',
+    args: ['apply', '--server-side', '-f', manifests.applied],
+    code: 1,
+    err: ['Apply failed with 1 conflict: conflict with "other": .spec.tags[name="a"].from'],
+  },
+  {
+    name: 'apply --server-side: a label kubectl stops applying is removed, the tags other owns stay',
+    args: ['apply', '--server-side', '-f', manifests.appliedWithoutLabel],
+    out: ['imagestream.image.openshift.io/web serverside-applied'],
+  },
+  {
+    name: 'apply --server-side: label gone, tags kept',
+    args: ['get', 'is', 'web', '-o', 'jsonpath={.spec.tags[*].name}|{.metadata.labels}'],
+    out: [/^a b\|$/m],
+  },
+  {
+    name: 'apply (client-side): created',
+    args: ['apply', '-f', manifests.clientSide],
+    out: ['imagestream.image.openshift.io/site created'],
+  },
+  {
+    name: 'apply (client-side): unchanged',
+    args: ['apply', '-f', manifests.clientSide],
+    out: ['imagestream.image.openshift.io/site unchanged'],
+  },
+  {
+    name: 'apply (client-side): configured',
+    args: ['apply', '-f', manifests.clientSideChanged],
+    out: ['imagestream.image.openshift.io/site configured'],
+  },
+  {
+    name: 'apply (client-side): applied, last-applied kept, an Update entry per writer',
+    args: [
+      'get',
+      'is',
+      'site',
+      '-o',
+      'jsonpath={.spec.tags[0].from.name}|{.metadata.labels.tier}|{range .metadata.managedFields[*]}{.manager}/{.operation};{end}',
+    ],
+    out: ['127.0.0.1:5000/x/site:2|silver|kubectl-client-side-apply/Update;'],
+  },
+  {
+    name: 'apply --server-side after client-side apply: kubectl hands the fields over, no conflict',
+    args: ['apply', '--server-side', '-f', manifests.clientSideToServerSide],
+    out: ['imagestream.image.openshift.io/site serverside-applied'],
+  },
+  {
+    name: 'apply --server-side after client-side apply: applied, owned by the server-side applier',
+    args: [
+      'get',
+      'is',
+      'site',
+      '-o',
+      'jsonpath={.spec.tags[0].from.name}|{range .metadata.managedFields[*]}{.manager}/{.operation};{end}',
+    ],
+    out: ['127.0.0.1:5000/x/site:3|kubectl/Apply;'],
+  },
+  {
+    name: 'create with an unknown field: refused by the server (fieldValidation=Strict)',
+    args: ['create', '-f', manifests.unknownField],
+    code: 1,
+    err: ['Error from server (BadRequest)', 'strict decoding error: unknown field "spec.tagz"'],
+  },
+  {
+    name: 'create with an unknown field and --validate=false: created',
+    args: ['create', '--validate=false', '-f', manifests.unknownField],
+    out: ['imagestream.image.openshift.io/loose created'],
+  },
+  {
     name: 'create, for real this time',
     args: ['create', '--validate=false', '-f', manifests.newStream],
     out: ['imagestream.image.openshift.io/dry created'],
@@ -557,34 +749,46 @@ describe('kubectl over HTTPS', () => {
       for (const unwanted of row.absent ?? []) expect(r.stdout).not.toContain(unwanted);
     });
 
-  it("validates objects on the client with the served OpenAPI, as OpenShift's kubectl does", async () => {
+  it('leaves unknown fields of imagestreams to the server (fieldValidation=Strict), as kube-apiserver does', async () => {
     const wrong = join(dir, 'wrong.yaml');
     writeFileSync(
       wrong,
       'apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata: {name: wrong}\nspec:\n  tagz: []\n  tags:\n  - name: a\n    fromm: {kind: DockerImage, name: x/y:1}\n',
     );
-    const refused = await kubectl(['create', '--dry-run=client', '-o', 'name', '-f', wrong], kubeconfigs.dev);
+    const refused = await kubectl(['create', '--dry-run=server', '-o', 'name', '-f', wrong], kubeconfigs.dev);
     expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Error from server (BadRequest)');
     expect(refused.stderr).toContain(
-      'unknown field "tagz" in com.github.openshift.api.image.v1.ImageStreamSpec',
+      'ImageStream in version "v1" cannot be handled as a ImageStream: strict decoding error: unknown field',
     );
-    expect(refused.stderr).toContain(
-      'unknown field "fromm" in com.github.openshift.api.image.v1.TagReference',
-    );
+    expect(refused.stderr).toContain('unknown field "spec.tagz"');
+    expect(refused.stderr).toContain('unknown field "spec.tags[0].fromm"');
 
-    // What kubectl reads back validates as it is (metadata and status included), and so does OpenShift's own file.
+    // What kubectl reads back is decoded as it is (metadata, managedFields and status included), and so is
+    // OpenShift's own file: both name an existing stream, so the server gets as far as AlreadyExists.
     const readBack = join(dir, 'read-back.yaml');
     writeFileSync(readBack, await kubectlOk(['get', 'is', 'ruby', '-o', 'yaml'], 'dev'));
-    expect(await kubectlOk(['create', '--dry-run=client', '-o', 'name', '-f', readBack], 'dev')).toBe(
-      'imagestream.image.openshift.io/ruby\n',
-    );
     const sample = join(
       import.meta.dirname,
       '../fixtures/openshift-imagestreams/community__ruby__ruby-centos.json',
     );
-    expect(await kubectlOk(['create', '--dry-run=client', '-o', 'name', '-f', sample], 'dev')).toBe(
-      'imagestream.image.openshift.io/ruby\n',
+    for (const file of [readBack, sample]) {
+      const r = await kubectl(['create', '--dry-run=server', '-o', 'name', '-f', file], kubeconfigs.dev);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('Error from server (AlreadyExists)');
+    }
+  });
+
+  it('warns of unknown fields when asked to (fieldValidation=Warn)', async () => {
+    const loose = join(dir, 'warn.yaml');
+    writeFileSync(
+      loose,
+      'apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata: {name: warned}\nspec:\n  tagz: []\n',
     );
+    const r = await kubectl(['create', '--validate=warn', '--dry-run=server', '-f', loose], kubeconfigs.dev);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Warning: unknown field "spec.tagz"');
+    expect(r.stdout).toContain('imagestream.image.openshift.io/warned created (server dry run)');
   });
 
   it('talks to the server only over verified HTTPS', async () => {

@@ -2,7 +2,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { StatusError } from '../../functions/core/errors';
 import { mergePatch, strategicMergePatch } from '../../functions/core/patch';
-import { jsonDepth, MAX_BODY_DEPTH, readBody } from '../../functions/http/body';
+import { duplicateJsonKeys, jsonDepth, MAX_BODY_DEPTH, readBody } from '../../functions/http/body';
 import { marshallableKeys } from '../../functions/store/dynamodb-client';
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
@@ -86,5 +86,24 @@ describe('items for the table', () => {
     });
     const plain = { a: { b: [1, { c: 'd' }] } };
     expect(marshallableKeys(plain)).toBe(plain);
+  });
+});
+
+describe('duplicate JSON keys', () => {
+  it('names each key an object gives twice, by its path, in the order met', () => {
+    expect(
+      duplicateJsonKeys(
+        '{"metadata":{"name":"a","labels":{"x":"1","x":"2"},"name":"b"},"spec":{"tags":[{"name":"t","from":{},"name":"u"},{"name":"v"}]},"spec":1}',
+      ),
+    ).toEqual(['metadata.labels.x', 'metadata.name', 'spec.tags[0].name', 'spec']);
+  });
+
+  it('is not fooled by keys inside strings, escapes or equal keys in different objects', () => {
+    expect(
+      duplicateJsonKeys(
+        '{"a":"{\\"a\\":1,\\"a\\":2}","b":{"a":1},"c":[{"a":1},{"a":2}],"d\\"":1,"d\\u0022":2}',
+      ),
+    ).toEqual(['d"']);
+    expect(duplicateJsonKeys('[]')).toEqual([]);
   });
 });

@@ -12,7 +12,22 @@ export interface WriteOptions {
    * NotFound), nothing is written (no record, no event, no job), and the answer is what would have been written.
    */
   dryRun?: boolean;
+  /**
+   * Who makes the write, for field ownership (`metadata.managedFields`): the `fieldManager` query parameter, else the
+   * client's User-Agent up to its first `/` (`kubectl`), as kube-apiserver defaults it.
+   */
+  fieldManager?: string;
+  /** `force=true` on an apply: take the fields other managers own instead of answering a conflict. */
+  force?: boolean;
+  /** `fieldValidation`: what unknown fields in the body get (Kubernetes' default: Warn). */
+  fieldValidation?: FieldValidation;
+  /** Keys the body's JSON text gave twice (the last one counts), for `fieldValidation`. */
+  duplicateFields?: string[];
+  /** Where a use case puts the warnings its answer carries (`Warning: 299 - "..."` headers). */
+  warnings?: string[];
 }
+
+export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
 /** A namespace that is not a DNS label is 400, as Kubernetes answers it. */
 export function requireNamespace(ns: string): void {

@@ -1,5 +1,5 @@
 import jsonPatch, { type Operation } from 'fast-json-patch';
-import type { ImageStream, List, TagReference } from '../../core/api-types';
+import { IMAGE_API_VERSION, type ImageStream, type List, type TagReference } from '../../core/api-types';
 import {
   alreadyExists,
   badRequest,
@@ -13,7 +13,8 @@ import {
   unsupportedMediaType,
 } from '../../core/errors';
 import { RECENT_EVENTS_KEPT, type StreamHead, type StreamState } from '../../core/imagestream/model';
-import { applySpecUpdate, normalizeTagReference } from '../../core/imagestream/spec-rules';
+import { managersOf, storeManagers } from '../../core/imagestream/ownership';
+import { applySpecUpdate, canonical, normalizeTagReference } from '../../core/imagestream/spec-rules';
 import {
   validateDockerImageRepository,
   validateObjectMeta,
@@ -22,13 +23,21 @@ import {
 } from '../../core/imagestream/validation';
 import { toImageStream } from '../../core/imagestream/views';
 import { parseLabelSelector } from '../../core/label-selector';
+import {
+  apply as applyFields,
+  LAST_APPLIED,
+  lastAppliedFields,
+  requestedManagers,
+  update as updateFields,
+} from '../../core/managed-fields';
 import { mergePatch, strategicMergePatch } from '../../core/patch';
 import { ConcurrentWriteError } from '../ports/streams';
 import { type AppContext, actorOf } from '../shared/context';
-import { decodeDeleteOptions, decodeImageStream, decodeNamespaced } from '../shared/decode';
+import { decodeDeleteOptions, decodeImageStream, decodeNamespaced, imageStream } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
 import { generateName, mapLimited, requireNamespace } from '../shared/requests';
-import { guaranteedUpdate, streamConflict, type WriteOptions } from './guaranteed-update';
+import { checkFields } from '../shared/unknown-fields';
+import { guaranteedUpdate, streamConflict, UNCHANGED, type WriteOptions } from './guaranteed-update';
 
 type DecodedStream = ReturnType<typeof decodeImageStream>;
 
@@ -110,6 +119,7 @@ export async function createImageStream(
   opts: WriteOptions = {},
 ): Promise<ImageStream> {
   const body = decodeNamespaced(ns, rawBody, decodeImageStream, 'ImageStream');
+  checkFields(imageStream, 'ImageStream', rawBody, opts);
   const name =
     body.metadata.name || (body.metadata.generateName ? generateName(body.metadata.generateName) : '');
   const errors: FieldError[] = [...validateStreamName(ns, name), ...validateObjectMeta(body.metadata)];
@@ -138,10 +148,11 @@ export async function createImageStream(
       };
       return { head, tags: new Map(), complete: true };
     },
-    strategy: (state) => ({
-      ...applySpecUpdate(state, { tags }, { create: true, newTid: ctx.newTid }),
-      specChanged: true,
-    }),
+    strategy: (state, { now }) => {
+      const change = applySpecUpdate(state, { tags }, { create: true, newTid: ctx.newTid });
+      recordUpdate(ctx, undefined, state, opts, now, body);
+      return { ...change, specChanged: true };
+    },
     mode: 'stream',
     retry: false,
     conflict: (e) => (e.target === 'head' ? alreadyExists(resources.imagestreams, name) : undefined),
@@ -162,6 +173,7 @@ export async function updateImageStream(
   opts: WriteOptions = {},
 ): Promise<ImageStream> {
   const body = decodeNamespaced(ns, rawBody, decodeImageStream, 'ImageStream');
+  checkFields(imageStream, 'ImageStream', rawBody, opts);
   if (body.metadata.name !== undefined && body.metadata.name !== name)
     throw badRequest(
       `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
@@ -182,13 +194,49 @@ export async function updateImageStream(
       if (current && current.head.resourceVersion !== expectedRv) throw streamConflict(name);
       if (current) checkUid(body, current);
     },
-    strategy: (state) => applyWholeStream(ctx, state, body, desired),
+    strategy: (state, { before, now }) => {
+      const change = applyWholeStream(ctx, state, body, desired);
+      recordUpdate(ctx, before, state, opts, now, body);
+      return change;
+    },
     mode: 'stream',
     retry: false,
     conflict: () => streamConflict(name),
     dryRun: !!opts.dryRun,
   });
   return toImageStream(after.head, after.tags.values(), ctx.rules);
+}
+
+/**
+ * Field ownership after a write that is not an apply: its manager owns what it added or changed
+ * (functions/core/managed-fields.ts `update`), stored on the head and the spec tags' records.
+ */
+function recordUpdate(
+  ctx: AppContext,
+  before: StreamState | undefined,
+  after: StreamState,
+  opts: WriteOptions,
+  now: string,
+  body: DecodedStream,
+): void {
+  const live = before ? toImageStream(before.head, before.tags.values(), ctx.rules) : undefined;
+  // managedFields sent as they were read change nothing; different ones replace the stored ones (as Kubernetes).
+  const sent = body.metadata.managedFields;
+  const requested =
+    sent !== undefined && canonical(sent) !== canonical(live?.metadata.managedFields)
+      ? requestedManagers(sent)
+      : { errors: [] };
+  if (requested.errors.length)
+    throw invalid('ImageStream', 'image.openshift.io', after.head.name, requested.errors);
+  const managers = updateFields({
+    before: live,
+    after: toImageStream(after.head, after.tags.values(), ctx.rules),
+    managers: requested.managers ?? (before ? managersOf(before.head, before.tags.values()) : new Map()),
+    manager: opts.fieldManager ?? 'unknown',
+    apiVersion: IMAGE_API_VERSION,
+    now,
+  });
+  storeManagers(after.head, after.tags, managers);
 }
 
 /** The checks of a whole-stream body that need no stored state (422); returns its spec tags. */
@@ -216,6 +264,7 @@ function applyWholeStream(
   state: StreamState,
   body: DecodedStream,
   desired: Map<string, TagReference>,
+  create = false,
 ) {
   state.head.labels = body.metadata.labels ?? {};
   state.head.annotations = body.metadata.annotations ?? {};
@@ -231,7 +280,7 @@ function applyWholeStream(
         dockerImageRepository: body.spec?.dockerImageRepository ?? '',
       },
     },
-    { create: false, newTid: ctx.newTid },
+    { create, newTid: ctx.newTid },
   );
 }
 
@@ -258,30 +307,113 @@ export async function patchImageStream(
 ): Promise<ImageStream> {
   requireNamespace(ns);
   const type = contentType.split(';')[0]!.trim().toLowerCase();
-  if (!PATCH_TYPES.slice(0, 3).includes(type))
-    throw unsupportedMediaType(contentType, PATCH_TYPES.slice(0, 3));
+  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(contentType, PATCH_TYPES);
+  if (type === APPLY) return (await applyImageStream(ctx, ns, name, patch, opts)).stream;
   const explicitRv = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
   const { after } = await guaranteedUpdate(ctx, {
     ns,
     name,
     read: { kind: 'stream' },
     missing: 'not-found',
-    strategy: (state, { before }) => {
+    strategy: (state, { before, now }) => {
       const current = toImageStream(before!.head, before!.tags.values(), ctx.rules);
-      const body = decodeImageStream(applyPatch(type, current, patch));
+      const patched = applyPatch(type, current, patch);
+      checkFields(imageStream, 'ImageStream', patched, opts);
+      const body = decodeImageStream(patched);
       if (body.metadata.name !== name || (body.metadata.namespace && body.metadata.namespace !== ns))
         throw badRequest('a patch may not change metadata.name or metadata.namespace');
       const desired = validateWholeStream(ctx, name, body);
       if (explicitRv !== undefined && before!.head.resourceVersion !== Number(explicitRv))
         throw streamConflict(name);
       checkUid(body, before!);
-      return applyWholeStream(ctx, state, body, desired);
+      const change = applyWholeStream(ctx, state, body, desired);
+      recordUpdate(ctx, before, state, opts, now, body);
+      return change;
     },
     mode: 'stream',
     ...(explicitRv !== undefined ? { retry: false as const, conflict: () => streamConflict(name) } : {}),
     dryRun: !!opts.dryRun,
   });
   return toImageStream(after.head, after.tags.values(), ctx.rules);
+}
+
+const APPLY = 'application/apply-patch+yaml';
+
+/**
+ * Server-side apply (`application/apply-patch+yaml`): the caller's intended object merged into the stream as its
+ * field manager owns it (functions/core/managed-fields.ts), creating the stream when there is none. A change of a
+ * field another manager owns is a 409 naming it, unless `force`; fields the manager stops applying are removed
+ * when no other manager owns them. An apply that changes nothing writes nothing.
+ */
+export async function applyImageStream(
+  ctx: AppContext,
+  ns: string,
+  name: string,
+  config: unknown,
+  opts: WriteOptions = {},
+): Promise<{ stream: ImageStream; created: boolean }> {
+  requireNamespace(ns);
+  if (config === null || typeof config !== 'object' || Array.isArray(config))
+    throw badRequest('an apply patch must be an object (the intended ImageStream)');
+  const intent = decodeNamespaced(ns, config, decodeImageStream, 'ImageStream');
+  checkFields(imageStream, 'ImageStream', config, opts);
+  if (intent.metadata.managedFields !== undefined && intent.metadata.managedFields !== null)
+    throw badRequest('metadata.managedFields must be nil');
+  if (intent.metadata.name !== name)
+    throw badRequest(
+      `the name of the object (${intent.metadata.name ?? ''}) does not match the name on the URL (${name})`,
+    );
+  const { after, created } = await guaranteedUpdate(ctx, {
+    ns,
+    name,
+    read: { kind: 'stream' },
+    missing: 'create',
+    strategy: (state, { before, creating, now }) => {
+      const live = before ? toImageStream(before.head, before.tags.values(), ctx.rules) : undefined;
+      const manager = opts.fieldManager ?? 'unknown';
+      // kubectl's own server-side apply may take what its client-side apply configured, as kube-apiserver lets it.
+      const kubectl = manager === 'kubectl' && live?.metadata.annotations?.[LAST_APPLIED] !== undefined;
+      const result = applyFields({
+        live,
+        config,
+        managers: before ? managersOf(before.head, before.tags.values()) : new Map(),
+        manager,
+        force: !!opts.force,
+        apiVersion: IMAGE_API_VERSION,
+        now,
+        ...(kubectl ? { allowedConflicts: lastAppliedFields(live) } : {}),
+      });
+      if (!creating && !result.changed) return UNCHANGED;
+      const merged = result.object as { metadata?: { annotations?: Record<string, string> } };
+      // ...and keeps that annotation in step with what it applies, so a later client-side apply still works.
+      if (kubectl)
+        merged.metadata = {
+          ...merged.metadata,
+          annotations: { ...merged.metadata?.annotations, [LAST_APPLIED]: lastAppliedOf(config) },
+        };
+      const body = decodeImageStream({ ...merged, metadata: { ...merged.metadata, name, namespace: ns } });
+      const errors = creating ? validateStreamName(ns, name) : [];
+      if (errors.length) throw invalid('ImageStream', 'image.openshift.io', name, errors);
+      const desired = validateWholeStream(ctx, name, body);
+      if (before) checkUid(intent, before);
+      const change = applyWholeStream(ctx, state, body, desired, creating);
+      storeManagers(state.head, state.tags, result.managers);
+      return creating ? { ...change, specChanged: true } : change;
+    },
+    mode: 'stream',
+    dryRun: !!opts.dryRun,
+  });
+  return { stream: toImageStream(after.head, after.tags.values(), ctx.rules), created };
+}
+
+/** The configuration as client-side apply records it: without its own annotation. */
+function lastAppliedOf(config: unknown): string {
+  const c = structuredClone(config) as { metadata?: { annotations?: Record<string, string> } };
+  if (c.metadata?.annotations) {
+    delete c.metadata.annotations[LAST_APPLIED];
+    if (!Object.keys(c.metadata.annotations).length) delete c.metadata.annotations;
+  }
+  return `${JSON.stringify(c)}\n`;
 }
 
 /** The patched object: RFC 6902 (JSON patch), RFC 7386 (merge patch) or Kubernetes' strategic merge patch. */

@@ -1,4 +1,5 @@
 import type { TagEvent, TagEventCondition, TagReference } from '../api-types';
+import type { FieldsV1, Operation } from '../managed-fields';
 
 /**
  * The stored form of an image stream: a head (metadata and stream-level spec) plus one record per tag.
@@ -19,6 +20,17 @@ export interface StreamHead {
   lookupPolicy: { local: boolean };
   /** Deprecated spec.dockerImageRepository. */
   dockerImageRepository: string;
+  /** Field managers, with the fields they own outside spec.tags (functions/core/imagestream/ownership.ts). */
+  managedFields?: StoredManager[];
+}
+
+/** A manager as the head stores it: who, how, when, and its fields outside spec.tags. */
+export interface StoredManager {
+  manager: string;
+  operation: Operation;
+  apiVersion: string;
+  time: string;
+  fieldsV1: FieldsV1;
 }
 
 export interface TagRecord {
@@ -35,6 +47,8 @@ export interface TagRecord {
   conditions: TagEventCondition[];
   /** Same-stream tags whose spec is an ImageStreamTag pointing at this tag (kept so writes find them in O(1)). */
   aliases: string[];
+  /** Per manager (`<operation>:<manager>`), the fields it owns of this spec tag (functions/core/imagestream/ownership.ts). */
+  owners?: Record<string, FieldsV1>;
 }
 
 /** How many of a tag's newest events its record keeps; also the default history shown in the stream view. */

@@ -8,8 +8,10 @@ import {
   type TagEvent,
   type TagReference,
 } from '../api-types';
+import { toEntries } from '../managed-fields';
 import { parseDockerImageReference } from '../reference';
 import { isVisible, RECENT_EVENTS_KEPT, type StreamHead, type TagRecord } from './model';
+import { managersOf } from './ownership';
 import type { StreamRulesConfig } from './spec-rules';
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -61,10 +63,11 @@ export function toImageStream(
       ...(t.conditions.length ? { conditions: t.conditions } : {}),
     }));
   const repo = statusRepository(head, cfg);
+  const managedFields = head.managedFields?.length ? toEntries(managersOf(head, visible)) : [];
   return {
     kind: 'ImageStream',
     apiVersion: IMAGE_API_VERSION,
-    metadata: objectMeta(head),
+    metadata: { ...objectMeta(head), ...(managedFields.length ? { managedFields } : {}) },
     spec: {
       lookupPolicy: { local: head.lookupPolicy.local },
       ...(head.dockerImageRepository ? { dockerImageRepository: head.dockerImageRepository } : {}),
