@@ -1,14 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pullSpecResolver, recordPublished, workForChanges } from '../app/events/change-processor';
 import { sealUnsealedSecrets } from '../app/imports/secret-credentials';
 import { runJob } from '../app/jobs/job-runner';
 import type { AppContext } from '../app/shared/context';
+import { pullContext } from '../composition/registry-context';
 import { type ContextOverrides, serviceContext } from '../composition/service-context';
 import { readServiceConfig } from '../config';
 import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler } from '../http/handler';
+import { createRegistryDispatcher } from '../http/registry';
 import type { LogOutput } from '../telemetry/logger';
 import { localTelemetry } from '../telemetry/telemetry';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
@@ -155,8 +157,17 @@ export async function startLocalService(
       await events.stop();
       streamClient.destroy();
     });
+    const registry = createRegistryDispatcher({
+      ctx: pullContext(serviceConfig, ctx, log, {
+        metrics: telemetry.metrics,
+        registryLookup: opts.registryLookup,
+      }),
+      authenticate: tokens.lookup,
+      tokenKey: loadOrCreateRegistryTokenKey(cfg.dataDir),
+    });
     const listen = {
       handler,
+      registry,
       authenticate: tokens.lookup,
       admitsWebhook: (authorization: string | undefined, query: URLSearchParams) =>
         !!webhookSecret && webhookAuthorized(webhookSecret, authorization, query.get('token') ?? undefined),
@@ -193,6 +204,21 @@ export async function startLocalService(
     await stopAll();
     throw e;
   }
+}
+
+/**
+ * The key registry bearer tokens are signed with (docs/registry.md), made once and kept in
+ * `$DATA_DIR/registry-token-key` (owner-only), so tokens survive a restart.
+ */
+function loadOrCreateRegistryTokenKey(dataDir: string): Buffer {
+  const file = join(dataDir, 'registry-token-key');
+  if (existsSync(file)) {
+    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+    if (key.length >= 32) return key;
+  }
+  const key = randomBytes(32);
+  writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600 });
+  return key;
 }
 
 /** This data directory's writer id, made once and kept in `$DATA_DIR/writer-id`. */

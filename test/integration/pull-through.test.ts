@@ -1,0 +1,242 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Api, startStack } from '../support/local-stack';
+import {
+  copyTag,
+  PASSWORD,
+  type PushedContent,
+  pushStandardContent,
+  type Registry,
+  startRegistry,
+  USER,
+} from '../support/registries';
+
+/**
+ * Pulling through a stream (docs/registry.md) with real clients: skopeo against the local service, whose streams
+ * were imported from a private (htpasswd) docker-registry with the project's pull secret. The puller holds only
+ * system:image-puller in the project and has no credentials for the upstream registry.
+ */
+const run = promisify(execFile);
+const NS = 'pulls';
+const PULLER = { user: 'pat', token: 'puller-token-0123456789' };
+const STRANGER = { user: 'sam', token: 'stranger-token-0123456789' };
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let api: Api;
+let upstream: Registry;
+let content: PushedContent;
+let host: string;
+const work = mkdtempSync(join(tmpdir(), 'pull-through-'));
+
+async function skopeo(args: string[], creds: string | null = `${PULLER.user}:${PULLER.token}`) {
+  const auth = creds === null ? ['--no-creds'] : ['--creds', creds];
+  const [verb, ...rest] = args;
+  const flags =
+    verb === 'copy'
+      ? ['--src-tls-verify=false', ...(creds === null ? ['--src-no-creds'] : ['--src-creds', creds!])]
+      : ['--tls-verify=false', ...auth];
+  return run('skopeo', [verb!, ...flags, ...rest], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+}
+
+async function skopeoFails(args: string[], creds: string | null): Promise<string> {
+  try {
+    await skopeo(args, creds);
+  } catch (e) {
+    return String((e as { stderr?: string }).stderr ?? e);
+  }
+  throw new Error(`skopeo ${args.join(' ')} succeeded with ${creds}`);
+}
+
+const get = (path: string, headers: Record<string, string> = {}) =>
+  fetch(`${api.url}${path}`, { headers, redirect: 'manual' });
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+
+beforeAll(async () => {
+  upstream = await startRegistry('htpasswd');
+  content = await pushStandardContent(upstream);
+  stack = await startStack({
+    LOCAL_TOKENS: JSON.stringify({
+      [PULLER.token]: { user: PULLER.user },
+      [STRANGER.token]: { user: STRANGER.user },
+    }),
+  });
+  api = stack.api;
+  host = new URL(api.url).host;
+  expect((await api.newProject(NS)).status).toBe(201);
+  const auth = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
+  const secret = await api.post(`/api/v1/namespaces/${NS}/secrets`, {
+    metadata: { name: 'upstream' },
+    type: 'kubernetes.io/dockerconfigjson',
+    stringData: { '.dockerconfigjson': JSON.stringify({ auths: { [upstream.host]: { auth } } }) },
+  });
+  expect(secret.status, JSON.stringify(secret.body)).toBe(201);
+  const binding = await api.post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings`, {
+    metadata: { name: 'pullers' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:image-puller' },
+    subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: PULLER.user }],
+  });
+  expect(binding.status, JSON.stringify(binding.body)).toBe(201);
+  const image = (tag: string, to: string, importMode = 'Legacy') => ({
+    from: { kind: 'DockerImage', name: `${upstream.host}/tiny/app:${tag}` },
+    to: { name: to },
+    importPolicy: { insecure: true, importMode },
+    referencePolicy: { type: 'Local' },
+  });
+  const imported = await api.post(`/apis/image.openshift.io/v1/namespaces/${NS}/imagestreamimports`, {
+    kind: 'ImageStreamImport',
+    apiVersion: 'image.openshift.io/v1',
+    metadata: { name: 'app' },
+    spec: { import: true, images: [image('latest', 'latest'), image('multi', 'multi', 'PreserveOriginal')] },
+  });
+  expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+  for (const i of imported.body.status.images)
+    expect(i.status.status, JSON.stringify(i.status)).toBe('Success');
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await upstream?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the registry protocol', () => {
+  it('GET /v2/ challenges an anonymous client with the token realm, and accepts the API token', async () => {
+    const anonymous = await get('/v2/');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
+    expect(anonymous.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${api.url}/v2/token",service="${host}"`,
+    );
+    expect(await anonymous.json()).toMatchObject({ errors: [{ code: 'UNAUTHORIZED' }] });
+    expect((await get('/v2/', { authorization: `Bearer ${PULLER.token}` })).status).toBe(200);
+    expect((await get('/v2/', { authorization: basic('x', PULLER.token) })).status).toBe(200);
+    expect((await get('/v2/', { authorization: basic('x', 'wrong') })).status).toBe(401);
+  });
+
+  it('the token endpoint grants pull only where the caller may pull', async () => {
+    const scope = `repository:${NS}/app:pull`;
+    const ok = await get(`/v2/token?service=${host}&scope=${encodeURIComponent(scope)}`, {
+      authorization: basic('anything', PULLER.token),
+    });
+    expect(ok.status).toBe(200);
+    const { token, expires_in } = (await ok.json()) as { token: string; expires_in: number };
+    expect(expires_in).toBe(300);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ sub: PULLER.user, scope: [scope] });
+    const tags = await get(`/v2/${NS}/app/tags/list`, { authorization: `Bearer ${token}` });
+    expect(tags.status).toBe(200);
+    // The stranger gets a token without the scope, and the pull is DENIED.
+    const other = await get(`/v2/token?service=${host}&scope=${encodeURIComponent(scope)}`, {
+      authorization: `Bearer ${STRANGER.token}`,
+    });
+    const strangerToken = ((await other.json()) as { token: string }).token;
+    expect(JSON.parse(Buffer.from(strangerToken.split('.')[1]!, 'base64url').toString()).scope).toEqual([]);
+    const denied = await get(`/v2/${NS}/app/tags/list`, { authorization: `Bearer ${strangerToken}` });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toMatchObject({ errors: [{ code: 'DENIED' }] });
+    // A token signed by anyone else is no token.
+    const forged = `${token.split('.').slice(0, 2).join('.')}.${Buffer.alloc(32).toString('base64url')}`;
+    expect((await get(`/v2/${NS}/app/tags/list`, { authorization: `Bearer ${forged}` })).status).toBe(401);
+  });
+
+  it('push is UNSUPPORTED', async () => {
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      const res = await fetch(`${api.url}/v2/${NS}/app/blobs/uploads/`, {
+        method,
+        headers: { authorization: `Bearer ${PULLER.token}` },
+      });
+      expect(res.status, method).toBe(405);
+      expect(await res.json()).toMatchObject({ errors: [{ code: 'UNSUPPORTED' }] });
+    }
+  });
+
+  it('tags/list pages with n and last, and a Link to the next page', async () => {
+    const auth = { authorization: `Bearer ${PULLER.token}` };
+    const first = await get(`/v2/${NS}/app/tags/list?n=1`, auth);
+    expect(await first.json()).toEqual({ name: `${NS}/app`, tags: ['latest'] });
+    expect(first.headers.get('link')).toBe(`</v2/${NS}/app/tags/list?n=1&last=latest>; rel="next"`);
+    const second = await get(`/v2/${NS}/app/tags/list?n=1&last=latest`, auth);
+    expect(await second.json()).toEqual({ name: `${NS}/app`, tags: ['multi'] });
+    expect(second.headers.get('link')).toBeNull();
+    const unknown = await get(`/v2/${NS}/nothing/tags/list`, auth);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ errors: [{ code: 'NAME_UNKNOWN' }] });
+  });
+
+  it('a digest the stream never referenced is MANIFEST_UNKNOWN, even though upstream has it', async () => {
+    const res = await get(`/v2/${NS}/app/manifests/${content.digests.v2s2}`, {
+      authorization: `Bearer ${PULLER.token}`,
+    });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ errors: [{ code: 'MANIFEST_UNKNOWN' }] });
+  });
+});
+
+describe('skopeo through the stream', () => {
+  it('inspects the tag and the Local pull spec the API hands out, with upstream digests', async () => {
+    const { stdout } = await skopeo(['inspect', `docker://${host}/${NS}/app:latest`]);
+    expect(JSON.parse(stdout).Digest).toBe(content.digests.latest);
+    const istag = await api.get(`/apis/image.openshift.io/v1/namespaces/${NS}/imagestreamtags/app:latest`);
+    const pullSpec = istag.body.image.dockerImageReference as string;
+    const tagSpec = istag.body.tag;
+    expect(tagSpec.referencePolicy.type).toBe('Local');
+    const stream = await api.get(`/apis/image.openshift.io/v1/namespaces/${NS}/imagestreams/app`);
+    const local = stream.body.status.tags.find((t: { tag: string }) => t.tag === 'latest').items[0];
+    expect(stream.body.status.dockerImageRepository).toBe(`${host}/${NS}/app`);
+    expect(pullSpec).toContain(content.digests.latest);
+    const byDigest = await skopeo(['inspect', `docker://${host}/${NS}/app@${local.image}`]);
+    expect(JSON.parse(byDigest.stdout).Digest).toBe(content.digests.latest);
+  });
+
+  it('lists the stream tags', async () => {
+    const { stdout } = await skopeo(['list-tags', `docker://${host}/${NS}/app`]);
+    expect(JSON.parse(stdout).Tags.sort()).toEqual(['latest', 'multi']);
+  });
+
+  it('copies the image: every blob verified, layers equal upstream', async () => {
+    const dir = join(work, 'copy');
+    await skopeo(['copy', `docker://${host}/${NS}/app:latest`, `oci:${dir}:latest`]);
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    expect(index.manifests[0].digest).toBe(content.digests.latest);
+    const manifest = JSON.parse(
+      readFileSync(join(dir, 'blobs', ...String(index.manifests[0].digest).split(':')), 'utf8'),
+    );
+    expect(manifest.layers.map((l: { digest: string }) => l.digest)).toEqual(
+      content.manifests.latest!.layers!.map((l) => l.digest),
+    );
+  });
+
+  it('copies a multi-arch tag for both platforms', async () => {
+    const dir = join(work, 'multi');
+    await skopeo(['copy', '--all', `docker://${host}/${NS}/app:multi`, `oci:${dir}:multi`]);
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    expect(index.manifests[0].digest).toBe(content.digests.multi);
+    for (const arch of ['amd64', 'arm64']) {
+      const one = join(work, `multi-${arch}`);
+      await skopeo(['copy', '--override-arch', arch, `docker://${host}/${NS}/app:multi`, `oci:${one}:x`]);
+      const idx = JSON.parse(readFileSync(join(one, 'index.json'), 'utf8'));
+      expect(idx.manifests[0].digest).toBe(content.children.multi![arch]);
+    }
+  });
+
+  it('refuses a user without a role, a wrong token and an anonymous client', async () => {
+    const ref = `docker://${host}/${NS}/app:latest`;
+    expect(await skopeoFails(['inspect', ref], `${STRANGER.user}:${STRANGER.token}`)).toMatch(
+      /denied|DENIED|403/i,
+    );
+    expect(await skopeoFails(['inspect', ref], `${PULLER.user}:not-a-token`)).toMatch(
+      /unauthorized|401|authentication/i,
+    );
+    expect(await skopeoFails(['inspect', ref], null)).toMatch(/unauthorized|401|authentication/i);
+  });
+
+  it('after upstream moves the tag, the stream still serves the imported digest', async () => {
+    await copyTag(upstream, 'tiny/app', 'arm64', 'latest');
+    const { stdout } = await skopeo(['inspect', `docker://${host}/${NS}/app:latest`]);
+    expect(JSON.parse(stdout).Digest).toBe(content.digests.latest);
+  });
+});
