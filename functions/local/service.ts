@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { pullSpecResolver, recordPublished, workForChanges } from '../app/events/change-processor';
 import { sealUnsealedSecrets } from '../app/imports/secret-credentials';
@@ -78,7 +79,12 @@ export async function startLocalService(
     await ensureTable(client, cfg.TABLE_NAME);
     client.destroy();
 
+    // The service is its own registry (docs/registry.md): unless told otherwise, Local pull specs and
+    // status.dockerImageRepository name this server, so what the API hands out is pullable as it is. The port is
+    // settled first for that (PORT=0 takes a free one now).
+    const port = cfg.PORT || (await freeLoopbackPort(cfg.HOST));
     const serviceConfig = readServiceConfig({
+      INTERNAL_REGISTRY_HOSTNAME: `${registryHost(cfg.HOST)}:${port}`,
       ...process.env,
       RUNTIME_MODE: 'local',
       TABLE_NAME: cfg.TABLE_NAME,
@@ -188,7 +194,7 @@ export async function startLocalService(
         certificateAuthorityData: Buffer.from(tls.caPem).toString('base64'),
       };
     }
-    const api = await serveApi({ ...listen, port: cfg.PORT });
+    const api = await serveApi({ ...listen, port });
     stops.push(api.close);
     return {
       url: api.url,
@@ -204,6 +210,24 @@ export async function startLocalService(
     await stopAll();
     throw e;
   }
+}
+
+/** A port the kernel has free on `host` now (closed again at once: the caller binds it next). */
+function freeLoopbackPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The host clients reach a server listening on `host` at: loopback for a wildcard address, IPv6 in brackets. */
+function registryHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**

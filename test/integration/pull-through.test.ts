@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +11,7 @@ import {
   copyTag,
   PASSWORD,
   type PushedContent,
+  pushImage,
   pushStandardContent,
   type Registry,
   startRegistry,
@@ -238,5 +241,101 @@ describe('skopeo through the stream', () => {
     await copyTag(upstream, 'tiny/app', 'arm64', 'latest');
     const { stdout } = await skopeo(['inspect', `docker://${host}/${NS}/app:latest`]);
     expect(JSON.parse(stdout).Digest).toBe(content.digests.latest);
+  });
+});
+
+/** An HTTP proxy on loopback in front of the service that counts the bytes of blob response bodies it passes. */
+async function countingProxy(target: string) {
+  let blobBytes = 0;
+  const blobStatuses: number[] = [];
+  const server = createServer((req, res) => {
+    const upstreamReq = httpRequest(
+      `${target}${req.url}`,
+      { method: req.method, headers: req.headers, agent: false },
+      (up) => {
+        const isBlob = /\/blobs\/sha256:/.test(req.url ?? '');
+        if (isBlob) blobStatuses.push(up.statusCode ?? 0);
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.on('data', (chunk: Buffer) => {
+          if (isBlob) blobBytes += chunk.length;
+        });
+        up.pipe(res);
+      },
+    );
+    upstreamReq.on('error', () => res.destroy());
+    req.pipe(upstreamReq);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    blobBytes: () => blobBytes,
+    blobStatuses: () => blobStatuses,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('an upstream that redirects blob downloads', () => {
+  it('is passed on as a redirect: the service sends no blob bytes, the client fetches them from storage', async () => {
+    let storageDir = '';
+    let storageBytes = 0;
+    const storage = createServer((req, res) => {
+      const file = join(storageDir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+      if (!file.startsWith(storageDir) || !existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      const bytes = readFileSync(file);
+      storageBytes += bytes.length;
+      res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes);
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', r));
+    const storageOrigin = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
+    const redirecting = await startRegistry('anonymous', { redirectBlobsTo: storageOrigin });
+    storageDir = join(redirecting.dir, 'storage');
+    const proxy = await countingProxy(api.url);
+    try {
+      const digest = await pushImage(redirecting, 'cdn/app', 'v1');
+      const imported = await api.post(`/apis/image.openshift.io/v1/namespaces/${NS}/imagestreamimports`, {
+        kind: 'ImageStreamImport',
+        apiVersion: 'image.openshift.io/v1',
+        metadata: { name: 'cdn' },
+        spec: {
+          import: true,
+          images: [
+            {
+              from: { kind: 'DockerImage', name: `${redirecting.host}/cdn/app:v1` },
+              to: { name: 'v1' },
+              importPolicy: { insecure: true },
+            },
+          ],
+        },
+      });
+      expect(imported.body.status.images[0].status.status, JSON.stringify(imported.body)).toBe('Success');
+      const before = storageBytes;
+      const dir = join(work, 'cdn');
+      await run(
+        'skopeo',
+        [
+          'copy',
+          '--src-tls-verify=false',
+          '--src-creds',
+          `${PULLER.user}:${PULLER.token}`,
+          `docker://${proxy.host}/${NS}/cdn:v1`,
+          `oci:${dir}:v1`,
+        ],
+        { timeout: 120_000 },
+      );
+      const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+      expect(index.manifests[0].digest).toBe(digest);
+      // Config and layer: each a 307 from the service, the bytes from storage.
+      expect(proxy.blobStatuses().length).toBeGreaterThanOrEqual(2);
+      expect(new Set(proxy.blobStatuses())).toEqual(new Set([307]));
+      expect(proxy.blobBytes()).toBe(0);
+      expect(storageBytes).toBeGreaterThan(before);
+    } finally {
+      await proxy.stop();
+      await redirecting.stop();
+      await new Promise<void>((r) => storage.close(() => r()));
+    }
   });
 });
