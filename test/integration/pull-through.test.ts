@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -336,6 +336,48 @@ describe('an upstream that redirects blob downloads', () => {
       await proxy.stop();
       await redirecting.stop();
       await new Promise<void>((r) => storage.close(() => r()));
+    }
+  });
+});
+
+describe('an upstream blob that does not match its digest', () => {
+  it('cuts the connection before the end, so the client never holds a complete wrong blob', async () => {
+    const plain = await startRegistry('anonymous');
+    try {
+      await pushImage(plain, 'bad/app', 'v1');
+      const imported = await api.post(`/apis/image.openshift.io/v1/namespaces/${NS}/imagestreamimports`, {
+        kind: 'ImageStreamImport',
+        apiVersion: 'image.openshift.io/v1',
+        metadata: { name: 'tampered' },
+        spec: {
+          import: true,
+          images: [
+            {
+              from: { kind: 'DockerImage', name: `${plain.host}/bad/app:v1` },
+              to: { name: 'v1' },
+              importPolicy: { insecure: true },
+            },
+          ],
+        },
+      });
+      expect(imported.body.status.images[0].status.status, JSON.stringify(imported.body)).toBe('Success');
+      const auth = { authorization: `Bearer ${PULLER.token}` };
+      const manifest = await (await get(`/v2/${NS}/tampered/manifests/v1`, auth)).json();
+      const layer = (manifest as { layers: Array<{ digest: string; size: number }> }).layers[0]!;
+      const hex = layer.digest.split(':')[1]!;
+      const data = join(plain.dir, 'storage/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+      // Same size, other bytes: the registry serves them as they are, with the original digest header.
+      writeFileSync(data, Buffer.alloc(layer.size, 0x5a));
+      // Cut before the body is complete (before the headers even, for a blob of one chunk).
+      const outcome = await get(`/v2/${NS}/tampered/blobs/${layer.digest}`, auth)
+        .then((res) => res.arrayBuffer())
+        .then(
+          () => 'complete',
+          () => 'cut',
+        );
+      expect(outcome).toBe('cut');
+    } finally {
+      await plain.stop();
     }
   });
 });

@@ -250,8 +250,9 @@ async function walkForBlob(
 }
 
 /**
- * The blob's bytes as they arrive, hashed on the way: a body that does not match its digest ends in an error
- * (the connection is cut, so the client fails rather than keeping bad bytes), and is logged.
+ * The blob's bytes as they arrive, hashed on the way. The last chunk is held back until the whole body matched its
+ * digest: a body that does not match ends in an error before it is complete (the connection is cut, so the client
+ * fails rather than keeping wrong bytes that look whole), and is logged. Memory: one chunk.
  */
 async function* verified(
   body: AsyncIterable<Buffer>,
@@ -262,10 +263,12 @@ async function* verified(
   const [algorithm, expected] = digest.split(':') as [string, string];
   const hash = createHash(algorithm);
   let bytes = 0;
+  let held: Buffer | undefined;
   for await (const chunk of body) {
     hash.update(chunk);
     bytes += chunk.length;
-    yield chunk;
+    if (held) yield held;
+    held = chunk;
   }
   const actual = hash.digest('hex');
   if (actual !== expected) {
@@ -279,6 +282,7 @@ async function* verified(
     });
     throw new Error(`blob ${digest} does not match its content`);
   }
+  if (held) yield held;
 }
 
 /** Tags of the stream that point at an image, for `tags/list`. */
