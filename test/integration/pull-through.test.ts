@@ -381,3 +381,36 @@ describe('an upstream blob that does not match its digest', () => {
     }
   });
 });
+
+describe('docker-registry as a pull-through cache of the service', () => {
+  it('serves a stream tag, logging in with a user token through the token flow', async () => {
+    const cache = await startRegistry('anonymous', {
+      proxy: { remoteurl: api.url, username: PULLER.user, password: PULLER.token },
+    });
+    try {
+      const dir = join(work, 'cache');
+      await run(
+        'skopeo',
+        ['copy', '--src-tls-verify=false', `docker://${cache.host}/${NS}/app:latest`, `oci:${dir}:latest`],
+        { timeout: 120_000 },
+      );
+      const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+      expect(index.manifests[0].digest).toBe(content.digests.latest);
+      // And a user the service refuses gets nothing through the cache either.
+      const refused = await startRegistry('anonymous', {
+        proxy: { remoteurl: api.url, username: STRANGER.user, password: STRANGER.token },
+      });
+      try {
+        await expect(
+          run('skopeo', ['inspect', '--tls-verify=false', `docker://${refused.host}/${NS}/app:latest`], {
+            timeout: 60_000,
+          }),
+        ).rejects.toThrow();
+      } finally {
+        await refused.stop();
+      }
+    } finally {
+      await cache.stop();
+    }
+  });
+});

@@ -64,6 +64,8 @@ export interface RegistryOptions {
    * backed by S3 or a CDN do; the path is the blob's path below the registry's `storage/` directory.
    */
   redirectBlobsTo?: string;
+  /** Run as a pull-through cache of another registry (distribution's `proxy` section). */
+  proxy?: { remoteurl: string; username?: string; password?: string };
 }
 
 export interface Registry {
@@ -349,6 +351,7 @@ export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = 
           maintenance: { uploadpurging: { enabled: false } },
         },
         http: { addr: `127.0.0.1:${port}`, secret: 'test-only' },
+        ...(opts.proxy ? { proxy: opts.proxy } : {}),
         ...(opts.redirectBlobsTo
           ? { middleware: { storage: [{ name: 'redirect', options: { baseurl: opts.redirectBlobsTo } }] } }
           : {}),
