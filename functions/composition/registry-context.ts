@@ -28,6 +28,7 @@ export function pullContext(
     manifests: new ManifestStore(documentClient(cfg, parts.tracing), cfg.TABLE_NAME),
     pullThrough: new HttpImageRegistry(registryClient(cfg, parts)),
     upstreamTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+    ...(cfg.MAX_STREAMED_BLOB_BYTES ? { maxStreamedBlobBytes: cfg.MAX_STREAMED_BLOB_BYTES } : {}),
     log,
   };
 }

@@ -37,6 +37,8 @@ export type PullContext = Pick<
   pullThrough: PullThroughRegistry;
   /** How long one pull's upstream work may take before headers are sent. */
   upstreamTimeoutMs: number;
+  /** Largest blob passed on as a stream (AWS: Lambda's streamed response limit); undefined: no limit. */
+  maxStreamedBlobBytes?: number;
   log: Log;
 };
 
@@ -214,7 +216,17 @@ export async function pullBlob(ctx: PullContext, repo: RepositoryName, digest: s
     throw upstreamFailure(e, 'BLOB_UNKNOWN', digest);
   }
   if (source.kind === 'redirect') return source;
-  return { ...source, body: verified(source.body, digest, ctx.log, repo) };
+  const limit = ctx.maxStreamedBlobBytes;
+  if (limit !== undefined && (source.size ?? 0) > limit) {
+    source.cancel();
+    throw new DistributionError(
+      'UNSUPPORTED',
+      `blob ${digest} is ${source.size} bytes; this registry streams blobs of at most ${limit} bytes (pull it from its upstream registry, or store it where the upstream redirects downloads)`,
+      { digest, size: source.size, limit },
+      413,
+    );
+  }
+  return { ...source, body: verified(capped(source.body, limit, digest), digest, ctx.log, repo) };
 }
 
 /** A referenced manifest of this project that lists the blob, as the origin to fetch it from. */
@@ -283,6 +295,16 @@ async function* verified(
     throw new Error(`blob ${digest} does not match its content`);
   }
   if (held) yield held;
+}
+
+/** A body without a declared length that turns out longer than the limit ends in an error (a cut transfer). */
+async function* capped(body: AsyncIterable<Buffer>, limit: number | undefined, digest: string) {
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (limit !== undefined && bytes > limit) throw new Error(`blob ${digest} exceeds ${limit} bytes`);
+    yield chunk;
+  }
 }
 
 /** Tags of the stream that point at an image, for `tags/list`. */

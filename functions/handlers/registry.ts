@@ -1,0 +1,102 @@
+import type { Writable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { OidcVerifier } from '../aws/oidc-verifier';
+import { pullContext } from '../composition/registry-context';
+import { serviceContext } from '../composition/service-context';
+import { readServiceConfig, requireSetting } from '../config';
+import { jwtIdentity } from '../http/identity';
+import { createRegistryDispatcher, type RegistryDispatcher } from '../http/registry';
+import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
+
+/** The Node.js runtime's response streaming API (a Lambda function URL in RESPONSE_STREAM mode). */
+declare const awslambda: {
+  streamifyResponse(
+    handler: (event: APIGatewayProxyEventV2, responseStream: Writable) => Promise<void>,
+  ): unknown;
+  HttpResponseStream: {
+    from(stream: Writable, meta: { statusCode: number; headers?: Record<string, string> }): Writable;
+  };
+};
+
+/**
+ * Lambda entry of the registry (docs/registry.md): `/v2/` behind a function URL that streams its responses, so
+ * blobs pass through without being held (up to Lambda's streamed response limit). The function verifies the
+ * API's OIDC JWTs itself (a function URL has no JWT authorizer) and signs registry tokens with a key from Secrets
+ * Manager. One log line per request: method, path, status, duration; never headers or the query.
+ */
+const config = readServiceConfig();
+const telemetry = lambdaTelemetry(config.LOG_LEVEL);
+requireSetting(config, 'SECRETS_KMS_KEY_ARN');
+const oidc = new OidcVerifier(requireSetting(config, 'OIDC_ISSUER'), config.OIDC_AUDIENCE);
+const ctx = serviceContext(config, { metrics: telemetry.metrics, tracing: telemetry.tracing });
+const pull = pullContext(config, ctx, telemetry.log, {
+  metrics: telemetry.metrics,
+  tracing: telemetry.tracing,
+});
+const tokenSecretArn = requireSetting(config, 'REGISTRY_TOKEN_SECRET_ARN');
+
+let dispatcher: Promise<RegistryDispatcher> | undefined;
+function registry(): Promise<RegistryDispatcher> {
+  dispatcher ??= new SecretsManagerClient({})
+    .send(new GetSecretValueCommand({ SecretId: tokenSecretArn }))
+    .then((r) => {
+      if (!r.SecretString || r.SecretString.length < 32)
+        throw new Error('the registry token key is too short');
+      return createRegistryDispatcher({
+        ctx: pull,
+        authenticate: async (token) => {
+          const claims = await oidc.verify(token);
+          return claims ? jwtIdentity(claims) : undefined;
+        },
+        tokenKey: Buffer.from(r.SecretString, 'utf8'),
+      });
+    })
+    .catch((e: unknown) => {
+      dispatcher = undefined;
+      throw e;
+    });
+  return dispatcher;
+}
+
+export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  const started = Date.now();
+  const method = event.requestContext.http.method;
+  const host = config.INTERNAL_REGISTRY_HOSTNAME ?? event.requestContext.domainName;
+  const out = await (await registry())({
+    method,
+    path: event.rawPath,
+    query: new URLSearchParams(event.rawQueryString ?? ''),
+    headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    origin: `https://${host}`,
+  });
+  const stream = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: out.status,
+    headers: out.headers,
+  });
+  let outcome = 'complete';
+  if (out.stream) {
+    try {
+      await pipeline(Readable.from(out.stream.body), stream);
+    } catch {
+      // Failing the invocation cuts the client's transfer: a blob that failed verification never looks whole.
+      out.stream.cancel();
+      outcome = 'cut';
+      stream.destroy();
+    }
+  } else {
+    stream.end(out.body);
+  }
+  telemetry.log({
+    level: 'info',
+    message: 'registry request',
+    method,
+    path: event.rawPath,
+    status: out.status,
+    outcome,
+    ms: Date.now() - started,
+  });
+  telemetry.flush();
+});
