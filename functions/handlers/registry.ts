@@ -61,7 +61,7 @@ function registry(): Promise<RegistryDispatcher> {
   return dispatcher;
 }
 
-export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+async function serve(event: APIGatewayProxyEventV2, responseStream: Writable): Promise<void> {
   const started = Date.now();
   const method = event.requestContext.http.method;
   const host = config.INTERNAL_REGISTRY_HOSTNAME ?? event.requestContext.domainName;
@@ -99,4 +99,7 @@ export const handler = awslambda.streamifyResponse(async (event, responseStream)
     ms: Date.now() - started,
   });
   telemetry.flush();
-});
+}
+
+// Outside Lambda (a bundle loaded to time its start) there is no runtime global to wrap the handler with.
+export const handler = typeof awslambda === 'undefined' ? serve : awslambda.streamifyResponse(serve);
