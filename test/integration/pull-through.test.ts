@@ -1,11 +1,17 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDocumentClient } from '../../functions/store/dynamodb-client';
+import { keys } from '../../functions/store/keys';
+import { readEvents } from '../support/events';
+import { eventually } from '../support/eventually';
 import { type Api, startStack } from '../support/local-stack';
 import {
   copyTag,
@@ -190,9 +196,78 @@ describe('skopeo through the stream', () => {
     const stream = await api.get(`/apis/image.openshift.io/v1/namespaces/${NS}/imagestreams/app`);
     const local = stream.body.status.tags.find((t: { tag: string }) => t.tag === 'latest').items[0];
     expect(stream.body.status.dockerImageRepository).toBe(`${host}/${NS}/app`);
-    expect(pullSpec).toContain(content.digests.latest);
+    expect(pullSpec).toBe(`${host}/${NS}/app@${content.digests.latest}`);
+    expect(JSON.parse((await skopeo(['inspect', `docker://${pullSpec}`])).stdout).Digest).toBe(
+      content.digests.latest,
+    );
     const byDigest = await skopeo(['inspect', `docker://${host}/${NS}/app@${local.image}`]);
     expect(JSON.parse(byDigest.stdout).Digest).toBe(content.digests.latest);
+  });
+
+  it('keeps the manifest: a second pull of it asks upstream for nothing', async () => {
+    await skopeo(['inspect', `docker://${host}/${NS}/app:latest`]);
+    const mark = upstream.mark();
+    const { stdout } = await skopeo(['inspect', `docker://${host}/${NS}/app:latest`]);
+    expect(JSON.parse(stdout).Digest).toBe(content.digests.latest);
+    // The config blob streams through again (blobs are never stored); no manifest request reaches upstream.
+    expect(upstream.since(mark).filter((r) => r.uri.includes('/manifests/'))).toEqual([]);
+    // Kept in the table, in the project's own partition (so another process, or a restart, needs no fetch either),
+    // with the blobs it lists.
+    const db = createDocumentClient({ endpoint: inject('dynamodbEndpoint') });
+    const items = async (prefix: string) =>
+      (
+        await db.send(
+          new QueryCommand({
+            TableName: stack.table,
+            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
+            ExpressionAttributeValues: { ':pk': keys.projectImagePk(NS), ':p': prefix },
+          }),
+        )
+      ).Items ?? [];
+    const [chunk] = await items(keys.projectManifestPrefix(content.digests.latest!));
+    expect(chunk).toMatchObject({ mediaType: content.mediaTypes.latest, chunks: 1 });
+    expect(createHash('sha256').update(Buffer.from(chunk!.bytes)).digest('hex')).toBe(
+      content.digests.latest!.split(':')[1],
+    );
+    const layer = content.manifests.latest!.layers![0]!.digest;
+    expect((await items(keys.projectBlobPrefix(layer))).map((i) => i.manifest)).toContain(
+      content.digests.latest,
+    );
+    db.destroy();
+  });
+
+  it('events carry the Local pull spec, which pulls as it is', async () => {
+    const event = await eventually(
+      async () =>
+        readEvents(stack.service.eventsFile).find(
+          (e) => e.detail.stream === 'app' && e.detail.tag === 'latest' && e.detail.current,
+        ),
+      'the created event of app:latest',
+    );
+    expect(event.detail.current.pullSpec).toBe(`${host}/${NS}/app@${content.digests.latest}`);
+    const { stdout } = await skopeo(['inspect', `docker://${event.detail.current.pullSpec}`]);
+    expect(JSON.parse(stdout).Digest).toBe(content.digests.latest);
+  });
+
+  it('a binding removed takes effect at once, even for a token issued before', async () => {
+    const scope = encodeURIComponent(`repository:${NS}/app:pull`);
+    const bindingPath = `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings/late`;
+    const binding = await api.put(bindingPath, {
+      metadata: { name: 'late' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: STRANGER.user }],
+    });
+    expect(binding.status, JSON.stringify(binding.body)).toBe(201);
+    const issued = await get(`/v2/token?service=${host}&scope=${scope}`, {
+      authorization: basic('x', STRANGER.token),
+    });
+    const { token } = (await issued.json()) as { token: string };
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await get(`/v2/${NS}/app/manifests/latest`, auth)).status).toBe(200);
+    expect((await api.delete(bindingPath)).status).toBe(200);
+    const after = await get(`/v2/${NS}/app/manifests/latest`, auth);
+    expect(after.status).toBe(403);
+    expect(await after.json()).toMatchObject({ errors: [{ code: 'DENIED' }] });
   });
 
   it('lists the stream tags', async () => {
