@@ -489,3 +489,55 @@ describe('docker-registry as a pull-through cache of the service', () => {
     }
   });
 });
+
+describe('a blob larger than the registry streams (MAX_STREAMED_BLOB_BYTES, as in AWS)', () => {
+  it('is refused before any byte with a clear error, while smaller blobs stream', async () => {
+    const limited = await startStack({
+      LOCAL_TOKENS: JSON.stringify({ [PULLER.token]: { user: PULLER.user } }),
+      MAX_STREAMED_BLOB_BYTES: '200',
+    });
+    const plain = await startRegistry('anonymous');
+    try {
+      await pushImage(plain, 'lim/app', 'v1');
+      const a = limited.api;
+      expect((await a.newProject('lim')).status).toBe(201);
+      const imported = await a.post('/apis/image.openshift.io/v1/namespaces/lim/imagestreamimports', {
+        kind: 'ImageStreamImport',
+        apiVersion: 'image.openshift.io/v1',
+        metadata: { name: 'app' },
+        spec: {
+          import: true,
+          images: [
+            {
+              from: { kind: 'DockerImage', name: `${plain.host}/lim/app:v1` },
+              to: { name: 'v1' },
+              importPolicy: { insecure: true },
+            },
+          ],
+        },
+      });
+      expect(imported.body.status.images[0].status.status, JSON.stringify(imported.body)).toBe('Success');
+      const auth = { authorization: 'Bearer test-admin-token-0123456789' };
+      const fetchAs = (path: string) => fetch(`${a.url}${path}`, { headers: auth });
+      const manifest = (await (await fetchAs('/v2/lim/app/manifests/v1')).json()) as {
+        config: { digest: string; size: number };
+        layers: Array<{ digest: string; size: number }>;
+      };
+      const big = [manifest.config, ...manifest.layers].find((d) => d.size > 200);
+      const small = [manifest.config, ...manifest.layers].find((d) => d.size <= 200);
+      expect(big && small, JSON.stringify(manifest)).toBeTruthy();
+      const refused = await fetchAs(`/v2/lim/app/blobs/${big!.digest}`);
+      expect(refused.status).toBe(413);
+      const body = (await refused.json()) as { errors: Array<{ code: string; message: string }> };
+      expect(body.errors[0]!.code).toBe('UNSUPPORTED');
+      expect(body.errors[0]!.message).toContain(`at most 200 bytes`);
+      const served = await fetchAs(`/v2/lim/app/blobs/${small!.digest}`);
+      expect(served.status).toBe(200);
+      const bytes = Buffer.from(await served.arrayBuffer());
+      expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(small!.digest);
+    } finally {
+      await plain.stop();
+      await limited.stop();
+    }
+  });
+});
