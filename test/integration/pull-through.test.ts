@@ -176,6 +176,30 @@ describe('the registry protocol', () => {
     expect(await unknown.json()).toMatchObject({ errors: [{ code: 'NAME_UNKNOWN' }] });
   });
 
+  it('serves an index only to a client that accepts one, by tag; HEAD answers headers only', async () => {
+    const auth = { authorization: `Bearer ${PULLER.token}` };
+    const index = 'application/vnd.oci.image.index.v1+json';
+    const refused = await get(`/v2/${NS}/app/manifests/multi`, {
+      ...auth,
+      accept: 'application/vnd.docker.distribution.manifest.v2+json',
+    });
+    expect(refused.status).toBe(404);
+    expect(await refused.json()).toMatchObject({ errors: [{ code: 'MANIFEST_UNKNOWN' }] });
+    const served = await get(`/v2/${NS}/app/manifests/multi`, { ...auth, accept: index });
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toBe(index);
+    expect(served.headers.get('docker-content-digest')).toBe(content.digests.multi);
+    const raw = Buffer.from(await served.arrayBuffer());
+    expect(`sha256:${createHash('sha256').update(raw).digest('hex')}`).toBe(content.digests.multi);
+    const head = await fetch(`${api.url}/v2/${NS}/app/manifests/multi`, {
+      method: 'HEAD',
+      headers: { ...auth, accept: index },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(raw.length));
+    expect(head.headers.get('docker-content-digest')).toBe(content.digests.multi);
+  });
+
   it('a digest the stream never referenced is MANIFEST_UNKNOWN, even though upstream has it', async () => {
     const res = await get(`/v2/${NS}/app/manifests/${content.digests.v2s2}`, {
       authorization: `Bearer ${PULLER.token}`,
