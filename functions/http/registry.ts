@@ -3,6 +3,7 @@ import {
   type PullContext,
   pullBlob,
   pullManifest,
+  statBlob,
   streamTags,
 } from '../app/registry-api/pull';
 import type { Identity } from '../app/shared/context';
@@ -213,6 +214,18 @@ export function createRegistryDispatcher(opts: RegistryDispatcherOptions) {
         };
       return answer(200, headers, m.raw);
     }
+    if (head) {
+      const { size } = await statBlob(opts.ctx, route, route.digest);
+      return {
+        status: 200,
+        headers: {
+          ...API_VERSION,
+          'content-type': 'application/octet-stream',
+          'docker-content-digest': route.digest,
+          ...(size !== undefined ? { 'content-length': String(size) } : {}),
+        },
+      };
+    }
     const source = await pullBlob(opts.ctx, route, route.digest);
     if (source.kind === 'redirect')
       return answer(307, { location: source.location, 'docker-content-digest': route.digest });
@@ -222,10 +235,6 @@ export function createRegistryDispatcher(opts: RegistryDispatcherOptions) {
       'docker-content-digest': route.digest,
       ...(source.size !== undefined ? { 'content-length': String(source.size) } : {}),
     };
-    if (head) {
-      source.cancel();
-      return { status: 200, headers };
-    }
     return { status: 200, headers, stream: { body: source.body, cancel: source.cancel } };
   }
 

@@ -198,6 +198,16 @@ describe('the registry protocol', () => {
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(raw.length));
     expect(head.headers.get('docker-content-digest')).toBe(content.digests.multi);
+    // HEAD of a blob is answered from the manifest that lists it: its declared size, nothing asked upstream.
+    const layer = content.manifests.latest!.layers![0]!;
+    const mark = upstream.mark();
+    const blobHead = await fetch(`${api.url}/v2/${NS}/app/blobs/${layer.digest}`, {
+      method: 'HEAD',
+      headers: auth,
+    });
+    expect(blobHead.status).toBe(200);
+    expect(blobHead.headers.get('content-length')).toBe(String(layer.size));
+    expect(upstream.since(mark).filter((r) => r.uri.includes('/blobs/'))).toEqual([]);
   });
 
   it('a digest the stream never referenced is MANIFEST_UNKNOWN, even though upstream has it', async () => {

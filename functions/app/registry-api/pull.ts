@@ -199,16 +199,42 @@ export async function pullManifest(
   return manifest;
 }
 
-/** A blob of a manifest the stream references: passed on from upstream (redirect or verified stream). */
-export async function pullBlob(ctx: PullContext, repo: RepositoryName, digest: string): Promise<BlobSource> {
+/** Where a blob the stream may serve comes from, and its size as the manifest listing it declares. */
+async function blobOrigin(
+  ctx: PullContext,
+  head: StreamHead,
+  digest: string,
+  deadline: DeadlineLike,
+): Promise<{ origin: Origin; size?: number }> {
   if (!isDigest(digest))
     throw new DistributionError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
       digest,
     });
+  const found = (await listedBy(ctx, head, digest)) ?? (await walkForBlob(ctx, head, digest, deadline));
+  if (!found) throw new DistributionError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+  const size = declaredSize(found.manifest, digest);
+  return { origin: { ...found.origin, digest }, ...(size !== undefined ? { size } : {}) };
+}
+
+/**
+ * HEAD of a blob: answered from the manifest that lists it, without asking upstream (a redirect upstream would
+ * hand out a location signed for GET only).
+ */
+export async function statBlob(
+  ctx: PullContext,
+  repo: RepositoryName,
+  digest: string,
+): Promise<{ size?: number }> {
+  const head = await headOf(ctx, repo);
+  const { size } = await blobOrigin(ctx, head, digest, deadlineIn(ctx.upstreamTimeoutMs));
+  return size !== undefined ? { size } : {};
+}
+
+/** A blob of a manifest the stream references: passed on from upstream (redirect or verified stream). */
+export async function pullBlob(ctx: PullContext, repo: RepositoryName, digest: string): Promise<BlobSource> {
   const head = await headOf(ctx, repo);
   const deadline = deadlineIn(ctx.upstreamTimeoutMs);
-  const origin = (await listedBy(ctx, head, digest)) ?? (await walkForBlob(ctx, head, digest, deadline));
-  if (!origin) throw new DistributionError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+  const { origin } = await blobOrigin(ctx, head, digest, deadline);
   let source: BlobSource;
   try {
     source = await ctx.pullThrough.openBlob(await upstreamOf(ctx, repo.namespace, origin), digest, deadline);
@@ -229,15 +255,32 @@ export async function pullBlob(ctx: PullContext, repo: RepositoryName, digest: s
   return { ...source, body: verified(capped(source.body, limit, digest), digest, ctx.log, repo) };
 }
 
-/** A referenced manifest of this project that lists the blob, as the origin to fetch it from. */
-async function listedBy(ctx: PullContext, head: StreamHead, blob: string): Promise<Origin | undefined> {
-  for (const manifest of await ctx.manifests.listing(head.namespace, blob)) {
+/** The size a manifest's descriptor declares for one of its blobs (config or layer). */
+function declaredSize(manifest: StoredManifest, digest: string): number | undefined {
+  const json = JSON.parse(manifest.raw.toString('utf8')) as {
+    config?: { digest?: unknown; size?: unknown };
+    layers?: Array<{ digest?: unknown; size?: unknown }>;
+  };
+  const d = [json.config, ...(json.layers ?? [])].find((x) => x?.digest === digest);
+  return typeof d?.size === 'number' ? d.size : undefined;
+}
+
+/** A referenced manifest of this project that lists the blob. */
+async function listedBy(
+  ctx: PullContext,
+  head: StreamHead,
+  blob: string,
+): Promise<{ origin: Origin; manifest: StoredManifest } | undefined> {
+  for (const digest of await ctx.manifests.listing(head.namespace, blob)) {
+    let origin: Origin;
     try {
-      const origin = await originOf(ctx, head, manifest);
-      return { ...origin, digest: blob };
+      origin = await originOf(ctx, head, digest);
     } catch (e) {
       if (!(e instanceof DistributionError)) throw e;
+      continue;
     }
+    const manifest = await ctx.manifests.get(head.namespace, digest);
+    if (manifest) return { origin, manifest };
   }
   return undefined;
 }
@@ -251,12 +294,12 @@ async function walkForBlob(
   head: StreamHead,
   blob: string,
   deadline: DeadlineLike,
-): Promise<Origin | undefined> {
+): Promise<{ origin: Origin; manifest: StoredManifest } | undefined> {
   const images = await ctx.streams.findImages(head, 'sha256:', MAX_IMAGES_WALKED);
   for (const image of images) {
     const origin = await originOf(ctx, head, image.image);
     const manifest = await storedManifest(ctx, head.namespace, origin, deadline).catch(() => undefined);
-    if (manifest?.references.includes(blob)) return { ...origin, digest: blob };
+    if (manifest?.references.includes(blob)) return { origin, manifest };
   }
   return undefined;
 }
