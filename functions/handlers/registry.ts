@@ -8,7 +8,12 @@ import { pullContext } from '../composition/registry-context';
 import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
 import { jwtIdentity } from '../http/identity';
-import { createRegistryDispatcher, type RegistryDispatcher } from '../http/registry';
+import {
+  createRegistryDispatcher,
+  isRegistryPath,
+  type RegistryDispatcher,
+  type RegistryHttpResponse,
+} from '../http/registry';
 import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 
 /** The Node.js runtime's response streaming API (a Lambda function URL in RESPONSE_STREAM mode). */
@@ -65,13 +70,18 @@ async function serve(event: APIGatewayProxyEventV2, responseStream: Writable): P
   const started = Date.now();
   const method = event.requestContext.http.method;
   const host = config.INTERNAL_REGISTRY_HOSTNAME ?? event.requestContext.domainName;
-  const out = await (await registry())({
-    method,
-    path: event.rawPath,
-    query: new URLSearchParams(event.rawQueryString ?? ''),
-    headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-    origin: `https://${host}`,
-  });
+  // The function URL answers every path; only /v2/ is the registry.
+  const out: RegistryHttpResponse = !isRegistryPath(event.rawPath)
+    ? { status: 404, headers: { 'content-type': 'text/plain' }, body: Buffer.from('404 page not found\n') }
+    : await (await registry())({
+        method,
+        path: event.rawPath,
+        query: new URLSearchParams(event.rawQueryString ?? ''),
+        headers: Object.fromEntries(
+          Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+        ),
+        origin: `https://${host}`,
+      });
   const stream = awslambda.HttpResponseStream.from(responseStream, {
     statusCode: out.status,
     headers: out.headers,
