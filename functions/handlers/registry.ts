@@ -17,14 +17,16 @@ import {
 import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 
 /** The Node.js runtime's response streaming API (a Lambda function URL in RESPONSE_STREAM mode). */
-declare const awslambda: {
+interface LambdaStreaming {
   streamifyResponse(
     handler: (event: APIGatewayProxyEventV2, responseStream: Writable) => Promise<void>,
   ): unknown;
   HttpResponseStream: {
     from(stream: Writable, meta: { statusCode: number; headers?: Record<string, string> }): Writable;
   };
-};
+}
+/** Present in Lambda's Node.js runtime only (other code may put a partial `awslambda` there, hence the checks). */
+const runtime = (globalThis as { awslambda?: Partial<LambdaStreaming> }).awslambda;
 
 /**
  * Lambda entry of the registry (docs/registry.md): `/v2/` behind a function URL that streams its responses, so
@@ -82,7 +84,7 @@ async function serve(event: APIGatewayProxyEventV2, responseStream: Writable): P
         ),
         origin: `https://${host}`,
       });
-  const stream = awslambda.HttpResponseStream.from(responseStream, {
+  const stream = (runtime as LambdaStreaming).HttpResponseStream.from(responseStream, {
     statusCode: out.status,
     headers: out.headers,
   });
@@ -111,5 +113,6 @@ async function serve(event: APIGatewayProxyEventV2, responseStream: Writable): P
   telemetry.flush();
 }
 
-// Outside Lambda (a bundle loaded to time its start) there is no runtime global to wrap the handler with.
-export const handler = typeof awslambda === 'undefined' ? serve : awslambda.streamifyResponse(serve);
+// Outside Lambda (a bundle loaded to time its start) there is no runtime to wrap the handler with.
+export const handler =
+  typeof runtime?.streamifyResponse === 'function' ? runtime.streamifyResponse(serve) : serve;
