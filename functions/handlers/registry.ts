@@ -1,6 +1,4 @@
 import type { Writable } from 'node:stream';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { OidcVerifier } from '../aws/oidc-verifier';
@@ -8,12 +6,8 @@ import { pullContext } from '../composition/registry-context';
 import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
 import { jwtIdentity } from '../http/identity';
-import {
-  createRegistryDispatcher,
-  isRegistryPath,
-  type RegistryDispatcher,
-  type RegistryHttpResponse,
-} from '../http/registry';
+import { createRegistryDispatcher, type RegistryDispatcher } from '../http/registry';
+import { registryStreamingHandler } from '../http/registry-lambda';
 import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 
 /** The Node.js runtime's response streaming API (a Lambda function URL in RESPONSE_STREAM mode). */
@@ -68,50 +62,15 @@ function registry(): Promise<RegistryDispatcher> {
   return dispatcher;
 }
 
-async function serve(event: APIGatewayProxyEventV2, responseStream: Writable): Promise<void> {
-  const started = Date.now();
-  const method = event.requestContext.http.method;
-  const host = config.INTERNAL_REGISTRY_HOSTNAME ?? event.requestContext.domainName;
-  // The function URL answers every path; only /v2/ is the registry.
-  const out: RegistryHttpResponse = !isRegistryPath(event.rawPath)
-    ? { status: 404, headers: { 'content-type': 'text/plain' }, body: Buffer.from('404 page not found\n') }
-    : await (await registry())({
-        method,
-        path: event.rawPath,
-        query: new URLSearchParams(event.rawQueryString ?? ''),
-        headers: Object.fromEntries(
-          Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-        ),
-        origin: `https://${host}`,
-      });
-  const stream = (runtime as LambdaStreaming).HttpResponseStream.from(responseStream, {
-    statusCode: out.status,
-    headers: out.headers,
-  });
-  let outcome = 'complete';
-  if (out.stream) {
-    try {
-      await pipeline(Readable.from(out.stream.body), stream);
-    } catch {
-      // Failing the invocation cuts the client's transfer: a blob that failed verification never looks whole.
-      out.stream.cancel();
-      outcome = 'cut';
-      stream.destroy();
-    }
-  } else {
-    stream.end(out.body);
-  }
-  telemetry.log({
-    level: 'info',
-    message: 'registry request',
-    method,
-    path: event.rawPath,
-    status: out.status,
-    outcome,
-    ms: Date.now() - started,
-  });
-  telemetry.flush();
-}
+const serve = registryStreamingHandler({
+  registry,
+  host: (event) => config.INTERNAL_REGISTRY_HOSTNAME ?? event.requestContext.domainName,
+  start: (stream, meta) => (runtime as LambdaStreaming).HttpResponseStream.from(stream, meta),
+  log: (entry) => {
+    telemetry.log(entry);
+    telemetry.flush();
+  },
+});
 
 // Outside Lambda (a bundle loaded to time its start) there is no runtime to wrap the handler with.
 export const handler =
