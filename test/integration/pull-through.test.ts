@@ -304,6 +304,26 @@ describe('skopeo through the stream', () => {
     expect(await after.json()).toMatchObject({ errors: [{ code: 'DENIED' }] });
   });
 
+  it('skopeo login with the API token as password, then pulls with the stored login', async () => {
+    const authfile = join(work, 'auth.json');
+    await run(
+      'skopeo',
+      ['login', '--tls-verify=false', '--authfile', authfile, '-u', 'anything', '-p', PULLER.token, host],
+      { timeout: 60_000 },
+    );
+    const { stdout } = await run(
+      'skopeo',
+      ['inspect', '--tls-verify=false', '--authfile', authfile, `docker://${host}/${NS}/app:latest`],
+      { timeout: 60_000 },
+    );
+    expect(JSON.parse(stdout).Digest).toBe(content.digests.latest);
+    await expect(
+      run('skopeo', ['login', '--tls-verify=false', '--authfile', authfile, '-u', 'x', '-p', 'wrong', host], {
+        timeout: 60_000,
+      }),
+    ).rejects.toThrow();
+  });
+
   it('lists the stream tags', async () => {
     const { stdout } = await skopeo(['list-tags', `docker://${host}/${NS}/app`]);
     expect(JSON.parse(stdout).Tags.sort()).toEqual(['latest', 'multi']);
