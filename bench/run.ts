@@ -10,6 +10,8 @@
  * Row 6: GET imagestreamtag throughput with 32 concurrent clients vs raw GetItem throughput at the same
  *        concurrency (and each one's p99 latency).
  * Row 7: GET imagestream answered as a meta.k8s.io Table (kubectl get) vs the same GET as JSON.
+ * Row 8: `skopeo copy` of a 50 MB image through the service vs straight from upstream, and the service's peak RSS
+ *        (bench/pull-through.ts).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,11 +27,12 @@ import { keys } from '../functions/store/keys';
 import { buildLambdaBundle, lambdaEntries, probeEnvironment } from '../infra/bundle-entries';
 import { startLatencyProxy } from '../test/support/latency-proxy';
 import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/registries';
+import { pullThroughRow } from './pull-through';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 /** Rows to run (`BENCH_ROWS=1,4`); row 1 always runs, it sets up the service the others use. */
 const rows = new Set(
-  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6,7')).split(',').map(Number),
+  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6,7,8')).split(',').map(Number),
 );
 const WARMUP = 50;
 const VIEWER_TOKEN = 'bench-viewer-token-0123456789';
@@ -103,7 +106,7 @@ async function startServiceProcess(
   endpoint: string,
   dataDir: string,
   token: string,
-): Promise<{ url: string; stop: () => void }> {
+): Promise<{ url: string; pid: number; stop: () => void }> {
   const port = await new Promise<number>((resolve) => {
     const srv = createServer().listen(0, '127.0.0.1', () => {
       const p = (srv.address() as AddressInfo).port;
@@ -134,7 +137,7 @@ async function startServiceProcess(
         () => false,
       )
     )
-      return { url, stop: () => child.kill('SIGTERM') };
+      return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') };
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
@@ -231,6 +234,7 @@ async function main(): Promise<void> {
     if (rows.has(2) || rows.has(3)) await importRows(service.url, h);
     if (rows.has(4)) await scheduledCycleRow(service.url, h, ddb.endpoint);
     if (rows.has(5)) await bundleRow();
+    if (rows.has(8)) await pullThroughRow(service, token);
   } finally {
     service.stop();
     await ddb.stop();

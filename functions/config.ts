@@ -106,6 +106,17 @@ const schema = z.object({
    * ServerTimeout (nothing created). Unset: no limit (local mode, where no gateway cuts the request).
    */
   LARGE_CREATE_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).optional(),
+  /** The registry function (AWS): the OIDC issuer and audiences whose JWTs it verifies itself (docs/registry.md). */
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_AUDIENCE: commaList,
+  /** Secrets Manager secret holding the key registry bearer tokens are signed with (AWS). */
+  REGISTRY_TOKEN_SECRET_ARN: z.string().optional(),
+  /**
+   * Largest blob the registry streams through itself (a redirecting upstream has no limit); above it the pull is
+   * refused with a clear error instead of a cut transfer. Unset: no limit (local mode). AWS: Lambda's streamed
+   * response limit.
+   */
+  MAX_STREAMED_BLOB_BYTES: z.coerce.number().int().positive().optional(),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

@@ -5,6 +5,7 @@ export const lambdaEntries = {
   'job-worker': 'functions/handlers/job-worker.ts',
   'scheduler-tick': 'functions/handlers/scheduler-tick.ts',
   'push-events': 'functions/handlers/push-events.ts',
+  registry: 'functions/handlers/registry.ts',
 } as const;
 
 /** Environment a bundle needs to initialize outside Lambda (config is validated at module load). */
@@ -16,6 +17,9 @@ export const probeEnvironment = {
   EVENT_BUS_NAME: 'arn:aws:events:us-east-1:123456789012:event-bus/probe',
   // The API and job worker refuse to start without their secrets key (they seal and open registry secrets).
   SECRETS_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/probe',
+  // The registry verifies JWTs of this issuer and signs its tokens with the key in this secret.
+  OIDC_ISSUER: 'https://issuer.example.com',
+  REGISTRY_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:probe',
 };
 
 /** Builds one entry exactly as the AppFunction construct bundles it (see bundlingDefaults). */

@@ -61,6 +61,7 @@ export function acknowledgeServiceFindings(stack: ServiceStack): void {
     stack.jobWorker,
     stack.schedulerTick,
     stack.pushEvents,
+    stack.registryFunction,
   ]) {
     ack(fn, { 'AwsSolutions-L1': RUNTIME, 'Serverless-LambdaLatestVersion': RUNTIME });
     ack(roleDefaultPolicy(fn), { 'AwsSolutions-IAM5[Resource::*]': STAR_ONLY });
@@ -72,7 +73,15 @@ export function acknowledgeServiceFindings(stack: ServiceStack): void {
     });
   }
 
+  ack(roleDefaultPolicy(stack.registryFunction), {
+    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:*:repository/*]':
+      'Pulls through a stream reach the ECR repositories its images were imported from, so by default the same repositories imports reach (stack property pullThroughEcrRepositoryArns narrows it); only BatchGetImage and GetDownloadUrlForLayer, and only for images a project stream references and the caller may pull.',
+  });
   ack(stack.apiFunction, { 'Serverless-LambdaDLQ': NOT_ASYNC_API });
+  ack(stack.registryFunction, {
+    'Serverless-LambdaDLQ':
+      'Invoked synchronously through its function URL only (a registry client waits for the answer): there is no asynchronous invocation to dead-letter.',
+  });
   ack(stack.changeProcessor, {
     'Serverless-LambdaDLQ':
       "Invoked by the table stream's event source mapping, never asynchronously: batches it gives up on go to the mapping's on-failure destination (the stream DLQ).",
@@ -107,6 +116,10 @@ export function acknowledgeServiceFindings(stack: ServiceStack): void {
   ack(stack.webhookSecret, {
     'AwsSolutions-SMG4':
       'Registries hold a copy of this secret in their webhook settings, which Secrets Manager cannot update: an automatic rotation would cut every registry off. Rotation is a documented procedure instead (docs/operations.md, "Webhook secret rotation").',
+  });
+  ack(stack.registryTokenSecret, {
+    'AwsSolutions-SMG4':
+      'Registry tokens live five minutes and containers read the key once: a rotation would invalidate tokens in flight for no gain. Replacing it is a documented procedure (docs/registry.md, "Token key").',
   });
   for (const alarm of stack.observability.alarms)
     ack(alarm, {

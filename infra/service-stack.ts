@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Aws, CfnOutput, CfnParameter, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnParameter, Duration, Fn, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import {
   type CfnStage,
   HttpApi,
@@ -15,7 +15,14 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import {
+  FilterCriteria,
+  FilterRule,
+  type FunctionUrl,
+  FunctionUrlAuthType,
+  InvokeMode,
+  StartingPosition,
+} from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -51,6 +58,13 @@ export interface ServiceStackProps extends StackProps {
   importIntervalSeconds?: number;
   /** Global budget of scheduled imports per minute (env SCHEDULED_IMPORTS_PER_MINUTE). Default 60. */
   scheduledImportsPerMinute?: number;
+  /**
+   * ECR repositories (ARNs) the registry function may pull stream images from (docs/registry.md). Default: the
+   * same as imports, every repository the account's credentials reach.
+   */
+  pullThroughEcrRepositoryArns?: string[];
+  /** Reserved concurrency of the registry function (also its throttle: a pull beyond it gets 429). Default 20. */
+  registryReservedConcurrency?: number;
   /** Per-registry budget (env SCHEDULED_IMPORTS_PER_REGISTRY_PER_MINUTE). Default 60. */
   scheduledImportsPerRegistryPerMinute?: number;
   /** Push notifications for one repository:tag within this window coalesce (env PUSH_COALESCE_SECONDS). Default 2. */
@@ -100,6 +114,13 @@ function oidcParameters(scope: Construct) {
     description: 'JWT claim naming the caller (falls back to sub when a token lacks it)',
   });
   return {
+    /** The registry function verifies the same JWTs itself (a function URL has no JWT authorizer). */
+    verifier: {
+      OIDC_ISSUER: issuer.valueAsString,
+      OIDC_AUDIENCE: Fn.join(',', audience.valueAsList),
+      JWT_USER_CLAIM: userClaim.valueAsString,
+      JWT_GROUPS_CLAIM: groupsClaim.valueAsString,
+    },
     authorizer: (): IHttpRouteAuthorizer =>
       new HttpJwtAuthorizer('jwt-authorizer', issuer.valueAsString, {
         jwtAudience: audience.valueAsList,
@@ -153,17 +174,20 @@ const IAM_ROUTE_PATH = '/iam/{proxy+}';
  * and region: which ones a caller may import from is the service's decision, and other accounts' repository
  * policies still have to allow the pull).
  */
-function allowEcrPull(fn: IGrantable): void {
+function allowEcrPull(fn: IGrantable, repositories?: string[], listImages = true): void {
   fn.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
   );
   fn.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({
-      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:ListImages'],
-      resources: [`arn:${Aws.PARTITION}:ecr:*:*:repository/*`],
+      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', ...(listImages ? ['ecr:ListImages'] : [])],
+      resources: repositories?.length ? repositories : [`arn:${Aws.PARTITION}:ecr:*:*:repository/*`],
     }),
   );
 }
+
+/** Largest blob the registry function streams: Lambda's 200 MB streamed response, less 64 KiB for headers. */
+export const MAX_STREAMED_BLOB_BYTES = 200 * 1024 * 1024 - 64 * 1024;
 
 /**
  * Lets `fn` send (SendMessage, SendMessageBatch) to `queue`, nothing more: the functions have the queue's URL, so
@@ -259,6 +283,11 @@ export class ServiceStack extends Stack {
   readonly schemaRegistry: CfnRegistry;
   /** Alarms, their topic, the dashboard. */
   readonly observability: ServiceObservability;
+  /** The registry (`/v2/`, docs/registry.md): its function and the function URL clients pull through. */
+  readonly registryFunction: AppFunction;
+  readonly registryUrl: FunctionUrl;
+  /** The key registry bearer tokens are signed with. */
+  readonly registryTokenSecret: Secret;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -532,6 +561,64 @@ export class ServiceStack extends Stack {
       ],
     });
 
+    // The registry: pulls of stream tags under /v2/, behind a function URL that streams responses (blobs pass
+    // through without being held: up to Lambda's 200 MB streamed response; redirecting upstreams such as ECR, S3 or
+    // a CDN are passed on as redirects and have no limit). The function verifies the API's JWTs itself.
+    this.registryTokenSecret = new Secret(this, 'registry-token-key', {
+      description: 'imagestreams: the key registry bearer tokens are signed with',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    this.registryFunction = new AppFunction(this, 'registry-fn', {
+      entry: entry('handlers/registry.ts'),
+      description: 'imagestreams registry: pulls of image stream tags under /v2/ (streamed responses)',
+      // 200 MB at the 2 MB/s Lambda streams beyond the first 6 MB takes about 100 s.
+      timeout: Duration.minutes(3),
+      memorySize: 512,
+      reservedConcurrentExecutions: checkInt(
+        'registryReservedConcurrency',
+        props.registryReservedConcurrency ?? 20,
+        1,
+        1000,
+      ),
+      environment: {
+        ...appSettings,
+        ...oidc.verifier,
+        SECRETS_KMS_KEY_ARN: props.secretsKey.keyArn,
+        REGISTRY_TOKEN_SECRET_ARN: this.registryTokenSecret.secretArn,
+        // Lambda's streamed response limit (200 MB), less room for the response's headers.
+        MAX_STREAMED_BLOB_BYTES: String(MAX_STREAMED_BLOB_BYTES),
+      },
+    });
+    // Reads streams, projects, bindings and secrets; keeps pulled manifests (batched puts). No index.
+    this.registryFunction.bindTable(
+      props.table,
+      ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
+      { indexes: false },
+    );
+    allowSecretsKey(props.secretsKey, this.registryFunction, ['kms:Decrypt']);
+    allowEcrPull(this.registryFunction, props.pullThroughEcrRepositoryArns, false);
+    this.registryFunction.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.registryTokenSecret.secretArn],
+      }),
+    );
+    this.registryUrl = this.registryFunction.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.RESPONSE_STREAM,
+    });
+    // Local pull specs name the registry: a custom domain in front of it when configured, else the URL's host (the
+    // registry function itself answers with the host it was reached at: its own URL would be a cycle).
+    if (!props.internalRegistryHostname) {
+      const registryHost = Fn.select(2, Fn.split('/', this.registryUrl.url));
+      for (const fn of [this.apiFunction, this.changeProcessor, this.jobWorker])
+        fn.addEnvironment('INTERNAL_REGISTRY_HOSTNAME', registryHost);
+    }
+    new CfnOutput(this, 'RegistryUrl', {
+      value: this.registryUrl.url,
+      description: 'Pull image stream tags here: <host>/<namespace>/<stream>:<tag> (docs/registry.md)',
+    });
+
     this.api = new HttpApi(this, 'http-api', {
       description: 'imagestreams API',
       createDefaultStage: true,
@@ -606,6 +693,7 @@ export class ServiceStack extends Stack {
         'job-worker': this.jobWorker,
         'scheduler-tick': this.schedulerTick,
         'push-events': this.pushEvents,
+        registry: this.registryFunction,
       },
       deadLetterQueues: {
         jobs: this.importDeadLetterQueue,

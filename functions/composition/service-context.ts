@@ -60,25 +60,7 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
       : noSealer);
   const db = documentClient(cfg, tracing);
   const metrics = parts.metrics ?? noMetrics;
-  const registry = new RegistryClient({
-    // Every exchange that reached a registry, per host: the request count and its 429s.
-    onExchange: ({ url, status }) => {
-      const registry = new URL(url).host;
-      metrics.record('registryRequests', 1, { registry });
-      if (status === 429) metrics.record('registryRateLimited', 1, { registry });
-    },
-    ...(tracing.registryExchange ? { traceExchange: tracing.registryExchange } : {}),
-    network: {
-      allowPrivateNetworks: cfg.RUNTIME_MODE === 'local',
-      allowedPrivateHosts: cfg.ALLOWED_PRIVATE_REGISTRIES,
-      insecureRegistries: cfg.INSECURE_REGISTRIES,
-    },
-    maxConcurrentPerHost: cfg.REGISTRY_MAX_CONCURRENCY,
-    headersTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
-    bodyIdleTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
-    exchangeTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
-    ...(parts.registryLookup ? { lookup: parts.registryLookup } : {}),
-  });
+  const registry = registryClient(cfg, parts);
   return Object.freeze({
     streams: new StreamStore(db, cfg.TABLE_NAME, {
       writer: parts.writer,
@@ -108,5 +90,33 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
     newTid,
     tagWrites: new KeyedQueue(),
     metrics,
+  });
+}
+
+/** The registry client of one process, with the configuration's network policy, limits and metrics. */
+export function registryClient(
+  cfg: ServiceConfig,
+  parts: Pick<ServiceParts, 'metrics' | 'tracing' | 'registryLookup'>,
+): RegistryClient {
+  const tracing = parts.tracing ?? noTracing;
+  const metrics = parts.metrics ?? noMetrics;
+  return new RegistryClient({
+    // Every exchange that reached a registry, per host: the request count and its 429s.
+    onExchange: ({ url, status }) => {
+      const registry = new URL(url).host;
+      metrics.record('registryRequests', 1, { registry });
+      if (status === 429) metrics.record('registryRateLimited', 1, { registry });
+    },
+    ...(tracing.registryExchange ? { traceExchange: tracing.registryExchange } : {}),
+    network: {
+      allowPrivateNetworks: cfg.RUNTIME_MODE === 'local',
+      allowedPrivateHosts: cfg.ALLOWED_PRIVATE_REGISTRIES,
+      insecureRegistries: cfg.INSECURE_REGISTRIES,
+    },
+    maxConcurrentPerHost: cfg.REGISTRY_MAX_CONCURRENCY,
+    headersTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+    bodyIdleTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+    exchangeTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
+    ...(parts.registryLookup ? { lookup: parts.registryLookup } : {}),
   });
 }

@@ -94,20 +94,26 @@ export function identityOf(
     return withGroups(lambda.user, parseGroups(lambda.groups));
   }
   const jwt = auth?.jwt?.claims;
-  if (jwt) {
-    const user = claimString(jwt[claims.user]) ?? claimString(jwt.sub);
-    if (!user || user.startsWith(IAM_NAME_PREFIX)) return undefined;
-    const groups = parseGroups(jwt[claims.groups]).filter(
-      (g) => !g.startsWith(RESERVED_GROUP_PREFIX) && !g.startsWith(IAM_NAME_PREFIX),
-    );
-    return withGroups(user, groups);
-  }
+  if (jwt) return jwtIdentity(jwt, claims);
   const iam = auth?.iam;
   if (iam && typeof iam.userArn === 'string' && iam.userArn) {
     const role = iamRoleGroup(iam.userArn);
     return withGroups(iam.userArn, role ? [role] : [], [IAM_GROUP]);
   }
   return undefined;
+}
+
+/** The caller a verified JWT's claims name (by the API Gateway authorizer, or the registry function itself). */
+export function jwtIdentity(
+  jwt: Record<string, unknown>,
+  claims: JwtClaimNames = configuredClaimNames(),
+): Identity | undefined {
+  const user = claimString(jwt[claims.user]) ?? claimString(jwt.sub);
+  if (!user || user.startsWith(IAM_NAME_PREFIX)) return undefined;
+  const groups = parseGroups(jwt[claims.groups]).filter(
+    (g) => !g.startsWith(RESERVED_GROUP_PREFIX) && !g.startsWith(IAM_NAME_PREFIX),
+  );
+  return withGroups(user, groups);
 }
 
 /** `arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>` (names contain no `/`). */

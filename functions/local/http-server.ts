@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Identity } from '../app/shared/context';
 import type { Log } from '../app/shared/log';
 import { type StatusError, tooLarge, unauthorized } from '../core/errors';
 import { HEALTH_PATHS } from '../http/api';
+import { isRegistryPath, type RegistryDispatcher } from '../http/registry';
 import { isConsolePath, serveConsole } from './console-assets';
 
 /** API Gateway's own request-body limit for a Lambda integration (the Lambda payload limit). */
@@ -34,9 +37,19 @@ export async function serveApi(opts: {
   tlsInfo?: () => LocalTlsInfo | undefined;
   /** Where a failure of the server itself is logged (the service's logger). */
   log?: Log;
+  /** Answers `/v2/` (pulling through streams, docs/registry.md); without it those paths go to the API. */
+  registry?: RegistryDispatcher;
 }): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const log: Log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (opts.registry && isRegistryPath(path)) {
+      serveRegistry(req, res, opts.registry, !!opts.tls).catch((err: unknown) => {
+        log({ level: 'error', message: 'local registry failure', error: String(err) });
+        res.destroy();
+      });
+      return;
+    }
     handle(req, res, opts).catch((err: unknown) => {
       log({ level: 'error', message: 'local server failure', error: String(err) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -61,6 +74,47 @@ export async function serveApi(opts: {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * One `/v2/` request: headers only (the registry is read-only, a body is never read), and a blob's body passed on
+ * with backpressure; if it fails midway (upstream cut off, digest mismatch) the connection is destroyed, so the
+ * client sees a truncated transfer, never a complete-looking wrong one.
+ */
+async function serveRegistry(
+  req: IncomingMessage,
+  res: ServerResponse,
+  registry: RegistryDispatcher,
+  tls: boolean,
+): Promise<void> {
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  req.resume();
+  const out = await registry({
+    method: req.method ?? 'GET',
+    path: q < 0 ? rawUrl : rawUrl.slice(0, q),
+    query: new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)),
+    headers,
+    origin: `${tls ? 'https' : 'http'}://${headers.host ?? 'localhost'}`,
+  });
+  res.writeHead(out.status, out.headers);
+  if (!out.stream) {
+    res.end(out.body);
+    return;
+  }
+  const { body, cancel } = out.stream;
+  res.once('close', () => {
+    if (!res.writableFinished) cancel();
+  });
+  try {
+    await pipeline(Readable.from(body, { objectMode: false }), res);
+  } catch {
+    cancel();
+    res.destroy();
+  }
 }
 
 /** A host as it goes into a URL: IPv6 addresses in brackets. */

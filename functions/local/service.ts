@@ -1,14 +1,17 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { pullSpecResolver, recordPublished, workForChanges } from '../app/events/change-processor';
 import { sealUnsealedSecrets } from '../app/imports/secret-credentials';
 import { runJob } from '../app/jobs/job-runner';
 import type { AppContext } from '../app/shared/context';
+import { pullContext } from '../composition/registry-context';
 import { type ContextOverrides, serviceContext } from '../composition/service-context';
 import { readServiceConfig } from '../config';
 import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler } from '../http/handler';
+import { createRegistryDispatcher } from '../http/registry';
 import type { LogOutput } from '../telemetry/logger';
 import { localTelemetry } from '../telemetry/telemetry';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
@@ -76,7 +79,12 @@ export async function startLocalService(
     await ensureTable(client, cfg.TABLE_NAME);
     client.destroy();
 
+    // The service is its own registry (docs/registry.md): unless told otherwise, Local pull specs and
+    // status.dockerImageRepository name this server, so what the API hands out is pullable as it is. The port is
+    // settled first for that (PORT=0 takes a free one now).
+    const port = cfg.PORT || (await freeLoopbackPort(cfg.HOST));
     const serviceConfig = readServiceConfig({
+      INTERNAL_REGISTRY_HOSTNAME: `${registryHost(cfg.HOST)}:${port}`,
       ...process.env,
       RUNTIME_MODE: 'local',
       TABLE_NAME: cfg.TABLE_NAME,
@@ -155,8 +163,17 @@ export async function startLocalService(
       await events.stop();
       streamClient.destroy();
     });
+    const registry = createRegistryDispatcher({
+      ctx: pullContext(serviceConfig, ctx, log, {
+        metrics: telemetry.metrics,
+        registryLookup: opts.registryLookup,
+      }),
+      authenticate: tokens.lookup,
+      tokenKey: loadOrCreateRegistryTokenKey(cfg.dataDir),
+    });
     const listen = {
       handler,
+      registry,
       authenticate: tokens.lookup,
       admitsWebhook: (authorization: string | undefined, query: URLSearchParams) =>
         !!webhookSecret && webhookAuthorized(webhookSecret, authorization, query.get('token') ?? undefined),
@@ -177,7 +194,7 @@ export async function startLocalService(
         certificateAuthorityData: Buffer.from(tls.caPem).toString('base64'),
       };
     }
-    const api = await serveApi({ ...listen, port: cfg.PORT });
+    const api = await serveApi({ ...listen, port });
     stops.push(api.close);
     return {
       url: api.url,
@@ -193,6 +210,39 @@ export async function startLocalService(
     await stopAll();
     throw e;
   }
+}
+
+/** A port the kernel has free on `host` now (closed again at once: the caller binds it next). */
+function freeLoopbackPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The host clients reach a server listening on `host` at: loopback for a wildcard address, IPv6 in brackets. */
+function registryHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * The key registry bearer tokens are signed with (docs/registry.md), made once and kept in
+ * `$DATA_DIR/registry-token-key` (owner-only), so tokens survive a restart.
+ */
+function loadOrCreateRegistryTokenKey(dataDir: string): Buffer {
+  const file = join(dataDir, 'registry-token-key');
+  if (existsSync(file)) {
+    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+    if (key.length >= 32) return key;
+  }
+  const key = randomBytes(32);
+  writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600 });
+  return key;
 }
 
 /** This data directory's writer id, made once and kept in `$DATA_DIR/writer-id`. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RepositoryTarget } from '../app/ports/registry';
+import type { BlobSource, RepositoryTarget } from '../app/ports/registry';
 import {
   type AuthIdentity,
   challengedScope,
@@ -46,6 +46,8 @@ interface Call {
   headers: Record<string, string>;
   maxBytes: number;
   deadline: DeadlineLike;
+  stream?: boolean;
+  crossOriginRedirects?: 'return';
 }
 
 export interface ManifestHead {
@@ -243,6 +245,37 @@ export class RepositoryClient {
     return res.body;
   }
 
+  /**
+   * A blob to pass on to a client: the storage location upstream redirected to (no credentials needed there), or
+   * the body unread, with its slot held until it is consumed or cancelled. The caller verifies the digest.
+   */
+  async openBlob(digest: string, deadline: DeadlineLike): Promise<BlobSource> {
+    if (!isDigest(digest)) throw new RegistryError('integrity', `invalid blob digest ${digest}`);
+    const res = await this.send({
+      method: 'GET',
+      path: `blobs/${digest}`,
+      headers: {},
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      deadline,
+      stream: true,
+      crossOriginRedirects: 'return',
+    });
+    if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.get('location'))
+      return { kind: 'redirect', location: new URL(res.headers.get('location')!, res.url).href };
+    if (res.status !== 200 || !res.stream) {
+      res.stream?.destroy();
+      throw this.failure(res, digest);
+    }
+    const stream = res.stream;
+    const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+    return {
+      kind: 'stream',
+      ...(Number.isFinite(declared) ? { size: declared } : {}),
+      body: stream.body,
+      cancel: () => stream.destroy(),
+    };
+  }
+
   /** Every tag, following `Link: <…>; rel="next"` as an opaque URL; stops when a page adds nothing new. */
   async listTags(deadline: DeadlineLike): Promise<string[]> {
     const seen = new Set<string>();
@@ -311,7 +344,7 @@ export class RepositoryClient {
   }
 
   private async sendTo(origin: string, call: Call): Promise<RegistryResponse> {
-    const { method, path, headers, maxBytes, deadline } = call;
+    const { method, path, headers, maxBytes, deadline, stream, crossOriginRedirects } = call;
     const url = new URL(`/v2/${this.target.path}/${path}`, origin);
     const scope = `repository:${this.target.path}:pull`;
     const auth = this.client.auth;
@@ -325,6 +358,8 @@ export class RepositoryClient {
         authorization,
         maxBytes,
         deadline,
+        ...(stream ? { stream } : {}),
+        ...(crossOriginRedirects ? { crossOriginRedirects } : {}),
       });
       return { res, sent: authorization !== undefined };
     };

@@ -55,6 +55,13 @@ export interface RegistryRequest {
    * attempt or wait starts that could not end by then, and one under way is cut off at that moment.
    */
   deadline: DeadlineLike;
+  /**
+   * A successful GET's body is handed over unread, as `stream` (blobs passed on to a client): the exchange's
+   * total time limit no longer applies to it, only the idle limit between chunks.
+   */
+  stream?: boolean;
+  /** A redirect to another origin (storage, a CDN) is returned instead of followed, for the caller to pass on. */
+  crossOriginRedirects?: 'return';
 }
 
 export interface RegistryResponse {
@@ -63,6 +70,14 @@ export interface RegistryResponse {
   body: Buffer;
   /** Where the final answer came from (after redirects). */
   url: URL;
+  /** The unread body of a successful streamed GET (see RegistryRequest.stream); its slot is held until it ends. */
+  stream?: StreamedBody;
+}
+
+/** A response body read as it arrives; `destroy` ends the exchange early. */
+export interface StreamedBody {
+  body: AsyncIterable<Buffer>;
+  destroy(): void;
 }
 
 const RETRYABLE = new Set([408, 429, 502, 503, 504]);
@@ -284,6 +299,7 @@ export class RegistryTransport {
       const location = res.headers.get('location');
       if (!location) return res;
       const next = new URL(location, url);
+      if (req.crossOriginRedirects === 'return' && next.origin !== origin) return res;
       if (next.protocol === 'http:' && url.protocol === 'https:')
         throw new RegistryError('forbidden', `${url.host} redirected to plain HTTP (${next.host})`);
       // Credentials are for the registry only: a blob store behind a redirect gets a pre-signed URL instead.
@@ -317,6 +333,7 @@ export class RegistryTransport {
     if (deadline.signal?.aborted) onCallerAbort();
     let idle = setTimeout(() => cut('headers'), this.o.headersTimeoutMs);
     let phase = 'waiting for a response';
+    let handedOff = false;
     const failure = (e: unknown, beforeResponse: boolean): RegistryError => {
       if (cutoff)
         return new RegistryError('transport', cutoffMessage(url.host, phase, cutoff), {
@@ -361,6 +378,31 @@ export class RegistryTransport {
         );
       }
       phase = 'reading the response body';
+      if (req.stream && ok && req.method === 'GET') {
+        // The body goes to the caller as it arrives: the slot is held until it ends, the idle limit still applies.
+        handedOff = true;
+        clearTimeout(total);
+        deadline.signal?.removeEventListener('abort', onCallerAbort);
+        const idleMs = this.o.bodyIdleTimeoutMs;
+        const resetIdle = () => {
+          clearTimeout(idle);
+          idle = setTimeout(() => res.destroy(new Error(`${url.host}: timed out reading the body`)), idleMs);
+        };
+        resetIdle();
+        res.once('close', () => {
+          clearTimeout(idle);
+          release();
+        });
+        // Read only as the consumer asks (backpressure): a 'data' listener would let the body flow away unread.
+        async function* chunks(): AsyncGenerator<Buffer> {
+          for await (const chunk of res as AsyncIterable<Buffer>) {
+            resetIdle();
+            yield chunk;
+          }
+        }
+        const stream = { body: chunks(), destroy: () => res.destroy() };
+        return { status, headers: headersOf(res), body: Buffer.alloc(0), url, stream };
+      }
       let body: Buffer;
       if (req.method === 'HEAD') {
         res.resume();
@@ -375,10 +417,12 @@ export class RegistryTransport {
       }
       return { status, headers: headersOf(res), body, url };
     } finally {
-      clearTimeout(total);
-      clearTimeout(idle);
-      deadline.signal?.removeEventListener('abort', onCallerAbort);
-      release();
+      if (!handedOff) {
+        clearTimeout(total);
+        clearTimeout(idle);
+        deadline.signal?.removeEventListener('abort', onCallerAbort);
+        release();
+      }
     }
   }
 }

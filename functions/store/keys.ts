@@ -19,6 +19,12 @@ export const keys = {
   /** What one project knows about an image: one partition per project, so its deletion finds them with a Query. */
   projectImagePk: (ns: string) => `NSIMG#${ns}`,
   projectImageSk: (digest: string) => digest,
+  /** A manifest the project pulled through a stream, in chunks below the item size limit (same partition). */
+  projectManifestSk: (digest: string, chunk: number) => `M#${digest}#${String(chunk).padStart(2, '0')}`,
+  projectManifestPrefix: (digest: string) => `M#${digest}#`,
+  /** Which of the project's stored manifests list a blob (config, layer, index child). */
+  projectBlobSk: (blob: string, manifest: string) => `L#${blob}#${manifest}`,
+  projectBlobPrefix: (blob: string) => `L#${blob}#`,
   /** GSI1 partition of the project records of one digest (what `/images` shows for a digest never imported). */
   imageProjectsGsiPk: (digest: string) => `IMGNS#${digest}`,
   /** Registry credential secrets: one item each, so a namespace's secrets are one Query in name order. */

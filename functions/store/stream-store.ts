@@ -423,7 +423,7 @@ export class StreamStore implements StreamRepository {
     const out: ImageRefMatch[] = [];
     for (const [image, refs] of candidates) {
       const alive = refs.find((r) => live.get(r.tag)?.tid === r.tid);
-      if (alive) out.push({ image, dockerImageReference: alive.ref });
+      if (alive) out.push({ image, dockerImageReference: alive.ref, tag: alive.tag });
       if (out.length >= max) break;
     }
     return out;

@@ -115,6 +115,7 @@ const SCHEDULER_DLQ = 'scheduler DLQ';
 const PUSH_EVENTS_DLQ = 'push events DLQ';
 const EVENT_BUS = 'event bus';
 const WEBHOOK_SECRET = 'webhook secret';
+const REGISTRY_TOKEN_SECRET = 'registry token key';
 const SECRETS_KEY = 'secrets key';
 
 /** A statement's Condition, with keys in a stable order, as it appears in a grant line after `if`. */
@@ -216,6 +217,18 @@ const EXPECTED: Record<string, Grants> = {
     // Jobs; and its asynchronous invocations that failed after Lambda's retries (the function's DLQ).
     ...on([IMPORT_QUEUE, SCHEDULER_DLQ], 'sqs:SendMessage'),
   },
+  registryFunction: {
+    ...LOGS,
+    ...TRACES,
+    // Streams, projects, bindings and secrets; pulled manifests kept in batches. No index, no update or delete.
+    ...on([TABLE], 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'),
+    // Pulls images of the project's streams: manifests and layer downloads, no listing.
+    ...on(['*'], 'ecr:GetAuthorizationToken'),
+    ...on([ECR_REPOSITORIES], 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'),
+    // Opens the project's registry secrets to pull with them; never seals one.
+    ...on([SECRETS_KEY + FOR_REGISTRY_SECRETS], 'kms:Decrypt'),
+    ...on([REGISTRY_TOKEN_SECRET], 'secretsmanager:GetSecretValue'),
+  },
   pushEvents: {
     ...LOGS,
     ...TRACES,
@@ -260,6 +273,7 @@ function resourceNamer(s: Synth, ownLogGroup: string | undefined): (resource: un
     [logicalId(s, s.service.eventBus), EVENT_BUS],
   ]);
   const secretId = logicalId(s, s.service.webhookSecret);
+  const registryKeyId = logicalId(s, s.service.registryTokenSecret);
   const tableExport = (v: unknown, attribute: 'Arn' | 'StreamArn') => {
     const name = (v as Json | undefined)?.['Fn::ImportValue'];
     return typeof name === 'string' && name.includes(`FnGetAtt${tableId}${attribute}`);
@@ -289,6 +303,7 @@ function resourceNamer(s: Synth, ownLogGroup: string | undefined): (resource: un
     )
       return ECR_REPOSITORIES;
     if (JSON.stringify(r) === JSON.stringify({ Ref: secretId })) return WEBHOOK_SECRET;
+    if (JSON.stringify(r) === JSON.stringify({ Ref: registryKeyId })) return REGISTRY_TOKEN_SECRET;
     const getAtt = r['Fn::GetAtt'];
     if (getAtt?.[1] === 'Arn') {
       if (getAtt[0] === ownLogGroup) return OWN_LOG_GROUP;

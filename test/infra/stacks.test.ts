@@ -76,6 +76,16 @@ const only = (type: string) => {
   expect(all, type).toHaveLength(1);
   return all[0]!;
 };
+/** The webhook secret (the registry's token key is the other secret). */
+const webhookSecretId = () => {
+  const ids = Object.keys(
+    service.findResources('AWS::SecretsManager::Secret', {
+      Properties: { GenerateSecretString: { PasswordLength: 48 } },
+    }),
+  );
+  expect(ids).toHaveLength(1);
+  return ids[0]!;
+};
 const queueId = (pattern: RegExp) => {
   const ids = resources('AWS::SQS::Queue')
     .map(([id]) => id)
@@ -186,7 +196,7 @@ describe('StatefulStack secrets key', () => {
 describe('ServiceStack', () => {
   it('runs every function as a Node 22 arm64 bundle with its own log group', () => {
     const fns = resources('AWS::Lambda::Function');
-    expect(fns).toHaveLength(5);
+    expect(fns).toHaveLength(6);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -209,7 +219,7 @@ describe('ServiceStack', () => {
           ...SHARED_SETTINGS,
           TABLE_NAME,
           IMPORT_QUEUE_URL: ref(queueId(/^importqueue/)),
-          WEBHOOK_SECRET_ARN: ref(only('AWS::SecretsManager::Secret')[0]),
+          WEBHOOK_SECRET_ARN: ref(webhookSecretId()),
           SECRETS_KMS_KEY_ARN: { 'Fn::ImportValue': Match.stringLikeRegexp('Stateful:.*secretskey') },
         },
       },
@@ -390,7 +400,7 @@ describe('ServiceStack', () => {
   });
 
   it('keeps a generated webhook secret the API may read, and outputs its ARN only', () => {
-    const [secretId] = only('AWS::SecretsManager::Secret');
+    const secretId = webhookSecretId();
     service.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
     });
@@ -401,6 +411,10 @@ describe('ServiceStack', () => {
     expect(reads[0]!.Resource).toEqual(ref(secretId));
     for (const other of ['change processor', 'job worker', 'scheduler tick', 'push events'])
       expect(actionsOf(fnStatements(other)).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    // The registry reads its own token key, never the webhook secret.
+    for (const st of fnStatements('registry: pulls'))
+      if (actionsOf([st]).some((a) => a.startsWith('secretsmanager:')))
+        expect(st.Resource).not.toEqual(ref(secretId));
     service.hasOutput('WebhookSecretArn', { Value: ref(secretId) });
     expect(JSON.stringify(service.toJSON().Outputs)).not.toContain('SecretString');
   });
@@ -608,7 +622,7 @@ describe('ServiceStack', () => {
     expect(actionsOf(statements).filter((a) => a.startsWith('ecr:'))).toEqual([]);
   });
 
-  it('lets only the functions that queue jobs send to the queue, and only API and worker pull from ECR', () => {
+  it('lets only the functions that queue jobs send to the queue, and only API, worker and registry pull from ECR', () => {
     const queue = JSON.stringify(arnOf(queueId(/^importqueue/)));
     const senders = ['HTTP API', 'change processor', 'job worker', 'scheduler tick', 'push events'];
     for (const f of senders) {
@@ -621,7 +635,7 @@ describe('ServiceStack', () => {
     const all = resources('AWS::IAM::Policy').flatMap(
       ([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
     );
-    expect(actionsOf(all).filter((a) => a === 'ecr:GetAuthorizationToken')).toHaveLength(2);
+    expect(actionsOf(all).filter((a) => a === 'ecr:GetAuthorizationToken')).toHaveLength(3);
     expect(actionsOf(fnStatements('HTTP API'))).toContain('ecr:BatchGetImage');
     expect(actionsOf(all)).not.toContain('sqs:*');
   });
@@ -660,7 +674,63 @@ describe('ServiceStack settings', () => {
     const withSettings = t.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: settings } },
     });
-    expect(Object.keys(withSettings)).toHaveLength(4);
+    expect(Object.keys(withSettings)).toHaveLength(5);
+  });
+
+  it('serves the registry from a streaming function URL, pull specs naming its host, ECR narrowed on request', () => {
+    const t = Template.fromStack(
+      synth({
+        pullThroughEcrRepositoryArns: ['arn:aws:ecr:us-east-1:123456789012:repository/team/*'],
+        registryReservedConcurrency: 7,
+      }),
+    );
+    const registry = Object.entries(
+      t.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('registry: pulls') },
+      }),
+    );
+    expect(registry).toHaveLength(1);
+    const [registryId, fnResource] = registry[0]!;
+    expect(fnResource.Properties).toMatchObject({
+      ReservedConcurrentExecutions: 7,
+      Timeout: 180,
+      Environment: {
+        Variables: {
+          OIDC_ISSUER: { Ref: 'OidcIssuer' },
+          OIDC_AUDIENCE: { 'Fn::Join': [',', { Ref: 'OidcAudience' }] },
+          MAX_STREAMED_BLOB_BYTES: String(200 * 1024 * 1024 - 64 * 1024),
+          REGISTRY_TOKEN_SECRET_ARN: { Ref: expect.stringMatching(/^registrytokenkey/) },
+        },
+      },
+    });
+    // Its own host comes from the request: an env var naming its own URL would be a dependency cycle.
+    expect(fnResource.Properties.Environment.Variables.INTERNAL_REGISTRY_HOSTNAME).toBeUndefined();
+    t.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      InvokeMode: 'RESPONSE_STREAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [registryId, 'Arn'] },
+    });
+    // Without a configured hostname, the API hands out pull specs naming the function URL's host.
+    const urlId = Object.keys(t.findResources('AWS::Lambda::Url'))[0]!;
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('HTTP API'),
+      Environment: {
+        Variables: Match.objectLike({
+          INTERNAL_REGISTRY_HOSTNAME: {
+            'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [urlId, 'FunctionUrl'] }] }],
+          },
+        }),
+      },
+    });
+    const roleId = fnResource.Properties.Role['Fn::GetAtt'][0];
+    const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const ecr = statements.filter((st) => actionsOf([st]).includes('ecr:BatchGetImage'));
+    expect(ecr).toHaveLength(1);
+    expect(ecr[0]!.Resource).toBe('arn:aws:ecr:us-east-1:123456789012:repository/team/*');
+    expect(actionsOf(ecr)).toEqual(['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']);
+    t.hasOutput('RegistryUrl', { Value: { 'Fn::GetAtt': [urlId, 'FunctionUrl'] } });
   });
 
   it('refuses settings the functions would reject at start', () => {

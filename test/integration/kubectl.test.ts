@@ -436,7 +436,11 @@ const KUBECTL_ROWS: Array<{
   {
     name: "get is: the server's Table with oc's columns",
     args: ['get', 'is'],
-    out: [/^NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m, /^ruby\s+3\.3\s+\d+ seconds? ago$/m],
+    // The image repository is the service's own registry (docs/registry.md): locally its own host and port.
+    out: [
+      /^NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m,
+      /^ruby\s+127\.0\.0\.1:\d+\/x\/ruby\s+3\.3\s+\d+ seconds? ago$/m,
+    ],
   },
   {
     name: "get istag: oc's columns, and the wide ones with -o wide",
@@ -504,7 +508,10 @@ const KUBECTL_ROWS: Array<{
   {
     name: 'get -A: every namespace, with a NAMESPACE column',
     args: ['get', 'is', '-A'],
-    out: [/^NAMESPACE\s+NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m, /^x\s+ruby\s+3\.3\s/m],
+    out: [
+      /^NAMESPACE\s+NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m,
+      /^x\s+ruby\s+127\.0\.0\.1:\d+\/x\/ruby\s+3\.3\s/m,
+    ],
   },
   {
     name: '--field-selector metadata.name',

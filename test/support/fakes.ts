@@ -15,6 +15,7 @@ import type {
   StreamScope,
 } from '../../functions/app/ports/images';
 import type { JobSink } from '../../functions/app/ports/jobs';
+import type { ManifestRepository, StoredManifest } from '../../functions/app/ports/manifests';
 import type { MetricsRecorder } from '../../functions/app/ports/metrics';
 import {
   type BindingRecord,
@@ -24,9 +25,12 @@ import {
   ProjectWriteConflict,
 } from '../../functions/app/ports/projects';
 import type {
+  BlobSource,
   FetchedImage,
   ImageFetch,
   ImageRegistry,
+  ManifestBytes,
+  PullThroughRegistry,
   RepositoryTarget,
 } from '../../functions/app/ports/registry';
 import type { Backoff, IndexedTag, ScheduleRepository } from '../../functions/app/ports/schedule';
@@ -142,14 +146,14 @@ export class FakeStreams implements StreamRepository {
   async findImages(head: StreamHead, id: string, max = 2): Promise<ImageRefMatch[]> {
     const wanted = id.includes(':') ? id : `sha256:${id}`;
     const stored = this.tags.get(this.key(head.namespace, head.name));
-    const out = new Map<string, string>();
+    const out = new Map<string, { ref: string; tag: string }>();
     for (const r of this.refs.values()) {
       if (r.suid !== head.uid || !r.image.startsWith(wanted)) continue;
       if (stored?.get(r.tag)?.record.tid !== r.tid) continue;
-      if (!out.has(r.image)) out.set(r.image, r.ref);
+      if (!out.has(r.image)) out.set(r.image, { ref: r.ref, tag: r.tag });
       if (out.size >= max) break;
     }
-    return [...out].map(([image, dockerImageReference]) => ({ image, dockerImageReference }));
+    return [...out].map(([image, { ref, tag }]) => ({ image, dockerImageReference: ref, tag }));
   }
 
   async commit(plan: CommitPlan): Promise<void> {
@@ -575,6 +579,51 @@ export class FakeRegistry implements ImageRegistry {
 
   quota() {
     return undefined;
+  }
+}
+
+/** Manifests pulled through streams, per project (functions/app/ports/manifests.ts). */
+export class FakeManifests implements ManifestRepository {
+  readonly stored = new Map<string, StoredManifest>();
+
+  async get(ns: string, digest: string) {
+    return this.stored.get(`${ns}@${digest}`);
+  }
+
+  async put(ns: string, m: StoredManifest) {
+    this.stored.set(`${ns}@${m.digest}`, m);
+  }
+
+  async listing(ns: string, blob: string) {
+    return [...this.stored.entries()]
+      .filter(([k, m]) => k.startsWith(`${ns}@`) && m.references.includes(blob))
+      .map(([, m]) => m.digest);
+  }
+}
+
+/** Upstream manifests and blobs by digest for pulls through streams; records every request with its repository. */
+export class FakePullThrough implements PullThroughRegistry {
+  readonly manifests = new Map<string, ManifestBytes>();
+  readonly blobs = new Map<string, Buffer | { redirect: string }>();
+  readonly requests: string[] = [];
+
+  async getManifest(target: RepositoryTarget, digest: string): Promise<ManifestBytes> {
+    this.requests.push(`manifest ${target.host}/${target.path}@${digest}`);
+    const m = this.manifests.get(digest);
+    if (!m) throw new RegistryError('not-found', `manifest unknown: ${digest}`, { status: 404 });
+    return m;
+  }
+
+  async openBlob(target: RepositoryTarget, digest: string): Promise<BlobSource> {
+    this.requests.push(`blob ${target.host}/${target.path}@${digest}`);
+    const b = this.blobs.get(digest);
+    if (!b) throw new RegistryError('not-found', `blob unknown: ${digest}`, { status: 404 });
+    if (!Buffer.isBuffer(b)) return { kind: 'redirect', location: b.redirect };
+    const bytes: Buffer = b;
+    async function* chunks() {
+      for (let at = 0; at < bytes.length; at += 4) yield bytes.subarray(at, at + 4);
+    }
+    return { kind: 'stream', size: bytes.length, body: chunks(), cancel: () => undefined };
   }
 }
 

@@ -59,6 +59,13 @@ export interface RegistryOptions {
   keepDir?: boolean;
   /** Send distribution notifications (one event per POST) to this endpoint, with these headers. */
   notify?: { url: string; headers?: Record<string, string[]> };
+  /**
+   * Answer blob GETs with a redirect to this origin (distribution's `redirect` storage middleware), as registries
+   * backed by S3 or a CDN do; the path is the blob's path below the registry's `storage/` directory.
+   */
+  redirectBlobsTo?: string;
+  /** Run as a pull-through cache of another registry (distribution's `proxy` section). */
+  proxy?: { remoteurl: string; username?: string; password?: string };
 }
 
 export interface Registry {
@@ -344,6 +351,10 @@ export async function startRegistry(kind: RegistryKind, opts: RegistryOptions = 
           maintenance: { uploadpurging: { enabled: false } },
         },
         http: { addr: `127.0.0.1:${port}`, secret: 'test-only' },
+        ...(opts.proxy ? { proxy: opts.proxy } : {}),
+        ...(opts.redirectBlobsTo
+          ? { middleware: { storage: [{ name: 'redirect', options: { baseurl: opts.redirectBlobsTo } }] } }
+          : {}),
         ...(auth ? { auth } : {}),
         ...(opts.notify
           ? {

@@ -75,3 +75,32 @@ export interface ExternalCredentials {
   handles(host: string): boolean;
   get(host: string, refresh: boolean): Promise<RegistryCredential | undefined>;
 }
+
+/** A manifest fetched by digest and verified against it: the bytes exactly as the registry stored them. */
+export interface ManifestBytes {
+  digest: string;
+  mediaType: string;
+  raw: Buffer;
+}
+
+/**
+ * Where a blob's bytes come from for a client that pulls it through this service: a location the upstream
+ * registry redirected to (storage, a CDN: the client may fetch it without credentials), or the body itself, to be
+ * passed on as it arrives.
+ */
+export type BlobSource =
+  | { kind: 'redirect'; location: string }
+  | {
+      kind: 'stream';
+      /** Content-Length as upstream announced it, when it did. */
+      size?: number;
+      body: AsyncIterable<Buffer>;
+      /** Ends the upstream exchange early (the client went away). */
+      cancel(): void;
+    };
+
+/** What pulling through the service needs of upstream registries, beside imports. */
+export interface PullThroughRegistry {
+  getManifest(target: RepositoryTarget, digest: string, deadline: DeadlineLike): Promise<ManifestBytes>;
+  openBlob(target: RepositoryTarget, digest: string, deadline: DeadlineLike): Promise<BlobSource>;
+}

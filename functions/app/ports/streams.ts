@@ -61,6 +61,8 @@ export interface StreamRepository {
 export interface ImageRefMatch {
   image: string;
   dockerImageReference: string;
+  /** A live tag whose history references the image. */
+  tag?: string;
 }
 
 /** A write lost a race: the head or a tag record changed (or vanished) since it was read. */
