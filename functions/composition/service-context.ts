@@ -4,6 +4,7 @@ import type { CredentialSealer } from '../app/ports/credential-sealer';
 import { noSealer } from '../app/ports/credential-sealer';
 import type { JobSink } from '../app/ports/jobs';
 import { type MetricsRecorder, noMetrics } from '../app/ports/metrics';
+import type { WatchSettings } from '../app/ports/watch';
 import { type AppContext, newTid, newUid } from '../app/shared/context';
 import { KeyedQueue } from '../app/shared/keyed-queue';
 import { EcrCredentials } from '../aws/ecr-credentials';
@@ -18,6 +19,7 @@ import { ProjectStore } from '../store/project-store';
 import { ScheduleStore } from '../store/schedule-store';
 import { SecretStore } from '../store/secret-store';
 import { StreamStore } from '../store/stream-store';
+import { WatchLogStore } from '../store/watch-log';
 import { noTracing, type Tracing } from '../telemetry/tracing';
 import { accessSettings, importSettings, scheduleSettings, streamRules } from './settings';
 import { documentClient } from './table';
@@ -37,6 +39,8 @@ export interface ServiceParts {
   metrics?: MetricsRecorder | undefined;
   /** What traces the AWS clients and registry exchanges (X-Ray in Lambda); nothing by default. */
   tracing?: Tracing | undefined;
+  /** How watches work where the service serves them (the watch log itself is built here, on the table). */
+  watch?: Omit<WatchSettings, 'log'> | undefined;
 }
 
 /** What tests and local mode may put in place of a real part. */
@@ -108,5 +112,8 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
     newTid,
     tagWrites: new KeyedQueue(),
     metrics,
+    ...(parts.watch
+      ? { watch: { ...parts.watch, log: new WatchLogStore(db, cfg.TABLE_NAME, parts.watch.retentionMs) } }
+      : {}),
   });
 }

@@ -16,6 +16,7 @@ import { createSecret, deleteSecret, getSecret, listSecrets, updateSecret } from
 import { createSelfSubjectAccessReview } from '../app/access/selfsubjectaccessreviews';
 import { createSelfSubjectRulesReview } from '../app/access/selfsubjectrulesreviews';
 import { createImageStreamImport, withoutStreamView } from '../app/imports/imagestreamimports';
+import type { WatchResource } from '../app/ports/watch';
 import { listInEveryProject, type NamespacedList } from '../app/shared/all-namespaces';
 import type { AppContext } from '../app/shared/context';
 import { getImage } from '../app/streams/images';
@@ -37,6 +38,7 @@ import {
   listImageStreamTags,
   updateImageStreamTag,
 } from '../app/streams/imagestreamtags';
+import { positionedList } from '../app/watch/watch';
 import { API_GROUPS, type Attributes, type Verb } from '../core/access/rules';
 import { EXTENSION_API_GROUP, IMAGE_API_GROUP } from '../core/api-types';
 import { badRequest } from '../core/errors';
@@ -136,13 +138,17 @@ function everywhere(
   method: Pick<Route, 'path' | 'resource' | 'group'>,
   list: { kind: string; apiVersion: string },
   listOne: (c: AppContext, ns: string, q: URLSearchParams) => Promise<NamespacedList<unknown>>,
+  watched?: WatchResource,
 ): Route {
+  const read = (c: AppContext, r: HttpRequest) =>
+    listInEveryProject(c, r.query, list, (ns, q) => listOne(c, ns, q));
   return {
     method: 'GET',
     ...method,
     verb: 'list',
     scope: 'cluster',
-    handle: async (c, r) => ok(await listInEveryProject(c, r.query, list, (ns, q) => listOne(c, ns, q))),
+    handle: async (c, r) =>
+      ok(await (watched ? positionedList(c, watched, undefined, r.query, () => read(c, r)) : read(c, r))),
   };
 }
 
@@ -151,6 +157,7 @@ export const routes: Route[] = [
     { path: `/apis/${IMAGE_API_GROUP}/v1/imagestreams`, resource: 'imagestreams', group: IMAGE_API_GROUP },
     { kind: 'ImageStreamList', apiVersion: `${IMAGE_API_GROUP}/v1` },
     listImageStreams,
+    'imagestreams',
   ),
   everywhere(
     {
@@ -160,6 +167,7 @@ export const routes: Route[] = [
     },
     { kind: 'ImageStreamTagList', apiVersion: `${IMAGE_API_GROUP}/v1` },
     listImageStreamTags,
+    'imagestreamtags',
   ),
   everywhere(
     { path: '/api/v1/secrets', resource: 'secrets', group: '' },
@@ -178,7 +186,12 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
-    handle: async (c, r) => ok(await listImageStreams(c, r.params.ns!, r.query)),
+    handle: async (c, r) =>
+      ok(
+        await positionedList(c, 'imagestreams', r.params.ns!, r.query, () =>
+          listImageStreams(c, r.params.ns!, r.query),
+        ),
+      ),
   },
   {
     method: 'POST',
@@ -247,7 +260,12 @@ export const routes: Route[] = [
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
-    handle: async (c, r) => ok(await listImageStreamTags(c, r.params.ns!, r.query)),
+    handle: async (c, r) =>
+      ok(
+        await positionedList(c, 'imagestreamtags', r.params.ns!, r.query, () =>
+          listImageStreamTags(c, r.params.ns!, r.query),
+        ),
+      ),
   },
   {
     method: 'POST',

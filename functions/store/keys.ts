@@ -49,6 +49,13 @@ export const keys = {
   /** Subject index: the bindings naming a user or group, one item per (subject, binding). */
   subjectPk: (subject: string) => `SUBJ#${subject}`,
   subjectSk: (ns: string, binding: string) => `${ns}#${binding}`,
+  /** The watch log: one partition, its counter and its records in position order. */
+  watchLogPk: 'WATCH',
+  watchCounterSk: 'HEAD',
+  watchRecordSk: (seq: number) => `E#${String(seq).padStart(16, '0')}`,
+  watchRecordPrefix: 'E#',
+  /** What the watch log last said about each object of a stream: the stream (`IS`) and its tags (`T#<tag>`). */
+  watchLastPk: (ns: string, stream: string) => `WLAST#${ns}/${stream}`,
 };
 
 /**
