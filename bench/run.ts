@@ -10,6 +10,7 @@
  * Row 6: GET imagestreamtag throughput with 32 concurrent clients vs raw GetItem throughput at the same
  *        concurrency (and each one's p99 latency).
  * Row 7: GET imagestream answered as a meta.k8s.io Table (kubectl get) vs the same GET as JSON.
+ * Row 8: a watch client's delay from a tag write to its event (bench/watch-latency.ts).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,11 +26,12 @@ import { keys } from '../functions/store/keys';
 import { buildLambdaBundle, lambdaEntries, probeEnvironment } from '../infra/bundle-entries';
 import { startLatencyProxy } from '../test/support/latency-proxy';
 import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/registries';
+import { watchLatencyRow } from './watch-latency';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 /** Rows to run (`BENCH_ROWS=1,4`); row 1 always runs, it sets up the service the others use. */
 const rows = new Set(
-  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6,7')).split(',').map(Number),
+  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6,7,8')).split(',').map(Number),
 );
 const WARMUP = 50;
 const VIEWER_TOKEN = 'bench-viewer-token-0123456789';
@@ -227,6 +229,7 @@ async function main(): Promise<void> {
     }
     if (rows.has(6)) await throughputRow(rawCall, istagUrl, VIEWER_TOKEN);
     if (rows.has(7)) await tableRow(agent, new URL(`${base}/imagestreams/s`), token);
+    if (rows.has(8)) await watchLatencyRow(service.url, new URL(base).pathname, token);
     db.destroy();
     if (rows.has(2) || rows.has(3)) await importRows(service.url, h);
     if (rows.has(4)) await scheduledCycleRow(service.url, h, ddb.endpoint);
