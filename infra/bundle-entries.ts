@@ -5,6 +5,7 @@ export const lambdaEntries = {
   'job-worker': 'functions/handlers/job-worker.ts',
   'scheduler-tick': 'functions/handlers/scheduler-tick.ts',
   'push-events': 'functions/handlers/push-events.ts',
+  watch: 'functions/handlers/watch.ts',
 } as const;
 
 /** Environment a bundle needs to initialize outside Lambda (config is validated at module load). */
@@ -16,6 +17,8 @@ export const probeEnvironment = {
   EVENT_BUS_NAME: 'arn:aws:events:us-east-1:123456789012:event-bus/probe',
   // The API and job worker refuse to start without their secrets key (they seal and open registry secrets).
   SECRETS_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/probe',
+  // The watch function checks JWTs against this issuer (fetched on first use, not at init).
+  OIDC_ISSUER: 'https://issuer.example.com',
 };
 
 /** Builds one entry exactly as the AppFunction construct bundles it (see bundlingDefaults). */

@@ -61,6 +61,7 @@ export function acknowledgeServiceFindings(stack: ServiceStack): void {
     stack.jobWorker,
     stack.schedulerTick,
     stack.pushEvents,
+    stack.watchFunction,
   ]) {
     ack(fn, { 'AwsSolutions-L1': RUNTIME, 'Serverless-LambdaLatestVersion': RUNTIME });
     ack(roleDefaultPolicy(fn), { 'AwsSolutions-IAM5[Resource::*]': STAR_ONLY });
@@ -73,6 +74,10 @@ export function acknowledgeServiceFindings(stack: ServiceStack): void {
   }
 
   ack(stack.apiFunction, { 'Serverless-LambdaDLQ': NOT_ASYNC_API });
+  ack(stack.watchFunction, {
+    'Serverless-LambdaDLQ':
+      "Invoked synchronously through its function URL (response streaming), never asynchronously: a failed request is the caller's to retry.",
+  });
   ack(stack.changeProcessor, {
     'Serverless-LambdaDLQ':
       "Invoked by the table stream's event source mapping, never asynchronously: batches it gives up on go to the mapping's on-failure destination (the stream DLQ).",

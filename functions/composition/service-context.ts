@@ -10,6 +10,7 @@ import { KeyedQueue } from '../app/shared/keyed-queue';
 import { EcrCredentials } from '../aws/ecr-credentials';
 import { KmsSealer } from '../aws/kms-sealer';
 import type { ServiceConfig } from '../config';
+import { StatusError } from '../core/errors';
 import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
 import { HttpImageRegistry } from '../registry/image-registry';
@@ -39,8 +40,11 @@ export interface ServiceParts {
   metrics?: MetricsRecorder | undefined;
   /** What traces the AWS clients and registry exchanges (X-Ray in Lambda); nothing by default. */
   tracing?: Tracing | undefined;
-  /** How watches work where the service serves them (the watch log itself is built here, on the table). */
-  watch?: Omit<WatchSettings, 'log'> | undefined;
+  /**
+   * How watches work where the service serves them (the watch log itself is built here, on the table); without
+   * `settle`, lists settle the log with a probe the change processor answers.
+   */
+  watch?: (Omit<WatchSettings, 'log' | 'settle'> & Partial<Pick<WatchSettings, 'settle'>>) | undefined;
 }
 
 /** What tests and local mode may put in place of a real part. */
@@ -113,7 +117,28 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
     tagWrites: new KeyedQueue(),
     metrics,
     ...(parts.watch
-      ? { watch: { ...parts.watch, log: new WatchLogStore(db, cfg.TABLE_NAME, parts.watch.retentionMs) } }
+      ? { watch: watchSettings(parts.watch, new WatchLogStore(db, cfg.TABLE_NAME, parts.watch.retentionMs)) }
       : {}),
   });
+}
+
+/** How long a list waits for the change processor to answer its probe before it gives up (504, try again). */
+const PROBE_TIMEOUT_MS = 5_000;
+
+function watchSettings(parts: NonNullable<ServiceParts['watch']>, log: WatchLogStore): WatchSettings {
+  return {
+    ...parts,
+    log,
+    settle:
+      parts.settle ??
+      (async () => {
+        try {
+          await log.probe(PROBE_TIMEOUT_MS);
+        } catch (e) {
+          throw new StatusError(504, 'Timeout', `${(e as Error).message}; try again`, {
+            retryAfterSeconds: 1,
+          });
+        }
+      }),
+  };
 }

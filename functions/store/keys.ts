@@ -54,6 +54,8 @@ export const keys = {
   watchCounterSk: 'HEAD',
   watchRecordSk: (seq: number) => `E#${String(seq).padStart(16, '0')}`,
   watchRecordPrefix: 'E#',
+  /** Settle probes: written by a reader, answered by the change processor once it has logged what came before. */
+  watchProbePrefix: 'PROBE#',
   /** What the watch log last said about each object of a stream: the stream (`IS`) and its tags (`T#<tag>`). */
   watchLastPk: (ns: string, stream: string) => `WLAST#${ns}/${stream}`,
 };

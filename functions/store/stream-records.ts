@@ -61,6 +61,14 @@ export function streamChangeOf(c: TableChange): StreamChange {
   const at = { observedAt: c.observedAt, sequence: c.sequence };
   const stream = typeof c.keys.PK === 'string' ? streamOfPartitionKey(c.keys.PK) : undefined;
   const sk = c.keys.SK;
+  if (
+    c.keys.PK === keys.watchLogPk &&
+    typeof sk === 'string' &&
+    sk.startsWith(keys.watchProbePrefix) &&
+    c.newImage &&
+    !c.oldImage
+  )
+    return { kind: 'probe', token: sk, ...at };
   if (!stream || typeof sk !== 'string') return { kind: 'other', ...at };
   if (sk === HEAD_SK)
     return {

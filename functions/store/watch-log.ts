@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -78,6 +80,43 @@ export class WatchLogStore implements WatchLog {
       }),
     );
     return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  async probe(timeoutMs: number): Promise<void> {
+    const token = `${keys.watchProbePrefix}${this.now()}#${randomUUID()}`;
+    const key = { PK: keys.watchLogPk, SK: token };
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...key, expiresAt: Math.ceil(this.now() / 1000) + 3600 },
+      }),
+    );
+    const deadline = Date.now() + timeoutMs;
+    for (let wait = 20; Date.now() < deadline; wait = Math.min(wait * 2, 200)) {
+      await new Promise((r) => setTimeout(r, wait));
+      const out = await this.db.send(
+        new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }),
+      );
+      if (out.Item?.answered) return;
+    }
+    throw new Error(`the change processor did not catch up within ${timeoutMs} ms`);
+  }
+
+  async answerProbe(token: string): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: keys.watchLogPk, SK: token },
+          UpdateExpression: 'SET answered = :t',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':t': true },
+        }),
+      )
+      .catch((e: Error) => {
+        // A probe that expired meanwhile has no reader left.
+        if (e.name !== 'ConditionalCheckFailedException') throw e;
+      });
   }
 
   async lastLogged(resource: WatchResource, ns: string, name: string): Promise<LoggedObject | undefined> {

@@ -29,9 +29,14 @@ const alarms = () => resources('AWS::CloudWatch::Alarm').map(([, r]) => r.Proper
 const idOf = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as never);
 const fnIds = () =>
-  [stack.apiFunction, stack.changeProcessor, stack.jobWorker, stack.schedulerTick, stack.pushEvents].map(
-    idOf,
-  );
+  [
+    stack.apiFunction,
+    stack.changeProcessor,
+    stack.jobWorker,
+    stack.schedulerTick,
+    stack.pushEvents,
+    stack.watchFunction,
+  ].map(idOf);
 /**
  * An alarm's single metric as {Namespace, MetricName, Dimensions, Stat} (CDK renders a labelled metric in the
  * `Metrics` form), or undefined for a math alarm.
@@ -181,7 +186,7 @@ describe('alarms', () => {
   });
 
   it('all notify the same topic, on alarm and on recovery, and link their runbook entry', () => {
-    expect(alarms().length).toBe(4 + 1 + 2 + 5 * 2 + 2);
+    expect(alarms().length).toBe(4 + 1 + 2 + 6 * 2 + 2);
     for (const a of alarms()) {
       expect(a.AlarmActions).toEqual([EFFECTIVE_TOPIC]);
       expect(a.OKActions).toEqual([EFFECTIVE_TOPIC]);

@@ -36,6 +36,11 @@ export type StreamChange = (
       /** The head as written (absent for a removal, and for a large create's head until it is revealed). */
       head?: StreamHead | undefined;
     }
+  | {
+      /** A settle probe of the watch log (functions/store/watch-log.ts): answered once the changes before it are logged. */
+      kind: 'probe';
+      token: string;
+    }
   | { kind: 'other' }
 ) & {
   /** When the table recorded the change (ISO time), if the stream said. */

@@ -62,6 +62,13 @@ export interface WatchLog {
    * it as absent and this is a deletion; returns its position, or undefined when there was nothing to log.
    */
   append(entry: WatchEntry): Promise<number | undefined>;
+  /**
+   * Where the change processor has no other way to tell a reader it is caught up (AWS): a probe written into the
+   * table, which the processor answers (`answerProbe`) once it has logged every change its shard delivered before.
+   * Resolves when answered; rejects after `timeoutMs`.
+   */
+  probe(timeoutMs: number): Promise<void>;
+  answerProbe(token: string): Promise<void>;
 }
 
 /**
@@ -75,7 +82,7 @@ export interface WatchSettings {
   log: WatchLog;
   /**
    * Resolves once every change committed before the call is in the log (locally: the stream poller has drained
-   * the table's stream). Lists call it around their read so their position is exact.
+   * the table's stream; in AWS: the change processor answered a probe). Lists call it after their read.
    */
   settle(): Promise<void>;
   /** How often a watch reads the log for news. */

@@ -23,6 +23,7 @@ export async function logWatchChanges(
   for (const c of withoutSupersededHeads(changes)) {
     if (c.kind === 'head') await logStream(ctx, log, c);
     else if (c.kind === 'tag') await logTag(ctx, log, c);
+    else if (c.kind === 'probe') await log.answerProbe(c.token);
   }
 }
 

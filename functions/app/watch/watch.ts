@@ -44,9 +44,10 @@ export function expired(position: number | string): StatusError {
 
 /**
  * A list whose `resourceVersion` is a position of the watch log, so that a watch from it misses no change and
- * repeats none (what informers rely on): the log is settled before and after the read (positions h1 ≤ h2), and
- * every object the log changed between them is taken as the log holds it at h2, since the read may have seen it
- * before or after that change. Items are ordered by `order`; with a `continue`, only items between the page's
+ * repeats none (what informers rely on). h1 is the log's head before the read; after the read the log is settled
+ * (every change committed by then is logged) at h2. A change logged by h1 was committed before the read, which
+ * shows it; every object the log changed in (h1, h2] (committed before, during or just after the read, or logged
+ * late) is taken as the log holds it at h2. So the list is the state at h2, and the watch from h2 starts after it. Items are ordered by `order`; with a `continue`, only items between the page's
  * first and last are corrected (each page is exact for its own range).
  */
 export async function listAtPosition<
@@ -58,7 +59,6 @@ export async function listAtPosition<
   read: () => Promise<L>,
   pageStarted: boolean,
 ): Promise<L> {
-  await settings.settle();
   const h1 = await settings.log.head();
   const list = await read();
   await settings.settle();
