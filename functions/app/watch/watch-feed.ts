@@ -121,16 +121,16 @@ function deletedObject(kind: string, namespace: string, name: string, uid: strin
 }
 
 /**
- * A batch without the head changes a later head change of the same stream supersedes: an imagestream's event
- * carries its tags as they are when logged, so the earlier ones would only repeat that state. (Every tag change
- * keeps its own imagestreamtag event.)
+ * A batch without the head changes a later change of the same stream incarnation's head supersedes: an
+ * imagestream's event carries its tags as they are when logged, so the earlier ones would only repeat that state.
+ * Removals are all kept (and so is the last change before one), as is every tag change: each imagestreamtag change
+ * is its own event.
  */
 function withoutSupersededHeads(changes: StreamChange[]): StreamChange[] {
+  const key = (c: Extract<StreamChange, { kind: 'head' }>) => `${c.namespace}/${c.stream}/${c.head?.uid}`;
   const last = new Map<string, number>();
   changes.forEach((c, i) => {
-    if (c.kind === 'head') last.set(`${c.namespace}/${c.stream}`, i);
+    if (c.kind === 'head' && !c.removed) last.set(key(c), i);
   });
-  return changes.filter(
-    (c, i) => c.kind !== 'head' || c.removed || last.get(`${c.namespace}/${c.stream}`) === i,
-  );
+  return changes.filter((c, i) => c.kind !== 'head' || c.removed || last.get(key(c)) === i);
 }
