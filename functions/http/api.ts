@@ -172,7 +172,7 @@ export async function dispatch(
  * is 400 before anything is read; undefined when there is none. It applies to the page the list read: as
  * Kubernetes allows, a page may then hold fewer than `limit` items, and `continue` still resumes after it.
  */
-function fieldSelectorOf(query: URLSearchParams): ((item: unknown) => boolean) | undefined {
+export function fieldSelectorOf(query: URLSearchParams): ((item: unknown) => boolean) | undefined {
   const selector = query.get('fieldSelector');
   if (!selector?.trim()) return undefined;
   const test = parseFieldSelector(selector);

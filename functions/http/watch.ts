@@ -8,9 +8,9 @@ import { getImageStreamTag } from '../app/streams/imagestreamtags';
 import { expired, followLog, parsePosition, type WatchEvent, type WatchScope } from '../app/watch/watch';
 import { isClusterAdmin } from '../core/access/rules';
 import { badRequest, FieldError, invalid, methodNotAllowed, StatusError, unauthorized } from '../core/errors';
-import { parseFieldSelector } from '../core/field-selector';
 import { validateNamespaceName } from '../core/imagestream/validation';
 import { parseLabelSelector } from '../core/label-selector';
+import { fieldSelectorOf } from './api';
 import { identityOf, routePath } from './identity';
 import { legacyWatchPath } from './watch-request';
 
@@ -193,18 +193,5 @@ function watchOptionsOf(query: URLSearchParams): {
     position,
     timeoutSeconds: timeout ? Number(timeout) || undefined : undefined,
     bookmarks: query.get('allowWatchBookmarks') === 'true',
-  };
-}
-
-function fieldSelectorOf(query: URLSearchParams): ((item: unknown) => boolean) | undefined {
-  const selector = query.get('fieldSelector');
-  if (!selector?.trim()) return undefined;
-  const test = parseFieldSelector(selector);
-  return (item) => {
-    const meta = (item as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
-    return test({
-      'metadata.name': typeof meta?.name === 'string' ? meta.name : '',
-      'metadata.namespace': typeof meta?.namespace === 'string' ? meta.namespace : '',
-    });
   };
 }

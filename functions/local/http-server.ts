@@ -265,7 +265,21 @@ async function streamWatch(
   opts: { watch?: WatchServer; log: Log },
 ): Promise<void> {
   const gone = new AbortController();
-  res.once('close', () => gone.abort());
+  const started = performance.now();
+  res.once('close', () => {
+    gone.abort();
+    // The access-log line the buffered handler writes for other requests, once the watch is over.
+    opts.log({
+      level: 'info',
+      message: 'request',
+      method: event.requestContext.http.method,
+      path: event.rawPath,
+      ...(event.rawQueryString ? { query: event.rawQueryString } : {}),
+      status: res.statusCode,
+      ms: Math.round(performance.now() - started),
+      watch: true,
+    });
+  });
   req.socket.setTimeout(0);
   try {
     await opts.watch!(event, {

@@ -68,7 +68,10 @@ const stream = (name: string, version: number, labels: Record<string, string> = 
   version,
   deleted,
   labels,
-  object: { kind: 'ImageStream', metadata: { name, namespace: 'ns', resourceVersion: String(version), labels } },
+  object: {
+    kind: 'ImageStream',
+    metadata: { name, namespace: 'ns', resourceVersion: String(version), labels },
+  },
 });
 
 const settings = (log: WatchLog, over: Partial<WatchSettings> = {}): WatchSettings => ({
@@ -108,8 +111,20 @@ describe('events for a watcher', () => {
     await log.append(stream('s', 4, { team: 'red' }));
     await log.append(stream('s', 5, { team: 'red' }, true));
     const blue: WatchScope = { ...all, labels: parseLabelSelector('team=blue') };
-    expect(log.records.map((r) => eventFor(r, blue)?.type)).toEqual([undefined, 'ADDED', 'MODIFIED', 'DELETED', undefined]);
-    expect(log.records.map((r) => eventFor(r, all)?.type)).toEqual(['ADDED', 'MODIFIED', 'MODIFIED', 'MODIFIED', 'DELETED']);
+    expect(log.records.map((r) => eventFor(r, blue)?.type)).toEqual([
+      undefined,
+      'ADDED',
+      'MODIFIED',
+      'DELETED',
+      undefined,
+    ]);
+    expect(log.records.map((r) => eventFor(r, all)?.type)).toEqual([
+      'ADDED',
+      'MODIFIED',
+      'MODIFIED',
+      'MODIFIED',
+      'DELETED',
+    ]);
     // The event's resourceVersion is its position; the record's object is left as it was.
     const e = eventFor(log.records[1]!, all)!;
     expect((e.object as any).metadata.resourceVersion).toBe(String(FIRST_POSITION + 2));
@@ -127,7 +142,10 @@ describe('list positions', () => {
       all,
       listOrder('imagestreams'),
       async () => {
-        const read = { metadata: {} as Record<string, string>, items: [stream('a', 1).object, stream('b', 1).object] };
+        const read = {
+          metadata: {} as Record<string, string>,
+          items: [stream('a', 1).object, stream('b', 1).object],
+        };
         // While the list reads: b changes (read before the change), c appears (after the read), a goes.
         await log.append(stream('b', 2));
         await log.append(stream('c', 1));
@@ -136,7 +154,10 @@ describe('list positions', () => {
       },
       false,
     );
-    expect(list.items.map((i: any) => `${i.metadata.name}@${i.metadata.resourceVersion}`)).toEqual(['b@2', 'c@1']);
+    expect(list.items.map((i: any) => `${i.metadata.name}@${i.metadata.resourceVersion}`)).toEqual([
+      'b@2',
+      'c@1',
+    ]);
     expect(list.metadata.resourceVersion).toBe(String(FIRST_POSITION + 5));
     // Nothing is left for a watch from there to repeat.
     expect(await log.readAfter(Number(list.metadata.resourceVersion), 10)).toEqual([]);
