@@ -2,6 +2,7 @@ import {
   canRequestProjects,
   createProjectRequest,
   deleteProject,
+  getNamespace,
   getProject,
   listProjects,
 } from '../app/access/projects';
@@ -83,6 +84,8 @@ export interface Route {
   shorterAnswer?: (body: unknown) => unknown;
   /** The kind's protobuf message, for built-in kinds clients send as `application/vnd.kubernetes.protobuf`. */
   protobuf?: ProtoMessage;
+  /** A list that also serves `?watch=true` (functions/http/watch.ts); discovery then lists the `watch` verb. */
+  watchable?: boolean;
   handle: (ctx: AppContext, req: HttpRequest) => Promise<HttpResult>;
 }
 
@@ -147,6 +150,7 @@ function everywhere(
     ...method,
     verb: 'list',
     scope: 'cluster',
+    ...(watched ? { watchable: true } : {}),
     handle: async (c, r) =>
       ok(await (watched ? positionedList(c, watched, undefined, r.query, () => read(c, r)) : read(c, r))),
   };
@@ -186,6 +190,7 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    watchable: true,
     handle: async (c, r) =>
       ok(
         await positionedList(c, 'imagestreams', r.params.ns!, r.query, () =>
@@ -260,6 +265,7 @@ export const routes: Route[] = [
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
+    watchable: true,
     handle: async (c, r) =>
       ok(
         await positionedList(c, 'imagestreamtags', r.params.ns!, r.query, () =>
@@ -547,6 +553,16 @@ export const routes: Route[] = [
     group: API_GROUPS.project,
     scope: 'cluster',
     handle: async (c, r) => ok(await listProjects(c, r.query)),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/namespaces/{name}',
+    verb: 'get',
+    resource: 'namespaces',
+    group: '',
+    scope: 'project',
+    nameFits: projectFits,
+    handle: async (c, r) => ok(await getNamespace(c, r.params.name!)),
   },
   {
     method: 'GET',

@@ -64,8 +64,7 @@ export async function serveWatch(
   if (match.kind === 'method-not-allowed' || match.route.method !== 'GET')
     throw methodNotAllowed(method, path);
   const { route, params } = match;
-  if (route.verb !== 'list' || !WATCHED.has(route.resource))
-    throw methodNotAllowed(`${method} with watch`, path);
+  if (!route.watchable || !WATCHED.has(route.resource)) throw methodNotAllowed(`${method} with watch`, path);
   if (params.ns !== undefined) {
     const why = validateNamespaceName(params.ns);
     if (why) throw badRequest(why);

@@ -535,6 +535,25 @@ const KUBECTL_ROWS: Array<{
     out: ['imagestream.image.openshift.io "dry" deleted'],
   },
   {
+    name: 'get is missing: NotFound names the object (kubectl reads the project as a Namespace first)',
+    args: ['get', 'is', 'missing'],
+    code: 1,
+    err: ['Error from server (NotFound): imagestreams.image.openshift.io "missing" not found'],
+  },
+  {
+    name: 'get namespace: the project as a Namespace, for its members',
+    who: 'dev',
+    args: ['get', 'namespace', 'x', '-o', 'jsonpath={.kind}/{.metadata.name}/{.status.phase}'],
+    out: ['Namespace/x/Active'],
+  },
+  {
+    name: 'get namespace of another project: forbidden',
+    who: 'nobody',
+    args: ['get', 'namespace', 'x'],
+    code: 1,
+    err: ['User "nobody" cannot get resource "namespaces" in API group "" in the namespace "x"'],
+  },
+  {
     name: 'delete: gone',
     args: ['get', 'is', '-o', 'name'],
     out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
