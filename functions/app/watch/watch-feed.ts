@@ -1,5 +1,5 @@
 import { IMAGE_API_VERSION } from '../../core/api-types';
-import { RECENT_EVENTS_KEPT } from '../../core/imagestream/model';
+import { RECENT_EVENTS_KEPT, type StreamHead } from '../../core/imagestream/model';
 import { toImageStream, toImageStreamTag } from '../../core/imagestream/views';
 import type { StreamChange } from '../ports/events';
 import { scopeOf } from '../ports/images';
@@ -20,10 +20,49 @@ export async function logWatchChanges(
   log: WatchLog,
   changes: StreamChange[],
 ): Promise<void> {
+  const batch = new BatchReads(ctx, log);
   for (const c of withoutSupersededHeads(changes)) {
-    if (c.kind === 'head') await logStream(ctx, log, c);
-    else if (c.kind === 'tag') await logTag(ctx, log, c);
+    if (c.kind === 'head') {
+      batch.forget(c.namespace, c.stream);
+      await logStream(ctx, log, c);
+    } else if (c.kind === 'tag') await logTag(ctx, log, c, batch);
     else if (c.kind === 'probe') await log.answerProbe(c.token);
+  }
+}
+
+/**
+ * Reads one batch shares per stream: its head (for imagestreamtag views) and which of its imagestreamtags the log
+ * shows present, so a large write (thousands of tag records, most without an image yet) costs two reads per
+ * stream and batch instead of two per record. A head change in the batch drops what was read of that stream.
+ */
+class BatchReads {
+  private readonly heads = new Map<string, Promise<StreamHead | undefined>>();
+  private readonly present = new Map<string, Promise<Set<string>>>();
+  constructor(
+    private readonly ctx: FeedContext,
+    private readonly log: WatchLog,
+  ) {}
+  head(ns: string, stream: string): Promise<StreamHead | undefined> {
+    const key = `${ns}/${stream}`;
+    let head = this.heads.get(key);
+    if (!head) {
+      head = this.ctx.streams.getHead(ns, stream);
+      this.heads.set(key, head);
+    }
+    return head;
+  }
+  presentTags(ns: string, stream: string): Promise<Set<string>> {
+    const key = `${ns}/${stream}`;
+    let names = this.present.get(key);
+    if (!names) {
+      names = this.log.presentTags(ns, stream).then((tags) => new Set(tags.map((t) => t.name)));
+      this.present.set(key, names);
+    }
+    return names;
+  }
+  forget(ns: string, stream: string): void {
+    this.heads.delete(`${ns}/${stream}`);
+    this.present.delete(`${ns}/${stream}`);
   }
 }
 
@@ -82,10 +121,11 @@ async function logTag(
   ctx: FeedContext,
   log: WatchLog,
   c: Extract<StreamChange, { kind: 'tag' }>,
+  batch: BatchReads,
 ): Promise<void> {
   const stored = c.after ?? c.before;
   if (!stored) return;
-  const head = await ctx.streams.getHead(c.namespace, c.stream);
+  const head = await batch.head(c.namespace, c.stream);
   // A record of a deleted stream incarnation (swept after a re-create) says nothing about today's stream.
   if (!head || head.uid !== stored.streamUid) return;
   const name = `${c.stream}:${stored.tag.name}`;
@@ -99,14 +139,19 @@ async function logTag(
     labels: head.labels,
   };
   // imagestreamtags are the tags that resolve to an image: one that stops resolving (or goes) is deleted.
+  const present = await batch.presentTags(c.namespace, c.stream);
   if (!c.after || !digest) {
+    // Most tag records of a new stream have no image yet: the log shows nothing of them, so nothing goes.
+    if (!present.has(name)) return;
     await log.append({
       ...entry,
       deleted: true,
       object: deletedObject('ImageStreamTag', c.namespace, name, head.uid),
     });
+    present.delete(name);
     return;
   }
+  present.add(name);
   const own = await ctx.images.seenBy(scopeOf(head), digest);
   await log.append({
     ...entry,

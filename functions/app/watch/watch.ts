@@ -79,6 +79,8 @@ export async function listAtPosition<
     );
     for (const [id, r] of changed) {
       const object = r.object;
+      // Logged without its body (too large): the read, as fresh as the record or fresher, stands.
+      if (!object && r.type !== 'DELETED') continue;
       const key = object ? order(object) : undefined;
       if (key !== undefined && ((first !== undefined && key < first) || (last !== undefined && key > last)))
         continue;
