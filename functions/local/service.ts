@@ -12,6 +12,8 @@ import { StatusError } from '../core/errors';
 import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler } from '../http/handler';
 import { serveWatch } from '../http/watch';
+import { createDocumentClient } from '../store/dynamodb-client';
+import { ImageStore } from '../store/image-store';
 import type { LogOutput } from '../telemetry/logger';
 import { localTelemetry } from '../telemetry/telemetry';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
@@ -153,7 +155,15 @@ export async function startLocalService(
     const resolve = pullSpecResolver(ctx.rules);
     const streamClient = createDynamoDbClient(endpoint);
     const watchLog = ctx.watch!.log;
-    const feedContext = ctx;
+    // The watch log's writer reads images through a store of its own: the API's in-process cache of project image
+    // records serves requests, and the change processor runs elsewhere in AWS (warming it here would make local
+    // reads differ from AWS ones).
+    const feedDb = createDocumentClient({ endpoint });
+    const feedContext = {
+      streams: ctx.streams,
+      images: new ImageStore(feedDb, cfg.TABLE_NAME),
+      rules: ctx.rules,
+    };
     poller = new StreamPoller({
       endpoint,
       table: cfg.TABLE_NAME,
@@ -179,6 +189,7 @@ export async function startLocalService(
       await poller.stop();
       await events.stop();
       streamClient.destroy();
+      feedDb.destroy();
     });
     const listen = {
       handler,
