@@ -12,6 +12,7 @@
  * Row 7: GET imagestream answered as a meta.k8s.io Table (kubectl get) vs the same GET as JSON.
  * Row 8: `skopeo copy` of a 50 MB image through the service vs straight from upstream, and the service's peak RSS
  *        (bench/pull-through.ts).
+ * Row 9: a watch client's delay from a tag write to its event (bench/watch-latency.ts).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { buildLambdaBundle, lambdaEntries, probeEnvironment } from '../infra/bun
 import { startLatencyProxy } from '../test/support/latency-proxy';
 import { pushDistinctTags, pushImage, type Registry, startRegistry } from '../test/support/registries';
 import { pullThroughRow } from './pull-through';
+import { watchLatencyRow } from './watch-latency';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 /** Rows to run (`BENCH_ROWS=1,4`); row 1 always runs, it sets up the service the others use. */
@@ -230,6 +232,7 @@ async function main(): Promise<void> {
     }
     if (rows.has(6)) await throughputRow(rawCall, istagUrl, VIEWER_TOKEN);
     if (rows.has(7)) await tableRow(agent, new URL(`${base}/imagestreams/s`), token);
+    if (rows.has(8)) await watchLatencyRow(service.url, new URL(base).pathname, token);
     db.destroy();
     if (rows.has(2) || rows.has(3)) await importRows(service.url, h);
     if (rows.has(4)) await scheduledCycleRow(service.url, h, ddb.endpoint);

@@ -59,6 +59,20 @@ const schema = z.object({
     .default(DEFAULT_EVENT_SOURCE),
   /** The custom EventBridge bus events go to (AWS mode; the change processor needs it). */
   EVENT_BUS_NAME: z.string().optional(),
+  /** How long the watch log keeps changes: a watch from an older resourceVersion is 410 Expired (clients list again). */
+  WATCH_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3_600),
+  /** The longest one watch runs (AWS: within the watch function's 15-minute limit); clients then reconnect. */
+  WATCH_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(870),
+  /** How often a watch reads the watch log for news. */
+  WATCH_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  /** The OIDC issuer and audiences whose JWTs the watch function accepts (the API's authorizer settings). */
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_AUDIENCE: commaList,
   /** How often scheduled tags are re-checked (docs/semantics.md#scheduled-import). */
   IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   /** How often the scheduler looks for due tags; default a tenth of the interval, between 1 and 60 s. */

@@ -6,6 +6,7 @@ export const lambdaEntries = {
   'scheduler-tick': 'functions/handlers/scheduler-tick.ts',
   'push-events': 'functions/handlers/push-events.ts',
   registry: 'functions/handlers/registry.ts',
+  watch: 'functions/handlers/watch.ts',
 } as const;
 
 /** Environment a bundle needs to initialize outside Lambda (config is validated at module load). */

@@ -62,6 +62,7 @@ export function acknowledgeServiceFindings(stack: ServiceStack): void {
     stack.schedulerTick,
     stack.pushEvents,
     stack.registryFunction,
+    stack.watchFunction,
   ]) {
     ack(fn, { 'AwsSolutions-L1': RUNTIME, 'Serverless-LambdaLatestVersion': RUNTIME });
     ack(roleDefaultPolicy(fn), { 'AwsSolutions-IAM5[Resource::*]': STAR_ONLY });
@@ -81,6 +82,10 @@ export function acknowledgeServiceFindings(stack: ServiceStack): void {
   ack(stack.registryFunction, {
     'Serverless-LambdaDLQ':
       'Invoked synchronously through its function URL only (a registry client waits for the answer): there is no asynchronous invocation to dead-letter.',
+  });
+  ack(stack.watchFunction, {
+    'Serverless-LambdaDLQ':
+      "Invoked synchronously through its function URL (response streaming), never asynchronously: a failed request is the caller's to retry.",
   });
   ack(stack.changeProcessor, {
     'Serverless-LambdaDLQ':

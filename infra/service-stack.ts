@@ -39,7 +39,7 @@ import { JOB_MAX_RECEIVES } from '../functions/app/jobs/jobs';
 import { DEFAULT_EVENT_SOURCE } from '../functions/config';
 import { DETAIL_TYPES } from '../functions/core/events/tag-events';
 import { HEAD_SK, keys } from '../functions/store/keys';
-import { AppFunction } from './constructs/app-function';
+import { AppFunction, tableActions } from './constructs/app-function';
 import { registrySchema, schemaTypeName } from './event-schemas';
 import { acknowledgeServiceFindings } from './nag-suppressions';
 import { ServiceObservability } from './observability';
@@ -127,6 +127,11 @@ function oidcParameters(scope: Construct) {
         identitySource: ['$request.header.Authorization'],
       }),
     environment: { JWT_USER_CLAIM: userClaim.valueAsString, JWT_GROUPS_CLAIM: groupsClaim.valueAsString },
+    /** What the watch function checks itself (no authorizer fronts a function URL). */
+    verifier: {
+      OIDC_ISSUER: issuer.valueAsString,
+      OIDC_AUDIENCE: Fn.join(',', audience.valueAsList),
+    },
   };
 }
 
@@ -271,6 +276,8 @@ export class ServiceStack extends Stack {
   /** Stream batches the change processor gave up on (pointers to the records, not their data). */
   readonly streamDeadLetterQueue: Queue;
   readonly changeProcessor: AppFunction;
+  readonly watchFunction: AppFunction;
+  readonly watchUrl: FunctionUrl;
   readonly jobWorker: AppFunction;
   readonly schedulerTick: AppFunction;
   readonly schedule: Schedule;
@@ -411,8 +418,8 @@ export class ServiceStack extends Stack {
     });
     this.apiFunction.addEnvironment('WEBHOOK_ROTATION', webhookRotation.valueAsString);
 
-    // Table stream → change processor → events on the bus, jobs on the queue. It reads only the stream (the
-    // event source grants that); it never reads or writes table items, so it gets no table data actions.
+    // Table stream → change processor → watch log, events on the bus, jobs on the queue. Of the table it reads
+    // streams, tags and images (to log each change's object) and writes the watch log's records and answers.
     this.streamDeadLetterQueue = new Queue(this, 'stream-dlq', dlqProps);
     this.changeProcessor = new AppFunction(this, 'change-processor-fn', {
       entry: entry('handlers/change-processor.ts'),
@@ -421,7 +428,6 @@ export class ServiceStack extends Stack {
       memorySize: 512,
       environment: {
         RUNTIME_MODE: 'aws',
-        // Config requires it; the processor itself never touches the table.
         TABLE_NAME: props.table.tableName,
         ...registryHosts,
         IMPORT_QUEUE_URL: this.importQueue.queueUrl,
@@ -433,6 +439,19 @@ export class ServiceStack extends Stack {
     });
     allowSend(this.importQueue, this.changeProcessor);
     this.eventBus.grantPutEventsTo(this.changeProcessor);
+    // The watch log (functions/store/watch-log.ts): reads of heads, tags and images by key, a transaction per
+    // logged change (conditional update of the object's last entry, put of the record), the counter, probe answers.
+    this.changeProcessor.bindTable(
+      props.table,
+      [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ],
+      { indexes: false },
+    );
     this.changeProcessor.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -449,15 +468,46 @@ export class ServiceStack extends Stack {
           // Tag records (events, import jobs); secrets and history never reach the function. The key prefixes are
           // the store's own (functions/store/keys.ts), which also turns the records into changes.
           FilterCriteria.filter({ dynamodb: { Keys: { SK: { S: FilterRule.beginsWith(keys.tagPrefix) } } } }),
-          // A removed stream head: the processor queues the sweep of the stream's records, whose tag removals in
-          // turn yield the `deleted` events.
+          // Stream heads: each change is an imagestream watch event; a removed one also queues the sweep of the
+          // stream's records, whose tag removals in turn yield the `deleted` events.
+          FilterCriteria.filter({ dynamodb: { Keys: { SK: { S: FilterRule.isEqual(HEAD_SK) } } } }),
+          // Settle probes of the watch log (new ones only), answered once what came before them is logged.
           FilterCriteria.filter({
-            eventName: FilterRule.isEqual('REMOVE'),
-            dynamodb: { Keys: { SK: { S: FilterRule.isEqual(HEAD_SK) } } },
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: {
+              Keys: {
+                PK: { S: FilterRule.isEqual(keys.watchLogPk) },
+                SK: { S: FilterRule.beginsWith(keys.watchProbePrefix) },
+              },
+            },
           }),
         ],
       }),
     );
+
+    // Watches stream, which API Gateway cannot do: a function URL in response-streaming mode serves them (and
+    // the other reads kubectl makes around a watch), checking the JWT itself (docs/watch.md).
+    this.watchFunction = new AppFunction(this, 'watch-fn', {
+      entry: entry('handlers/watch.ts'),
+      description: 'imagestreams watches (function URL, response streaming) and reads',
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      environment: {
+        ...appSettings,
+        ...oidc.environment,
+        ...oidc.verifier,
+        // Ends each watch before the function's 15 minutes, cleanly; clients reconnect from their last event.
+        WATCH_MAX_SECONDS: '870',
+      },
+    });
+    // Reads, and the put of a settle probe (lists answer a position of the watch log).
+    this.watchFunction.bindTable(props.table, [...tableActions.RO, 'dynamodb:PutItem']);
+    this.watchUrl = this.watchFunction.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.RESPONSE_STREAM,
+    });
+    // The API refuses watches (it cannot stream) and names this URL instead.
+    this.apiFunction.addEnvironment('WATCH_URL', this.watchUrl.url);
 
     this.jobWorker = new AppFunction(this, 'job-worker-fn', {
       entry: entry('handlers/job-worker.ts'),
@@ -691,6 +741,7 @@ export class ServiceStack extends Stack {
         api: this.apiFunction,
         'change-processor': this.changeProcessor,
         'job-worker': this.jobWorker,
+        watch: this.watchFunction,
         'scheduler-tick': this.schedulerTick,
         'push-events': this.pushEvents,
         registry: this.registryFunction,
@@ -710,6 +761,11 @@ export class ServiceStack extends Stack {
     acknowledgeServiceFindings(this);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'WatchUrl', {
+      value: this.watchUrl.url,
+      description:
+        'Watches and reads (kubectl get -w, informers): a function URL that streams; writes go to ApiUrl',
+    });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
     new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn });
     new CfnOutput(this, 'EventSource', {

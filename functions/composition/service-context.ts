@@ -4,11 +4,13 @@ import type { CredentialSealer } from '../app/ports/credential-sealer';
 import { noSealer } from '../app/ports/credential-sealer';
 import type { JobSink } from '../app/ports/jobs';
 import { type MetricsRecorder, noMetrics } from '../app/ports/metrics';
+import type { WatchSettings } from '../app/ports/watch';
 import { type AppContext, newTid, newUid } from '../app/shared/context';
 import { KeyedQueue } from '../app/shared/keyed-queue';
 import { EcrCredentials } from '../aws/ecr-credentials';
 import { KmsSealer } from '../aws/kms-sealer';
 import type { ServiceConfig } from '../config';
+import { StatusError } from '../core/errors';
 import { systemClock } from '../core/imagestream/resolution';
 import { RegistryClient } from '../registry/client';
 import { HttpImageRegistry } from '../registry/image-registry';
@@ -18,6 +20,7 @@ import { ProjectStore } from '../store/project-store';
 import { ScheduleStore } from '../store/schedule-store';
 import { SecretStore } from '../store/secret-store';
 import { StreamStore } from '../store/stream-store';
+import { WatchLogStore } from '../store/watch-log';
 import { noTracing, type Tracing } from '../telemetry/tracing';
 import { accessSettings, importSettings, scheduleSettings, streamRules } from './settings';
 import { documentClient } from './table';
@@ -37,6 +40,11 @@ export interface ServiceParts {
   metrics?: MetricsRecorder | undefined;
   /** What traces the AWS clients and registry exchanges (X-Ray in Lambda); nothing by default. */
   tracing?: Tracing | undefined;
+  /**
+   * How watches work where the service serves them (the watch log itself is built here, on the table); without
+   * `settle`, lists settle the log with a probe the change processor answers.
+   */
+  watch?: (Omit<WatchSettings, 'log' | 'settle'> & Partial<Pick<WatchSettings, 'settle'>>) | undefined;
 }
 
 /** What tests and local mode may put in place of a real part. */
@@ -90,6 +98,9 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
     newTid,
     tagWrites: new KeyedQueue(),
     metrics,
+    ...(parts.watch
+      ? { watch: watchSettings(parts.watch, new WatchLogStore(db, cfg.TABLE_NAME, parts.watch.retentionMs)) }
+      : {}),
   });
 }
 
@@ -119,4 +130,25 @@ export function registryClient(
     exchangeTimeoutMs: cfg.REGISTRY_TIMEOUT_SECONDS * 1000,
     ...(parts.registryLookup ? { lookup: parts.registryLookup } : {}),
   });
+}
+
+/** How long a list waits for the change processor to answer its probe before it gives up (504, try again). */
+const PROBE_TIMEOUT_MS = 5_000;
+
+function watchSettings(parts: NonNullable<ServiceParts['watch']>, log: WatchLogStore): WatchSettings {
+  return {
+    ...parts,
+    log,
+    settle:
+      parts.settle ??
+      (async () => {
+        try {
+          await log.probe(PROBE_TIMEOUT_MS);
+        } catch (e) {
+          throw new StatusError(504, 'Timeout', `${(e as Error).message}; try again`, {
+            retryAfterSeconds: 1,
+          });
+        }
+      }),
+  };
 }

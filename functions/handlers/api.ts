@@ -20,6 +20,13 @@ const ctx = serviceContext(config, {
   webhookSecret: config.WEBHOOK_SECRET_ARN ? secretValue(config.WEBHOOK_SECRET_ARN) : undefined,
   metrics: telemetry.metrics,
   tracing: telemetry.tracing,
+  // Lists of imagestreams and imagestreamtags answer a position of the watch log (settled with a probe).
+  watch: {
+    pollMs: config.WATCH_POLL_MS,
+    retentionMs: config.WATCH_RETENTION_SECONDS * 1000,
+    gapGraceMs: 5_000,
+    maxSeconds: config.WATCH_MAX_SECONDS,
+  },
 });
 export const handler = wrapHandler(
   telemetry,

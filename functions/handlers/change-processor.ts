@@ -3,11 +3,16 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { processBatch, pullSpecResolver } from '../app/events/change-processor';
 import type { StreamChange } from '../app/ports/events';
+import { logWatchChanges } from '../app/watch/watch-feed';
 import { EventBridgePublisher } from '../aws/eventbridge-publisher';
 import { SqsJobSink } from '../aws/sqs-job-sink';
 import { streamRules } from '../composition/settings';
+import { documentClient } from '../composition/table';
 import { readServiceConfig, requireSetting } from '../config';
+import { ImageStore } from '../store/image-store';
 import { toStreamChange } from '../store/stream-records';
+import { StreamStore } from '../store/stream-store';
+import { WatchLogStore } from '../store/watch-log';
 import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 import { batchTrigger, wrapHandler } from './wrap';
 
@@ -29,13 +34,26 @@ const sink = new SqsJobSink(
   telemetry.tracing.client(new SQSClient({})),
   requireSetting(config, 'IMPORT_QUEUE_URL'),
 );
-const resolve = pullSpecResolver(streamRules(config));
+const rules = streamRules(config);
+const resolve = pullSpecResolver(rules);
+// The watch log (docs/watch.md): written here, in stream order, before the batch's events and jobs.
+const db = documentClient(config, telemetry.tracing);
+const table = config.TABLE_NAME;
+const feed = { streams: new StreamStore(db, table), images: new ImageStore(db, table), rules };
+const watchLog = new WatchLogStore(db, table, config.WATCH_RETENTION_SECONDS * 1000);
 
 export const handler = wrapHandler(
   telemetry,
   batchTrigger<DynamoDBStreamEvent>((record) => record.eventID),
   async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const changes: StreamChange[] = event.Records.map(toStreamChange);
+    try {
+      await logWatchChanges(feed, watchLog, changes);
+    } catch (e) {
+      // Logging is idempotent (each object's state is logged once), so the whole batch is simply seen again.
+      log({ level: 'error', message: 'the watch log retries the batch', error: (e as Error).message });
+      return { batchItemFailures: [{ itemIdentifier: changes[0]?.sequence ?? '' }] };
+    }
     const failure = await processBatch(changes, resolve, publisher, sink, telemetry.metrics);
     if (!failure) {
       log({ level: 'info', message: 'stream batch done', records: changes.length });

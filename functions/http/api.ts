@@ -28,6 +28,7 @@ import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import type { HttpResult } from './request';
 import { acceptedBody, attributesOf, decodePathSegment, matchRoute, type Route } from './routes';
 import { type IncludeObject, includeObjectOf, toTable } from './table';
+import { isWatchRequest } from './watch-request';
 
 /** The identity the edge authenticated (local token check, or API Gateway's JWT or IAM authorizer). */
 export { identityOf } from './identity';
@@ -109,6 +110,14 @@ export async function dispatch(
       throw forbidden(`forbidden: User "${identity.user}" cannot get path "${path}"`);
     return discovery;
   }
+  const query = new URLSearchParams(event.rawQueryString ?? '');
+  // Watches stream; API Gateway buffers answers. They are served where responses stream (docs/watch.md).
+  if (method === 'GET' && isWatchRequest(path, query))
+    throw new StatusError(
+      405,
+      'MethodNotAllowed',
+      `watch is not served through this endpoint, which cannot stream: ${process.env.WATCH_URL ? `use ${process.env.WATCH_URL}` : 'use the watch function URL (stack output WatchUrl)'}`,
+    );
   const match = matchRoute(method, path);
   if (match.kind === 'not-found')
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
@@ -120,7 +129,7 @@ export async function dispatch(
     method,
     path,
     params,
-    query: new URLSearchParams(event.rawQueryString ?? ''),
+    query,
     headers,
     body: undefined as unknown,
     identity,
@@ -187,7 +196,7 @@ function withWarnings(
  * is 400 before anything is read; undefined when there is none. It applies to the page the list read: as
  * Kubernetes allows, a page may then hold fewer than `limit` items, and `continue` still resumes after it.
  */
-function fieldSelectorOf(query: URLSearchParams): ((item: unknown) => boolean) | undefined {
+export function fieldSelectorOf(query: URLSearchParams): ((item: unknown) => boolean) | undefined {
   const selector = query.get('fieldSelector');
   if (!selector?.trim()) return undefined;
   const test = parseFieldSelector(selector);

@@ -49,6 +49,7 @@ const RESOURCE_NAMES: ReadonlyMap<string, ResourceNames> = new Map<string, Resou
     { kind: 'ImageStreamTagHistory', singular: 'imagestreamtaghistory' },
   ],
   ['/secrets', { kind: 'Secret', singular: 'secret' }],
+  ['/namespaces', { kind: 'Namespace', singular: 'namespace', shortNames: ['ns'] }],
   [`${API_GROUPS.rbac}/rolebindings`, { kind: 'RoleBinding', singular: 'rolebinding' }],
   [`${API_GROUPS.project}/projects`, { kind: 'Project', singular: 'project' }],
   [`${API_GROUPS.project}/projectrequests`, { kind: 'ProjectRequest', singular: 'projectrequest' }],
@@ -99,6 +100,8 @@ export function servedResources(table: readonly Route[] = routes): ServedResourc
       verbs: new Set<string>(),
     };
     entry.verbs.add(route.verb);
+    // A watchable list is also the `watch` verb (informers and GitOps tools watch only what discovery says they may).
+    if (route.watchable) entry.verbs.add('watch');
     if (route.scope === 'namespace') entry.namespaced = true;
     byKey.set(key, entry);
   }

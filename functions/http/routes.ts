@@ -2,6 +2,7 @@ import {
   canRequestProjects,
   createProjectRequest,
   deleteProject,
+  getNamespace,
   getProject,
   listProjects,
 } from '../app/access/projects';
@@ -16,6 +17,7 @@ import { createSecret, deleteSecret, getSecret, listSecrets, updateSecret } from
 import { createSelfSubjectAccessReview } from '../app/access/selfsubjectaccessreviews';
 import { createSelfSubjectRulesReview } from '../app/access/selfsubjectrulesreviews';
 import { createImageStreamImport, withoutStreamView } from '../app/imports/imagestreamimports';
+import type { WatchResource } from '../app/ports/watch';
 import { listInEveryProject, type NamespacedList } from '../app/shared/all-namespaces';
 import type { AppContext } from '../app/shared/context';
 import { getImage } from '../app/streams/images';
@@ -38,6 +40,7 @@ import {
   listImageStreamTags,
   updateImageStreamTag,
 } from '../app/streams/imagestreamtags';
+import { positionedList } from '../app/watch/watch';
 import { API_GROUPS, type Attributes, type Verb } from '../core/access/rules';
 import { EXTENSION_API_GROUP, IMAGE_API_GROUP } from '../core/api-types';
 import { badRequest } from '../core/errors';
@@ -87,6 +90,8 @@ export interface Route {
   serverSideApply?: boolean;
   /** The kind's protobuf message, for built-in kinds clients send as `application/vnd.kubernetes.protobuf`. */
   protobuf?: ProtoMessage;
+  /** A list that also serves `?watch=true` (functions/http/watch.ts); discovery then lists the `watch` verb. */
+  watchable?: boolean;
   handle: (ctx: AppContext, req: HttpRequest) => Promise<HttpResult>;
 }
 
@@ -143,13 +148,18 @@ function everywhere(
   method: Pick<Route, 'path' | 'resource' | 'group'>,
   list: { kind: string; apiVersion: string },
   listOne: (c: AppContext, ns: string, q: URLSearchParams) => Promise<NamespacedList<unknown>>,
+  watched?: WatchResource,
 ): Route {
+  const read = (c: AppContext, r: HttpRequest) =>
+    listInEveryProject(c, r.query, list, (ns, q) => listOne(c, ns, q));
   return {
     method: 'GET',
     ...method,
     verb: 'list',
     scope: 'cluster',
-    handle: async (c, r) => ok(await listInEveryProject(c, r.query, list, (ns, q) => listOne(c, ns, q))),
+    ...(watched ? { watchable: true } : {}),
+    handle: async (c, r) =>
+      ok(await (watched ? positionedList(c, watched, undefined, r.query, () => read(c, r)) : read(c, r))),
   };
 }
 
@@ -158,6 +168,7 @@ export const routes: Route[] = [
     { path: `/apis/${IMAGE_API_GROUP}/v1/imagestreams`, resource: 'imagestreams', group: IMAGE_API_GROUP },
     { kind: 'ImageStreamList', apiVersion: `${IMAGE_API_GROUP}/v1` },
     listImageStreams,
+    'imagestreams',
   ),
   everywhere(
     {
@@ -167,6 +178,7 @@ export const routes: Route[] = [
     },
     { kind: 'ImageStreamTagList', apiVersion: `${IMAGE_API_GROUP}/v1` },
     listImageStreamTags,
+    'imagestreamtags',
   ),
   everywhere(
     { path: '/api/v1/secrets', resource: 'secrets', group: '' },
@@ -185,7 +197,13 @@ export const routes: Route[] = [
     resource: 'imagestreams',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
-    handle: async (c, r) => ok(await listImageStreams(c, r.params.ns!, r.query)),
+    watchable: true,
+    handle: async (c, r) =>
+      ok(
+        await positionedList(c, 'imagestreams', r.params.ns!, r.query, () =>
+          listImageStreams(c, r.params.ns!, r.query),
+        ),
+      ),
   },
   {
     method: 'POST',
@@ -254,7 +272,13 @@ export const routes: Route[] = [
     resource: 'imagestreamtags',
     group: IMAGE_API_GROUP,
     scope: 'namespace',
-    handle: async (c, r) => ok(await listImageStreamTags(c, r.params.ns!, r.query)),
+    watchable: true,
+    handle: async (c, r) =>
+      ok(
+        await positionedList(c, 'imagestreamtags', r.params.ns!, r.query, () =>
+          listImageStreamTags(c, r.params.ns!, r.query),
+        ),
+      ),
   },
   {
     method: 'POST',
@@ -536,6 +560,16 @@ export const routes: Route[] = [
     group: API_GROUPS.project,
     scope: 'cluster',
     handle: async (c, r) => ok(await listProjects(c, r.query)),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/namespaces/{name}',
+    verb: 'get',
+    resource: 'namespaces',
+    group: '',
+    scope: 'project',
+    nameFits: projectFits,
+    handle: async (c, r) => ok(await getNamespace(c, r.params.name!)),
   },
   {
     method: 'GET',

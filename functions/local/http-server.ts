@@ -8,12 +8,16 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { Identity } from '../app/shared/context';
 import type { Log } from '../app/shared/log';
 import { type StatusError, tooLarge, unauthorized } from '../core/errors';
-import { HEALTH_PATHS } from '../http/api';
+import { errorResponse, HEALTH_PATHS } from '../http/api';
 import { isRegistryPath, type RegistryDispatcher } from '../http/registry';
+import { isWatchRequest, type WatchOutput } from '../http/watch';
 import { isConsolePath, serveConsole } from './console-assets';
 
 /** API Gateway's own request-body limit for a Lambda integration (the Lambda payload limit). */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+/** Serves one watch request (functions/http/watch.ts) onto the response; throws a StatusError before it starts. */
+export type WatchServer = (event: APIGatewayProxyEventV2, out: WatchOutput) => Promise<void>;
 
 type ApiHandler = (
   event: APIGatewayProxyEventV2,
@@ -39,6 +43,8 @@ export async function serveApi(opts: {
   log?: Log;
   /** Answers `/v2/` (pulling through streams, docs/registry.md); without it those paths go to the API. */
   registry?: RegistryDispatcher;
+  /** Serves watch requests as a stream; without it they reach the handler like any other request. */
+  watch?: WatchServer;
 }): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const log: Log = opts.log ?? ((entry) => console.error(JSON.stringify(entry)));
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -50,7 +56,7 @@ export async function serveApi(opts: {
       });
       return;
     }
-    handle(req, res, opts).catch((err: unknown) => {
+    handle(req, res, { ...opts, log }).catch((err: unknown) => {
       log({ level: 'error', message: 'local server failure', error: String(err) });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end();
@@ -179,6 +185,8 @@ async function handle(
     authenticate: (token: string) => Identity | undefined;
     admitsWebhook?: (authorization: string | undefined, query: URLSearchParams) => boolean;
     tlsInfo?: () => LocalTlsInfo | undefined;
+    watch?: WatchServer;
+    log: Log;
   },
 ): Promise<void> {
   const rawUrl = req.url ?? '/';
@@ -225,6 +233,10 @@ async function handle(
     res.end(body);
     return;
   }
+  if (opts.watch && identity && isWatchRequest(pathname, new URLSearchParams(search))) {
+    await streamWatch(req, res, apiEvent(req, pathname, search, headers, identity, Buffer.alloc(0)), opts);
+    return;
+  }
   const declared = Number(headers['content-length'] ?? 0);
   if (readsBody && declared > MAX_BODY_BYTES) {
     sendStatus(res, bodyTooLarge());
@@ -241,9 +253,31 @@ async function handle(
     sendStatus(res, bodyTooLarge());
     return;
   }
+  const event = apiEvent(req, pathname, search, headers, identity, body);
+  const out = await opts.handler(event, {
+    getRemainingTimeInMillis: () => 29_000,
+    functionName: 'imagestreams-api-local',
+    awsRequestId: event.requestContext.requestId,
+  } as Context);
+  const outHeaders = { ...(out.headers as Record<string, string> | undefined) };
+  const payload =
+    out.body === undefined ? Buffer.alloc(0) : Buffer.from(out.body, out.isBase64Encoded ? 'base64' : 'utf8');
+  res.writeHead(out.statusCode ?? 200, { ...outHeaders, 'content-length': String(payload.length) });
+  res.end(payload);
+}
+
+/** The API Gateway (payload 2.0) event a request would be in AWS. */
+function apiEvent(
+  req: IncomingMessage,
+  pathname: string,
+  search: string,
+  headers: Record<string, string>,
+  identity: Identity | undefined,
+  body: Buffer,
+): APIGatewayProxyEventV2 {
   const textual = !/protobuf|octet-stream/i.test(headers['content-type'] ?? '');
   const now = Date.now();
-  const event: APIGatewayProxyEventV2 = {
+  return {
     version: '2.0',
     routeKey: '$default',
     rawPath: pathname,
@@ -272,14 +306,68 @@ async function handle(
     ...(body.length ? { body: body.toString(textual ? 'utf8' : 'base64') } : {}),
     isBase64Encoded: body.length > 0 && !textual,
   };
-  const out = await opts.handler(event, {
-    getRemainingTimeInMillis: () => 29_000,
-    functionName: 'imagestreams-api-local',
-    awsRequestId: event.requestContext.requestId,
-  } as Context);
-  const outHeaders = { ...(out.headers as Record<string, string> | undefined) };
-  const payload =
-    out.body === undefined ? Buffer.alloc(0) : Buffer.from(out.body, out.isBase64Encoded ? 'base64' : 'utf8');
-  res.writeHead(out.statusCode ?? 200, { ...outHeaders, 'content-length': String(payload.length) });
-  res.end(payload);
+}
+
+/**
+ * A watch: the response streams (chunked) until the watch ends, the client goes away or the server closes; a
+ * refusal before the first event is an ordinary Status answer.
+ */
+async function streamWatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  event: APIGatewayProxyEventV2,
+  opts: { watch?: WatchServer; log: Log },
+): Promise<void> {
+  const gone = new AbortController();
+  const started = performance.now();
+  res.once('close', () => {
+    gone.abort();
+    // The access-log line the buffered handler writes for other requests, once the watch is over.
+    opts.log({
+      level: 'info',
+      message: 'request',
+      method: event.requestContext.http.method,
+      path: event.rawPath,
+      ...(event.rawQueryString ? { query: event.rawQueryString } : {}),
+      status: res.statusCode,
+      ms: Math.round(performance.now() - started),
+      watch: true,
+    });
+  });
+  req.socket.setTimeout(0);
+  try {
+    await opts.watch!(event, {
+      start: (headers) => {
+        res.writeHead(200, headers);
+        res.flushHeaders();
+      },
+      write: (line) =>
+        new Promise<void>((resolve) => {
+          if (res.writableEnded || res.destroyed) return resolve();
+          if (res.write(line)) return resolve();
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        }),
+      signal: gone.signal,
+    });
+  } catch (err) {
+    if (res.headersSent) {
+      opts.log({ level: 'error', message: 'watch failed', error: String(err) });
+    } else {
+      const out = errorResponse(err, event, opts.log);
+      const payload = Buffer.from(out.body ?? '', out.isBase64Encoded ? 'base64' : 'utf8');
+      res.writeHead(out.statusCode ?? 500, {
+        ...(out.headers as Record<string, string> | undefined),
+        'content-length': String(payload.length),
+      });
+      res.end(payload);
+      return;
+    }
+  }
+  res.end();
 }

@@ -40,6 +40,17 @@ const schema = z.object({
   JOB_CONCURRENCY_PER_PROJECT: z.coerce.number().int().min(1).max(64).optional(),
   /** How long the change processor sleeps when the table's stream is idle. */
   STREAM_POLL_MS: z.coerce.number().int().min(10).max(600_000).default(250),
+  /** How often a watch reads the watch log for news. */
+  WATCH_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(100),
+  /** How long the watch log keeps changes: a watch from an older resourceVersion is 410 Expired (clients list again). */
+  WATCH_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3_600),
+  /** The longest one watch runs before the server ends it (clients reconnect from their last resourceVersion). */
+  WATCH_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(1_800),
 });
 
 export type LocalConfig = Omit<z.infer<typeof schema>, 'JOB_CONCURRENCY_PER_PROJECT'> & {

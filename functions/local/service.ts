@@ -7,16 +7,21 @@ import { sealUnsealedSecrets } from '../app/imports/secret-credentials';
 import { runJob } from '../app/jobs/job-runner';
 import type { AppContext } from '../app/shared/context';
 import { pullContext } from '../composition/registry-context';
+import { logWatchChanges } from '../app/watch/watch-feed';
 import { type ContextOverrides, serviceContext } from '../composition/service-context';
 import { readServiceConfig } from '../config';
+import { StatusError } from '../core/errors';
 import { webhookAuthorized } from '../core/push/notifications';
 import { createApiHandler } from '../http/handler';
 import { createRegistryDispatcher } from '../http/registry';
+import { serveWatch } from '../http/watch';
+import { createDocumentClient } from '../store/dynamodb-client';
+import { ImageStore } from '../store/image-store';
 import type { LogOutput } from '../telemetry/logger';
 import { localTelemetry } from '../telemetry/telemetry';
 import { createDynamoDbClient, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { LocalEventSink } from './event-sink';
-import { type LocalTlsInfo, serveApi } from './http-server';
+import { type LocalTlsInfo, serveApi, type WatchServer } from './http-server';
 import { LocalJobRunner } from './job-runner';
 import { KeyFileSealer, loadOrCreateKeyFile } from './key-file-sealer';
 import type { LocalConfig } from './local-config';
@@ -111,7 +116,24 @@ export async function startLocalService(
       metrics: telemetry.metrics,
     });
     stops.push(() => runner.stop());
+    // Lists and watches wait for the stream poller (below) to drain the table's stream into the watch log.
+    let poller: StreamPoller | undefined;
     ctx = serviceContext(serviceConfig, {
+      watch: {
+        settle: async () => {
+          try {
+            await poller?.settle();
+          } catch (e) {
+            throw new StatusError(504, 'Timeout', `${(e as Error).message}; try again`, {
+              retryAfterSeconds: 1,
+            });
+          }
+        },
+        pollMs: cfg.WATCH_POLL_MS,
+        retentionMs: cfg.WATCH_RETENTION_SECONDS * 1000,
+        gapGraceMs: 5_000,
+        maxSeconds: cfg.WATCH_MAX_SECONDS,
+      },
       sealer,
       registryLookup: opts.registryLookup,
       writer,
@@ -126,6 +148,8 @@ export async function startLocalService(
     // What a killed predecessor was writing when it died (history written ahead, a large create) is swept now.
     await runner.enqueue([{ kind: 'orphans', writer, before: startedAt }]);
     const handler = createApiHandler(ctx, log);
+    const serviceCtx = ctx;
+    const watch: WatchServer = (event, out) => serveWatch(serviceCtx, event, out);
     // The change processor: the table's stream yields events (file + webhooks) and jobs (run in this process).
     // Events are flushed before the stream checkpoint moves, so a crash re-derives them instead of losing them.
     const eventsFile = cfg.EVENTS_FILE ?? join(cfg.dataDir, 'events.ndjson');
@@ -138,13 +162,24 @@ export async function startLocalService(
     });
     const resolve = pullSpecResolver(ctx.rules);
     const streamClient = createDynamoDbClient(endpoint);
-    const poller = new StreamPoller({
+    const watchLog = ctx.watch!.log;
+    // The watch log's writer reads images through a store of its own: the API's in-process cache of project image
+    // records serves requests, and the change processor runs elsewhere in AWS (warming it here would make local
+    // reads differ from AWS ones).
+    const feedDb = createDocumentClient({ endpoint });
+    const feedContext = {
+      streams: ctx.streams,
+      images: new ImageStore(feedDb, cfg.TABLE_NAME),
+      rules: ctx.rules,
+    };
+    poller = new StreamPoller({
       endpoint,
       table: cfg.TABLE_NAME,
       dynamodb: streamClient,
       checkpointFile: join(cfg.dataDir, `stream-checkpoint-${cfg.TABLE_NAME}.json`),
       pollMs: cfg.STREAM_POLL_MS,
       onChanges: async (changes) => {
+        await logWatchChanges(feedContext, watchLog, changes);
         const work = workForChanges(changes, resolve);
         await events.publish(work.events);
         recordPublished(telemetry.metrics, work.events);
@@ -162,6 +197,7 @@ export async function startLocalService(
       await poller.stop();
       await events.stop();
       streamClient.destroy();
+      feedDb.destroy();
     });
     const registry = createRegistryDispatcher({
       ctx: pullContext(serviceConfig, ctx, log, {
@@ -174,6 +210,7 @@ export async function startLocalService(
     const listen = {
       handler,
       registry,
+      watch,
       authenticate: tokens.lookup,
       admitsWebhook: (authorization: string | undefined, query: URLSearchParams) =>
         !!webhookSecret && webhookAuthorized(webhookSecret, authorization, query.get('token') ?? undefined),

@@ -38,6 +38,8 @@ export class StreamPoller {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Callers of `settle` waiting for a pass that starts after their call and finds nothing new. */
+  private settling: Array<() => void> = [];
 
   constructor(private readonly o: StreamPollerOptions) {
     this.streams = new DynamoDBStreamsClient({
@@ -60,6 +62,7 @@ export class StreamPoller {
     if (!arn) throw new Error(`table ${this.o.table} has no stream`);
     let lastDescribe = 0;
     while (!this.stopped) {
+      let waiting: Array<() => void> = [];
       try {
         if (
           Date.now() - lastDescribe > 10_000 ||
@@ -69,6 +72,8 @@ export class StreamPoller {
           lastDescribe = Date.now();
         }
         let busy = false;
+        waiting = this.settling;
+        this.settling = [];
         for (const [shard, iterator] of this.iterators) {
           if (!iterator || this.stopped) continue;
           const out = await this.streams.send(
@@ -84,14 +89,37 @@ export class StreamPoller {
           this.iterators.set(shard, out.NextShardIterator);
           if (!out.NextShardIterator) this.finished.add(shard);
         }
-        if (!busy) await this.pause(this.o.pollMs ?? POLL_MS);
+        if (busy) this.settling.push(...waiting);
+        else for (const settled of waiting) settled();
+        if (!busy && this.settling.length === 0) await this.pause(this.o.pollMs ?? POLL_MS);
       } catch (e) {
         if (this.stopped) break;
+        this.settling.push(...waiting);
         this.o.log({ level: 'error', message: 'stream poller error', error: (e as Error).message });
         this.iterators.clear();
         await this.pause(1_000);
       }
     }
+  }
+
+  /**
+   * Resolves once every change the table held when called has been handed on: after a full pass over the shards
+   * that starts after the call and finds nothing new. Rejects when that takes longer than `timeoutMs`.
+   */
+  settle(timeoutMs = 10_000): Promise<void> {
+    if (this.stopped || !this.loop) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settling = this.settling.filter((w) => w !== settled);
+        reject(new Error(`the table's stream was not drained within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const settled = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.settling.push(settled);
+      this.wake?.();
+    });
   }
 
   private async discoverShards(arn: string): Promise<void> {
@@ -138,6 +166,7 @@ export class StreamPoller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const settled of this.settling.splice(0)) settled();
     this.wake?.();
     await this.loop?.catch(() => undefined);
     this.streams.destroy();

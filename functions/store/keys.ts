@@ -55,6 +55,15 @@ export const keys = {
   /** Subject index: the bindings naming a user or group, one item per (subject, binding). */
   subjectPk: (subject: string) => `SUBJ#${subject}`,
   subjectSk: (ns: string, binding: string) => `${ns}#${binding}`,
+  /** The watch log: one partition, its counter and its records in position order. */
+  watchLogPk: 'WATCH',
+  watchCounterSk: 'HEAD',
+  watchRecordSk: (seq: number) => `E#${String(seq).padStart(16, '0')}`,
+  watchRecordPrefix: 'E#',
+  /** Settle probes: written by a reader, answered by the change processor once it has logged what came before. */
+  watchProbePrefix: 'PROBE#',
+  /** What the watch log last said about each object of a stream: the stream (`IS`) and its tags (`T#<tag>`). */
+  watchLastPk: (ns: string, stream: string) => `WLAST#${ns}/${stream}`,
 };
 
 /**

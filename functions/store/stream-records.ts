@@ -1,7 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { StoredTag, StreamChange } from '../app/ports/events';
 import { HEAD_SK, keys, streamOfPartitionKey } from './keys';
-import { itemToTag } from './stream-store';
+import { itemToHead, itemToTag } from './stream-store';
 
 /** One table change as the stream delivers it, keys and images unmarshalled (the table's own vocabulary). */
 export interface TableChange {
@@ -61,6 +61,14 @@ export function streamChangeOf(c: TableChange): StreamChange {
   const at = { observedAt: c.observedAt, sequence: c.sequence };
   const stream = typeof c.keys.PK === 'string' ? streamOfPartitionKey(c.keys.PK) : undefined;
   const sk = c.keys.SK;
+  if (
+    c.keys.PK === keys.watchLogPk &&
+    typeof sk === 'string' &&
+    sk.startsWith(keys.watchProbePrefix) &&
+    c.newImage &&
+    !c.oldImage
+  )
+    return { kind: 'probe', token: sk, ...at };
   if (!stream || typeof sk !== 'string') return { kind: 'other', ...at };
   if (sk === HEAD_SK)
     return {
@@ -69,6 +77,15 @@ export function streamChangeOf(c: TableChange): StreamChange {
       stream: stream.name,
       removed: !!c.oldImage && !c.newImage,
       by: typeof c.oldImage?.by === 'string' ? c.oldImage.by : undefined,
+      uid:
+        typeof (c.newImage ?? c.oldImage)?.uid === 'string'
+          ? String((c.newImage ?? c.oldImage)?.uid)
+          : undefined,
+      head: c.newImage && c.newImage.pending === undefined ? itemToHead(c.newImage) : undefined,
+      resourceVersion:
+        typeof (c.newImage ?? c.oldImage)?.rv === 'number'
+          ? Number((c.newImage ?? c.oldImage)?.rv)
+          : undefined,
       ...at,
     };
   if (!sk.startsWith(keys.tagPrefix)) return { kind: 'other', ...at };

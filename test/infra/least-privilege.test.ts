@@ -188,6 +188,15 @@ const EXPECTED: Record<string, Grants> = {
       'dynamodb:GetRecords',
       'dynamodb:GetShardIterator',
     ),
+    // The watch log: reads of heads, tags and images, its records, counter and probe answers (no index).
+    ...on(
+      [TABLE],
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ),
     ...on([EVENT_BUS], 'events:PutEvents'),
     ...on([IMPORT_QUEUE, STREAM_DLQ], 'sqs:SendMessage'),
     // The event source's on-failure destination, as CDK grants it.
@@ -209,6 +218,19 @@ const EXPECTED: Record<string, Grants> = {
       'sqs:ChangeMessageVisibility',
       'sqs:GetQueueAttributes',
       'sqs:GetQueueUrl',
+    ),
+  },
+  watchFunction: {
+    ...LOGS,
+    ...TRACES,
+    // Reads (watches, lists, gets, access checks) and the put of a settle probe; nothing else is written.
+    ...on(
+      [TABLE, ...TABLE_INDEXES],
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:PutItem',
     ),
   },
   schedulerTick: {

@@ -36,6 +36,7 @@ const fnIds = () =>
     stack.schedulerTick,
     stack.pushEvents,
     stack.registryFunction,
+    stack.watchFunction,
   ].map(idOf);
 /**
  * An alarm's single metric as {Namespace, MetricName, Dimensions, Stat} (CDK renders a labelled metric in the

@@ -467,22 +467,36 @@ describe('ServiceStack', () => {
     });
   });
 
-  it('lets the change processor put events on the bus and send jobs, read the stream, and nothing of the table', () => {
+  it('lets the change processor put events on the bus and send jobs, read the stream, and keep the watch log', () => {
     const statements = fnStatements('change processor');
     const put = statements.filter((s) => actionsOf([s]).includes('events:PutEvents'));
     expect(put).toHaveLength(1);
     expect(put[0]!.Resource).toEqual(arnOf(only('AWS::Events::EventBus')[0]));
-    const dynamo = actionsOf(statements).filter((a) => a.startsWith('dynamodb:'));
-    expect(dynamo.sort()).toEqual([...STREAM_ACTIONS].sort());
-    for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:'))))
-      expect(JSON.stringify(s.Resource)).toContain('StreamArn');
+    const onStream = statements.filter((s) => JSON.stringify(s.Resource).includes('StreamArn'));
+    expect(actionsOf(onStream).sort()).toEqual([...STREAM_ACTIONS].sort());
+    // The watch log: reads by key and its own writes, on the table alone (no index, no delete).
+    const onTable = statements.filter(
+      (s) =>
+        actionsOf([s]).some((a) => a.startsWith('dynamodb:')) &&
+        !JSON.stringify(s.Resource).includes('StreamArn'),
+    );
+    expect(actionsOf(onTable).sort()).toEqual(
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ].sort(),
+    );
+    expect(JSON.stringify(onTable.map((s) => s.Resource))).not.toContain('/index/');
     const sends = statements.filter((s) => actionsOf([s]).includes('sqs:SendMessage')).map((s) => s.Resource);
     expect(sends).toEqual(
       expect.arrayContaining([arnOf(queueId(/^importqueue/)), arnOf(queueId(/^streamdlq/))]),
     );
   });
 
-  it('feeds tag records and stream-head removals to the change processor, failures to the stream DLQ', () => {
+  it('feeds tag records, stream heads and watch-log probes to the change processor, failures to the stream DLQ', () => {
     service.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: ref(fn('change processor')),
       StartingPosition: 'TRIM_HORIZON',
@@ -495,7 +509,13 @@ describe('ServiceStack', () => {
       FilterCriteria: {
         Filters: [
           { Pattern: JSON.stringify({ dynamodb: { Keys: { SK: { S: [{ prefix: 'T#' }] } } } }) },
-          { Pattern: JSON.stringify({ eventName: ['REMOVE'], dynamodb: { Keys: { SK: { S: ['IS'] } } } }) },
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { SK: { S: ['IS'] } } } }) },
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { Keys: { PK: { S: ['WATCH'] }, SK: { S: [{ prefix: 'PROBE#' }] } } },
+            }),
+          },
         ],
       },
     });

@@ -70,6 +70,7 @@ function requestFor(route: Route): { path: string; body?: unknown } {
     rolebindings: 'spare',
     imagestreamtaghistories: 'fixture:latest',
     projects: NS,
+    namespaces: NS,
   };
   const path = route.path
     .replace('{ns}', NS)

@@ -734,6 +734,25 @@ const KUBECTL_ROWS: Array<{
     out: ['imagestream.image.openshift.io "dry" deleted'],
   },
   {
+    name: 'get is missing: NotFound names the object (kubectl reads the project as a Namespace first)',
+    args: ['get', 'is', 'missing'],
+    code: 1,
+    err: ['Error from server (NotFound): imagestreams.image.openshift.io "missing" not found'],
+  },
+  {
+    name: 'get namespace: the project as a Namespace, for its members',
+    who: 'dev',
+    args: ['get', 'namespace', 'x', '-o', 'jsonpath={.kind}/{.metadata.name}/{.status.phase}'],
+    out: ['Namespace/x/Active'],
+  },
+  {
+    name: 'get namespace of another project: forbidden',
+    who: 'nobody',
+    args: ['get', 'namespace', 'x'],
+    code: 1,
+    err: ['User "nobody" cannot get resource "namespaces" in API group "" in the namespace "x"'],
+  },
+  {
     name: 'delete: gone',
     args: ['get', 'is', '-o', 'name'],
     out: [/^imagestream\.image\.openshift\.io\/ruby$/m],
@@ -809,4 +828,105 @@ describe('kubectl over HTTPS', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/certificate signed by unknown authority/);
   });
+});
+
+/** Starts kubectl, runs `during` once it has had time to start its watch, and waits for it to end. */
+function kubectlWhile(
+  args: string[],
+  kubeconfig: string,
+  during: () => Promise<void>,
+): Promise<Run & { ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args],
+      { env: { PATH: process.env.PATH ?? '', HOME: dir }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          stdout: stdout.toString(),
+          stderr: stderr.toString(),
+          ms: Date.now() - started,
+        }),
+    );
+    // The watch is open once kubectl has listed (or, with --watch-only, a moment after); then the change.
+    setTimeout(() => during().catch((e) => (child.kill(), reject(e))), 2_500);
+  });
+}
+
+/**
+ * kubectl's watches (`get -w`, `--watch-only`, `-A -w`) over HTTPS: each row makes a change with another client
+ * while kubectl watches, and the watch ends at its --request-timeout (which kubectl sends as timeoutSeconds).
+ */
+const WATCH_ROWS: Array<{
+  name: string;
+  who?: keyof typeof kubeconfigs;
+  args: string[];
+  during: () => Promise<void>;
+  code?: number;
+  out?: Array<string | RegExp>;
+  err?: Array<string | RegExp>;
+  absent?: string[];
+}> = [
+  {
+    name: 'get is -w: the list, then a stream another client creates',
+    args: ['get', 'is', '-w', '--request-timeout=6s'],
+    during: async () => {
+      expect((await api.post(IS('x'), { metadata: { name: 'watched' }, spec: {} })).status).toBe(201);
+    },
+    out: [/^NAME\s+IMAGE REPOSITORY\s+TAGS\s+UPDATED$/m, /^ruby\s/m, /^watched\s/m],
+  },
+  {
+    name: 'get istag -w: a tag another client maps',
+    args: ['get', 'istag', '-w', '--request-timeout=6s'],
+    during: async () => {
+      await mapImage(api, 'x', 'watched', 'v9');
+    },
+    out: [/^ruby:3\.3\s/m, /^watched:v9\s/m],
+  },
+  {
+    name: 'get is --watch-only: changes only, no list',
+    args: ['get', 'is', '--watch-only', '--request-timeout=6s'],
+    during: async () => {
+      expect((await api.patch(IS('x', 'watched'), { metadata: { labels: { seen: 'yes' } } })).status).toBe(
+        200,
+      );
+    },
+    out: [/^watched\s/m],
+    absent: ['ruby'],
+  },
+  {
+    name: 'get is -A -w (cluster administrator): every project',
+    args: ['get', 'is', '-A', '-w', '--request-timeout=6s'],
+    during: async () => {
+      expect((await api.newProject('wx')).status).toBe(201);
+      expect((await api.post(IS('wx'), { metadata: { name: 'elsewhere' }, spec: {} })).status).toBe(201);
+    },
+    out: [/^NAMESPACE\s+NAME\s/m, /^x\s+ruby\s/m, /^wx\s+elsewhere\s/m],
+  },
+  {
+    name: 'get is -A -w (developer): forbidden at the cluster scope',
+    who: 'dev',
+    args: ['get', 'is', '-A', '-w', '--request-timeout=6s'],
+    during: async () => {},
+    code: 1,
+    err: ['cannot list resource "imagestreams" in API group "image.openshift.io" at the cluster scope'],
+  },
+];
+
+describe('kubectl watches over HTTPS', () => {
+  for (const row of WATCH_ROWS)
+    it(row.name, async () => {
+      const r = await kubectlWhile(row.args, kubeconfigs[row.who ?? 'admin'], row.during);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(row.code ?? 0);
+      for (const want of row.out ?? []) expect(r.stdout).toMatch(want);
+      for (const want of row.err ?? []) expect(r.stderr).toMatch(want);
+      for (const unwanted of row.absent ?? []) expect(r.stdout).not.toContain(unwanted);
+      // It ended at its timeout, not at the harness's.
+      expect(r.ms).toBeLessThan(20_000);
+      console.log(
+        `ROW ${row.name}\n$ kubectl ${row.args.join(' ')}\n${r.stdout}${r.stderr}(exit ${r.code}, ${r.ms} ms)`,
+      );
+    });
 });

@@ -55,7 +55,7 @@ describe('discovery from the route table', () => {
       singularName: 'imagestream',
       namespaced: true,
       kind: 'ImageStream',
-      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'],
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
       shortNames: ['is'],
       categories: ['all'],
     });
@@ -65,7 +65,16 @@ describe('discovery from the route table', () => {
       shortNames: ['isimage'],
     });
     expect(byName.get('images')).toMatchObject({ kind: 'Image', namespaced: false, verbs: ['get'] });
-    expect(get('/api/v1').body.resources.map((r: { name: string }) => r.name)).toEqual(['secrets']);
+    expect(get('/api/v1').body.resources.map((r: { name: string }) => r.name)).toEqual([
+      'secrets',
+      'namespaces',
+    ]);
+    expect(get('/api/v1').body.resources[1]).toMatchObject({
+      kind: 'Namespace',
+      namespaced: false,
+      verbs: ['get'],
+      shortNames: ['ns'],
+    });
   });
 
   it('serves a route added to the table without anything else', () => {
@@ -112,7 +121,7 @@ describe('discovery from the route table', () => {
       responseKind: { group: 'image.openshift.io', version: 'v1', kind: 'ImageStream' },
       scope: 'Namespaced',
       singularResource: 'imagestream',
-      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'],
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
       shortNames: ['is'],
       categories: ['all'],
     });
@@ -121,6 +130,7 @@ describe('discovery from the route table', () => {
     expect(core.items[0].metadata).toEqual({});
     expect(core.items[0].versions[0].resources.map((r: { resource: string }) => r.resource)).toEqual([
       'secrets',
+      'namespaces',
     ]);
     expect(get('/api').body).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
     expect(get('/api').type).toBe('application/json');

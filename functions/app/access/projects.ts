@@ -202,6 +202,17 @@ export async function listProjects(ctx: AppContext, query: URLSearchParams) {
 }
 
 /** GET /apis/project.openshift.io/v1/projects/{name}. */
+/**
+ * GET /api/v1/namespaces/{name}: a project as the Namespace kubectl reads before it names a missing object of the
+ * namespace (so it can say which object is missing). Read-only; the same project, phase and uid.
+ */
+export async function getNamespace(ctx: AppContext, name: string) {
+  const p = await ctx.projects.getProject(name);
+  if (!p) throw notFound({ group: '', resource: 'namespaces' }, name);
+  const { metadata, spec, status } = projectView(p);
+  return { kind: 'Namespace' as const, apiVersion: 'v1' as const, metadata, spec, status };
+}
+
 export async function getProject(ctx: AppContext, name: string): Promise<ProjectView> {
   const p = await ctx.projects.getProject(name);
   if (!p) throw notFound(projectResource, name);

@@ -1,5 +1,5 @@
 import type { TagEventEnvelope } from '../../core/events/tag-events';
-import type { TagRecord } from '../../core/imagestream/model';
+import type { StreamHead, TagRecord } from '../../core/imagestream/model';
 
 /**
  * Where tag events go (EventBridge in AWS, functions/aws/eventbridge-publisher.ts; a file and webhooks locally,
@@ -30,6 +30,16 @@ export type StreamChange = (
       /** The head was removed (the stream deleted); `by` is its deleter, stamped onto the head before the delete. */
       removed: boolean;
       by?: string | undefined;
+      /** The stream incarnation the head belongs to, and its resourceVersion (the new head's, else the old one's). */
+      uid?: string | undefined;
+      resourceVersion?: number | undefined;
+      /** The head as written (absent for a removal, and for a large create's head until it is revealed). */
+      head?: StreamHead | undefined;
+    }
+  | {
+      /** A settle probe of the watch log (functions/store/watch-log.ts): answered once the changes before it are logged. */
+      kind: 'probe';
+      token: string;
     }
   | { kind: 'other' }
 ) & {

@@ -10,6 +10,7 @@ import type { ExternalCredentials, ImageRegistry } from '../ports/registry';
 import type { ScheduleRepository } from '../ports/schedule';
 import type { SecretRepository } from '../ports/secrets';
 import type { StreamRepository } from '../ports/streams';
+import type { WatchSettings } from '../ports/watch';
 import type { KeyedQueue } from './keyed-queue';
 
 /** How imports behave (validated configuration, see functions/config.ts). */
@@ -78,6 +79,8 @@ export interface AppContext {
   readonly systemActor?: string | undefined;
   /** Counts and durations an on-call engineer reads (functions/telemetry/metrics.ts). */
   readonly metrics: MetricsRecorder;
+  /** The watch log and how watches read it; undefined where the service serves no watches (list without positions). */
+  readonly watch?: WatchSettings | undefined;
 }
 
 /** Access-control configuration (validated in functions/config.ts). */

@@ -83,6 +83,8 @@ const viewRules: Rule[] = [
   { groups: IMG, resources: ['imagestreams/layers'], verbs: ['get'] },
   { groups: [API_GROUPS.extension], resources: ['imagestreamtaghistories'], verbs: READ },
   { groups: [API_GROUPS.project], resources: ['projects'], verbs: ['get'] },
+  // The project as the Namespace kubectl reads (GET /api/v1/namespaces/{name}).
+  { groups: [API_GROUPS.core], resources: ['namespaces'], verbs: ['get'] },
 ];
 
 const editRules: Rule[] = [
@@ -105,6 +107,7 @@ const editRules: Rule[] = [
   // Registry credentials: writable by edit and admin; the API never returns their contents to anyone.
   { groups: [API_GROUPS.core], resources: ['secrets'], verbs: READ_WRITE },
   { groups: [API_GROUPS.project], resources: ['projects'], verbs: ['get'] },
+  { groups: [API_GROUPS.core], resources: ['namespaces'], verbs: ['get'] },
 ];
 
 const adminRules: Rule[] = [

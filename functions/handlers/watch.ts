@@ -1,0 +1,41 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { serviceContext } from '../composition/service-context';
+import { readServiceConfig, requireSetting } from '../config';
+import { jwtVerifier } from '../http/jwt';
+import { type HttpPrelude, type ResponseStream, streamingHandler } from '../http/streaming';
+import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
+
+/** What the Lambda Node.js runtime provides to response-streaming functions (a global there, absent elsewhere). */
+interface LambdaStreaming {
+  streamifyResponse(
+    handler: (event: APIGatewayProxyEventV2, stream: ResponseStream, context: Context) => Promise<void>,
+  ): unknown;
+  HttpResponseStream: { from: HttpPrelude };
+}
+const runtime = (globalThis as unknown as { awslambda?: LambdaStreaming }).awslambda;
+
+/**
+ * Lambda entry of the watch function (a function URL in response-streaming mode, docs/watch.md): watches and other
+ * reads, with the JWT checked here since no API Gateway authorizer fronts it. Built once per container.
+ */
+const config = readServiceConfig();
+const telemetry = lambdaTelemetry(config.LOG_LEVEL);
+const ctx = serviceContext(config, {
+  watch: {
+    pollMs: config.WATCH_POLL_MS,
+    retentionMs: config.WATCH_RETENTION_SECONDS * 1000,
+    gapGraceMs: 5_000,
+    maxSeconds: config.WATCH_MAX_SECONDS,
+  },
+  metrics: telemetry.metrics,
+  tracing: telemetry.tracing,
+});
+const verify = jwtVerifier({
+  issuer: requireSetting(config, 'OIDC_ISSUER'),
+  audiences: config.OIDC_AUDIENCE,
+});
+export const handler = runtime
+  ? runtime.streamifyResponse(streamingHandler(ctx, verify, runtime.HttpResponseStream.from, telemetry.log))
+  : () => {
+      throw new Error('the watch function runs in the Lambda Node.js runtime (response streaming)');
+    };

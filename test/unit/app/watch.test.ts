@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import {
+  FIRST_POSITION,
+  type LoggedObject,
+  type WatchEntry,
+  type WatchLog,
+  type WatchRecord,
+  type WatchSettings,
+} from '../../../functions/app/ports/watch';
+import {
+  eventFor,
+  followLog,
+  listAtPosition,
+  listOrder,
+  type WatchEvent,
+  type WatchScope,
+} from '../../../functions/app/watch/watch';
+import { parseLabelSelector } from '../../../functions/core/label-selector';
+import { eventType } from '../../../functions/store/watch-log';
+
+/** The watch log in memory: positions from FIRST_POSITION + 1, records as appended (or gaps, when asked). */
+class MemoryLog implements WatchLog {
+  records: WatchRecord[] = [];
+  count = 0;
+  last = new Map<string, LoggedObject>();
+  async head() {
+    return FIRST_POSITION + this.count;
+  }
+  async readAfter(seq: number, limit: number) {
+    return this.records.filter((r) => r.seq > seq).slice(0, limit);
+  }
+  async recordAt(seq: number) {
+    return this.records.find((r) => r.seq === seq);
+  }
+  async lastLogged(_r: string, ns: string, name: string) {
+    return this.last.get(`${ns}/${name}`);
+  }
+  async presentTags() {
+    return [];
+  }
+  async append(entry: WatchEntry, at = Date.now()) {
+    const last = this.last.get(`${entry.namespace}/${entry.name}`);
+    const type = eventType(entry, last);
+    if (!type) return undefined;
+    const seq = FIRST_POSITION + ++this.count;
+    this.records.push({ ...entry, seq, at, type, ...(last?.present ? { previousLabels: last.labels } : {}) });
+    this.last.set(`${entry.namespace}/${entry.name}`, {
+      streamUid: entry.streamUid,
+      version: entry.version,
+      present: !entry.deleted,
+      labels: entry.labels,
+    });
+    return seq;
+  }
+  /** A position handed out and never written (a processor that died in between). */
+  skip() {
+    this.count++;
+  }
+  async probe() {}
+  async answerProbe() {}
+}
+
+const stream = (name: string, version: number, labels: Record<string, string> = {}, deleted = false) => ({
+  resource: 'imagestreams' as const,
+  namespace: 'ns',
+  name,
+  streamUid: `uid-${name}`,
+  version,
+  deleted,
+  labels,
+  object: {
+    kind: 'ImageStream',
+    metadata: { name, namespace: 'ns', resourceVersion: String(version), labels },
+  },
+});
+
+const settings = (log: WatchLog, over: Partial<WatchSettings> = {}): WatchSettings => ({
+  log,
+  settle: async () => {},
+  pollMs: 5,
+  retentionMs: 60_000,
+  gapGraceMs: 50,
+  maxSeconds: 10,
+  ...over,
+});
+const all: WatchScope = { resource: 'imagestreams', namespace: 'ns', labels: () => true };
+
+describe('the watch log: what is news', () => {
+  it('logs a state of an object once: later versions, new incarnations, deletions of present objects', () => {
+    const logged = { streamUid: 'u', version: 3, present: true, labels: {} };
+    const entry = (over: Partial<WatchEntry>): WatchEntry => ({ ...stream('s', 3), streamUid: 'u', ...over });
+    expect(eventType(entry({}), undefined)).toBe('ADDED');
+    expect(eventType(entry({}), logged)).toBeUndefined();
+    expect(eventType(entry({ version: 2 }), logged)).toBeUndefined();
+    expect(eventType(entry({ version: 4 }), logged)).toBe('MODIFIED');
+    expect(eventType(entry({ streamUid: 'v', version: 1 }), logged)).toBe('MODIFIED');
+    expect(eventType(entry({ deleted: true }), logged)).toBe('DELETED');
+    expect(eventType(entry({ deleted: true, version: 2 }), logged)).toBeUndefined();
+    expect(eventType(entry({ deleted: true }), { ...logged, present: false })).toBeUndefined();
+    // A tag deleted and created again starts its versions afresh: ADDED whatever the version.
+    expect(eventType(entry({ version: 1 }), { ...logged, present: false })).toBe('ADDED');
+  });
+});
+
+describe('events for a watcher', () => {
+  it('label selectors see objects enter (ADDED) and leave (DELETED) the selection', async () => {
+    const log = new MemoryLog();
+    await log.append(stream('s', 1, {}));
+    await log.append(stream('s', 2, { team: 'blue' }));
+    await log.append(stream('s', 3, { team: 'blue', x: 'y' }));
+    await log.append(stream('s', 4, { team: 'red' }));
+    await log.append(stream('s', 5, { team: 'red' }, true));
+    const blue: WatchScope = { ...all, labels: parseLabelSelector('team=blue') };
+    expect(log.records.map((r) => eventFor(r, blue)?.type)).toEqual([
+      undefined,
+      'ADDED',
+      'MODIFIED',
+      'DELETED',
+      undefined,
+    ]);
+    expect(log.records.map((r) => eventFor(r, all)?.type)).toEqual([
+      'ADDED',
+      'MODIFIED',
+      'MODIFIED',
+      'MODIFIED',
+      'DELETED',
+    ]);
+    // The event's resourceVersion is its position; the record's object is left as it was.
+    const e = eventFor(log.records[1]!, all)!;
+    expect((e.object as any).metadata.resourceVersion).toBe(String(FIRST_POSITION + 2));
+    expect((log.records[1]!.object as any).metadata.resourceVersion).toBe('2');
+  });
+});
+
+describe('list positions', () => {
+  it('a change logged while the list read is taken as the log has it, and the position is after it', async () => {
+    const log = new MemoryLog();
+    await log.append(stream('a', 1));
+    await log.append(stream('b', 1));
+    const list = await listAtPosition(
+      settings(log),
+      all,
+      listOrder('imagestreams'),
+      async () => {
+        const read = {
+          metadata: {} as Record<string, string>,
+          items: [stream('a', 1).object, stream('b', 1).object],
+        };
+        // While the list reads: b changes (read before the change), c appears (after the read), a goes.
+        await log.append(stream('b', 2));
+        await log.append(stream('c', 1));
+        await log.append(stream('a', 2, {}, true));
+        return read;
+      },
+      false,
+    );
+    expect(list.items.map((i: any) => `${i.metadata.name}@${i.metadata.resourceVersion}`)).toEqual([
+      'b@2',
+      'c@1',
+    ]);
+    expect(list.metadata.resourceVersion).toBe(String(FIRST_POSITION + 5));
+    // Nothing is left for a watch from there to repeat.
+    expect(await log.readAfter(Number(list.metadata.resourceVersion), 10)).toEqual([]);
+  });
+});
+
+describe('following the log', () => {
+  const follow = async (log: MemoryLog, from: number, over: Partial<WatchSettings> = {}, ms = 200) => {
+    const events: WatchEvent[] = [];
+    const stop = AbortSignal.timeout(ms);
+    await followLog(settings(log, over), from, all, async (e) => void events.push(e), stop, {
+      bookmarks: false,
+      bookmarkObject: () => ({}),
+      fetch: async () => undefined,
+    });
+    return events;
+  };
+
+  it('delivers every record after the position once, in order', async () => {
+    const log = new MemoryLog();
+    for (let v = 1; v <= 5; v++) await log.append(stream('s', v));
+    const events = await follow(log, FIRST_POSITION + 2);
+    expect(events.map((e) => (e.object as any).metadata.resourceVersion)).toEqual(
+      [3, 4, 5].map((n) => String(FIRST_POSITION + n)),
+    );
+  });
+
+  it('a position older than the log keeps is 410 Expired', async () => {
+    const log = new MemoryLog();
+    await log.append(stream('s', 1), Date.now() - 120_000);
+    await log.append(stream('s', 2));
+    await expect(follow(log, FIRST_POSITION)).rejects.toMatchObject({ code: 410, reason: 'Expired' });
+    await expect(follow(log, 5)).rejects.toMatchObject({ code: 410 });
+    // Newer than anything handed out: no such position either.
+    await expect(follow(log, FIRST_POSITION + 9)).rejects.toMatchObject({ code: 410 });
+  });
+
+  it('a position that stays missing beyond the grace is 410, not skipped', async () => {
+    const log = new MemoryLog();
+    await log.append(stream('s', 1));
+    log.skip();
+    await log.append(stream('s', 3));
+    await expect(follow(log, FIRST_POSITION + 1, {}, 1_000)).rejects.toMatchObject({ code: 410 });
+  });
+});
