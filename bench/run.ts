@@ -34,7 +34,7 @@ import { watchLatencyRow } from './watch-latency';
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 /** Rows to run (`BENCH_ROWS=1,4`); row 1 always runs, it sets up the service the others use. */
 const rows = new Set(
-  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6,7,8')).split(',').map(Number),
+  (process.env.BENCH_ROW1_ONLY ? '1' : (process.env.BENCH_ROWS ?? '1,2,3,4,5,6,7,8,9')).split(',').map(Number),
 );
 const WARMUP = 50;
 const VIEWER_TOKEN = 'bench-viewer-token-0123456789';
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
     }
     if (rows.has(6)) await throughputRow(rawCall, istagUrl, VIEWER_TOKEN);
     if (rows.has(7)) await tableRow(agent, new URL(`${base}/imagestreams/s`), token);
-    if (rows.has(8)) await watchLatencyRow(service.url, new URL(base).pathname, token);
+    if (rows.has(9)) await watchLatencyRow(service.url, new URL(base).pathname, token);
     db.destroy();
     if (rows.has(2) || rows.has(3)) await importRows(service.url, h);
     if (rows.has(4)) await scheduledCycleRow(service.url, h, ddb.endpoint);

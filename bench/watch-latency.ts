@@ -8,7 +8,7 @@ function quantile(xs: number[], p: number): number {
 }
 
 /**
- * Row 8: how soon a watcher hears of a tag write. A watch on the project's imagestreamtags (from a list's
+ * Row 9: how soon a watcher hears of a tag write. A watch on the project's imagestreamtags (from a list's
  * resourceVersion, as informers start), then tag writes one at a time (imagestreammappings, a new image each):
  * the delay from each write's answer (the change is committed) to its event on the watch. The path is the table's
  * stream, read by the stream poller (STREAM_POLL_MS when idle), the watch log, and the watch's read of it
@@ -53,7 +53,7 @@ export async function watchLatencyRow(base: string, namespacePath: string, token
   }
   const f = (x: number) => x.toFixed(1).padStart(7);
   console.log(
-    `\nrow 8: tag write -> watch event (imagestreamtags watch), ${WATCH_SAMPLES} writes one at a time`,
+    `\nrow 9: tag write -> watch event (imagestreamtags watch), ${WATCH_SAMPLES} writes one at a time`,
   );
   console.log('                                          median     p90     p99   (ms)');
   console.log(

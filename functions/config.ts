@@ -70,9 +70,6 @@ const schema = z.object({
   WATCH_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(870),
   /** How often a watch reads the watch log for news. */
   WATCH_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
-  /** The OIDC issuer and audiences whose JWTs the watch function accepts (the API's authorizer settings). */
-  OIDC_ISSUER: z.url().optional(),
-  OIDC_AUDIENCE: commaList,
   /** How often scheduled tags are re-checked (docs/semantics.md#scheduled-import). */
   IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   /** How often the scheduler looks for due tags; default a tenth of the interval, between 1 and 60 s. */
@@ -120,7 +117,10 @@ const schema = z.object({
    * ServerTimeout (nothing created). Unset: no limit (local mode, where no gateway cuts the request).
    */
   LARGE_CREATE_TIMEOUT_SECONDS: z.coerce.number().positive().max(900).optional(),
-  /** The registry function (AWS): the OIDC issuer and audiences whose JWTs it verifies itself (docs/registry.md). */
+  /**
+   * The OIDC issuer and audiences whose JWTs the registry and watch functions (AWS) verify themselves, as the API's
+   * authorizer does (docs/registry.md, docs/watch.md): a function URL has no JWT authorizer.
+   */
   OIDC_ISSUER: z.url().optional(),
   OIDC_AUDIENCE: commaList,
   /** Secrets Manager secret holding the key registry bearer tokens are signed with (AWS). */

@@ -114,7 +114,7 @@ function oidcParameters(scope: Construct) {
     description: 'JWT claim naming the caller (falls back to sub when a token lacks it)',
   });
   return {
-    /** The registry function verifies the same JWTs itself (a function URL has no JWT authorizer). */
+    /** The registry and watch functions verify the same JWTs themselves (a function URL has no JWT authorizer). */
     verifier: {
       OIDC_ISSUER: issuer.valueAsString,
       OIDC_AUDIENCE: Fn.join(',', audience.valueAsList),
@@ -127,11 +127,6 @@ function oidcParameters(scope: Construct) {
         identitySource: ['$request.header.Authorization'],
       }),
     environment: { JWT_USER_CLAIM: userClaim.valueAsString, JWT_GROUPS_CLAIM: groupsClaim.valueAsString },
-    /** What the watch function checks itself (no authorizer fronts a function URL). */
-    verifier: {
-      OIDC_ISSUER: issuer.valueAsString,
-      OIDC_AUDIENCE: Fn.join(',', audience.valueAsList),
-    },
   };
 }
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { OidcVerifier } from '../aws/oidc-verifier';
 import { serviceContext } from '../composition/service-context';
 import { readServiceConfig, requireSetting } from '../config';
-import { jwtVerifier } from '../http/jwt';
 import { type HttpPrelude, type ResponseStream, streamingHandler } from '../http/streaming';
 import { lambdaTelemetry } from '../telemetry/lambda-telemetry';
 
@@ -30,10 +30,8 @@ const ctx = serviceContext(config, {
   metrics: telemetry.metrics,
   tracing: telemetry.tracing,
 });
-const verify = jwtVerifier({
-  issuer: requireSetting(config, 'OIDC_ISSUER'),
-  audiences: config.OIDC_AUDIENCE,
-});
+const oidc = new OidcVerifier(requireSetting(config, 'OIDC_ISSUER'), config.OIDC_AUDIENCE);
+const verify = (token: string) => oidc.verify(token);
 export const handler = runtime
   ? runtime.streamifyResponse(streamingHandler(ctx, verify, runtime.HttpResponseStream.from, telemetry.log))
   : () => {

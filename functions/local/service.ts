@@ -6,8 +6,8 @@ import { pullSpecResolver, recordPublished, workForChanges } from '../app/events
 import { sealUnsealedSecrets } from '../app/imports/secret-credentials';
 import { runJob } from '../app/jobs/job-runner';
 import type { AppContext } from '../app/shared/context';
-import { pullContext } from '../composition/registry-context';
 import { logWatchChanges } from '../app/watch/watch-feed';
+import { pullContext } from '../composition/registry-context';
 import { type ContextOverrides, serviceContext } from '../composition/service-context';
 import { readServiceConfig } from '../config';
 import { StatusError } from '../core/errors';

@@ -187,7 +187,7 @@ describe('alarms', () => {
   });
 
   it('all notify the same topic, on alarm and on recovery, and link their runbook entry', () => {
-    expect(alarms().length).toBe(4 + 1 + 2 + 6 * 2 + 2);
+    expect(alarms().length).toBe(4 + 1 + 2 + 7 * 2 + 2);
     for (const a of alarms()) {
       expect(a.AlarmActions).toEqual([EFFECTIVE_TOPIC]);
       expect(a.OKActions).toEqual([EFFECTIVE_TOPIC]);

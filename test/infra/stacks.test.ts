@@ -196,7 +196,7 @@ describe('StatefulStack secrets key', () => {
 describe('ServiceStack', () => {
   it('runs every function as a Node 22 arm64 bundle with its own log group', () => {
     const fns = resources('AWS::Lambda::Function');
-    expect(fns).toHaveLength(6);
+    expect(fns).toHaveLength(7);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -694,7 +694,7 @@ describe('ServiceStack settings', () => {
     const withSettings = t.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: settings } },
     });
-    expect(Object.keys(withSettings)).toHaveLength(5);
+    expect(Object.keys(withSettings)).toHaveLength(6);
   });
 
   it('serves the registry from a streaming function URL, pull specs naming its host, ECR narrowed on request', () => {
@@ -731,7 +731,11 @@ describe('ServiceStack settings', () => {
       TargetFunctionArn: { 'Fn::GetAtt': [registryId, 'Arn'] },
     });
     // Without a configured hostname, the API hands out pull specs naming the function URL's host.
-    const urlId = Object.keys(t.findResources('AWS::Lambda::Url'))[0]!;
+    const urlId = Object.keys(
+      t.findResources('AWS::Lambda::Url', {
+        Properties: { TargetFunctionArn: { 'Fn::GetAtt': [registryId, 'Arn'] } },
+      }),
+    )[0]!;
     t.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('HTTP API'),
       Environment: {

@@ -851,7 +851,14 @@ function kubectlWhile(
         }),
     );
     // The watch is open once kubectl has listed (or, with --watch-only, a moment after); then the change.
-    setTimeout(() => during().catch((e) => (child.kill(), reject(e))), 2_500);
+    setTimeout(
+      () =>
+        during().catch((e) => {
+          child.kill();
+          reject(e);
+        }),
+      2_500,
+    );
   });
 }
 

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OidcVerifier } from '../../functions/aws/oidc-verifier';
 import { serviceContext } from '../../functions/composition/service-context';
 import { readServiceConfig } from '../../functions/config';
-import { jwtVerifier } from '../../functions/http/jwt';
 import { type HttpPrelude, streamingHandler } from '../../functions/http/streaming';
 import { IS, mapImage, startStack } from '../support/local-stack';
 
@@ -91,7 +91,7 @@ beforeAll(async () => {
   issuer = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
     if (req.url === '/.well-known/openid-configuration')
-      res.end(JSON.stringify({ jwks_uri: `${issuerUrl}/jwks` }));
+      res.end(JSON.stringify({ jwks_uri: `${issuerUrl.replace('http:', 'https:')}/jwks` }));
     else if (req.url === '/jwks') res.end(JSON.stringify({ keys: [jwk] }));
     else res.writeHead(404).end('{}');
   });
@@ -109,9 +109,13 @@ beforeAll(async () => {
   const ctx = serviceContext(config, {
     watch: { pollMs: 50, retentionMs: 3_600_000, gapGraceMs: 5_000, maxSeconds: 870 },
   });
+  // The verifier insists on an https jwks_uri; this loopback issuer speaks plain HTTP, so the test's fetch does.
+  const oidc = new OidcVerifier(issuerUrl, [AUDIENCE], async (url) =>
+    (await fetch(url.replace('https:', 'http:'))).json(),
+  );
   handler = streamingHandler(
     ctx,
-    jwtVerifier({ issuer: issuerUrl, audiences: [AUDIENCE] }),
+    (token) => oidc.verify(token),
     from,
     () => undefined,
   );
