@@ -166,6 +166,80 @@ describe('list positions and watches', () => {
   });
 });
 
+describe('updates from an informer cache', () => {
+  // A controller updates the object its informer holds: from a watch event, its resourceVersion is a position.
+  it('an object taken from a watch event is written back while unchanged, refused (409) once it changed', async () => {
+    expect((await api.post(IS('w'), { metadata: { name: 'ctl' }, spec: {} })).status).toBe(201);
+    await mapImage(api, 'w', 'ctl', 'v1');
+    const list = await api.get(IS('w'));
+    const streams = watch(`${IS('w')}?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`);
+    const tags = watch(`${ISTAG('w')}?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`);
+    expect((await api.patch(IS('w', 'ctl'), { metadata: { labels: { seen: 'one' } } })).status).toBe(200);
+    await mapImage(api, 'w', 'ctl', 'v2');
+    const [tagEvent] = await tags.waitFor(1);
+    const streamEvents = await streams.waitFor(1);
+    await streams.waitFor(100, 1_500);
+    const cached = streams.events.filter((e) => e.object.metadata.name === 'ctl').at(-1)!.object;
+    const position = Number(cached.metadata.resourceVersion);
+    expect(position).toBeGreaterThanOrEqual(1e12);
+    expect(streamEvents.length).toBeGreaterThan(0);
+
+    const updated = { ...cached, metadata: { ...cached.metadata, labels: { seen: 'two' } } };
+    const put = await api.put(IS('w', 'ctl'), updated);
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body.metadata.labels).toEqual({ seen: 'two' });
+    // The same cached object again: the stream changed since that event.
+    const stale = await api.put(IS('w', 'ctl'), {
+      ...cached,
+      metadata: { ...cached.metadata, labels: { seen: 'x' } },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.reason).toBe('Conflict');
+    // A position of another object matches nothing.
+    const other = await api.put(IS('w', 'ctl'), {
+      ...put.body,
+      metadata: { ...put.body.metadata, resourceVersion: tagEvent!.object.metadata.resourceVersion },
+    });
+    expect(other.status).toBe(409);
+    expect((await api.get(IS('w', 'ctl'))).body.metadata.labels).toEqual({ seen: 'two' });
+
+    // An imagestreamtag from its event, written back after another client changed it, then once more (stale).
+    const pinned = {
+      kind: 'ImageStreamTag',
+      apiVersion: 'image.openshift.io/v1',
+      metadata: { name: 'ctl:pinned' },
+      tag: { name: 'pinned', from: { kind: 'ImageStreamTag', name: 'v1' } },
+    };
+    expect((await api.put(ISTAG('w', 'ctl:pinned'), pinned)).status).toBe(201);
+    const fresh = watch(`${ISTAG('w')}?watch=true&fieldSelector=metadata.name=ctl:pinned`);
+    const [initial] = await fresh.waitFor(1);
+    const read = (await api.get(ISTAG('w', 'ctl:pinned'))).body;
+    const byOther = { owner: 'other' };
+    const changed = await api.put(ISTAG('w', 'ctl:pinned'), {
+      ...read,
+      metadata: { ...read.metadata, annotations: byOther },
+      tag: { ...read.tag, annotations: byOther },
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    const [, modified] = await fresh.waitFor(2);
+    const istag = modified!.object;
+    expect(Number(istag.metadata.resourceVersion)).toBeGreaterThanOrEqual(1e12);
+    const byCi = { owner: 'ci' };
+    const annotated = await api.put(ISTAG('w', 'ctl:pinned'), {
+      ...istag,
+      metadata: { ...istag.metadata, annotations: byCi },
+      tag: { ...istag.tag, annotations: byCi },
+    });
+    expect(annotated.status, JSON.stringify(annotated.body)).toBe(200);
+    const staleTag = await api.put(ISTAG('w', 'ctl:pinned'), initial!.object);
+    expect(staleTag.status).toBe(409);
+    expect((await api.get(ISTAG('w', 'ctl:pinned'))).body.metadata.annotations).toEqual(byCi);
+    streams.close();
+    tags.close();
+    fresh.close();
+  });
+});
+
 describe('refusals and expiry', () => {
   it('an old resourceVersion ends the watch with an ERROR event carrying 410 Expired', async () => {
     const w = watch(`${IS('w')}?watch=true&resourceVersion=5`);

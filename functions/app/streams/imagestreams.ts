@@ -36,6 +36,7 @@ import { type AppContext, actorOf } from '../shared/context';
 import { decodeDeleteOptions, decodeImageStream, decodeNamespaced, imageStream } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
 import { generateName, mapLimited, requireNamespace } from '../shared/requests';
+import { objectVersion } from '../shared/resource-versions';
 import { checkFields } from '../shared/unknown-fields';
 import { guaranteedUpdate, streamConflict, UNCHANGED, type WriteOptions } from './guaranteed-update';
 
@@ -183,7 +184,7 @@ export async function updateImageStream(
     throw invalid('ImageStream', 'image.openshift.io', name, [
       FieldError.invalid('metadata.resourceVersion', '0x0', 'must be specified for an update'),
     ]);
-  const expectedRv = Number(rv);
+  const expectedRv = await objectVersion(ctx, 'imagestreams', ns, name, Number(rv));
   const desired = validateWholeStream(ctx, name, body);
   const { after } = await guaranteedUpdate(ctx, {
     ns,
@@ -309,7 +310,9 @@ export async function patchImageStream(
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(contentType, PATCH_TYPES);
   if (type === APPLY) return (await applyImageStream(ctx, ns, name, patch, opts)).stream;
-  const explicitRv = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+  const rawRv = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+  const explicitRv =
+    rawRv === undefined ? undefined : await objectVersion(ctx, 'imagestreams', ns, name, Number(rawRv));
   const { after } = await guaranteedUpdate(ctx, {
     ns,
     name,
@@ -323,8 +326,7 @@ export async function patchImageStream(
       if (body.metadata.name !== name || (body.metadata.namespace && body.metadata.namespace !== ns))
         throw badRequest('a patch may not change metadata.name or metadata.namespace');
       const desired = validateWholeStream(ctx, name, body);
-      if (explicitRv !== undefined && before!.head.resourceVersion !== Number(explicitRv))
-        throw streamConflict(name);
+      if (explicitRv !== undefined && before!.head.resourceVersion !== explicitRv) throw streamConflict(name);
       checkUid(body, before!);
       const change = applyWholeStream(ctx, state, body, desired);
       recordUpdate(ctx, before, state, opts, now, body);
@@ -461,17 +463,20 @@ export async function deleteImageStream(
   const head = await ctx.streams.getHead(ns, name);
   if (!head) throw notFound(resources.imagestreams, name);
   const pre = opts.preconditions;
+  const expectedRv = pre?.resourceVersion
+    ? await objectVersion(ctx, 'imagestreams', ns, name, Number(pre.resourceVersion))
+    : undefined;
   if (pre?.uid && pre.uid !== head.uid)
     throw new StatusError(
       409,
       'Conflict',
       `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${head.uid}`,
     );
-  if (pre?.resourceVersion && Number(pre.resourceVersion) !== head.resourceVersion)
+  if (expectedRv !== undefined && expectedRv !== head.resourceVersion)
     throw new StatusError(
       409,
       'Conflict',
-      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${head.resourceVersion}`,
+      `Precondition failed: ResourceVersion in precondition: ${pre!.resourceVersion}, ResourceVersion in object meta: ${head.resourceVersion}`,
     );
   const deleted = successStatus({ name, group: 'image.openshift.io', kind: 'imagestreams', uid: head.uid });
   if (writeOpts.dryRun) return deleted;
@@ -480,7 +485,7 @@ export async function deleteImageStream(
       head,
       {
         uid: head.uid,
-        ...(pre?.resourceVersion ? { resourceVersion: Number(pre.resourceVersion) } : {}),
+        ...(expectedRv !== undefined ? { resourceVersion: expectedRv } : {}),
       },
       actorOf(ctx),
     );

@@ -28,6 +28,7 @@ import type { AppContext } from '../shared/context';
 import { checkKind, decodeImageStreamTag } from '../shared/decode';
 import { decodeContinue, encodeContinue, MAX_PAGE, parseLimit } from '../shared/paging';
 import { checkNamespace, requireNamespace, splitTagName } from '../shared/requests';
+import { objectVersion } from '../shared/resource-versions';
 import { guaranteedUpdate, type WriteOptions } from './guaranteed-update';
 
 function istagNotFound(name: string) {
@@ -189,6 +190,10 @@ async function writeTag(
   opts: WriteOptions,
 ): Promise<{ result: ImageStreamTag; created: boolean }> {
   let existing: TagReference | null = null;
+  const expectedRv =
+    w.expectedRv === undefined
+      ? undefined
+      : await objectVersion(ctx, 'imagestreamtags', w.ns, w.name, w.expectedRv);
   const { after } = await guaranteedUpdate(ctx, {
     ns: w.ns,
     name: w.stream,
@@ -199,9 +204,9 @@ async function writeTag(
     },
     missing: 'create',
     precondition: (current) => {
-      if (w.expectedRv === undefined) return;
+      if (expectedRv === undefined) return;
       if (!current) throw notFound(resources.imagestreams, w.stream);
-      if (current.head.resourceVersion !== w.expectedRv)
+      if (current.head.resourceVersion !== expectedRv)
         throw conflict(
           resources.imagestreamtags,
           w.name,
