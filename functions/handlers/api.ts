@@ -20,8 +20,12 @@ const ctx = serviceContext(config, {
   webhookSecret: config.WEBHOOK_SECRET_ARN ? secretValue(config.WEBHOOK_SECRET_ARN) : undefined,
   metrics: telemetry.metrics,
   tracing: telemetry.tracing,
-  // Lists of imagestreams and imagestreamtags answer a position of the watch log (settled with a probe).
+  // Lists of imagestreams and imagestreamtags answer a position of the watch log, and writes take positions as
+  // preconditions. Watches go to the watch function, whose lists are exact (settled with a probe through the change
+  // processor); the API's lists do not wait for that round trip: a watch from one of them misses nothing, though a
+  // change committed just before the list may come again as an event (docs/watch.md).
   watch: {
+    settle: async () => {},
     pollMs: config.WATCH_POLL_MS,
     retentionMs: config.WATCH_RETENTION_SECONDS * 1000,
     gapGraceMs: 5_000,
