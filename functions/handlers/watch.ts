@@ -12,7 +12,8 @@ interface LambdaStreaming {
   ): unknown;
   HttpResponseStream: { from: HttpPrelude };
 }
-const runtime = (globalThis as unknown as { awslambda?: LambdaStreaming }).awslambda;
+/** Present in Lambda's Node.js runtime only (other code may put a partial `awslambda` there, hence the checks). */
+const runtime = (globalThis as unknown as { awslambda?: Partial<LambdaStreaming> }).awslambda;
 
 /**
  * Lambda entry of the watch function (a function URL in response-streaming mode, docs/watch.md): watches and other
@@ -32,8 +33,12 @@ const ctx = serviceContext(config, {
 });
 const oidc = new OidcVerifier(requireSetting(config, 'OIDC_ISSUER'), config.OIDC_AUDIENCE);
 const verify = (token: string) => oidc.verify(token);
-export const handler = runtime
-  ? runtime.streamifyResponse(streamingHandler(ctx, verify, runtime.HttpResponseStream.from, telemetry.log))
-  : () => {
-      throw new Error('the watch function runs in the Lambda Node.js runtime (response streaming)');
-    };
+// The prelude is looked up per response: loaded outside Lambda (a bundle timed for its start), there is none.
+const prelude: HttpPrelude = (stream, meta) =>
+  (runtime as LambdaStreaming).HttpResponseStream.from(stream, meta);
+export const handler =
+  typeof runtime?.streamifyResponse === 'function'
+    ? runtime.streamifyResponse(streamingHandler(ctx, verify, prelude, telemetry.log))
+    : () => {
+        throw new Error('the watch function runs in the Lambda Node.js runtime (response streaming)');
+      };
