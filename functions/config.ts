@@ -19,6 +19,14 @@ export const commaList = z
  * `source` of published events unless EVENT_SOURCE says otherwise: reverse DNS of the service's API group
  * (`imagestreams.io`), as EventBridge recommends for custom sources. The stacks and the trigger construct use it too.
  */
+/** How long the watch log keeps changes (AWS and local mode alike). */
+export const watchRetentionSeconds = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(7 * 86_400)
+  .default(3_600);
+
 export const DEFAULT_EVENT_SOURCE = 'io.imagestreams';
 
 const schema = z.object({
@@ -60,12 +68,7 @@ const schema = z.object({
   /** The custom EventBridge bus events go to (AWS mode; the change processor needs it). */
   EVENT_BUS_NAME: z.string().optional(),
   /** How long the watch log keeps changes: a watch from an older resourceVersion is 410 Expired (clients list again). */
-  WATCH_RETENTION_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 86_400)
-    .default(3_600),
+  WATCH_RETENTION_SECONDS: watchRetentionSeconds,
   /** The longest one watch runs (AWS: within the watch function's 15-minute limit); clients then reconnect. */
   WATCH_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(870),
   /** How often a watch reads the watch log for news. */

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import * as z from 'zod';
-import { commaList } from '../config';
+import { commaList, watchRetentionSeconds } from '../config';
 
 /** Local-mode settings (README, "Configuration"), on top of the service configuration. */
 const schema = z.object({
@@ -43,12 +43,7 @@ const schema = z.object({
   /** How often a watch reads the watch log for news. */
   WATCH_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(100),
   /** How long the watch log keeps changes: a watch from an older resourceVersion is 410 Expired (clients list again). */
-  WATCH_RETENTION_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 86_400)
-    .default(3_600),
+  WATCH_RETENTION_SECONDS: watchRetentionSeconds,
   /** The longest one watch runs before the server ends it (clients reconnect from their last resourceVersion). */
   WATCH_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(1_800),
 });
