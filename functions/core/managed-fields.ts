@@ -488,7 +488,7 @@ export function apply(input: ApplyInput): { object: unknown; managers: Managers;
       time: unchanged && previous ? previous.time : input.now,
       fields: applied,
     });
-  return { object, managers, changed: !unchanged };
+  return { object, managers: capUpdateManagers(managers), changed: !unchanged };
 }
 
 const sameSet = (a: FieldSet, b: FieldSet) => a.size === b.size && [...a].every((k) => b.has(k));
@@ -526,6 +526,42 @@ export function update(input: UpdateInput): Managers {
       time: changed.size || diff.removed.size || !previous ? input.now : previous.time,
       fields,
     });
+  return capUpdateManagers(managers);
+}
+
+/** How many Update managers an object keeps, as kube-apiserver's default (appliers are never merged). */
+export const MAX_UPDATE_MANAGERS = 10;
+/** The manager the oldest Update managers are merged into beyond {@link MAX_UPDATE_MANAGERS}, as kube-apiserver names it. */
+export const ANCIENT_CHANGES = 'ancient-changes';
+
+/**
+ * Keeps managedFields bounded however many clients write an object: beyond {@link MAX_UPDATE_MANAGERS} Update
+ * managers, the oldest are merged, fields and all, into one {@link ANCIENT_CHANGES} Update entry carrying the newest
+ * merged time (kube-apiserver's capManagersManager). Without it every distinct `fieldManager` or User-Agent adds an
+ * entry for good.
+ */
+export function capUpdateManagers(managers: Managers, max = MAX_UPDATE_MANAGERS): Managers {
+  const bucketKey = managerKey(ANCIENT_CHANGES, 'Update');
+  const updaters = [...managers.entries()]
+    .filter(([, m]) => m.operation === 'Update')
+    .sort(([, a], [, b]) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  let count = updaters.length;
+  for (const [key, m] of updaters) {
+    if (count <= max) break;
+    if (key === bucketKey) continue;
+    const bucket = managers.get(bucketKey);
+    if (!bucket) {
+      // The oldest becomes the bucket, as it is; the next ones merge into it.
+      managers.delete(key);
+      managers.set(bucketKey, { ...m, manager: ANCIENT_CHANGES, fields: new Set(m.fields) });
+      continue;
+    }
+    for (const f of m.fields) bucket.fields.add(f);
+    if (m.time > bucket.time) bucket.time = m.time;
+    bucket.apiVersion = m.apiVersion;
+    managers.delete(key);
+    count--;
+  }
   return managers;
 }
 

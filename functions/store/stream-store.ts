@@ -29,6 +29,7 @@ import {
 } from '../core/imagestream/model';
 import { canonical } from '../core/imagestream/spec-rules';
 import type { FieldsV1 } from '../core/managed-fields';
+import { itemBytes, MAX_ITEM_BYTES } from './item-size';
 import { HEAD_SK, keys, scheduleIndexAttributes, seqFromHistorySk } from './keys';
 import { activeProjectCheck } from './project-store';
 import { tableDefinition } from './table-definition';
@@ -54,6 +55,30 @@ export const MAX_TRANSACTION_BYTES = 4_000_000;
 /** Batch writes one writer keeps in flight at once. */
 const BATCH_WRITERS = 8;
 const bytesOf = (item: TransactItem) => Buffer.byteLength(JSON.stringify(item));
+
+/**
+ * A record over DynamoDB's item limit would fail the whole write with an error the caller cannot act on: the write
+ * is refused first, with what is too large. Labels (64 KB) and annotations (256 KB) each fit, but together with the
+ * field managers that own them a stream's head can outgrow one record.
+ */
+function refuseOversizedRecords(head: StreamHead, actor: string, items: TransactItem[]): void {
+  const headBytes = itemBytes(headToItem(head, actor));
+  if (headBytes > MAX_ITEM_BYTES)
+    throw tooLarge(
+      `imagestream "${head.name}" would take ${headBytes} bytes stored, more than the ${MAX_ITEM_BYTES} one record may hold: its labels, annotations and managedFields are too large together`,
+    );
+  for (const item of items) {
+    const record = item.Put?.Item;
+    if (!record) continue;
+    const bytes = itemBytes(record);
+    if (bytes > MAX_ITEM_BYTES)
+      throw tooLarge(
+        typeof record.tag === 'string'
+          ? `imagestreamtag "${head.name}:${record.tag}" would take ${bytes} bytes stored, more than the ${MAX_ITEM_BYTES} one record may hold: its annotations, conditions and field managers are too large together`
+          : `a record of imagestream "${head.name}" would take ${bytes} bytes stored, more than the ${MAX_ITEM_BYTES} one record may hold`,
+      );
+  }
+}
 
 /** `items` in consecutive chunks of at most `maxItems` items and {@link MAX_TRANSACTION_BYTES} bytes each. */
 function chunked(items: TransactItem[], maxItems: number, reservedBytes: number): TransactItem[][] {
@@ -432,6 +457,7 @@ export class StreamStore implements StreamRepository {
   /** Writes the difference between `before` and `after` atomically, or throws ConcurrentWriteError. */
   async commit(plan: CommitPlan): Promise<void> {
     const { items, headItem, sideItems, stamps } = this.planItems(plan);
+    refuseOversizedRecords(plan.after.head, plan.actor, items);
     // A create also checks its project (one more item); records written ahead add the release of their intent.
     const guard = plan.mode === 'create' ? [this.projectGuard(plan.after.head.namespace)] : [];
     const ns = plan.mode === 'create' ? plan.after.head.namespace : undefined;

@@ -300,3 +300,65 @@ describe('fieldValidation', () => {
     expect(ignored.headers.get('warning')).toBeNull();
   });
 });
+
+describe('bounds', () => {
+  it('keeps at most 10 Update managers: the oldest merge into "ancient-changes", appliers are never merged', async () => {
+    expect((await applyAs('ci', 'crowd', stream('crowd', { base: 'x' }, []))).status).toBe(201);
+    // Twelve writers, each labelling once; managedFields times have whole seconds, so order them a second apart.
+    for (let i = 1; i <= 12; i++) {
+      const res = await api.call(
+        'PATCH',
+        `${IS(NS, 'crowd')}?fieldManager=writer-${i}`,
+        JSON.stringify({ metadata: { labels: { [`w${i}`]: 'x' } } }),
+        { 'content-type': 'application/merge-patch+json' },
+      );
+      expect(res.status).toBe(200);
+      if (i <= 3) await new Promise((r) => setTimeout(r, 1_050));
+    }
+    const entries = (await api.get(IS(NS, 'crowd'))).body.metadata.managedFields as Array<{
+      manager: string;
+      operation: string;
+      fieldsV1: { 'f:metadata': { 'f:labels': Record<string, unknown> } };
+    }>;
+    const updaters = entries.filter((e) => e.operation === 'Update');
+    expect(updaters).toHaveLength(10);
+    expect(entries.filter((e) => e.operation === 'Apply').map((e) => e.manager)).toEqual(['ci']);
+    const ancient = updaters.find((e) => e.manager === 'ancient-changes');
+    // writer-1..3 are the oldest: 12 updaters become 10 by merging three into one bucket.
+    expect(Object.keys(ancient!.fieldsV1['f:metadata']['f:labels']).sort()).toEqual(['f:w1', 'f:w2', 'f:w3']);
+    expect(updaters.map((e) => e.manager).filter((m) => /^writer-[123]$/.test(m))).toEqual([]);
+  });
+
+  it('a stream whose metadata and managers outgrow one record is refused (413) and nothing is written', async () => {
+    // Each within its own limit (annotations 256 KB, labels 64 KB), but with their owners' field sets the head
+    // would pass DynamoDB's 400 KB item limit.
+    const annotations = Object.fromEntries(
+      Array.from({ length: 2600 }, (_, i) => [
+        `k${String(i).padStart(5, '0')}-${'x'.repeat(50)}`,
+        'v'.repeat(40),
+      ]),
+    );
+    const labels = Object.fromEntries(
+      Array.from({ length: 1000 }, (_, i) => [`l${String(i).padStart(4, '0')}`, 'v'.repeat(50)]),
+    );
+    const created = await api.post(IS(NS), { metadata: { name: 'huge', annotations, labels } });
+    expect(created.status).toBe(413);
+    expect(created.body.reason).toBe('RequestEntityTooLarge');
+    expect(created.body.message).toMatch(
+      /^imagestream "huge" would take \d+ bytes stored, more than the 409600 one record may hold: its labels, annotations and managedFields are too large together$/,
+    );
+    expect((await api.get(IS(NS, 'huge'))).status).toBe(404);
+
+    // The same through an update: the stream stays as it was.
+    const fewer = Object.fromEntries(Object.entries(annotations).slice(0, 2300));
+    const small = await api.post(IS(NS), { metadata: { name: 'grows', annotations: fewer } });
+    expect(small.status).toBe(201);
+    const grown = await api.call('PATCH', IS(NS, 'grows'), JSON.stringify({ metadata: { labels } }), {
+      'content-type': 'application/merge-patch+json',
+    });
+    expect(grown.status).toBe(413);
+    const after = await api.get(IS(NS, 'grows'));
+    expect(after.body.metadata.resourceVersion).toBe(small.body.metadata.resourceVersion);
+    expect(after.body.metadata.labels).toBeUndefined();
+  });
+});

@@ -5,14 +5,20 @@ import { StatusError } from '../../../functions/core/errors';
 import { emptyTagRecord, type StreamHead, type TagRecord } from '../../../functions/core/imagestream/model';
 import { managersOf, storeManagers } from '../../../functions/core/imagestream/ownership';
 import {
+  ANCIENT_CHANGES,
   apply,
+  capUpdateManagers,
   compare,
   fieldSetOf,
   fromFieldsV1,
   LAST_APPLIED,
   lastAppliedFields,
+  MAX_UPDATE_MANAGERS,
+  type Manager,
   type Managers,
+  managerKey,
   merge,
+  pathKey,
   pathString,
   requestedManagers,
   toEntries,
@@ -477,5 +483,72 @@ describe('from client-side to server-side apply', () => {
     expect(err.message).toBe(
       'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using image.openshift.io/v1: .metadata.labels.app',
     );
+  });
+});
+
+describe('capUpdateManagers', () => {
+  const updater = (manager: string, time: string, label: string): [string, Manager] => [
+    managerKey(manager, 'Update'),
+    {
+      manager,
+      operation: 'Update',
+      apiVersion: V,
+      time,
+      fields: new Set([pathKey(['f:metadata', 'f:labels', `f:${label}`])]),
+    },
+  ];
+  const at = (i: number) => `2026-01-01T00:${String(i).padStart(2, '0')}:00Z`;
+
+  it('leaves 10 Update managers alone and merges the oldest beyond into one ancient-changes entry', () => {
+    const ten: Managers = new Map(Array.from({ length: 10 }, (_, i) => updater(`w${i}`, at(i), `l${i}`)));
+    expect([...capUpdateManagers(new Map(ten)).keys()]).toEqual([...ten.keys()]);
+
+    const thirteen: Managers = new Map([
+      ...Array.from({ length: 13 }, (_, i) => updater(`w${i}`, at(i), `l${i}`)),
+      ['Apply:ci', { manager: 'ci', operation: 'Apply', apiVersion: V, time: at(0), fields: new Set(['x']) }],
+    ]);
+    const capped = capUpdateManagers(thirteen);
+    expect([...capped.values()].filter((m) => m.operation === 'Update')).toHaveLength(MAX_UPDATE_MANAGERS);
+    expect(capped.has('Apply:ci')).toBe(true);
+    const ancient = capped.get(managerKey(ANCIENT_CHANGES, 'Update'))!;
+    // w0..w3 (the four oldest) became one entry: 13 - 4 + 1 = 10; the bucket carries the newest merged time.
+    expect(fields(capped, managerKey(ANCIENT_CHANGES, 'Update'))).toEqual([
+      '.metadata.labels.l0',
+      '.metadata.labels.l1',
+      '.metadata.labels.l2',
+      '.metadata.labels.l3',
+    ]);
+    expect(ancient.time).toBe(at(3));
+    for (const gone of ['w0', 'w1', 'w2', 'w3']) expect(capped.has(managerKey(gone, 'Update'))).toBe(false);
+  });
+
+  it('merges into an existing ancient-changes entry rather than making a second one', () => {
+    const managers: Managers = new Map([
+      updater(ANCIENT_CHANGES, at(5), 'old'),
+      ...Array.from({ length: 10 }, (_, i) => updater(`w${i}`, at(10 + i), `l${i}`)),
+    ]);
+    const capped = capUpdateManagers(managers);
+    expect(capped.size).toBe(10);
+    expect(fields(capped, managerKey(ANCIENT_CHANGES, 'Update'))).toEqual([
+      '.metadata.labels.l0',
+      '.metadata.labels.old',
+    ]);
+  });
+
+  it('an update by an eleventh writer keeps the count at 10', () => {
+    let managers: Managers = new Map();
+    let live: unknown = stream({}, []);
+    for (let i = 0; i < 11; i++) {
+      const after = stream(Object.fromEntries(Array.from({ length: i + 1 }, (_, j) => [`l${j}`, 'x'])), []);
+      managers = update({ before: live, after, managers, manager: `w${i}`, apiVersion: V, now: at(i) });
+      live = after;
+    }
+    expect(managers.size).toBe(10);
+    // w0 and w1, the two oldest, with all they owned (w0 made the labels map).
+    expect(fields(managers, managerKey(ANCIENT_CHANGES, 'Update'))).toEqual([
+      '.metadata.labels',
+      '.metadata.labels.l0',
+      '.metadata.labels.l1',
+    ]);
   });
 });
