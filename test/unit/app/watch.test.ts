@@ -195,6 +195,54 @@ describe('following the log', () => {
     await expect(follow(log, FIRST_POSITION + 9)).rejects.toMatchObject({ code: 410 });
   });
 
+  it('bookmarks: after a quiet interval, the position the log was read to, when only changes out of scope came', async () => {
+    const log = new MemoryLog();
+    await log.append(stream('mine', 1));
+    // Changes in another namespace: not events for this watch, but the log moved past them.
+    const elsewhere = (v: number) => ({ ...stream('theirs', v), namespace: 'other' });
+    await log.append(elsewhere(1));
+    await log.append(elsewhere(2));
+    const events: WatchEvent[] = [];
+    await followLog(
+      settings(log),
+      FIRST_POSITION,
+      all,
+      async (e) => void events.push(e),
+      AbortSignal.timeout(300),
+      {
+        bookmarks: true,
+        bookmarkEveryMs: 50,
+        bookmarkObject: (position) => ({
+          kind: 'ImageStream',
+          metadata: { resourceVersion: String(position) },
+        }),
+        fetch: async () => undefined,
+      },
+    );
+    expect(events.map((e) => [e.type, (e.object as any).metadata.resourceVersion])).toEqual([
+      ['ADDED', String(FIRST_POSITION + 1)],
+      // One bookmark: later polls find the log where it was bookmarked and send nothing more.
+      ['BOOKMARK', String(FIRST_POSITION + 3)],
+    ]);
+
+    // Without allowWatchBookmarks, nothing but the event.
+    const plain: WatchEvent[] = [];
+    await followLog(
+      settings(log),
+      FIRST_POSITION,
+      all,
+      async (e) => void plain.push(e),
+      AbortSignal.timeout(300),
+      {
+        bookmarks: false,
+        bookmarkEveryMs: 50,
+        bookmarkObject: () => ({}),
+        fetch: async () => undefined,
+      },
+    );
+    expect(plain.map((e) => e.type)).toEqual(['ADDED']);
+  });
+
   it('a position that stays missing beyond the grace is 410, not skipped', async () => {
     const log = new MemoryLog();
     await log.append(stream('s', 1));
