@@ -72,6 +72,7 @@ export function serviceContext(cfg: ServiceConfig, parts: ServiceParts = {}): Ap
   return Object.freeze({
     streams: new StreamStore(db, cfg.TABLE_NAME, {
       writer: parts.writer,
+      traceRead: tracing.dynamoDbCall,
       ...(cfg.LARGE_CREATE_TIMEOUT_SECONDS
         ? { largeCreateBudgetMs: cfg.LARGE_CREATE_TIMEOUT_SECONDS * 1000 }
         : {}),

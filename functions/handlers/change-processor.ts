@@ -39,7 +39,11 @@ const resolve = pullSpecResolver(rules);
 // The watch log (docs/watch.md): written here, in stream order, before the batch's events and jobs.
 const db = documentClient(config, telemetry.tracing);
 const table = config.TABLE_NAME;
-const feed = { streams: new StreamStore(db, table), images: new ImageStore(db, table), rules };
+const feed = {
+  streams: new StreamStore(db, table, { traceRead: telemetry.tracing.dynamoDbCall }),
+  images: new ImageStore(db, table),
+  rules,
+};
 const watchLog = new WatchLogStore(db, table, config.WATCH_RETENTION_SECONDS * 1000);
 
 export const handler = wrapHandler(

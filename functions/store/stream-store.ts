@@ -1,7 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -29,6 +28,7 @@ import {
 } from '../core/imagestream/model';
 import { canonical } from '../core/imagestream/spec-rules';
 import type { FieldsV1 } from '../core/managed-fields';
+import { DirectReads, type TraceCall } from './direct-reads';
 import { itemBytes, MAX_ITEM_BYTES } from './item-size';
 import { HEAD_SK, keys, scheduleIndexAttributes, seqFromHistorySk } from './keys';
 import { activeProjectCheck } from './project-store';
@@ -224,6 +224,8 @@ export class StreamStore implements StreamRepository {
   /** Names this process in the write intents it puts (local mode: see functions/local/service.ts). */
   private readonly writer: string | undefined;
   private readonly largeCreateBudgetMs: number | undefined;
+  /** Heads and tag records by key: the reads every stream request starts with, kept off the SDK's stack. */
+  private readonly reads: DirectReads;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -236,21 +238,18 @@ export class StreamStore implements StreamRepository {
        * was told it failed; one that gives up first removes what it wrote and says so.
        */
       largeCreateBudgetMs?: number | undefined;
+      /** Traces each point read (an X-Ray subsegment in Lambda, as the SDK's calls have). */
+      traceRead?: TraceCall | undefined;
     } = {},
   ) {
     this.writer = options.writer;
     this.largeCreateBudgetMs = options.largeCreateBudgetMs;
+    this.reads = new DirectReads(db, { trace: options.traceRead });
   }
 
   async getHead(ns: string, name: string): Promise<StreamHead | undefined> {
-    const out = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { PK: keys.streamPk(ns, name), SK: HEAD_SK },
-        ConsistentRead: true,
-      }),
-    );
-    return isLiveHead(out.Item) ? itemToHead(out.Item) : undefined;
+    const item = await this.reads.getItem(this.table, { PK: keys.streamPk(ns, name), SK: HEAD_SK });
+    return isLiveHead(item) ? itemToHead(item) : undefined;
   }
 
   /**
@@ -293,11 +292,9 @@ export class StreamStore implements StreamRepository {
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
         if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
         if (attempt > 0) await sleep(Math.random() * 20 * 2 ** attempt);
-        const res = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        out.push(...((res.Responses?.[this.table] as Item[] | undefined) ?? []));
-        pending = res.UnprocessedKeys?.[this.table]?.Keys as Item[] | undefined;
+        const res = await this.reads.batchGetItem(this.table, pending);
+        out.push(...res.items);
+        pending = res.unprocessed;
       }
     }
     return out;

@@ -7,6 +7,11 @@ export interface Tracing {
   client<C extends object>(client: C): C;
   /** A subsegment per registry exchange (host, method, status); undefined when nothing is traced. */
   readonly registryExchange?: TransportOptions['traceExchange'];
+  /**
+   * A subsegment per DynamoDB call made without the SDK (functions/store/direct-reads.ts), named and namespaced as
+   * the SDK's own are; undefined when nothing is traced.
+   */
+  readonly dynamoDbCall?: <T>(operation: string, run: () => Promise<T>) => Promise<T>;
 }
 
 /** Outside Lambda (local mode, tests) nothing is traced. */
@@ -21,6 +26,21 @@ export function xrayTracing(tracer: Tracer): Tracing {
   if (!tracer.isTracingEnabled()) return noTracing;
   return {
     client: (client) => tracer.captureAWSv3Client(client),
+    dynamoDbCall: async (operation, run) => {
+      const parent = tracer.getSegment();
+      if (!parent) return run();
+      const sub = parent.addNewSubsegment('DynamoDB');
+      sub.namespace = 'aws';
+      sub.addMetadata('operation', operation);
+      try {
+        return await run();
+      } catch (e) {
+        sub.addError(e as Error);
+        throw e;
+      } finally {
+        sub.close();
+      }
+    },
     registryExchange: async ({ method, host }, run) => {
       const parent = tracer.getSegment();
       if (!parent) return run();
