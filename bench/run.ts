@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local';
+import { DirectReads } from '../functions/store/direct-reads';
 import { createDocumentClient } from '../functions/store/dynamodb-client';
 import { keys } from '../functions/store/keys';
 import { buildLambdaBundle, lambdaEntries, probeEnvironment } from '../infra/bundle-entries';
@@ -232,6 +233,18 @@ async function main(): Promise<void> {
         `  ratio (median)                         ${ratio.toFixed(2)}x   budget <= 1.5x   ${ratio <= 1.5 ? 'within budget' : 'OVER BUDGET'}`,
       );
     }
+    // The service reads heads and tag records without the SDK's middleware stack (functions/store/direct-reads.ts).
+    // For the record, the same GetItem sent that way, against the SDK's: the floor the service's own read starts from.
+    const direct = new DirectReads(db);
+    const { raw: sdk, api: lean } = await interleaved(
+      rawCall,
+      () => direct.getItem('bench', rawKey),
+      SAMPLES,
+    );
+    direct.destroy();
+    console.log(
+      `  [for the record] GetItem as the service sends it: ${f(median(lean))} ms median vs ${f(median(sdk)).trim()} ms through the SDK (${(median(lean) / median(sdk)).toFixed(2)}x)`,
+    );
     if (rows.has(6)) await throughputRow(rawCall, istagUrl, VIEWER_TOKEN);
     if (rows.has(7)) await tableRow(agent, new URL(`${base}/imagestreams/s`), token);
     if (rows.has(9)) await watchLatencyRow(service.url, new URL(base).pathname, token);
