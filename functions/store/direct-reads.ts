@@ -67,8 +67,8 @@ const RETRYABLE_TYPES = new Set([
  * connection, signed by the SDK's own SigV4 signer with the document client's credentials, region and hash. These
  * are the reads every stream request starts with; through the SDK's middleware stack each cost about 0.8 ms of CPU
  * against 0.4 ms this way (measured on DynamoDB Local: a GetItem answered in 0.83 ms against 1.24 ms), which is what
- * keeps a GET of an imagestreamtag within 1.5 times a bare GetItem (docs/architecture.md, "Why this shape"). Everything else
- * (queries, writes, transactions) goes through the SDK. Answers are checked as the SDK checks them (the body's
+ * keeps a GET of an imagestreamtag within 1.5 times a bare GetItem (docs/architecture.md, "Why this shape").
+ * Everything else (queries, writes, transactions) goes through the SDK. Answers are checked as the SDK checks them (the body's
  * CRC32), throttles, server errors, timeouts and broken connections are tried again with backoff, and errors carry
  * the exception name DynamoDB gave, as the SDK's do.
  */
@@ -76,12 +76,11 @@ export class DirectReads {
   private readonly signer: SignatureV4;
   private readonly endpoint: Promise<URL>;
   private agent: HttpAgent | undefined;
-
-  /** Reads where `db` reads: its endpoint (a configured one, else the region's), credentials, region and hash. */
   private readonly trace: TraceCall;
   private readonly timeoutMs: number;
   private readonly retryBaseMs: number;
 
+  /** Reads where `db` reads: its endpoint (as the SDK resolves it), credentials, region and hash. */
   constructor(
     db: DynamoDBDocumentClient,
     options: { trace?: TraceCall | undefined; timeoutMs?: number; retryBaseMs?: number } = {},
@@ -106,9 +105,7 @@ export class DirectReads {
       TableName: table,
       Key: toWire(key),
       ConsistentRead: true,
-    })) as {
-      Item?: WireItem;
-    };
+    })) as { Item?: WireItem };
     return out.Item ? fromWire(out.Item) : undefined;
   }
 
