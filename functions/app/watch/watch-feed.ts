@@ -2,7 +2,7 @@ import { IMAGE_API_VERSION } from '../../core/api-types';
 import { RECENT_EVENTS_KEPT, type StreamHead } from '../../core/imagestream/model';
 import { toImageStream, toImageStreamTag } from '../../core/imagestream/views';
 import type { StreamChange } from '../ports/events';
-import { scopeOf } from '../ports/images';
+import { type ProjectImage, scopeOf } from '../ports/images';
 import type { WatchLog } from '../ports/watch';
 import type { AppContext } from '../shared/context';
 
@@ -21,7 +21,12 @@ export async function logWatchChanges(
   changes: StreamChange[],
 ): Promise<void> {
   const batch = new BatchReads(ctx, log);
-  for (const c of withoutSupersededHeads(changes)) {
+  const relevant = withoutSupersededHeads(changes);
+  for (const c of relevant) {
+    const digest = c.kind === 'tag' ? c.after?.tag.recent[0]?.image : undefined;
+    if (c.kind === 'tag' && digest) batch.willShow(c.namespace, c.stream, digest);
+  }
+  for (const c of relevant) {
     if (c.kind === 'head') {
       batch.forget(c.namespace, c.stream);
       await logStream(ctx, log, c);
@@ -31,13 +36,17 @@ export async function logWatchChanges(
 }
 
 /**
- * Reads one batch shares per stream: its head (for imagestreamtag views) and which of its imagestreamtags the log
- * shows present, so a large write (thousands of tag records, most without an image yet) costs two reads per
- * stream and batch instead of two per record. A head change in the batch drops what was read of that stream.
+ * Reads one batch shares per stream: its head (for imagestreamtag views), which of its imagestreamtags the log
+ * shows present, and the project's records of the images its tag changes point at, so a large write (thousands of
+ * tag records) costs a few reads per stream and batch instead of one or two per record. A head change in the batch
+ * drops what was read of that stream.
  */
 class BatchReads {
   private readonly heads = new Map<string, Promise<StreamHead | undefined>>();
   private readonly present = new Map<string, Promise<Set<string>>>();
+  /** Per stream: digests the batch's tag changes point at, and (once asked for) their records, by head uid. */
+  private readonly wanted = new Map<string, Set<string>>();
+  private readonly images = new Map<string, Promise<Map<string, ProjectImage>>>();
   constructor(
     private readonly ctx: FeedContext,
     private readonly log: WatchLog,
@@ -59,6 +68,24 @@ class BatchReads {
       this.present.set(key, names);
     }
     return names;
+  }
+  /** Notes that a tag change of the stream points at `digest` (read with the stream's others, see image). */
+  willShow(ns: string, stream: string, digest: string): void {
+    const key = `${ns}/${stream}`;
+    this.wanted.set(key, (this.wanted.get(key) ?? new Set()).add(digest));
+  }
+  /** The project's record of an image a tag of this stream points at: one read for all the batch's digests. */
+  async image(head: StreamHead, digest: string): Promise<ProjectImage | undefined> {
+    const key = `${head.namespace}/${head.name}`;
+    const wanted = this.wanted.get(key);
+    if (!wanted?.has(digest)) return this.ctx.images.seenBy(scopeOf(head), digest);
+    const byUid = `${key}/${head.uid}`;
+    let records = this.images.get(byUid);
+    if (!records) {
+      records = this.ctx.images.seenByMany(scopeOf(head), [...wanted]);
+      this.images.set(byUid, records);
+    }
+    return (await records).get(digest);
   }
   forget(ns: string, stream: string): void {
     this.heads.delete(`${ns}/${stream}`);
@@ -152,7 +179,7 @@ async function logTag(
     return;
   }
   present.add(name);
-  const own = await ctx.images.seenBy(scopeOf(head), digest);
+  const own = await batch.image(head, digest);
   await log.append({
     ...entry,
     deleted: false,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { StreamChange } from '../../../functions/app/ports/events';
 import {
   FIRST_POSITION,
   type LoggedObject,
@@ -7,6 +8,8 @@ import {
   type WatchRecord,
   type WatchSettings,
 } from '../../../functions/app/ports/watch';
+import { createImageStreamMapping } from '../../../functions/app/streams/imagestreammappings';
+import { createImageStream } from '../../../functions/app/streams/imagestreams';
 import {
   eventFor,
   followLog,
@@ -15,8 +18,10 @@ import {
   type WatchEvent,
   type WatchScope,
 } from '../../../functions/app/watch/watch';
+import { logWatchChanges } from '../../../functions/app/watch/watch-feed';
 import { parseLabelSelector } from '../../../functions/core/label-selector';
 import { eventType } from '../../../functions/store/watch-log';
+import { fakeContext, fakeProject } from '../../support/fakes';
 
 /** The watch log in memory: positions from FIRST_POSITION + 1, records as appended (or gaps, when asked). */
 class MemoryLog implements WatchLog {
@@ -201,5 +206,53 @@ describe('following the log', () => {
     log.skip();
     await log.append(stream('s', 3));
     await expect(follow(log, FIRST_POSITION + 1, {}, 1_000)).rejects.toMatchObject({ code: 410 });
+  });
+});
+
+describe("the watch log's writer", () => {
+  it('reads the images of a batch of tag changes together, one read per stream, and logs each tag with its image', async () => {
+    const ctx = fakeContext();
+    await fakeProject(ctx, 'ns');
+    const digest = (n: number) => `sha256:${String(n).repeat(64)}`;
+    const tags = ['a', 'b', 'c'];
+    await createImageStream(ctx, 'ns', { metadata: { name: 's' } });
+    for (const [i, tag] of tags.entries())
+      await createImageStreamMapping(ctx, 'ns', {
+        metadata: { name: 's' },
+        tag,
+        image: {
+          metadata: { name: digest(i + 1) },
+          dockerImageReference: `quay.io/x/y@${digest(i + 1)}`,
+          dockerImageMetadata: { Architecture: `arch-${tag}` },
+        },
+      });
+    const head = (await ctx.streams.getHead('ns', 's'))!;
+    const stored = await ctx.streams.getTags(head, tags);
+    const changes: StreamChange[] = tags.map((t) => ({
+      kind: 'tag',
+      namespace: 'ns',
+      stream: 's',
+      after: { streamUid: head.uid, tag: stored.get(t)! },
+    }));
+    const reads = { one: 0, many: [] as string[][] };
+    const images = ctx.fakes.images;
+    const counted = Object.assign(Object.create(images) as typeof images, {
+      seenBy: (...args: Parameters<typeof images.seenBy>) => {
+        reads.one++;
+        return images.seenBy(...args);
+      },
+      seenByMany: (...args: Parameters<typeof images.seenByMany>) => {
+        reads.many.push(args[1]);
+        return images.seenByMany(...args);
+      },
+    });
+    const log = new MemoryLog();
+    await logWatchChanges({ streams: ctx.streams, images: counted, rules: ctx.rules }, log, changes);
+    expect(reads).toEqual({ one: 0, many: [[digest(1), digest(2), digest(3)]] });
+    expect(log.records.map((r) => [r.name, r.type])).toEqual(tags.map((t) => [`s:${t}`, 'ADDED']));
+    // Each tag's view carries its own image's metadata.
+    expect(log.records.map((r) => (r.object as any).image.dockerImageMetadata.Architecture)).toEqual(
+      tags.map((t) => `arch-${t}`),
+    );
   });
 });
