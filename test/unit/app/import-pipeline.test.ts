@@ -35,9 +35,10 @@ function fetcher(log: string[], gate: (i: number) => Promise<void> = async () =>
         await gate(n);
         await new Promise((r) => setImmediate(r));
         const image = { metadata: { name: digest(n) }, dockerImageReference: `quay.io/x/y@${digest(n)}` };
-        out[i] = { tag: `t${n}`, status: successStatus(), image };
+        const result: ImportResult = { tag: `t${n}`, status: successStatus(), image };
+        out[i] = result;
         log.push(`fetched ${n}`);
-        opts.onResult?.(i, out[i]);
+        opts.onResult?.(i, result);
       }
       return out;
     },
