@@ -43,8 +43,15 @@ class MemoryLog implements WatchLog {
   async presentTags() {
     return [];
   }
-  async append(entry: WatchEntry, at = Date.now()) {
-    const last = this.last.get(`${entry.namespace}/${entry.name}`);
+  async loggedTags(ns: string, stream: string) {
+    const out = new Map<string, LoggedObject>();
+    for (const [key, logged] of this.last)
+      if (key.startsWith(`${ns}/${stream}:`)) out.set(key.slice(ns.length + 1), logged);
+    return out;
+  }
+  async append(entry: WatchEntry, known?: { last: LoggedObject | undefined }, at = Date.now()) {
+    // As the table's log does: what the caller knows of the object's last state, else a read of it.
+    const last = known ? known.last : await this.lastLogged(entry.resource, entry.namespace, entry.name);
     const type = eventType(entry, last);
     if (!type) return undefined;
     const seq = FIRST_POSITION + ++this.count;
@@ -192,7 +199,7 @@ describe('following the log', () => {
 
   it('a position older than the log keeps is 410 Expired', async () => {
     const log = new MemoryLog();
-    await log.append(stream('s', 1), Date.now() - 120_000);
+    await log.append(stream('s', 1), undefined, Date.now() - 120_000);
     await log.append(stream('s', 2));
     await expect(follow(log, FIRST_POSITION)).rejects.toMatchObject({ code: 410, reason: 'Expired' });
     await expect(follow(log, 5)).rejects.toMatchObject({ code: 410 });
@@ -210,7 +217,7 @@ describe('following the log', () => {
 });
 
 describe("the watch log's writer", () => {
-  it('reads the images of a batch of tag changes together, one read per stream, and logs each tag with its image', async () => {
+  it('reads the images and the logged states of a batch of tag changes together, per stream, and logs each tag with its image', async () => {
     const ctx = fakeContext();
     await fakeProject(ctx, 'ns');
     const digest = (n: number) => `sha256:${String(n).repeat(64)}`;
@@ -247,12 +254,37 @@ describe("the watch log's writer", () => {
       },
     });
     const log = new MemoryLog();
+    let lastReads = 0;
+    const lastLogged = log.lastLogged.bind(log);
+    log.lastLogged = (...args) => {
+      lastReads++;
+      return lastLogged(...args);
+    };
     await logWatchChanges({ streams: ctx.streams, images: counted, rules: ctx.rules }, log, changes);
     expect(reads).toEqual({ one: 0, many: [[digest(1), digest(2), digest(3)]] });
+    // What the log last said of each tag comes from one read of the stream's, not one read per tag.
+    expect(lastReads).toBe(0);
     expect(log.records.map((r) => [r.name, r.type])).toEqual(tags.map((t) => [`s:${t}`, 'ADDED']));
     // Each tag's view carries its own image's metadata.
     expect(log.records.map((r) => (r.object as any).image.dockerImageMetadata.Architecture)).toEqual(
       tags.map((t) => `arch-${t}`),
     );
+
+    // In the next batch, what the batch logs counts: a change seen twice is logged once, a deletion of a tag the
+    // log shows present is logged, and that of one it shows absent is not.
+    const a = stored.get('a')!;
+    const newer = { streamUid: head.uid, tag: { ...a, version: a.version + 1 } };
+    const b = { streamUid: head.uid, tag: stored.get('b')! };
+    await logWatchChanges({ streams: ctx.streams, images: counted, rules: ctx.rules }, log, [
+      { kind: 'tag', namespace: 'ns', stream: 's', before: { streamUid: head.uid, tag: a }, after: newer },
+      { kind: 'tag', namespace: 'ns', stream: 's', before: { streamUid: head.uid, tag: a }, after: newer },
+      { kind: 'tag', namespace: 'ns', stream: 's', before: b },
+      { kind: 'tag', namespace: 'ns', stream: 's', before: b },
+    ]);
+    expect(log.records.slice(3).map((r) => [r.name, r.type])).toEqual([
+      ['s:a', 'MODIFIED'],
+      ['s:b', 'DELETED'],
+    ]);
+    expect(lastReads).toBe(0);
   });
 });
