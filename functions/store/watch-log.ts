@@ -131,7 +131,13 @@ export class WatchLogStore implements WatchLog {
   }
 
   async presentTags(ns: string, stream: string): Promise<Array<{ name: string; logged: LoggedObject }>> {
-    const found: Array<{ name: string; logged: LoggedObject }> = [];
+    return [...(await this.loggedTags(ns, stream))]
+      .filter(([, logged]) => logged.present)
+      .map(([name, logged]) => ({ name, logged }));
+  }
+
+  async loggedTags(ns: string, stream: string): Promise<Map<string, LoggedObject>> {
+    const found = new Map<string, LoggedObject>();
     let start: Item | undefined;
     do {
       const out = await this.db.send(
@@ -143,18 +149,15 @@ export class WatchLogStore implements WatchLog {
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of out.Items ?? []) {
-        const logged = toLogged(item);
-        if (logged.present)
-          found.push({ name: `${stream}:${String(item.SK).slice(keys.tagPrefix.length)}`, logged });
-      }
+      for (const item of out.Items ?? [])
+        found.set(`${stream}:${String(item.SK).slice(keys.tagPrefix.length)}`, toLogged(item));
       start = out.LastEvaluatedKey;
     } while (start);
     return found;
   }
 
-  async append(entry: WatchEntry): Promise<number | undefined> {
-    const last = await this.lastLogged(entry.resource, entry.namespace, entry.name);
+  async append(entry: WatchEntry, known?: { last: LoggedObject | undefined }): Promise<number | undefined> {
+    const last = known ? known.last : await this.lastLogged(entry.resource, entry.namespace, entry.name);
     const type = eventType(entry, last);
     if (!type) return undefined;
     const counter = await this.db.send(

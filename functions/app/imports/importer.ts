@@ -68,15 +68,23 @@ export class Importer {
     private readonly streamUid?: string,
   ) {}
 
-  /** Imports many requests with bounded parallelism, results in request order. */
-  async importAll(requests: ImportRequest[]): Promise<ImportResult[]> {
+  /**
+   * Imports many requests with bounded parallelism, started in request order; results in request order.
+   * `onResult` hears of each result as it comes; once `stop` says so, no further request is started.
+   */
+  async importAll(
+    requests: ImportRequest[],
+    opts: { onResult?: (index: number, result: ImportResult) => void; stop?: () => boolean } = {},
+  ): Promise<ImportResult[]> {
     const out: ImportResult[] = new Array(requests.length);
     let next = 0;
     const worker = async () => {
       for (;;) {
+        if (opts.stop?.()) return;
         const i = next++;
         if (i >= requests.length) return;
         out[i] = await this.importOne(requests[i]!);
+        opts.onResult?.(i, out[i]);
       }
     };
     await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_IMPORTS, requests.length) }, worker));

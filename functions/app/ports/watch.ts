@@ -57,11 +57,15 @@ export interface WatchLog {
   lastLogged(resource: WatchResource, namespace: string, name: string): Promise<LoggedObject | undefined>;
   /** The imagestreamtags of a stream the log last saw present (to log their deletion with the stream's). */
   presentTags(namespace: string, stream: string): Promise<Array<{ name: string; logged: LoggedObject }>>;
+  /** What was last logged for each imagestreamtag of a stream the log has seen, present or not, by name. */
+  loggedTags(namespace: string, stream: string): Promise<Map<string, LoggedObject>>;
   /**
    * Appends an entry unless the log already holds this object at this (or a later) state of its stream, or holds
    * it as absent and this is a deletion; returns its position, or undefined when there was nothing to log.
+   * `known.last` is what the caller already read of the object's last logged state (undefined: nothing), which
+   * saves the log reading it again; the write is conditional on it either way.
    */
-  append(entry: WatchEntry): Promise<number | undefined>;
+  append(entry: WatchEntry, known?: { last: LoggedObject | undefined }): Promise<number | undefined>;
   /**
    * Where the change processor has no other way to tell a reader it is caught up (AWS): a probe written into the
    * table, which the processor answers (`answerProbe`) once it has logged every change its shard delivered before.

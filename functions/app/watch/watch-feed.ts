@@ -2,8 +2,8 @@ import { IMAGE_API_VERSION } from '../../core/api-types';
 import { RECENT_EVENTS_KEPT, type StreamHead } from '../../core/imagestream/model';
 import { toImageStream, toImageStreamTag } from '../../core/imagestream/views';
 import type { StreamChange } from '../ports/events';
-import { scopeOf } from '../ports/images';
-import type { WatchLog } from '../ports/watch';
+import { type ProjectImage, scopeOf } from '../ports/images';
+import type { LoggedObject, WatchLog } from '../ports/watch';
 import type { AppContext } from '../shared/context';
 
 type FeedContext = Pick<AppContext, 'streams' | 'images' | 'rules'>;
@@ -21,7 +21,12 @@ export async function logWatchChanges(
   changes: StreamChange[],
 ): Promise<void> {
   const batch = new BatchReads(ctx, log);
-  for (const c of withoutSupersededHeads(changes)) {
+  const relevant = withoutSupersededHeads(changes);
+  for (const c of relevant) {
+    const digest = c.kind === 'tag' ? c.after?.tag.recent[0]?.image : undefined;
+    if (c.kind === 'tag' && digest) batch.willShow(c.namespace, c.stream, digest);
+  }
+  for (const c of relevant) {
     if (c.kind === 'head') {
       batch.forget(c.namespace, c.stream);
       await logStream(ctx, log, c);
@@ -31,13 +36,17 @@ export async function logWatchChanges(
 }
 
 /**
- * Reads one batch shares per stream: its head (for imagestreamtag views) and which of its imagestreamtags the log
- * shows present, so a large write (thousands of tag records, most without an image yet) costs two reads per
- * stream and batch instead of two per record. A head change in the batch drops what was read of that stream.
+ * Reads one batch shares per stream: its head (for imagestreamtag views), what the log last logged for each of its
+ * imagestreamtags, and the project's records of the images its tag changes point at, so a large write (thousands
+ * of tag records) costs a few reads per stream and batch instead of two or three per record. A head change in the
+ * batch drops what was read of that stream.
  */
 class BatchReads {
   private readonly heads = new Map<string, Promise<StreamHead | undefined>>();
-  private readonly present = new Map<string, Promise<Set<string>>>();
+  private readonly logged = new Map<string, Promise<Map<string, LoggedObject>>>();
+  /** Per stream: digests the batch's tag changes point at, and (once asked for) their records, by head uid. */
+  private readonly wanted = new Map<string, Set<string>>();
+  private readonly images = new Map<string, Promise<Map<string, ProjectImage>>>();
   constructor(
     private readonly ctx: FeedContext,
     private readonly log: WatchLog,
@@ -51,18 +60,40 @@ class BatchReads {
     }
     return head;
   }
-  presentTags(ns: string, stream: string): Promise<Set<string>> {
+  /**
+   * What the log last logged for each of the stream's imagestreamtags; the caller keeps it current as it appends
+   * (this batch's processor is the log's only writer for these objects, and every append is conditional on it).
+   */
+  loggedTags(ns: string, stream: string): Promise<Map<string, LoggedObject>> {
     const key = `${ns}/${stream}`;
-    let names = this.present.get(key);
-    if (!names) {
-      names = this.log.presentTags(ns, stream).then((tags) => new Set(tags.map((t) => t.name)));
-      this.present.set(key, names);
+    let logged = this.logged.get(key);
+    if (!logged) {
+      logged = this.log.loggedTags(ns, stream);
+      this.logged.set(key, logged);
     }
-    return names;
+    return logged;
+  }
+  /** Notes that a tag change of the stream points at `digest` (read with the stream's others, see image). */
+  willShow(ns: string, stream: string, digest: string): void {
+    const key = `${ns}/${stream}`;
+    this.wanted.set(key, (this.wanted.get(key) ?? new Set()).add(digest));
+  }
+  /** The project's record of an image a tag of this stream points at: one read for all the batch's digests. */
+  async image(head: StreamHead, digest: string): Promise<ProjectImage | undefined> {
+    const key = `${head.namespace}/${head.name}`;
+    const wanted = this.wanted.get(key);
+    if (!wanted?.has(digest)) return this.ctx.images.seenBy(scopeOf(head), digest);
+    const byUid = `${key}/${head.uid}`;
+    let records = this.images.get(byUid);
+    if (!records) {
+      records = this.ctx.images.seenByMany(scopeOf(head), [...wanted]);
+      this.images.set(byUid, records);
+    }
+    return (await records).get(digest);
   }
   forget(ns: string, stream: string): void {
     this.heads.delete(`${ns}/${stream}`);
-    this.present.delete(`${ns}/${stream}`);
+    this.logged.delete(`${ns}/${stream}`);
   }
 }
 
@@ -139,25 +170,38 @@ async function logTag(
     labels: head.labels,
   };
   // imagestreamtags are the tags that resolve to an image: one that stops resolving (or goes) is deleted.
-  const present = await batch.presentTags(c.namespace, c.stream);
+  const logged = await batch.loggedTags(c.namespace, c.stream);
+  const last = logged.get(name);
+  const appended = (deleted: boolean) =>
+    logged.set(name, {
+      streamUid: entry.streamUid,
+      version: entry.version,
+      present: !deleted,
+      labels: entry.labels,
+    });
   if (!c.after || !digest) {
     // Most tag records of a new stream have no image yet: the log shows nothing of them, so nothing goes.
-    if (!present.has(name)) return;
-    await log.append({
-      ...entry,
-      deleted: true,
-      object: deletedObject('ImageStreamTag', c.namespace, name, head.uid),
-    });
-    present.delete(name);
+    if (!last?.present) return;
+    const at = await log.append(
+      { ...entry, deleted: true, object: deletedObject('ImageStreamTag', c.namespace, name, head.uid) },
+      { last },
+    );
+    if (at !== undefined) appended(true);
     return;
   }
-  present.add(name);
-  const own = await ctx.images.seenBy(scopeOf(head), digest);
-  await log.append({
-    ...entry,
-    deleted: false,
-    object: toImageStreamTag(head, c.after.tag, own?.image, ctx.rules) as unknown as Record<string, unknown>,
-  });
+  const own = await batch.image(head, digest);
+  const at = await log.append(
+    {
+      ...entry,
+      deleted: false,
+      object: toImageStreamTag(head, c.after.tag, own?.image, ctx.rules) as unknown as Record<
+        string,
+        unknown
+      >,
+    },
+    { last },
+  );
+  if (at !== undefined) appended(false);
 }
 
 /** What a DELETED event carries: the object's identity (its last state is what watchers already hold). */

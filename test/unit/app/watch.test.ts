@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { StreamChange } from '../../../functions/app/ports/events';
 import {
   FIRST_POSITION,
   type LoggedObject,
@@ -7,6 +8,8 @@ import {
   type WatchRecord,
   type WatchSettings,
 } from '../../../functions/app/ports/watch';
+import { createImageStreamMapping } from '../../../functions/app/streams/imagestreammappings';
+import { createImageStream } from '../../../functions/app/streams/imagestreams';
 import {
   eventFor,
   followLog,
@@ -15,8 +18,10 @@ import {
   type WatchEvent,
   type WatchScope,
 } from '../../../functions/app/watch/watch';
+import { logWatchChanges } from '../../../functions/app/watch/watch-feed';
 import { parseLabelSelector } from '../../../functions/core/label-selector';
 import { eventType } from '../../../functions/store/watch-log';
+import { fakeContext, fakeProject } from '../../support/fakes';
 
 /** The watch log in memory: positions from FIRST_POSITION + 1, records as appended (or gaps, when asked). */
 class MemoryLog implements WatchLog {
@@ -38,8 +43,15 @@ class MemoryLog implements WatchLog {
   async presentTags() {
     return [];
   }
-  async append(entry: WatchEntry, at = Date.now()) {
-    const last = this.last.get(`${entry.namespace}/${entry.name}`);
+  async loggedTags(ns: string, stream: string) {
+    const out = new Map<string, LoggedObject>();
+    for (const [key, logged] of this.last)
+      if (key.startsWith(`${ns}/${stream}:`)) out.set(key.slice(ns.length + 1), logged);
+    return out;
+  }
+  async append(entry: WatchEntry, known?: { last: LoggedObject | undefined }, at = Date.now()) {
+    // As the table's log does: what the caller knows of the object's last state, else a read of it.
+    const last = known ? known.last : await this.lastLogged(entry.resource, entry.namespace, entry.name);
     const type = eventType(entry, last);
     if (!type) return undefined;
     const seq = FIRST_POSITION + ++this.count;
@@ -187,7 +199,7 @@ describe('following the log', () => {
 
   it('a position older than the log keeps is 410 Expired', async () => {
     const log = new MemoryLog();
-    await log.append(stream('s', 1), Date.now() - 120_000);
+    await log.append(stream('s', 1), undefined, Date.now() - 120_000);
     await log.append(stream('s', 2));
     await expect(follow(log, FIRST_POSITION)).rejects.toMatchObject({ code: 410, reason: 'Expired' });
     await expect(follow(log, 5)).rejects.toMatchObject({ code: 410 });
@@ -249,5 +261,78 @@ describe('following the log', () => {
     log.skip();
     await log.append(stream('s', 3));
     await expect(follow(log, FIRST_POSITION + 1, {}, 1_000)).rejects.toMatchObject({ code: 410 });
+  });
+});
+
+describe("the watch log's writer", () => {
+  it('reads the images and the logged states of a batch of tag changes together, per stream, and logs each tag with its image', async () => {
+    const ctx = fakeContext();
+    await fakeProject(ctx, 'ns');
+    const digest = (n: number) => `sha256:${String(n).repeat(64)}`;
+    const tags = ['a', 'b', 'c'];
+    await createImageStream(ctx, 'ns', { metadata: { name: 's' } });
+    for (const [i, tag] of tags.entries())
+      await createImageStreamMapping(ctx, 'ns', {
+        metadata: { name: 's' },
+        tag,
+        image: {
+          metadata: { name: digest(i + 1) },
+          dockerImageReference: `quay.io/x/y@${digest(i + 1)}`,
+          dockerImageMetadata: { Architecture: `arch-${tag}` },
+        },
+      });
+    const head = (await ctx.streams.getHead('ns', 's'))!;
+    const stored = await ctx.streams.getTags(head, tags);
+    const changes: StreamChange[] = tags.map((t) => ({
+      kind: 'tag',
+      namespace: 'ns',
+      stream: 's',
+      after: { streamUid: head.uid, tag: stored.get(t)! },
+    }));
+    const reads = { one: 0, many: [] as string[][] };
+    const images = ctx.fakes.images;
+    const counted = Object.assign(Object.create(images) as typeof images, {
+      seenBy: (...args: Parameters<typeof images.seenBy>) => {
+        reads.one++;
+        return images.seenBy(...args);
+      },
+      seenByMany: (...args: Parameters<typeof images.seenByMany>) => {
+        reads.many.push(args[1]);
+        return images.seenByMany(...args);
+      },
+    });
+    const log = new MemoryLog();
+    let lastReads = 0;
+    const lastLogged = log.lastLogged.bind(log);
+    log.lastLogged = (...args) => {
+      lastReads++;
+      return lastLogged(...args);
+    };
+    await logWatchChanges({ streams: ctx.streams, images: counted, rules: ctx.rules }, log, changes);
+    expect(reads).toEqual({ one: 0, many: [[digest(1), digest(2), digest(3)]] });
+    // What the log last said of each tag comes from one read of the stream's, not one read per tag.
+    expect(lastReads).toBe(0);
+    expect(log.records.map((r) => [r.name, r.type])).toEqual(tags.map((t) => [`s:${t}`, 'ADDED']));
+    // Each tag's view carries its own image's metadata.
+    expect(log.records.map((r) => (r.object as any).image.dockerImageMetadata.Architecture)).toEqual(
+      tags.map((t) => `arch-${t}`),
+    );
+
+    // In the next batch, what the batch logs counts: a change seen twice is logged once, a deletion of a tag the
+    // log shows present is logged, and that of one it shows absent is not.
+    const a = stored.get('a')!;
+    const newer = { streamUid: head.uid, tag: { ...a, version: a.version + 1 } };
+    const b = { streamUid: head.uid, tag: stored.get('b')! };
+    await logWatchChanges({ streams: ctx.streams, images: counted, rules: ctx.rules }, log, [
+      { kind: 'tag', namespace: 'ns', stream: 's', before: { streamUid: head.uid, tag: a }, after: newer },
+      { kind: 'tag', namespace: 'ns', stream: 's', before: { streamUid: head.uid, tag: a }, after: newer },
+      { kind: 'tag', namespace: 'ns', stream: 's', before: b },
+      { kind: 'tag', namespace: 'ns', stream: 's', before: b },
+    ]);
+    expect(log.records.slice(3).map((r) => [r.name, r.type])).toEqual([
+      ['s:a', 'MODIFIED'],
+      ['s:b', 'DELETED'],
+    ]);
+    expect(lastReads).toBe(0);
   });
 });
