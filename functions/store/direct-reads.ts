@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { crc32 } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 type Item = Record<string, unknown>;
@@ -103,7 +103,7 @@ export class DirectReads {
   async getItem(table: string, key: Item): Promise<Item | undefined> {
     const out = (await this.call('GetItem', {
       TableName: table,
-      Key: toWire(key),
+      Key: marshall(key),
       ConsistentRead: true,
     })) as { Item?: WireItem };
     return out.Item ? fromWire(out.Item) : undefined;
@@ -112,7 +112,7 @@ export class DirectReads {
   /** One BatchGetItem (at most 100 keys): the items found, and the keys DynamoDB left for another call. */
   async batchGetItem(table: string, keys: Item[]): Promise<{ items: Item[]; unprocessed: Item[] }> {
     const out = (await this.call('BatchGetItem', {
-      RequestItems: { [table]: { Keys: keys.map(toWire), ConsistentRead: true } },
+      RequestItems: { [table]: { Keys: keys.map((k) => marshall(k)), ConsistentRead: true } },
     })) as {
       Responses?: Record<string, WireItem[]>;
       UnprocessedKeys?: Record<string, { Keys?: WireItem[] }>;
@@ -223,14 +223,6 @@ function retryable(e: unknown): boolean {
   // A keep-alive connection the server closed, or one that stopped answering.
   const code = (e as { code?: string }).code;
   return e.name === 'TimeoutError' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNREFUSED';
-}
-
-/** A key as the protocol wants it: plain values marshalled (keys are strings here). */
-function toWire(key: Item): WireItem {
-  const out: WireItem = {};
-  for (const [k, v] of Object.entries(key))
-    out[k] = typeof v === 'number' ? { N: String(v) } : { S: String(v) };
-  return out;
 }
 
 /** An item from the protocol's JSON to plain values, as the document client unmarshalls it (binary as bytes). */

@@ -61,8 +61,14 @@ const bytesOf = (item: TransactItem) => Buffer.byteLength(JSON.stringify(item));
  * is refused first, with what is too large. Labels (64 KB) and annotations (256 KB) each fit, but together with the
  * field managers that own them a stream's head can outgrow one record.
  */
-function refuseOversizedRecords(head: StreamHead, actor: string, items: TransactItem[]): void {
-  const headBytes = itemBytes(headToItem(head, actor));
+function refuseOversizedRecords(
+  head: StreamHead,
+  actor: string,
+  headItem: TransactItem,
+  items: TransactItem[],
+): void {
+  // A whole-stream write puts the head as planned; a tag write updates a few attributes of it in place.
+  const headBytes = itemBytes(headItem.Put?.Item ?? headToItem(head, actor));
   if (headBytes > MAX_ITEM_BYTES)
     throw tooLarge(
       `imagestream "${head.name}" would take ${headBytes} bytes stored, more than the ${MAX_ITEM_BYTES} one record may hold: its labels, annotations and managedFields are too large together`,
@@ -454,7 +460,7 @@ export class StreamStore implements StreamRepository {
   /** Writes the difference between `before` and `after` atomically, or throws ConcurrentWriteError. */
   async commit(plan: CommitPlan): Promise<void> {
     const { items, headItem, sideItems, stamps } = this.planItems(plan);
-    refuseOversizedRecords(plan.after.head, plan.actor, items);
+    refuseOversizedRecords(plan.after.head, plan.actor, headItem, items);
     // A create also checks its project (one more item); records written ahead add the release of their intent.
     const guard = plan.mode === 'create' ? [this.projectGuard(plan.after.head.namespace)] : [];
     const ns = plan.mode === 'create' ? plan.after.head.namespace : undefined;

@@ -10,6 +10,7 @@ import {
 import {
   FIRST_POSITION,
   type LoggedObject,
+  loggedAfter,
   type WatchEntry,
   type WatchEventType,
   type WatchLog,
@@ -173,6 +174,7 @@ export class WatchLogStore implements WatchLog {
     const seq = FIRST_POSITION + Number(counter.Attributes?.count);
     const at = this.now();
     const body = entry.object ? JSON.stringify(entry.object) : undefined;
+    const after = loggedAfter(entry);
     const lastKey = {
       PK: keys.watchLastPk(entry.namespace, streamOf(entry.resource, entry.name)),
       SK: lastSk(entry.resource, entry.name),
@@ -191,10 +193,10 @@ export class WatchLogStore implements WatchLog {
                 ? 'suid = :lu AND srv = :lrv AND present = :lp'
                 : 'attribute_not_exists(PK)',
               ExpressionAttributeValues: {
-                ':u': entry.streamUid,
-                ':rv': entry.version,
-                ':p': !entry.deleted,
-                ':l': entry.labels,
+                ':u': after.streamUid,
+                ':rv': after.version,
+                ':p': after.present,
+                ':l': after.labels,
                 ...(last ? { ':lu': last.streamUid, ':lrv': last.version, ':lp': last.present } : {}),
               },
             },

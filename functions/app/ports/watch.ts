@@ -46,6 +46,16 @@ export interface LoggedObject {
   labels: Record<string, string>;
 }
 
+/** What the log holds of an object once `entry` is appended. */
+export function loggedAfter(entry: WatchEntry): LoggedObject {
+  return {
+    streamUid: entry.streamUid,
+    version: entry.version,
+    present: !entry.deleted,
+    labels: entry.labels,
+  };
+}
+
 export interface WatchLog {
   /** The newest position handed out (0 when nothing was ever logged). */
   head(): Promise<number>;

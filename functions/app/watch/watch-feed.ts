@@ -3,7 +3,7 @@ import { RECENT_EVENTS_KEPT, type StreamHead } from '../../core/imagestream/mode
 import { toImageStream, toImageStreamTag } from '../../core/imagestream/views';
 import type { StreamChange } from '../ports/events';
 import { type ProjectImage, scopeOf } from '../ports/images';
-import type { LoggedObject, WatchLog } from '../ports/watch';
+import { type LoggedObject, loggedAfter, type WatchEntry, type WatchLog } from '../ports/watch';
 import type { AppContext } from '../shared/context';
 
 type FeedContext = Pick<AppContext, 'streams' | 'images' | 'rules'>;
@@ -172,36 +172,25 @@ async function logTag(
   // imagestreamtags are the tags that resolve to an image: one that stops resolving (or goes) is deleted.
   const logged = await batch.loggedTags(c.namespace, c.stream);
   const last = logged.get(name);
-  const appended = (deleted: boolean) =>
-    logged.set(name, {
-      streamUid: entry.streamUid,
-      version: entry.version,
-      present: !deleted,
-      labels: entry.labels,
-    });
+  const appendKnown = async (full: WatchEntry) => {
+    if ((await log.append(full, { last })) !== undefined) logged.set(name, loggedAfter(full));
+  };
   if (!c.after || !digest) {
     // Most tag records of a new stream have no image yet: the log shows nothing of them, so nothing goes.
     if (!last?.present) return;
-    const at = await log.append(
-      { ...entry, deleted: true, object: deletedObject('ImageStreamTag', c.namespace, name, head.uid) },
-      { last },
-    );
-    if (at !== undefined) appended(true);
+    await appendKnown({
+      ...entry,
+      deleted: true,
+      object: deletedObject('ImageStreamTag', c.namespace, name, head.uid),
+    });
     return;
   }
   const own = await batch.image(head, digest);
-  const at = await log.append(
-    {
-      ...entry,
-      deleted: false,
-      object: toImageStreamTag(head, c.after.tag, own?.image, ctx.rules) as unknown as Record<
-        string,
-        unknown
-      >,
-    },
-    { last },
-  );
-  if (at !== undefined) appended(false);
+  await appendKnown({
+    ...entry,
+    deleted: false,
+    object: toImageStreamTag(head, c.after.tag, own?.image, ctx.rules) as unknown as Record<string, unknown>,
+  });
 }
 
 /** What a DELETED event carries: the object's identity (its last state is what watchers already hold). */
