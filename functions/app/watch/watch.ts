@@ -47,8 +47,9 @@ export function expired(position: number | string): StatusError {
  * repeats none (what informers rely on). h1 is the log's head before the read; after the read the log is settled
  * (every change committed by then is logged) at h2. A change logged by h1 was committed before the read, which
  * shows it; every object the log changed in (h1, h2] (committed before, during or just after the read, or logged
- * late) is taken as the log holds it at h2. So the list is the state at h2, and the watch from h2 starts after it. Items are ordered by `order`; with a `continue`, only items between the page's
- * first and last are corrected (each page is exact for its own range).
+ * late) is taken as the log holds it at h2. So the list is the state at h2, and the watch from h2 starts after it
+ * (h2 is lowered to just before a position not yet written, see below). Items are ordered by `order`; with a
+ * `continue`, only items between the page's first and last are corrected (each page is exact for its own range).
  */
 export async function listAtPosition<
   L extends { metadata: { continue?: string; resourceVersion?: string }; items: unknown[] },
@@ -62,11 +63,19 @@ export async function listAtPosition<
   const h1 = await settings.log.head();
   const list = await read();
   await settings.settle();
-  const h2 = await settings.log.head();
+  let h2 = await settings.log.head();
   if (h2 > h1) {
     const changed = new Map<string, WatchRecord>();
-    for await (const r of recordsBetween(settings.log, h1, h2))
+    let contiguous = h1;
+    for await (const r of recordsBetween(settings.log, h1, h2)) {
+      // A position handed out but not yet written (another processor's batch in flight) ends what the list may
+      // claim: its change is in the read or not, so the list stands just before it and a watch from there
+      // delivers it, and what came after, as events (at worst again, which informers take as updates).
+      if (r.seq !== contiguous + 1) break;
+      contiguous = r.seq;
       if (inScope(r, scope)) changed.set(`${r.namespace}/${r.name}`, r);
+    }
+    h2 = contiguous;
     const paged = typeof list.metadata.continue === 'string';
     const keyOf = (o: unknown) => order(o);
     const first = pageStarted && list.items.length ? keyOf(list.items[0]) : undefined;

@@ -174,6 +174,39 @@ describe('list positions', () => {
     // Nothing is left for a watch from there to repeat.
     expect(await log.readAfter(Number(list.metadata.resourceVersion), 10)).toEqual([]);
   });
+
+  it('stands before a position handed out but not yet written, so a watch from there misses nothing', async () => {
+    const log = new MemoryLog();
+    await log.append(stream('a', 1));
+    let inFlight = 0;
+    const list = await listAtPosition(
+      settings(log),
+      all,
+      listOrder('imagestreams'),
+      async () => {
+        const read = { metadata: {} as Record<string, string>, items: [stream('a', 1).object] };
+        // While the list reads: b appears, then another processor takes a position for c (not written yet), then
+        // a changes.
+        await log.append(stream('b', 1));
+        log.skip();
+        inFlight = FIRST_POSITION + log.count;
+        await log.append(stream('a', 2));
+        return read;
+      },
+      false,
+    );
+    expect(list.metadata.resourceVersion).toBe(String(inFlight - 1));
+    expect(list.items.map((i: any) => `${i.metadata.name}@${i.metadata.resourceVersion}`)).toEqual([
+      'a@1',
+      'b@1',
+    ]);
+    // c's record lands; a watch from the list's position gets it, and a's change after it.
+    log.records.push({ ...stream('c', 1), seq: inFlight, at: Date.now(), type: 'ADDED' });
+    log.records.sort((x, y) => x.seq - y.seq);
+    expect(
+      (await log.readAfter(Number(list.metadata.resourceVersion), 10)).map((r) => `${r.name}@${r.version}`),
+    ).toEqual(['c@1', 'a@2']);
+  });
 });
 
 describe('following the log', () => {
