@@ -413,7 +413,9 @@ async function importRows(url: string, h: Record<string, string>): Promise<void>
 
     // The warm-up's aftermath (the change processor logging its 200 tags for watches) must not run into either
     // measurement: a list returns once the watch log has caught up with the table (docs/watch.md).
-    const settled = await fetch(`${url}/apis/image.openshift.io/v1/namespaces/bench/imagestreams`, { headers: h });
+    const settled = await fetch(`${url}/apis/image.openshift.io/v1/namespaces/bench/imagestreams`, {
+      headers: h,
+    });
     if (!settled.ok) throw new Error(`list after the warm-up import: ${settled.status}`);
     await settled.arrayBuffer();
 
@@ -479,7 +481,10 @@ async function importRows(url: string, h: Record<string, string>): Promise<void>
     // DynamoDB Local, so the import is bound by their CPU; a registry elsewhere is bound by round trips instead.
     const far = await startLatencyProxy(reg.url, CYCLE_RTT_MS);
     try {
-      await pushDistinctTags(reg, 'bench/far', IMPORT_TAGS, { name: (i) => names[i]!, label: (i) => `far-${i}` });
+      await pushDistinctTags(reg, 'bench/far', IMPORT_TAGS, {
+        name: (i) => names[i]!,
+        label: (i) => `far-${i}`,
+      });
       t0 = performance.now();
       for (const t of names)
         await run('skopeo', ['inspect', '--tls-verify=false', `docker://${far.host}/bench/far:${t}`]);

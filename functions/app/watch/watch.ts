@@ -68,7 +68,7 @@ export async function listAtPosition<
     const changed = new Map<string, WatchRecord>();
     let contiguous = h1;
     for await (const r of recordsBetween(settings.log, h1, h2)) {
-      // A position handed out but not yet written (another processor's batch in flight) ends what the list may
+      // A position handed out but not yet written (another processor's append in flight) ends what the list may
       // claim: its change is in the read or not, so the list stands just before it and a watch from there
       // delivers it, and what came after, as events (at worst again, which informers take as updates).
       if (r.seq !== contiguous + 1) break;
