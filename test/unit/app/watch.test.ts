@@ -3,6 +3,7 @@ import type { StreamChange } from '../../../functions/app/ports/events';
 import {
   FIRST_POSITION,
   type LoggedObject,
+  loggedAfter,
   type WatchEntry,
   type WatchLog,
   type WatchRecord,
@@ -56,12 +57,7 @@ class MemoryLog implements WatchLog {
     if (!type) return undefined;
     const seq = FIRST_POSITION + ++this.count;
     this.records.push({ ...entry, seq, at, type, ...(last?.present ? { previousLabels: last.labels } : {}) });
-    this.last.set(`${entry.namespace}/${entry.name}`, {
-      streamUid: entry.streamUid,
-      version: entry.version,
-      present: !entry.deleted,
-      labels: entry.labels,
-    });
+    this.last.set(`${entry.namespace}/${entry.name}`, loggedAfter(entry));
     return seq;
   }
   /** A position handed out and never written (a processor that died in between). */
